@@ -1,0 +1,159 @@
+"""The backward pass: reverse-mode differentiation over the recorded graph.
+
+Iterative throughout (a chain of 100,000 ops is fine): a depth-first walk orders the nodes, then
+each node's ``vjp`` runs once, after every consumer of its output has contributed its gradient.
+"""
+
+from chainrule.autograd.mode import set_grad_enabled
+from chainrule.autograd.tensor import Tensor
+from chainrule.backend import array_module
+from chainrule.errors import GraphError, ShapeError
+
+
+def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, inputs=None,
+                 allow_unused=False):
+    """Propagate ``grad_outputs`` from ``outputs`` back through the graph.
+
+    With ``inputs=None`` every leaf that requires grad accumulates into ``.grad`` (``backward``);
+    otherwise the gradients of ``inputs`` are returned and no ``.grad`` is touched (``autograd.grad``).
+    """
+    seeds = [_seed(out, g) for out, g in zip(outputs, grad_outputs)]
+    wanted = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
+    found = [None] * (0 if inputs is None else len(inputs))
+    grads = {}  # id(node) -> gradient of that node's output, summed over its consumers
+
+    with set_grad_enabled(create_graph):
+        for out, seed in zip(outputs, seeds):
+            if out._node is None:
+                _deliver_to_leaf(out, seed, wanted, found, create_graph)
+            else:
+                _accumulate(grads, out._node, seed)
+        order = _topological_order([out._node for out in outputs if out._node is not None])
+        # A node's output is held only by its consumers' inputs, which are released as we go:
+        # keep every output alive until its own node has run.
+        alive = [node._output() for node in order]
+        for node in order:
+            grad = grads.pop(id(node), None)
+            if grad is None:
+                if not retain_graph:
+                    node.release()
+                continue
+            output = node._output() if node._output is not None else None
+            if output is not None:
+                grad = _run_hooks(output, grad)
+                if output._retains_grad and wanted is None:
+                    output.grad = grad if output.grad is None else output.grad + grad
+                if wanted is not None and id(output) in wanted:
+                    _store(found, wanted[id(output)], grad)
+            input_grads = node.vjp(grad)
+            for x, g in zip(node.inputs, input_grads):
+                if g is None or not isinstance(x, Tensor) or not x.requires_grad:
+                    continue
+                if g.shape != x.shape:
+                    g = _unbroadcast(g, x.shape, node)
+                if x._node is None:
+                    _deliver_to_leaf(x, g, wanted, found, create_graph)
+                else:
+                    _accumulate(grads, x._node, g)
+            if not retain_graph:
+                node.release()
+        del alive
+
+    if inputs is None:
+        return None
+    for i, (x, g) in enumerate(zip(inputs, found)):
+        if g is None and not allow_unused:
+            raise GraphError(f"input {i} (shape {x.shape}) was not used to compute the outputs: "
+                             "pass allow_unused=True to get None for it")
+    return found
+
+
+def _seed(out, gradient):
+    if not isinstance(out, Tensor) or not out.requires_grad:
+        raise GraphError("backward of a tensor that does not require grad: did a leaf get "
+                         "requires_grad=True, and is the computation outside no_grad()?")
+    if out._node is not None and out._node.released:
+        raise GraphError(_FREED)
+    if gradient is None:
+        if out.size != 1:
+            raise GraphError(f"backward of a non-scalar tensor of shape {out.shape} needs a gradient: "
+                             "call .backward(gradient) with a tensor of that shape, or reduce it "
+                             "first (e.g. loss.sum())")
+        return Tensor._from_op(array_module(out.data).ones_like(out.data))
+    gradient = gradient if isinstance(gradient, Tensor) else Tensor(gradient)
+    if gradient.shape != out.shape:
+        raise ShapeError(f"backward: gradient of shape {gradient.shape} for an output of shape "
+                         f"{out.shape}")
+    return gradient
+
+
+_FREED = ("backward through a graph that was already freed: pass retain_graph=True to the first "
+          "backward() if you need to go through the graph again")
+
+
+def _topological_order(roots):
+    """Nodes ordered so that every node comes before the nodes that produced its inputs."""
+    order, visited = [], set()
+    stack = [(node, False) for node in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        if node.released:
+            raise GraphError(_FREED)
+        visited.add(id(node))
+        stack.append((node, True))
+        for x in node.inputs:
+            if isinstance(x, Tensor) and x._node is not None and id(x._node) not in visited:
+                stack.append((x._node, False))
+    order.reverse()
+    return order
+
+
+def _accumulate(grads, node, g):
+    key = id(node)
+    previous = grads.get(key)
+    grads[key] = g if previous is None else previous + g
+
+
+def _store(found, index, g):
+    found[index] = g if found[index] is None else found[index] + g
+
+
+def _deliver_to_leaf(leaf, g, wanted, found, create_graph):
+    g = _run_hooks(leaf, g)
+    if g.dtype != leaf.dtype:
+        g = g.astype(leaf.dtype)
+    if wanted is not None:
+        if id(leaf) in wanted:
+            _store(found, wanted[id(leaf)], g)
+        return
+    if leaf.grad is None:
+        leaf.grad = g if create_graph else Tensor._from_op(g.data)
+    elif create_graph:
+        leaf.grad = leaf.grad + g
+    else:  # a new array: the old one may be shared with a caller, never write into it
+        leaf.grad = Tensor._from_op(leaf.grad.data + g.data)
+
+
+def _run_hooks(tensor, g):
+    if tensor._hooks:
+        for hook in list(tensor._hooks):
+            replaced = hook(g)
+            if replaced is not None:
+                g = replaced
+    return g
+
+
+def _unbroadcast(g, shape, node):
+    from chainrule import ops
+
+    try:
+        return ops.sum_to(g, shape)
+    except ValueError:
+        raise ShapeError(f"{node.name}: its backward gave a gradient of shape {g.shape} for an input "
+                         f"of shape {shape}") from None
+

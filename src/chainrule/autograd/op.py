@@ -1,0 +1,98 @@
+"""The Op contract: one primitive = ``forward`` on arrays, ``vjp`` and ``jvp`` on tensors.
+
+An op instance is one node of the graph. ``forward`` receives raw arrays (or Python scalars) and
+keeps what the derivatives need; ``vjp`` maps the output's gradient to one gradient per input and
+``jvp`` maps the inputs' tangents to the output's tangent. Both are written with Tensor operations,
+so that running them while a graph is recorded (``create_graph=True``) gives gradients of gradients.
+
+The engine does the chores, not the op: it un-broadcasts gradients, skips inputs that need none,
+accumulates reused tensors and frees the graph.
+"""
+
+import weakref
+
+from numpy import ndarray
+
+from chainrule.autograd.mode import state
+from chainrule.backend import array_module
+from chainrule.errors import ChainruleError, ShapeError
+
+
+class Op:
+    """Base class of every primitive. Subclasses implement ``forward``, ``vjp`` and ``jvp``."""
+
+    inputs = None  # the tensors (or constants) the op was applied to
+    xp = None  # array module of the inputs
+    _output = None  # weak reference to the output tensor
+    released = False
+
+    def __call__(self, *inputs):
+        from chainrule.autograd.tensor import Tensor
+
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        self.xp = array_module(arrays[0])
+        try:
+            result = self.forward(*arrays)
+        except ChainruleError:
+            raise
+        except ValueError as error:
+            shapes = ", ".join(str(getattr(a, "shape", "scalar")) for a in arrays)
+            raise ShapeError(f"{self.name}: inputs of shapes {shapes} do not fit: {error}") from None
+        if type(result) is not ndarray:  # NumPy returns scalars from 0-d arrays; keep arrays
+            result = self.xp.asarray(result)
+        out = Tensor._from_op(result)
+        if state.grad_enabled:
+            for x in inputs:
+                if isinstance(x, Tensor) and x.requires_grad:
+                    out.requires_grad = True
+                    out._node = self
+                    break
+        if out._node is not None or state.forward_level:
+            self.inputs = inputs
+            self._output = weakref.ref(out)
+            if state.forward_level:
+                _push_tangent(self, inputs, out)
+        return out
+
+    @property
+    def name(self):
+        return type(self).__name__.lower()
+
+    @property
+    def output(self):
+        """The op's output tensor (alive for as long as the graph that needs it)."""
+        return self._output()
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def vjp(self, grad):
+        """Return one gradient (Tensor or None) per input, given the output's gradient."""
+        raise NotImplementedError(f"{self.name} has no reverse-mode rule")
+
+    def jvp(self, *tangents):
+        """Return the output's tangent; a tangent of None means zero."""
+        raise NotImplementedError(f"{self.name} has no forward-mode rule")
+
+    def release(self):
+        """Drop everything the backward pass needed, so intermediate arrays can be freed."""
+        self.__dict__.clear()
+        self.released = True
+
+
+def _push_tangent(op, inputs, out):
+    from chainrule.autograd.tensor import Tensor
+
+    tangents = [x._tangent if isinstance(x, Tensor) else None for x in inputs]
+    if all(t is None for t in tangents):
+        return
+    state.forward_level -= 1  # the rule's own arithmetic carries no tangents of its own
+    try:
+        tangent = op.jvp(*tangents)
+        if tangent.shape != out.shape:
+            from chainrule import ops
+
+            tangent = ops.broadcast_to(tangent, out.shape)
+    finally:
+        state.forward_level += 1
+    out._tangent = tangent

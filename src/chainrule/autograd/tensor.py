@@ -1,0 +1,339 @@
+"""The Tensor: an array, and the place it holds in a graph of operations.
+
+A tensor made by an operation on tensors that require grad remembers that operation (its node);
+``backward()`` walks those nodes in reverse. Leaves (tensors made by the user) accumulate their
+gradient in ``.grad``.
+"""
+
+import numpy
+
+from chainrule import backend
+from chainrule.errors import DTypeError
+
+
+class Tensor:
+    """An n-dimensional array with reverse- and forward-mode automatic differentiation.
+
+    Create tensors with :func:`chainrule.tensor` and friends; ``Tensor(data)`` wraps an array as it
+    is (no copy, dtype kept).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_tangent", "_hooks", "_retains_grad",
+                 "__weakref__")
+    __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
+    __array_priority__ = 1000
+
+    def __init__(self, data, requires_grad=False):
+        self.data = data if isinstance(data, numpy.ndarray) else backend.asarray(data)
+        self.grad = None
+        self._node = None
+        self._tangent = None
+        self._hooks = None
+        self._retains_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _from_op(cls, array):
+        """Wrap an op's result, skipping the checks of ``__init__`` (this is the hot path)."""
+        out = cls.__new__(cls)
+        out.data = array
+        out.grad = None
+        out.requires_grad = False
+        out._node = None
+        out._tangent = None
+        out._hooks = None
+        out._retains_grad = False
+        return out
+
+    # ---------------------------------------------------------------- array facts
+    shape = property(lambda self: self.data.shape, doc="The shape, a tuple of ints.")
+    ndim = property(lambda self: self.data.ndim, doc="The number of axes.")
+    size = property(lambda self: self.data.size, doc="The number of elements.")
+    dtype = property(lambda self: self.data.dtype, doc="The NumPy dtype of the data.")
+
+    @property
+    def is_leaf(self):
+        """True for tensors the user made, False for results of recorded operations."""
+        return self._node is None
+
+    @property
+    def T(self):  # noqa: N802 - NumPy's name
+        return _ops.transpose(self)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor of one element, this one has shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self):
+        """The data as a NumPy array (shared, not copied)."""
+        if hasattr(self.data, "get"):  # a CuPy array: bring it to the host
+            return self.data.get()
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __hash__(self):
+        return id(self)
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if not numpy.issubdtype(self.dtype, numpy.integer) or self.size != 1:
+            raise TypeError("only integer tensors of one element can be used as an index")
+        return int(self.item())
+
+    def __repr__(self):
+        body = numpy.array2string(numpy.asarray(self.numpy()), separator=", ", prefix="tensor(",
+                                  precision=4, threshold=200)
+        extras = []
+        if self.dtype != backend.DEFAULT_FLOAT:
+            extras.append(f"dtype={self.dtype}")
+        if self._node is not None:
+            extras.append(f"grad_fn={type(self._node).__name__}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"tensor({body}{''.join(', ' + e for e in extras)})"
+
+    # ---------------------------------------------------------------- autograd
+    def requires_grad_(self, requires_grad=True):
+        """Mark a leaf as needing a gradient (in place); returns the tensor."""
+        if requires_grad and not backend.is_floating(self.dtype):
+            raise DTypeError(f"only floating-point tensors can require grad, this one is {self.dtype}: "
+                             "convert it first, e.g. x.astype('float32')")
+        if not requires_grad and self._node is not None:
+            raise ValueError("requires_grad_(False) on a non-leaf tensor: use detach() instead")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self):
+        """A new leaf sharing the data, cut from the graph."""
+        return Tensor._from_op(self.data)
+
+    def backward(self, gradient=None, retain_graph=False, create_graph=False):
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+        ``gradient`` is d(loss)/d(self); it may be left out only when self has one element.
+        ``retain_graph`` keeps the graph for another backward; ``create_graph`` records the backward
+        pass itself, for gradients of gradients.
+        """
+        from chainrule.autograd.engine import run_backward
+
+        run_backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it.
+
+        Returns a handle whose ``remove()`` unregisters the hook.
+        """
+        if not self.requires_grad:
+            raise ValueError("register_hook on a tensor that does not require grad")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _HookHandle(self._hooks, hook)
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor after backward."""
+        self._retains_grad = True
+
+    # ---------------------------------------------------------------- conversions
+    def astype(self, dtype):
+        """A copy with another dtype; differentiable between floating dtypes."""
+        return _ops.astype(self, dtype)
+
+    def to(self, dtype):
+        return self.astype(dtype)
+
+    def float(self):
+        return self.astype(numpy.float32)
+
+    def double(self):
+        return self.astype(numpy.float64)
+
+    # ---------------------------------------------------------------- operators
+    def __add__(self, other):
+        return _ops.add(self, other)
+
+    def __radd__(self, other):
+        return _ops.add(other, self)
+
+    def __sub__(self, other):
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return _ops.sub(other, self)
+
+    def __mul__(self, other):
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.div(other, self)
+
+    def __pow__(self, other):
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return _ops.pow(other, self)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(other, self)
+
+    def __neg__(self):
+        return _ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops.abs(self)
+
+    def __getitem__(self, index):
+        return _ops.getitem(self, index)
+
+    # comparisons give boolean tensors and no gradient
+    def _compare(self, other, compare):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._from_op(compare(self.data, other))
+
+    def __eq__(self, other):
+        return self._compare(other, lambda a, b: a == b)
+
+    def __ne__(self, other):
+        return self._compare(other, lambda a, b: a != b)
+
+    def __lt__(self, other):
+        return self._compare(other, lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._compare(other, lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return self._compare(other, lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._compare(other, lambda a, b: a >= b)
+
+    # ---------------------------------------------------------------- methods NumPy also has
+    def sum(self, axis=None, keepdims=False):
+        return _ops.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return _ops.mean(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        return _ops.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return _ops.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return _ops.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return _ops.min(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis=None, keepdims=False):
+        return _ops.argmax(self, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        return _ops.argmin(self, axis=axis, keepdims=keepdims)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        return _ops.logsumexp(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape):
+        return _ops.reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def transpose(self, *axes):
+        return _ops.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
+
+    def swapaxes(self, axis1, axis2):
+        return _ops.swapaxes(self, axis1, axis2)
+
+    def squeeze(self, axis=None):
+        return _ops.squeeze(self, axis)
+
+    def expand_dims(self, axis):
+        return _ops.expand_dims(self, axis)
+
+    def flatten(self, start_axis=0, end_axis=-1):
+        return _ops.flatten(self, start_axis, end_axis)
+
+    def broadcast_to(self, shape):
+        return _ops.broadcast_to(self, shape)
+
+    def clip(self, min=None, max=None):  # noqa: A002 - NumPy's keywords
+        return _ops.clip(self, min, max)
+
+    def dot(self, other):
+        return _ops.dot(self, other)
+
+    def take(self, indices, axis=None):
+        return _ops.take(self, indices, axis)
+
+    def exp(self):
+        return _ops.exp(self)
+
+    def log(self):
+        return _ops.log(self)
+
+    def sqrt(self):
+        return _ops.sqrt(self)
+
+    def tanh(self):
+        return _ops.tanh(self)
+
+    def sigmoid(self):
+        return _ops.sigmoid(self)
+
+    def relu(self):
+        return _ops.relu(self)
+
+    def abs(self):
+        return _ops.abs(self)
+
+
+class _HookHandle:
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+from chainrule import ops as _ops  # noqa: E402 - the ops need Tensor defined first

@@ -1,0 +1,38 @@
+"""The array module behind every tensor.
+
+Ops never name NumPy: they ask :func:`array_module` for the module that owns their data, so that the
+same code runs on ``numpy`` arrays and, when CuPy is installed and the data lives on a GPU, on
+``cupy`` arrays.
+"""
+
+import numpy
+
+DEFAULT_FLOAT = numpy.float32
+
+
+def array_module(array):
+    """Return ``numpy`` or ``cupy``, whichever owns ``array``."""
+    if type(array).__module__.startswith("cupy"):
+        import cupy
+
+        return cupy
+    return numpy
+
+
+def asarray(value, dtype=None):
+    """Turn Python numbers, lists and arrays into an array.
+
+    Python floats (and lists holding any float) become ``float32``; Python ints and bools keep an
+    integer or boolean dtype, as in PyTorch; an array keeps its own dtype unless ``dtype`` is given.
+    """
+    if hasattr(value, "__array__") or type(value).__module__.startswith("cupy"):
+        xp = array_module(value)
+        return xp.asarray(value, dtype=dtype)
+    array = numpy.asarray(value, dtype=dtype)
+    if dtype is None and array.dtype == numpy.float64:
+        array = array.astype(DEFAULT_FLOAT)
+    return array
+
+
+def is_floating(dtype):
+    return numpy.issubdtype(dtype, numpy.floating)

@@ -1,0 +1,56 @@
+"""The differentiable operations, re-exported by family."""
+
+from chainrule.ops.elementwise import (  # noqa: F401
+    abs,
+    add,
+    astype,
+    clip,
+    cos,
+    div,
+    exp,
+    leaky_relu,
+    log,
+    log1p,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    pow,
+    relu,
+    sigmoid,
+    sin,
+    softplus,
+    sqrt,
+    sub,
+    tanh,
+    where,
+)
+from chainrule.ops.index import getitem, one_hot, take  # noqa: F401
+from chainrule.ops.linalg import dot, matmul  # noqa: F401
+from chainrule.ops.reduce import (  # noqa: F401
+    argmax,
+    argmin,
+    log_softmax,
+    logsumexp,
+    max,
+    mean,
+    min,
+    softmax,
+    std,
+    sum,
+    var,
+)
+from chainrule.ops.shape import (  # noqa: F401
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    flatten,
+    pad,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    sum_to,
+    swapaxes,
+    transpose,
+)

@@ -1,0 +1,420 @@
+"""Elementwise primitives: each op's forward, reverse rule (vjp) and forward rule (jvp) together.
+
+Broadcasting is NumPy's; the engine sums gradients back to each input's shape. Conventions at kinks:
+relu'(0) = 0, abs'(0) = 0, and where ``maximum``/``minimum`` tie, each input gets half the gradient.
+"""
+
+from chainrule.autograd.op import Op
+from chainrule.autograd.tensor import Tensor
+from chainrule.backend import array_module, is_floating
+
+
+def _plus(a, b):
+    """a + b where either may be None (a zero tangent)."""
+    if a is None:
+        return b
+    return a if b is None else a + b
+
+
+class Add(Op):
+    def forward(self, a, b):
+        return a + b
+
+    def vjp(self, g):
+        return g, g
+
+    def jvp(self, da, db):
+        return _plus(da, db)
+
+
+class Sub(Op):
+    def forward(self, a, b):
+        return a - b
+
+    def vjp(self, g):
+        return g, -g
+
+    def jvp(self, da, db):
+        return da if db is None else (-db if da is None else da - db)
+
+
+class Mul(Op):
+    def forward(self, a, b):
+        return a * b
+
+    def vjp(self, g):
+        a, b = self.inputs
+        return g * b, g * a
+
+    def jvp(self, da, db):
+        a, b = self.inputs
+        return _plus(None if da is None else da * b, None if db is None else a * db)
+
+
+class Div(Op):
+    def forward(self, a, b):
+        return a / b
+
+    def vjp(self, g):
+        a, b = self.inputs
+        grad_a = g / b
+        return grad_a, -grad_a * self.output if isinstance(b, Tensor) else None
+
+    def jvp(self, da, db):
+        b = self.inputs[1]
+        return _plus(None if da is None else da / b, None if db is None else -db * self.output / b)
+
+
+class Pow(Op):
+    def forward(self, a, b):
+        return a ** b
+
+    def vjp(self, g):
+        a, b = self.inputs
+        grad_a = g * b * a ** (b - 1) if isinstance(a, Tensor) else None
+        grad_b = g * self.output * log(a) if isinstance(b, Tensor) else None
+        return grad_a, grad_b
+
+    def jvp(self, da, db):
+        a, b = self.inputs
+        return _plus(None if da is None else da * b * a ** (b - 1),
+                     None if db is None else db * self.output * log(a))
+
+
+class Neg(Op):
+    def forward(self, a):
+        return -a
+
+    def vjp(self, g):
+        return (-g,)
+
+    def jvp(self, da):
+        return -da
+
+
+class Abs(Op):
+    def forward(self, a):
+        return self.xp.abs(a)
+
+    def vjp(self, g):
+        return (g * self.xp.sign(self.inputs[0].data),)
+
+    def jvp(self, da):
+        return da * self.xp.sign(self.inputs[0].data)
+
+
+class Exp(Op):
+    def forward(self, a):
+        return self.xp.exp(a)
+
+    def vjp(self, g):
+        return (g * self.output,)
+
+    def jvp(self, da):
+        return da * self.output
+
+
+class Log(Op):
+    def forward(self, a):
+        return self.xp.log(a)
+
+    def vjp(self, g):
+        return (g / self.inputs[0],)
+
+    def jvp(self, da):
+        return da / self.inputs[0]
+
+
+class Log1p(Op):
+    def forward(self, a):
+        return self.xp.log1p(a)
+
+    def vjp(self, g):
+        return (g / (1 + self.inputs[0]),)
+
+    def jvp(self, da):
+        return da / (1 + self.inputs[0])
+
+
+class Sqrt(Op):
+    def forward(self, a):
+        return self.xp.sqrt(a)
+
+    def vjp(self, g):
+        return (g * 0.5 / self.output,)
+
+    def jvp(self, da):
+        return da * 0.5 / self.output
+
+
+class Sin(Op):
+    def forward(self, a):
+        return self.xp.sin(a)
+
+    def vjp(self, g):
+        return (g * cos(self.inputs[0]),)
+
+    def jvp(self, da):
+        return da * cos(self.inputs[0])
+
+
+class Cos(Op):
+    def forward(self, a):
+        return self.xp.cos(a)
+
+    def vjp(self, g):
+        return (-g * sin(self.inputs[0]),)
+
+    def jvp(self, da):
+        return -da * sin(self.inputs[0])
+
+
+class Tanh(Op):
+    def forward(self, a):
+        return self.xp.tanh(a)
+
+    def vjp(self, g):
+        return (g * (1 - self.output * self.output),)
+
+    def jvp(self, da):
+        return da * (1 - self.output * self.output)
+
+
+class Sigmoid(Op):
+    """σ(x) = 1/(1+e^(−x)), computed from e^(−|x|) so that it neither overflows nor loses digits."""
+
+    def forward(self, a):
+        xp = self.xp
+        e = xp.exp(-xp.abs(a))
+        r = 1 / (1 + e)
+        return xp.where(a >= 0, r, e * r)
+
+    def vjp(self, g):
+        y = self.output
+        return (g * (y * (1 - y)),)
+
+    def jvp(self, da):
+        y = self.output
+        return da * (y * (1 - y))
+
+
+class Softplus(Op):
+    """softplus(x) = log(1 + e^x), computed as logaddexp(0, x): finite at ±1000."""
+
+    def forward(self, a):
+        return self.xp.logaddexp(0, a).astype(a.dtype, copy=False)
+
+    def vjp(self, g):
+        return (g * sigmoid(self.inputs[0]),)
+
+    def jvp(self, da):
+        return da * sigmoid(self.inputs[0])
+
+
+class Relu(Op):
+    """max(x, 0); its derivative at 0 is taken to be 0."""
+
+    def forward(self, a):
+        return self.xp.maximum(a, 0)
+
+    def vjp(self, g):
+        return (g * (self.inputs[0].data > 0),)
+
+    def jvp(self, da):
+        return da * (self.inputs[0].data > 0)
+
+
+class LeakyRelu(Op):
+    def __init__(self, slope):
+        self.slope = slope
+
+    def forward(self, a):
+        self.factor = self.xp.where(a > 0, 1, self.slope).astype(a.dtype)
+        return a * self.factor
+
+    def vjp(self, g):
+        return (g * self.factor,)
+
+    def jvp(self, da):
+        return da * self.factor
+
+
+class _Extremum(Op):
+    """Elementwise maximum or minimum; ties send half of the gradient to each side."""
+
+    def forward(self, a, b):
+        xp = self.xp
+        out = self.choose(a, b)
+        share = xp.where(a == b, 0.5, 1.0).astype(out.dtype)
+        self.share_a = xp.where(out == a, share, 0).astype(out.dtype)
+        self.share_b = xp.where(out == b, share, 0).astype(out.dtype)
+        return out
+
+    def vjp(self, g):
+        return g * self.share_a, g * self.share_b
+
+    def jvp(self, da, db):
+        return _plus(None if da is None else da * self.share_a,
+                     None if db is None else db * self.share_b)
+
+
+class Maximum(_Extremum):
+    def choose(self, a, b):
+        return self.xp.maximum(a, b)
+
+
+class Minimum(_Extremum):
+    def choose(self, a, b):
+        return self.xp.minimum(a, b)
+
+
+class Clip(Op):
+    """Clamp to [low, high]; the gradient passes where low <= x <= high."""
+
+    def __init__(self, low, high):
+        self.low, self.high = low, high
+
+    def forward(self, a):
+        xp = self.xp
+        inside = xp.ones(a.shape, dtype=bool)
+        if self.low is not None:
+            inside &= a >= self.low
+        if self.high is not None:
+            inside &= a <= self.high
+        self.inside = inside
+        return xp.clip(a, self.low, self.high)
+
+    def vjp(self, g):
+        return (g * self.inside,)
+
+    def jvp(self, da):
+        return da * self.inside
+
+
+class Where(Op):
+    """``condition ? a : b`` elementwise; the condition gets no gradient."""
+
+    def forward(self, condition, a, b):
+        self.condition = condition
+        return self.xp.where(condition, a, b)
+
+    def vjp(self, g):
+        zero = self.xp.zeros((), dtype=g.dtype)
+        return None, where(self.condition, g, zero), where(self.condition, zero, g)
+
+    def jvp(self, dcondition, da, db):
+        zero = self.xp.zeros((), dtype=self.output.dtype)
+        return where(self.condition, zero if da is None else da, zero if db is None else db)
+
+
+class Cast(Op):
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, a):
+        self.source = a.dtype
+        return a.astype(self.dtype)
+
+    def vjp(self, g):
+        return (g.astype(self.source),)
+
+    def jvp(self, da):
+        return da.astype(self.dtype)
+
+
+# ---------------------------------------------------------------- the functions users call
+def add(a, b):
+    return Add()(a, b)
+
+
+def sub(a, b):
+    return Sub()(a, b)
+
+
+def mul(a, b):
+    return Mul()(a, b)
+
+
+def div(a, b):
+    return Div()(a, b)
+
+
+def pow(a, b):  # noqa: A001 - NumPy's name
+    if not isinstance(a, Tensor):  # 2 ** x: the base must be an array of x's dtype for log(a)
+        a = Tensor._from_op(array_module(b.data).asarray(a, dtype=b.dtype))
+    return Pow()(a, b)
+
+
+def neg(a):
+    return Neg()(a)
+
+
+def abs(a):  # noqa: A001
+    return Abs()(a)
+
+
+def exp(a):
+    return Exp()(a)
+
+
+def log(a):
+    return Log()(a)
+
+
+def log1p(a):
+    return Log1p()(a)
+
+
+def sqrt(a):
+    return Sqrt()(a)
+
+
+def sin(a):
+    return Sin()(a)
+
+
+def cos(a):
+    return Cos()(a)
+
+
+def tanh(a):
+    return Tanh()(a)
+
+
+def sigmoid(a):
+    return Sigmoid()(a)
+
+
+def softplus(a):
+    return Softplus()(a)
+
+
+def relu(a):
+    return Relu()(a)
+
+
+def leaky_relu(a, negative_slope=0.01):
+    return LeakyRelu(negative_slope)(a)
+
+
+def maximum(a, b):
+    return Maximum()(a, b)
+
+
+def minimum(a, b):
+    return Minimum()(a, b)
+
+
+def clip(a, a_min=None, a_max=None):
+    return Clip(a_min, a_max)(a)
+
+
+def where(condition, a, b):
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    return Where()(condition, a, b)
+
+
+def astype(a, dtype):
+    if not is_floating(dtype) or not is_floating(a.dtype):
+        return Tensor._from_op(a.data.astype(dtype))  # integer results carry no gradient
+    return Cast(dtype)(a)

@@ -1,0 +1,88 @@
+"""Indexing: ``x[index]`` with basic and advanced indices, and its adjoint, a scatter-add.
+
+The gradient of an indexing scatters back into a zero tensor of the input's shape; indices that
+repeat (``x[[0, 0, 1]]``) accumulate, which is why the adjoint adds instead of assigning.
+"""
+
+from chainrule.autograd.op import Op
+from chainrule.autograd.tensor import Tensor
+from chainrule.errors import ShapeError
+
+_BASIC = (int, slice, type(None), type(Ellipsis))
+
+
+def _normalize(index):
+    """Tensors in an index become arrays; tells whether the index is basic (no arrays in it)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    parts = tuple(p.data if isinstance(p, Tensor) else p for p in parts)
+    basic = all(isinstance(p, _BASIC) for p in parts)
+    return (parts if isinstance(index, tuple) else parts[0]), basic
+
+
+class GetItem(Op):
+    def __init__(self, index, basic):
+        self.index, self.basic = index, basic
+
+    def forward(self, a):
+        self.in_shape = a.shape
+        try:
+            return a[self.index]
+        except IndexError as error:
+            raise ShapeError(f"getitem: index {self.index!r} does not fit shape {a.shape}: "
+                             f"{error}") from None
+
+    def vjp(self, g):
+        return (ScatterAdd(self.index, self.basic, self.in_shape)(g),)
+
+    def jvp(self, da):
+        return GetItem(self.index, self.basic)(da)
+
+
+class ScatterAdd(Op):
+    """Zeros of ``shape`` with ``values`` added at ``index``: the adjoint of ``GetItem``."""
+
+    def __init__(self, index, basic, shape):
+        self.index, self.basic, self.shape = index, basic, shape
+
+    def forward(self, values):
+        out = self.xp.zeros(self.shape, dtype=values.dtype)
+        if self.basic:  # a basic index never repeats an element: plain assignment is exact
+            out[self.index] = values
+        else:
+            self.xp.add.at(out, self.index, values)
+        return out
+
+    def vjp(self, g):
+        return (GetItem(self.index, self.basic)(g),)
+
+    def jvp(self, dvalues):
+        return ScatterAdd(self.index, self.basic, self.shape)(dvalues)
+
+
+def getitem(a, index):
+    index, basic = _normalize(index)
+    return GetItem(index, basic)(a)
+
+
+def take(a, indices, axis=None):
+    """Elements at ``indices`` along ``axis`` (of the flattened tensor when axis is None)."""
+    from chainrule.ops.shape import reshape
+
+    indices = indices.data if isinstance(indices, Tensor) else indices
+    if axis is None:
+        return getitem(reshape(a, (-1,)), indices)
+    axis = axis % a.ndim
+    return getitem(a, (slice(None),) * axis + (indices,))
+
+
+def one_hot(indices, num_classes, dtype=None):
+    """Rows of the identity: ``one_hot([2, 0], 3)`` is ``[[0, 0, 1], [1, 0, 0]]`` (float32)."""
+    from chainrule.backend import DEFAULT_FLOAT, array_module, asarray
+
+    labels = indices.data if isinstance(indices, Tensor) else asarray(indices)
+    xp = array_module(labels)
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ShapeError(f"one_hot: labels must lie in [0, {num_classes}), got values from "
+                         f"{labels.min()} to {labels.max()}")
+    eye = xp.eye(num_classes, dtype=dtype or DEFAULT_FLOAT)
+    return Tensor._from_op(eye[labels.astype(int)])

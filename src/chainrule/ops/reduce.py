@@ -1,0 +1,212 @@
+"""Reductions (sum, max, min, logsumexp) and the softmax family, in their numerically stable forms.
+
+``softmax``, ``log_softmax`` and ``logsumexp`` subtract the maximum first: they stay finite for
+logits of 1e8 and for rows that contain ``-inf``. Where several elements tie for ``max``/``min``,
+they share the gradient equally.
+"""
+
+import builtins
+
+from chainrule.autograd.op import Op
+from chainrule.autograd.tensor import Tensor
+from chainrule.errors import ShapeError
+from chainrule.ops.elementwise import exp, sqrt
+from chainrule.ops.shape import broadcast_to, reshape
+
+
+def normalize_axes(axis, ndim, op="reduction"):
+    """``axis`` (None, an int or a tuple) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    result = []
+    for a in axes:
+        if not -ndim <= a < builtins.max(ndim, 1):
+            raise ShapeError(f"{op}: axis {a} is out of range for a tensor of {ndim} dimensions")
+        result.append(a % builtins.max(ndim, 1))
+    return tuple(sorted(result))
+
+
+def kept_shape(shape, axes):
+    """The shape a reduction over ``axes`` has with keepdims=True."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+class _Reduction(Op):
+    def __init__(self, axis, keepdims):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, a):
+        self.axes = normalize_axes(self.axis, a.ndim, self.name)
+        self.in_shape = a.shape
+        return self.reduce(a)
+
+    def expand(self, g):
+        """A gradient of the reduced shape, reshaped so that it broadcasts over the input."""
+        return g if self.keepdims else reshape(g, kept_shape(self.in_shape, self.axes))
+
+
+class Sum(_Reduction):
+    def reduce(self, a):
+        return a.sum(axis=self.axes, keepdims=self.keepdims)
+
+    def vjp(self, g):
+        return (broadcast_to(self.expand(g), self.in_shape),)
+
+    def jvp(self, da):
+        return sum(da, self.axes, self.keepdims)
+
+
+class _Extreme(_Reduction):
+    """max or min over axes; tied elements share the gradient equally."""
+
+    def reduce(self, a):
+        if a.size == 0:
+            raise ShapeError(f"{self.name} of an empty tensor of shape {a.shape}")
+        kept = self.pick(a, axis=self.axes, keepdims=True)
+        hits = a == kept
+        self.share = hits / hits.sum(axis=self.axes, keepdims=True).astype(a.dtype)
+        return kept if self.keepdims else kept.reshape([n for i, n in enumerate(a.shape)
+                                                        if i not in self.axes])
+
+    def vjp(self, g):
+        return (self.expand(g) * self.share,)
+
+    def jvp(self, da):
+        return sum(da * self.share, self.axes, self.keepdims)
+
+
+class Max(_Extreme):
+    def pick(self, a, **kwargs):
+        return a.max(**kwargs)
+
+
+class Min(_Extreme):
+    def pick(self, a, **kwargs):
+        return a.min(**kwargs)
+
+
+def _shift(xp, a, axes):
+    """The stop-gradient shift of the stable forms: the max, or 0 where the max is not finite."""
+    shift = a.max(axis=axes, keepdims=True)
+    return xp.where(xp.isfinite(shift), shift, 0).astype(a.dtype, copy=False)
+
+
+class LogSumExp(_Reduction):
+    """log Σ exp(x), shifted by the max."""
+
+    def reduce(self, a):
+        xp = self.xp
+        shift = _shift(xp, a, self.axes)
+        out = xp.log(xp.exp(a - shift).sum(axis=self.axes, keepdims=True)) + shift
+        return out if self.keepdims else out.reshape([n for i, n in enumerate(a.shape)
+                                                      if i not in self.axes])
+
+    def weights(self):
+        """softmax of the input over the reduced axes, as a differentiable tensor."""
+        return exp(self.inputs[0] - self.expand(self.output))
+
+    def vjp(self, g):
+        return (self.expand(g) * self.weights(),)
+
+    def jvp(self, da):
+        return sum(da * self.weights(), self.axes, self.keepdims)
+
+
+class Softmax(Op):
+    """exp(x − max) / Σ exp(x − max) along one axis."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, a):
+        xp = self.xp
+        e = xp.exp(a - _shift(xp, a, self.axis))
+        e /= e.sum(axis=self.axis, keepdims=True)
+        return e
+
+    def vjp(self, g):
+        y = self.output
+        return (y * (g - sum(g * y, self.axis, keepdims=True)),)
+
+    def jvp(self, da):
+        y = self.output
+        return y * (da - sum(da * y, self.axis, keepdims=True))
+
+
+class LogSoftmax(Op):
+    """x − max − log Σ exp(x − max) along one axis."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, a):
+        xp = self.xp
+        shifted = a - _shift(xp, a, self.axis)
+        shifted -= xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        return shifted
+
+    def vjp(self, g):
+        return (g - exp(self.output) * sum(g, self.axis, keepdims=True),)
+
+    def jvp(self, da):
+        return da - sum(exp(self.output) * da, self.axis, keepdims=True)
+
+
+# ---------------------------------------------------------------- the functions users call
+def sum(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+    return Sum(axis, keepdims)(a)
+
+
+def max(a, axis=None, keepdims=False):  # noqa: A001
+    return Max(axis, keepdims)(a)
+
+
+def min(a, axis=None, keepdims=False):  # noqa: A001
+    return Min(axis, keepdims)(a)
+
+
+def logsumexp(a, axis=None, keepdims=False):
+    return LogSumExp(axis, keepdims)(a)
+
+
+def softmax(a, axis=-1):
+    return Softmax(axis)(a)
+
+
+def log_softmax(a, axis=-1):
+    return LogSoftmax(axis)(a)
+
+
+def _count(shape, axis):
+    n = 1
+    for i in normalize_axes(axis, len(shape)):
+        n *= shape[i]
+    return n
+
+
+def mean(a, axis=None, keepdims=False):
+    n = _count(a.shape, axis)
+    return sum(a, axis, keepdims) * (1.0 / n if n else float("nan"))
+
+
+def var(a, axis=None, ddof=0, keepdims=False):
+    """Mean squared deviation from the mean; ``ddof=1`` gives the unbiased estimate."""
+    n = _count(a.shape, axis)
+    deviation = a - mean(a, axis, keepdims=True)
+    scale = 1.0 / (n - ddof) if n > ddof else float("nan")
+    return sum(deviation * deviation, axis, keepdims) * scale
+
+
+def std(a, axis=None, ddof=0, keepdims=False):
+    return sqrt(var(a, axis, ddof, keepdims))
+
+
+def argmax(a, axis=None, keepdims=False):
+    data = a.data if isinstance(a, Tensor) else a
+    return Tensor._from_op(data.argmax(axis=axis, keepdims=keepdims))
+
+
+def argmin(a, axis=None, keepdims=False):
+    data = a.data if isinstance(a, Tensor) else a
+    return Tensor._from_op(data.argmin(axis=axis, keepdims=keepdims))
