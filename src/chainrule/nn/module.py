@@ -197,7 +197,7 @@ class Module:
         dtype = numpy.dtype(dtype)
         for module in self.modules():
             for table in (module._parameters, module._buffers):
-                for name, t in table.items():
+                for t in table.values():
                     if isinstance(t, Tensor) and numpy.issubdtype(t.dtype, numpy.floating):
                         t.data = t.data.astype(dtype)
                         if t.grad is not None:
