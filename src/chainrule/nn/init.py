@@ -1,4 +1,145 @@
 """Weight initialisers, drawn from ``chainrule.manual_seed``'s generator so that runs repeat.
 
-Each takes a Tensor (usually a Parameter) and fills its data in place, returning it.
+Each fills a tensor (usually a Parameter) in place and returns it, like ``torch.nn.init``. Fans follow
+PyTorch: for a weight of shape (out, in, *kernel), fan_in = in·∏kernel and fan_out = out·∏kernel.
+
+=================  =============================================  ==========================
+name               distribution                                   scale
+=================  =============================================  ==========================
+xavier/glorot      U(−a, a) or N(0, σ²)                           a = g·√(6/(fan_in+fan_out)),
+                                                                  σ = g·√(2/(fan_in+fan_out))
+kaiming/he         U(−a, a) or N(0, σ²)                           σ = g/√fan, a = √3·σ
+lecun              U(−a, a) or N(0, σ²)                           σ = 1/√fan_in, a = √3·σ
+=================  =============================================  ==========================
+
+The normal variants are untruncated (Keras truncates its glorot_normal and he_normal draws).
 """
+
+import math
+
+import numpy
+
+from chainrule import random
+
+
+def fans(shape):
+    """(fan_in, fan_out) of a weight of ``shape``, as PyTorch computes them."""
+    shape = tuple(shape)
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = math.prod(shape[2:])
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def calculate_gain(nonlinearity, param=None):
+    """The factor that keeps activations' variance steady through ``nonlinearity`` (PyTorch's table)."""
+    if nonlinearity in ("linear", "identity", "sigmoid") or nonlinearity.startswith("conv"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else param
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"calculate_gain: unknown nonlinearity {nonlinearity!r}")
+
+
+def _fill(tensor, values):
+    tensor.data[...] = values.astype(tensor.dtype, copy=False)
+    return tensor
+
+
+def uniform_(tensor, a=0.0, b=1.0):
+    """U(a, b)."""
+    draw = random.generator().random(tensor.shape, dtype=numpy.float64)
+    return _fill(tensor, a + (b - a) * draw)
+
+
+def normal_(tensor, mean=0.0, std=1.0):
+    """N(mean, std²)."""
+    return _fill(tensor, mean + std * random.generator().standard_normal(tensor.shape))
+
+
+def constant_(tensor, value):
+    tensor.data[...] = value
+    return tensor
+
+
+def zeros_(tensor):
+    return constant_(tensor, 0)
+
+
+def ones_(tensor):
+    return constant_(tensor, 1)
+
+
+def xavier_uniform_(tensor, gain=1.0):
+    fan_in, fan_out = fans(tensor.shape)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound)
+
+
+def xavier_normal_(tensor, gain=1.0):
+    fan_in, fan_out = fans(tensor.shape)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def _kaiming_std(tensor, a, mode, nonlinearity):
+    fan_in, fan_out = fans(tensor.shape)
+    fan = fan_in if mode == "fan_in" else fan_out
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+
+
+def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
+    return uniform_(tensor, -bound, bound)
+
+
+def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
+
+
+def he_uniform_(tensor):
+    """Kaiming uniform for ReLU: U(−√(6/fan_in), √(6/fan_in))."""
+    return kaiming_uniform_(tensor, nonlinearity="relu")
+
+
+def he_normal_(tensor):
+    return kaiming_normal_(tensor, nonlinearity="relu")
+
+
+def lecun_uniform_(tensor):
+    bound = math.sqrt(3.0 / fans(tensor.shape)[0])
+    return uniform_(tensor, -bound, bound)
+
+
+def lecun_normal_(tensor):
+    return normal_(tensor, 0.0, math.sqrt(1.0 / fans(tensor.shape)[0]))
+
+
+glorot_uniform_ = xavier_uniform_
+glorot_normal_ = xavier_normal_
+
+_BY_NAME = {
+    "zeros": zeros_, "ones": ones_, "uniform": uniform_, "normal": normal_,
+    "glorot_uniform": xavier_uniform_, "glorot_normal": xavier_normal_,
+    "xavier_uniform": xavier_uniform_, "xavier_normal": xavier_normal_,
+    "he_uniform": he_uniform_, "he_normal": he_normal_,
+    "kaiming_uniform": kaiming_uniform_, "kaiming_normal": kaiming_normal_,
+    "lecun_uniform": lecun_uniform_, "lecun_normal": lecun_normal_,
+}
+
+
+def get(name):
+    """The initialiser called ``name`` (Keras's names and PyTorch's); a callable passes through."""
+    if callable(name):
+        return name
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise ValueError(f"unknown initialiser {name!r}; known: {', '.join(sorted(_BY_NAME))}") from None
