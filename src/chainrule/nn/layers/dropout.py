@@ -1,0 +1,73 @@
+"""Inverted dropout: in training, zero each element with probability p and scale the rest by 1/(1 − p).
+
+Scaling at training time keeps E[output] = input, so evaluation is the identity and needs no rescaling.
+The mask is drawn in ONE call from the library's generator as float32 uniforms (cheaper than float64),
+``keep = u >= p``, and reused in place as the scaled mask, so a draw costs one array of the input's size.
+"""
+
+import numpy
+
+from chainrule import random
+from chainrule.autograd.op import Op
+from chainrule.nn.layers.linear import layer_name
+from chainrule.nn.module import Module
+
+
+class ScaleByMask(Op):
+    """x · mask for a constant mask array (no gradient for the mask, so none is computed)."""
+
+    def __init__(self, mask):
+        self.mask = mask
+
+    def forward(self, a):
+        return a * self.mask
+
+    def vjp(self, g):
+        return (g * self.mask,)
+
+    def jvp(self, da):
+        return da * self.mask
+
+
+def dropout_mask(shape, p, dtype=numpy.float32):
+    """The scaled keep-mask: 1/(1 − p) with probability 1 − p, else 0, as an array of ``dtype``."""
+    draw = random.generator().random(shape, dtype=numpy.float32)
+    keep = draw >= p
+    if numpy.dtype(dtype) == numpy.float32:
+        numpy.multiply(keep, numpy.float32(1.0 / (1.0 - p)), out=draw)  # reuse the draw's memory
+        return draw
+    return keep.astype(dtype) * (1.0 / (1.0 - p))
+
+
+def dropout(x, p=0.5, training=True):
+    """Inverted dropout (identity when not ``training`` or when p = 0); p = 1 gives zeros."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must lie in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return ScaleByMask(x.data.dtype.type(0))(x)
+    return ScaleByMask(dropout_mask(x.shape, p, x.dtype))(x)
+
+
+class Dropout(Module):
+    """Inverted dropout with drop probability ``p``, active only in training mode (``model.train()``)."""
+
+    def __init__(self, p=0.5, name=None):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must lie in [0, 1], got {p}")
+        self.p = float(p)
+        self.name = layer_name(self, name)
+
+    def forward(self, x):
+        return dropout(x, self.p, self.training)
+
+    def reset_parameters(self):
+        """Nothing to initialise."""
+
+    def get_config(self):
+        return {"p": self.p, "name": self.name}
+
+    def extra_repr(self):
+        return f"p={self.p}"

@@ -1,0 +1,439 @@
+"""Loss functions and their layers, PyTorch-shaped: ``loss(input, target, reduction="mean")``.
+
+``reduction`` is "mean" (over every element, or over the batch for the class losses), "sum" or "none".
+Prediction and target must have the same shape: a (N, 1) prediction against a (N,) target raises
+instead of silently broadcasting to (N, N).
+
+The cross-entropies are fused primitives in their stable forms (:mod:`chainrule.ops.loss`). The
+Keras-style ``categorical_crossentropy``, ``sparse_categorical_crossentropy`` and ``binary_crossentropy``
+take probabilities, computing −Σ t·log(clip(p, 1e−7, 1 − 1e−7)); but when the probabilities come
+straight from a softmax (or sigmoid) op still in the graph, they use that op's logits and the fused
+loss instead, which is exact and stable (what Keras does too). Without a recorded graph (under
+``no_grad``) the clipped form is used; both agree to within the clipping.
+"""
+
+from chainrule import backend
+from chainrule.autograd.tensor import Tensor
+from chainrule.errors import DTypeError, ShapeError
+from chainrule.nn.module import Module
+from chainrule.ops import elementwise
+from chainrule.ops import loss as fused
+from chainrule.ops import reduce as reductions
+from chainrule.ops.index import getitem
+from chainrule.ops.shape import reshape, transpose
+
+EPSILON = 1e-7  # Keras's clipping of probabilities
+
+
+# ---------------------------------------------------------------- argument checks
+def _check_reduction(reduction, where):
+    if reduction not in fused.REDUCTIONS:
+        raise ValueError(f"{where}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _target(target, like):
+    """The target as a Tensor (kept if it requires grad) or an array in the prediction's float dtype."""
+    if isinstance(target, Tensor):
+        if target.requires_grad:
+            return target
+        target = target.data
+    target = backend.asarray(target)
+    if like.dtype != target.dtype:
+        target = target.astype(like.dtype)
+    return target
+
+
+def _same_shape(input, target, where):
+    if tuple(input.shape) != tuple(target.shape):
+        hint = ""
+        if input.shape[:1] == target.shape[:1] or tuple(input.shape) == tuple(target.shape)[::-1]:
+            hint = f": reshape one of them, e.g. target.reshape{tuple(input.shape)}"
+        raise ShapeError(f"{where}: prediction of shape {tuple(input.shape)} and target of shape "
+                         f"{tuple(target.shape)} differ; they would broadcast silently{hint}")
+
+
+def _elementwise_args(input, target, reduction, where):
+    _check_reduction(reduction, where)
+    target = _target(target, input)
+    _same_shape(input, target, where)
+    return target
+
+
+def _reduce(losses, reduction):
+    if reduction == "none":
+        return losses
+    return reductions.sum(losses) if reduction == "sum" else reductions.mean(losses)
+
+
+def _labels(target, where):
+    """Integer class labels as an array; float labels raise with a hint."""
+    data = target.data if isinstance(target, Tensor) else backend.asarray(target)
+    if data.dtype.kind not in "iu":
+        raise DTypeError(f"{where}: class-index targets must be integers, got {data.dtype}: use "
+                         "target.astype('int64'), or pass one-hot/probability targets of the "
+                         "prediction's shape")
+    return data
+
+
+def _check_label_range(labels, num_classes, where):
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ShapeError(f"{where}: class labels must lie in [0, {num_classes}), got values from "
+                         f"{labels.min()} to {labels.max()}")
+
+
+def _classes_last(input, where):
+    """(N, C, d1, ...) -> (N·d1·..., C), and the shape of the per-sample losses."""
+    if input.ndim == 2:
+        return input, input.shape[:1]
+    if input.ndim < 2:
+        raise ShapeError(f"{where}: expects scores of shape (N, C) or (N, C, d1, ...), got {input.shape}")
+    axes = (0, *range(2, input.ndim), 1)
+    per_sample = (input.shape[0], *input.shape[2:])
+    return reshape(transpose(input, axes), (-1, input.shape[1])), per_sample
+
+
+# ---------------------------------------------------------------- regression losses
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error: mean((y − t)²)."""
+    target = _elementwise_args(input, target, reduction, "mse_loss")
+    difference = input - target
+    return _reduce(difference * difference, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Mean absolute error: mean(|y − t|); the gradient at y = t is 0."""
+    target = _elementwise_args(input, target, reduction, "l1_loss")
+    return _reduce(elementwise.abs(input - target), reduction)
+
+
+def sse_loss(input, target, reduction="sum"):
+    """Half the sum of squared errors, ½·Σ(t − y)², the error of the backpropagation derivations.
+
+    ∂/∂y = y − t. ``reduction="mean"`` gives ½·mean((t − y)²), "none" the elementwise ½(t − y)².
+    """
+    target = _elementwise_args(input, target, reduction, "sse_loss")
+    difference = input - target
+    return _reduce(difference * difference, reduction) * 0.5
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """½d² where |d| < δ, else δ(|d| − ½δ), with d = y − t (PyTorch's ``huber_loss``)."""
+    target = _elementwise_args(input, target, reduction, "huber_loss")
+    difference = input - target
+    small = backend.array_module(difference.data).abs(difference.data) < delta
+    quadratic = difference * difference * 0.5
+    linear = (elementwise.abs(difference) - 0.5 * delta) * float(delta)
+    return _reduce(elementwise.where(small, quadratic, linear), reduction)
+
+
+# ---------------------------------------------------------------- binary classification
+def binary_cross_entropy(input, target, reduction="mean"):
+    """−(t·log p + (1 − t)·log(1 − p)) for probabilities p, logs clamped at −100 (PyTorch's)."""
+    target = _elementwise_args(input, target, reduction, "binary_cross_entropy")
+    data = input.data if isinstance(input, Tensor) else input
+    if data.size and (data.min() < 0 or data.max() > 1):
+        raise ValueError("binary_cross_entropy: the prediction must be probabilities in [0, 1], got "
+                         f"values from {data.min()} to {data.max()}: for logits use "
+                         "binary_cross_entropy_with_logits")
+    return fused.binary_cross_entropy(input, target, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+    """BCE of σ(x) in one stable primitive: max(x, 0) − x·t + log(1 + e^(−|x|))."""
+    target = _elementwise_args(input, target, reduction, "binary_cross_entropy_with_logits")
+    return fused.sigmoid_binary_cross_entropy(input, target, reduction)
+
+
+def hinge_loss(input, target, reduction="mean"):
+    """Binary hinge loss for targets ±1: mean(max(0, 1 − t·y))."""
+    target = _elementwise_args(input, target, reduction, "hinge_loss")
+    return _reduce(elementwise.relu(1.0 - input * target), reduction)
+
+
+# ---------------------------------------------------------------- multi-class classification
+def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):
+    """Cross-entropy from logits (N, C) (or (N, C, d1, ...)), in one fused log-softmax primitive.
+
+    ``target`` is integer class indices (N,) or a distribution/one-hot of the logits' shape.
+    With label smoothing ε the target becomes (1 − ε)·t + ε/C. "mean" averages over the samples.
+    """
+    where = "cross_entropy"
+    _check_reduction(reduction, where)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{where}: label_smoothing must lie in [0, 1], got {label_smoothing}")
+    if input.ndim == 1:  # one sample of C scores: a batch of one, and a 0-d loss
+        if isinstance(target, Tensor):
+            target = reshape(target, (1, *target.shape))
+        else:
+            target = backend.asarray(target)[None]
+        return reshape(cross_entropy(reshape(input, (1, -1)), target, "none", label_smoothing), ())
+    logits, per_sample = _classes_last(input, where)
+    num_classes = input.shape[1]
+    if _is_dense(target, input.shape):
+        target = _target(target, input)
+        if input.ndim > 2:
+            target = _classes_last(target if isinstance(target, Tensor) else Tensor(target), where)[0]
+    else:
+        labels = _labels(target, where)
+        if tuple(labels.shape) == tuple(input.shape):
+            raise DTypeError(f"{where}: integer targets of the scores' shape {tuple(input.shape)} look "
+                             "one-hot: pass them as floats (target.astype('float32')) or as class "
+                             "indices (target.argmax(axis=1))")
+        if tuple(labels.shape) != tuple(per_sample):
+            raise ShapeError(f"{where}: scores of shape {tuple(input.shape)} need class indices of shape "
+                             f"{tuple(per_sample)} or probabilities of shape {tuple(input.shape)}, got "
+                             f"target of shape {tuple(labels.shape)}")
+        _check_label_range(labels, num_classes, where)
+        target = labels.reshape(-1)
+    losses = fused.softmax_cross_entropy(logits, target, reduction, label_smoothing)
+    return reshape(losses, per_sample) if reduction == "none" else losses
+
+
+def _is_dense(target, shape):
+    """True for a floating target (probabilities/one-hot); integers are class indices."""
+    data = target.data if isinstance(target, Tensor) else backend.asarray(target)
+    if data.dtype.kind in "iub":
+        return False
+    if tuple(data.shape) != tuple(shape):
+        if data.ndim == len(shape) - 1:
+            _labels(data, "cross_entropy")  # raises the float-labels hint
+        raise ShapeError(f"cross_entropy: probability targets must have the scores' shape {tuple(shape)}, "
+                         f"got {tuple(data.shape)}")
+    return True
+
+
+def nll_loss(input, target, reduction="mean"):
+    """Negative log-likelihood of log-probabilities (N, C) at integer class targets (N,)."""
+    where = "nll_loss"
+    _check_reduction(reduction, where)
+    labels = _labels(target, where)
+    if input.ndim != 2 or tuple(labels.shape) != tuple(input.shape[:1]):
+        raise ShapeError(f"{where}: expects log-probabilities (N, C) and labels (N,), got "
+                         f"{tuple(input.shape)} and {tuple(labels.shape)}")
+    _check_label_range(labels, input.shape[1], where)
+    xp = backend.array_module(labels)
+    picked = getitem(input, (xp.arange(labels.shape[0]), labels))
+    return _reduce(-picked, reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, reduction="mean"):
+    """PyTorch's multi-class hinge: ℓᵢ = Σ_{j≠yᵢ} max(0, margin − x[yᵢ] + x[j])^p / C."""
+    where = "multi_margin_loss"
+    _check_reduction(reduction, where)
+    if p not in (1, 2):
+        raise ValueError(f"{where}: p must be 1 or 2, got {p}")
+    labels = _labels(target, where)
+    if input.ndim != 2 or tuple(labels.shape) != tuple(input.shape[:1]):
+        raise ShapeError(f"{where}: expects scores (N, C) and labels (N,), got {tuple(input.shape)} and "
+                         f"{tuple(labels.shape)}")
+    n, num_classes = input.shape
+    _check_label_range(labels, num_classes, where)
+    xp = backend.array_module(labels)
+    correct = reshape(getitem(input, (xp.arange(n), labels)), (n, 1))
+    others = xp.ones(input.shape, dtype=input.dtype)
+    others[xp.arange(n), labels] = 0
+    hinge = elementwise.relu(input - correct + float(margin))
+    if p == 2:
+        hinge = hinge * hinge
+    losses = reductions.sum(hinge * others, axis=1) * (1.0 / num_classes)
+    return _reduce(losses, reduction)
+
+
+# ---------------------------------------------------------------- Keras's probability-space losses
+def _logits_of(probs, op_type):
+    """The input of the op that made ``probs``, if it is an ``op_type`` op still in the graph."""
+    node = getattr(probs, "_node", None)
+    if isinstance(node, op_type) and node.inputs is not None:
+        if op_type is reductions.Softmax and node.axis not in (-1, probs.ndim - 1):
+            return None
+        return node.inputs[0]
+    return None
+
+
+def _per_sample(losses, reduction):
+    return losses if reduction == "none" else _reduce(losses, reduction)
+
+
+def categorical_crossentropy(input, target, reduction="mean", from_logits=False):
+    """Keras's −Σ_c t_c·log p_c over the last axis, averaged over samples; ``target`` is one-hot."""
+    where = "categorical_crossentropy"
+    _check_reduction(reduction, where)
+    target = _target(target, input) if not _integer(target) else target
+    if _integer(target) or tuple(target.shape) != tuple(input.shape):
+        raise ShapeError(f"{where}: expects one-hot targets of the prediction's shape {tuple(input.shape)}, "
+                         f"got {_describe(target)}: for integer labels use sparse_categorical_crossentropy")
+    logits = input if from_logits else _logits_of(input, reductions.Softmax)
+    if logits is not None:
+        flat = reshape(logits, (-1, logits.shape[-1]))
+        dense = reshape(target, (-1, target.shape[-1])) if isinstance(target, Tensor) else \
+            target.reshape(-1, target.shape[-1])
+        losses = fused.softmax_cross_entropy(flat, dense, reduction)
+        return reshape(losses, input.shape[:-1]) if reduction == "none" else losses
+    clipped = elementwise.clip(input, EPSILON, 1.0 - EPSILON)
+    losses = -reductions.sum(elementwise.log(clipped) * target, axis=-1)
+    return _per_sample(losses, reduction)
+
+
+def sparse_categorical_crossentropy(input, target, reduction="mean", from_logits=False):
+    """Keras's cross-entropy of probabilities (N, C) at integer labels (N,) (or (N, 1))."""
+    where = "sparse_categorical_crossentropy"
+    _check_reduction(reduction, where)
+    if not _integer(target):
+        raise DTypeError(f"{where}: expects integer class labels, got {_describe(target)}: for one-hot "
+                         "targets use categorical_crossentropy")
+    labels = _labels(target, where)
+    if labels.ndim == input.ndim and labels.shape[-1] == 1:
+        labels = labels.reshape(labels.shape[:-1])
+    if tuple(labels.shape) != tuple(input.shape[:-1]):
+        raise ShapeError(f"{where}: predictions of shape {tuple(input.shape)} need labels of shape "
+                         f"{tuple(input.shape[:-1])}, got {tuple(labels.shape)}")
+    num_classes = input.shape[-1]
+    _check_label_range(labels, num_classes, where)
+    logits = input if from_logits else _logits_of(input, reductions.Softmax)
+    if logits is not None:
+        flat = reshape(logits, (-1, num_classes))
+        losses = fused.softmax_cross_entropy(flat, labels.reshape(-1), reduction)
+        return reshape(losses, input.shape[:-1]) if reduction == "none" else losses
+    flat = reshape(input, (-1, num_classes))
+    xp = backend.array_module(labels)
+    picked = getitem(flat, (xp.arange(flat.shape[0]), labels.reshape(-1)))
+    losses = -elementwise.log(elementwise.clip(picked, EPSILON, 1.0 - EPSILON))
+    return _per_sample(reshape(losses, input.shape[:-1]), reduction)
+
+
+def binary_crossentropy(input, target, reduction="mean", from_logits=False):
+    """Keras's binary cross-entropy of probabilities, averaged over the last axis, then the samples."""
+    where = "binary_crossentropy"
+    target = _elementwise_args(input, target, reduction, where)
+    logits = input if from_logits else _logits_of(input, elementwise.Sigmoid)
+    if logits is not None:
+        losses = fused.sigmoid_binary_cross_entropy(logits, target, "none")
+    else:
+        clipped = elementwise.clip(input, EPSILON, 1.0 - EPSILON)
+        losses = -(elementwise.log(clipped) * target + elementwise.log(1.0 - clipped) * (1.0 - target))
+    per_sample = reductions.mean(losses, axis=-1) if losses.ndim > 1 else losses
+    return _per_sample(per_sample, reduction)
+
+
+def _integer(target):
+    data = target.data if isinstance(target, Tensor) else backend.asarray(target)
+    return data.dtype.kind in "iu"
+
+
+def _describe(target):
+    data = target.data if isinstance(target, Tensor) else backend.asarray(target)
+    return f"target of shape {tuple(data.shape)} and dtype {data.dtype}"
+
+
+# ---------------------------------------------------------------- the layers
+class _Loss(Module):
+    """A loss as a layer: ``criterion(input, target)``; options are fixed at construction."""
+
+    function = None
+
+    def __init__(self, reduction="mean", **options):
+        super().__init__()
+        _check_reduction(reduction, type(self).__name__)
+        self.reduction, self.options = reduction, options
+
+    def forward(self, input, target):
+        return type(self).function(input, target, reduction=self.reduction, **self.options)
+
+    def reset_parameters(self):
+        """Nothing to initialise."""
+
+    def get_config(self):
+        return {"reduction": self.reduction, **self.options}
+
+    def extra_repr(self):
+        return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+
+
+class MSELoss(_Loss):
+    function = staticmethod(mse_loss)
+
+
+class L1Loss(_Loss):
+    function = staticmethod(l1_loss)
+
+
+class SSELoss(_Loss):
+    function = staticmethod(sse_loss)
+
+    def __init__(self, reduction="sum"):
+        super().__init__(reduction)
+
+
+class HuberLoss(_Loss):
+    function = staticmethod(huber_loss)
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction, delta=float(delta))
+
+
+class BCELoss(_Loss):
+    function = staticmethod(binary_cross_entropy)
+
+
+class BCEWithLogitsLoss(_Loss):
+    function = staticmethod(binary_cross_entropy_with_logits)
+
+
+class HingeLoss(_Loss):
+    function = staticmethod(hinge_loss)
+
+
+class CrossEntropyLoss(_Loss):
+    function = staticmethod(cross_entropy)
+
+    def __init__(self, reduction="mean", label_smoothing=0.0):
+        super().__init__(reduction, label_smoothing=float(label_smoothing))
+
+
+class NLLLoss(_Loss):
+    function = staticmethod(nll_loss)
+
+
+class MultiMarginLoss(_Loss):
+    function = staticmethod(multi_margin_loss)
+
+    def __init__(self, p=1, margin=1.0, reduction="mean"):
+        super().__init__(reduction, p=int(p), margin=float(margin))
+
+
+class CategoricalCrossentropy(_Loss):
+    function = staticmethod(categorical_crossentropy)
+
+    def __init__(self, from_logits=False, reduction="mean"):
+        super().__init__(reduction, from_logits=bool(from_logits))
+
+
+class SparseCategoricalCrossentropy(CategoricalCrossentropy):
+    function = staticmethod(sparse_categorical_crossentropy)
+
+
+class BinaryCrossentropy(CategoricalCrossentropy):
+    function = staticmethod(binary_crossentropy)
+
+
+# ---------------------------------------------------------------- names for compile(loss="...")
+_FUNCTIONS = {
+    "mse": mse_loss, "mean_squared_error": mse_loss,
+    "mae": l1_loss, "mean_absolute_error": l1_loss, "l1": l1_loss,
+    "sse": sse_loss, "huber": huber_loss, "hinge": hinge_loss,
+    "binary_crossentropy": binary_crossentropy, "bce": binary_cross_entropy,
+    "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
+    "categorical_crossentropy": categorical_crossentropy,
+    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
+    "cross_entropy": cross_entropy, "nll": nll_loss, "multi_margin": multi_margin_loss,
+}
+
+
+def get(identifier):
+    """A loss function from a name ("mse", "categorical_crossentropy", ...); callables pass through."""
+    if callable(identifier):
+        return identifier
+    key = str(identifier).lower()
+    if key not in _FUNCTIONS:
+        raise ValueError(f"unknown loss {identifier!r}: known names are {', '.join(sorted(_FUNCTIONS))}")
+    return _FUNCTIONS[key]

@@ -1,0 +1,241 @@
+"""Fused loss primitives: log-softmax + cross-entropy, sigmoid + binary cross-entropy, and BCE itself.
+
+Each computes the loss and its reduction in one op and keeps what its gradient needs, so the
+backward pass is one or two array expressions instead of a chain of nodes:
+
+    cross-entropy:     ℓᵢ = −Σ_c tᵢc log softmax(xᵢ)_c            ∂ℓᵢ/∂xᵢ = softmax(xᵢ)·Σ_c tᵢc − tᵢ
+    BCE with logits:   ℓ = max(x, 0) − x·t + log(1 + e^(−|x|))     ∂ℓ/∂x = σ(x) − t
+    BCE on p:          ℓ = −(t·log p + (1 − t)·log(1 − p))         ∂ℓ/∂p = (p − t) / (p(1 − p))
+
+with the logs clamped at −100 and p(1 − p) at 1e−12, as PyTorch does. When the backward pass is itself
+recorded (``create_graph=True``) each rule switches to Tensor operations on the inputs, so that
+gradients of gradients are exact; otherwise it uses the arrays saved by the forward pass.
+"""
+
+import contextlib
+
+from chainrule.autograd.mode import state
+from chainrule.autograd.op import Op, needs_grad
+from chainrule.autograd.tensor import Tensor
+from chainrule.ops.elementwise import log, maximum, sigmoid
+from chainrule.ops.reduce import log_softmax, softmax
+from chainrule.ops.reduce import sum as reduce_sum
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+class _ReducedLoss(Op):
+    """An elementwise loss followed by its reduction; ``scale`` is 1/n for "mean", else 1."""
+
+    def __init__(self, reduction):
+        self.reduction = reduction
+
+    def reduce(self, losses):
+        self.scale = 1.0 / losses.size if self.reduction == "mean" and losses.size else 1.0
+        if self.reduction == "none":
+            return losses
+        total = losses.sum()
+        return total * self.scale if self.reduction == "mean" else total
+
+    def upstream(self, g):
+        """The output's gradient as a Tensor, scaled for the reduction (the recorded path)."""
+        return g if self.reduction == "none" else g * self.scale
+
+    def raw(self, g):
+        """The upstream gradient as an array (the fast path), scaled for the reduction."""
+        data = g.data
+        return data if self.reduction == "none" else data * self.scale
+
+
+class SoftmaxCrossEntropy(_ReducedLoss):
+    """Cross-entropy from logits (N, C) against class indices (N,) or distributions (N, C).
+
+    Label smoothing ε replaces the target by (1 − ε)·t + ε/C. Class-index targets are constants;
+    a distribution target that requires grad gets ∂ℓ/∂t = −log softmax(x).
+    """
+
+    def __init__(self, reduction="mean", label_smoothing=0.0):
+        super().__init__(reduction)
+        self.label_smoothing = label_smoothing
+
+    def target_distribution(self, target, num_classes, dtype):
+        """The (smoothed) target as an (N, C) array."""
+        xp = self.xp
+        if target.ndim == 1:  # class indices
+            dense = xp.zeros((target.shape[0], num_classes), dtype=dtype)
+            dense[xp.arange(target.shape[0]), target] = 1
+        else:
+            dense = target.astype(dtype, copy=False)
+        if self.label_smoothing:
+            dense = dense * (1.0 - self.label_smoothing) + self.label_smoothing / num_classes
+        return dense
+
+    def forward(self, logits, target):
+        xp = self.xp
+        n, num_classes = logits.shape
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        probs = xp.exp(shifted)
+        sums = probs.sum(axis=1, keepdims=True)
+        probs /= sums
+        log_sums = xp.log(sums)
+        self.probs, self.log_probs = probs, None
+        self.indices = target.ndim == 1
+        if self.indices and not self.label_smoothing:
+            self.target_sum = 1.0
+            losses = log_sums[:, 0] - shifted[xp.arange(n), target]
+        else:
+            shifted -= log_sums  # now log-probabilities
+            dense = self.target_distribution(target, num_classes, logits.dtype)
+            self.target_sum = dense.sum(axis=1, keepdims=True)
+            losses = -(dense * shifted).sum(axis=1)
+            self.log_probs = None if self.indices else shifted
+        return self.reduce(losses)
+
+    def vjp(self, g):
+        logits, target = self.inputs
+        target_data = target.data if isinstance(target, Tensor) else target
+        if state.grad_enabled:  # recorded backward: Tensor ops all the way, for double backward
+            upstream = self.upstream(g)
+            upstream = upstream.reshape(-1, 1) if self.reduction == "none" else upstream
+            dense = target if isinstance(target, Tensor) and not self.indices else None
+            if dense is None or self.label_smoothing:
+                dense_array = self.target_distribution(target_data, logits.shape[1], logits.dtype)
+                dense = Tensor._from_op(dense_array) if dense is None else (
+                    dense * (1.0 - self.label_smoothing) + self.label_smoothing / logits.shape[1])
+            total = reduce_sum(dense, axis=1, keepdims=True)
+            grad_logits = upstream * (softmax(logits, axis=1) * total - dense)
+            grad_target = None
+            if needs_grad(target):
+                grad_target = -upstream * log_softmax(logits, axis=1) * (1.0 - self.label_smoothing)
+            return grad_logits, grad_target
+        scale = self.raw(g)
+        scale = scale.reshape(-1, 1) if self.reduction == "none" else scale
+        hard_labels = self.indices and not self.label_smoothing
+        grad = self.probs.copy() if hard_labels else self.probs * self.target_sum
+        if hard_labels:
+            grad[self.xp.arange(grad.shape[0]), target_data] -= 1
+        else:
+            grad -= self.target_distribution(target_data, grad.shape[1], grad.dtype)
+        grad *= scale
+        grad_target = None
+        if needs_grad(target):
+            grad_target = Tensor._from_op(-scale * self.log_probs * (1.0 - self.label_smoothing))
+        return Tensor._from_op(grad), grad_target
+
+    def jvp(self, dlogits, dtarget):
+        logits, target = self.inputs
+        target_data = target.data if isinstance(target, Tensor) else target
+        dense = self.target_distribution(target_data, logits.shape[1], logits.dtype)
+        total = 0
+        if dlogits is not None:
+            weights = softmax(logits, axis=1) * dense.sum(axis=1, keepdims=True) - dense
+            total = reduce_sum(weights * dlogits, axis=1)
+        if dtarget is not None:
+            smoothing = 1.0 - self.label_smoothing
+            total = total - reduce_sum(log_softmax(logits, axis=1) * dtarget, axis=1) * smoothing
+        return _reduce_tangent(total, self.reduction)
+
+
+class SigmoidBinaryCrossEntropy(_ReducedLoss):
+    """Binary cross-entropy from logits, in the stable form max(x, 0) − x·t + log1p(e^(−|x|))."""
+
+    def forward(self, logits, target):
+        xp = self.xp
+        target = xp.asarray(target, dtype=logits.dtype)
+        losses = xp.maximum(logits, 0) - logits * target + xp.log1p(xp.exp(-xp.abs(logits)))
+        self.target = target
+        return self.reduce(losses)
+
+    def vjp(self, g):
+        logits, target = self.inputs
+        wants_target = needs_grad(target)
+        if state.grad_enabled:
+            upstream = self.upstream(g)
+            grad_target = -upstream * logits if wants_target else None
+            return upstream * (sigmoid(logits) - target), grad_target
+        scale = self.raw(g)
+        xp, x = self.xp, logits.data
+        e = xp.exp(-xp.abs(x))
+        probs = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        probs -= self.target
+        probs *= scale
+        grad_target = Tensor._from_op(-scale * x) if wants_target else None
+        return Tensor._from_op(probs), grad_target
+
+    def jvp(self, dlogits, dtarget):
+        logits, target = self.inputs
+        total = 0
+        if dlogits is not None:
+            total = (sigmoid(logits) - target) * dlogits
+        if dtarget is not None:
+            total = total - logits * dtarget
+        return _reduce_tangent(total, self.reduction)
+
+
+class BinaryCrossEntropy(_ReducedLoss):
+    """Binary cross-entropy of probabilities, logs clamped at −100 (so p = 0 or 1 stays finite)."""
+
+    EPS = 1e-12
+
+    def forward(self, probs, target):
+        xp = self.xp
+        target = xp.asarray(target, dtype=probs.dtype)
+        with _quiet(xp):
+            log_p = xp.maximum(xp.log(probs), -100.0)
+            log_q = xp.maximum(xp.log1p(-probs), -100.0)
+        self.target, self.log_ratio = target, log_p - log_q
+        return self.reduce(-(target * self.log_ratio + log_q))
+
+    def vjp(self, g):
+        probs, target = self.inputs
+        wants_target = needs_grad(target)
+        if state.grad_enabled:
+            upstream = self.upstream(g)
+            grad_probs = upstream * (probs - target) / maximum(probs * (1 - probs), self.EPS)
+            grad_target = None
+            if wants_target:
+                grad_target = -upstream * (maximum(log(probs), -100.0) - maximum(log(1 - probs), -100.0))
+            return grad_probs, grad_target
+        scale, xp, p = self.raw(g), self.xp, probs.data
+        grad = (p - self.target) / xp.maximum(p * (1 - p), self.EPS)
+        grad *= scale
+        grad_target = Tensor._from_op(-scale * self.log_ratio) if wants_target else None
+        return Tensor._from_op(grad.astype(p.dtype, copy=False)), grad_target
+
+    def jvp(self, dprobs, dtarget):
+        probs, target = self.inputs
+        total = 0
+        if dprobs is not None:
+            total = (probs - target) / maximum(probs * (1 - probs), self.EPS) * dprobs
+        if dtarget is not None:
+            total = total - Tensor._from_op(self.log_ratio) * dtarget
+        return _reduce_tangent(total, self.reduction)
+
+
+def _reduce_tangent(total, reduction):
+    if reduction == "none":
+        return total
+    summed = reduce_sum(total)
+    return summed * (1.0 / total.size if total.size else 1.0) if reduction == "mean" else summed
+
+
+def _quiet(xp):
+    """Silence the divide-by-zero warning of log(0): the clamp right after handles it."""
+    errstate = getattr(xp, "errstate", None)
+    return errstate(divide="ignore") if errstate is not None else contextlib.nullcontext()
+
+
+# ---------------------------------------------------------------- the functions users call
+def softmax_cross_entropy(logits, target, reduction="mean", label_smoothing=0.0):
+    """Fused log-softmax + cross-entropy for logits (N, C); target (N,) integers or (N, C) floats."""
+    return SoftmaxCrossEntropy(reduction, float(label_smoothing))(logits, target)
+
+
+def sigmoid_binary_cross_entropy(logits, target, reduction="mean"):
+    """Fused sigmoid + binary cross-entropy; logits and target of one shape."""
+    return SigmoidBinaryCrossEntropy(reduction)(logits, target)
+
+
+def binary_cross_entropy(probs, target, reduction="mean"):
+    """Binary cross-entropy of probabilities in [0, 1], with PyTorch's clamped logs."""
+    return BinaryCrossEntropy(reduction)(probs, target)
