@@ -1,8 +1,11 @@
 """The backward pass: reverse-mode differentiation over the recorded graph.
 
-Iterative throughout (a chain of 100,000 ops is fine): a depth-first walk orders the nodes, then
-each node's ``vjp`` runs once, after every consumer of its output has contributed its gradient.
+Iterative throughout (a chain of 100,000 ops is fine): the nodes reachable from the outputs are
+collected with an explicit stack and sorted by creation order, newest first, so each node's ``vjp``
+runs once, after every consumer of its output has contributed its gradient.
 """
+
+from operator import attrgetter
 
 from chainrule.autograd.mode import set_grad_enabled
 from chainrule.autograd.tensor import Tensor
@@ -20,7 +23,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
     seeds = [_seed(out, g) for out, g in zip(outputs, grad_outputs)]
     wanted = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
     found = [None] * (0 if inputs is None else len(inputs))
-    grads = {}  # id(node) -> gradient of that node's output, summed over its consumers
+    grads = {}  # node -> gradient of that node's output, summed over its consumers
 
     with set_grad_enabled(create_graph):
         for out, seed in zip(outputs, seeds):
@@ -33,28 +36,32 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
         # keep every output alive until its own node has run.
         alive = [node._output() for node in order]
         for node in order:
-            grad = grads.pop(id(node), None)
+            grad = grads.pop(node, None)
             if grad is None:
                 if not retain_graph:
                     node.release()
                 continue
-            output = node._output() if node._output is not None else None
+            output = node._output()
             if output is not None:
-                grad = _run_hooks(output, grad)
-                if output._retains_grad and wanted is None:
-                    output.grad = grad if output.grad is None else output.grad + grad
-                if wanted is not None and id(output) in wanted:
+                if output._hooks:
+                    grad = _run_hooks(output, grad)
+                if wanted is None:
+                    if output._retains_grad:
+                        output.grad = grad if output.grad is None else output.grad + grad
+                elif id(output) in wanted:
                     _store(found, wanted[id(output)], grad)
             input_grads = node.vjp(grad)
             for x, g in zip(node.inputs, input_grads):
                 if g is None or not isinstance(x, Tensor) or not x.requires_grad:
                     continue
-                if g.shape != x.shape:
-                    g = _unbroadcast(g, x.shape, node)
-                if x._node is None:
+                if g.data.shape != x.data.shape:
+                    g = _unbroadcast(g, x.data.shape, node)
+                producer = x._node
+                if producer is None:
                     _deliver_to_leaf(x, g, wanted, found, create_graph)
                 else:
-                    _accumulate(grads, x._node, g)
+                    previous = grads.get(producer)
+                    grads[producer] = g if previous is None else previous + g
             if not retain_graph:
                 node.release()
         del alive
@@ -84,6 +91,8 @@ def _seed(out, gradient):
     if gradient.shape != out.shape:
         raise ShapeError(f"backward: gradient of shape {gradient.shape} for an output of shape "
                          f"{out.shape}")
+    if gradient.dtype != out.dtype:  # a float64 seed must not turn a float32 backward into float64
+        gradient = Tensor._from_op(gradient.data.astype(out.dtype))
     return gradient
 
 
@@ -92,31 +101,33 @@ _FREED = ("backward through a graph that was already freed: pass retain_graph=Tr
 
 
 def _topological_order(roots):
-    """Nodes ordered so that every node comes before the nodes that produced its inputs."""
-    order, visited = [], set()
-    stack = [(node, False) for node in roots]
+    """Every node reachable from ``roots``, each before the nodes that produced its inputs.
+
+    A node is always created after the nodes of its inputs, so its sequence number is larger:
+    sorting the reachable nodes by decreasing sequence number is a topological order, found
+    without recursion and without a post-order walk.
+    """
+    seen = set(roots)
+    stack = list(seen)
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
+        node = stack.pop()
         if node.released:
             raise GraphError(_FREED)
-        visited.add(id(node))
-        stack.append((node, True))
         for x in node.inputs:
-            if isinstance(x, Tensor) and x._node is not None and id(x._node) not in visited:
-                stack.append((x._node, False))
-    order.reverse()
-    return order
+            if isinstance(x, Tensor):
+                producer = x._node
+                if producer is not None and producer not in seen:
+                    seen.add(producer)
+                    stack.append(producer)
+    return sorted(seen, key=_sequence, reverse=True)
+
+
+_sequence = attrgetter("sequence")
 
 
 def _accumulate(grads, node, g):
-    key = id(node)
-    previous = grads.get(key)
-    grads[key] = g if previous is None else previous + g
+    previous = grads.get(node)
+    grads[node] = g if previous is None else previous + g
 
 
 def _store(found, index, g):
@@ -141,7 +152,7 @@ def _deliver_to_leaf(leaf, g, wanted, found, create_graph):
 
 def _run_hooks(tensor, g):
     if tensor._hooks:
-        for hook in list(tensor._hooks):
+        for hook in tuple(tensor._hooks):
             replaced = hook(g)
             if replaced is not None:
                 g = replaced

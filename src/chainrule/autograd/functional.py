@@ -8,7 +8,7 @@ from chainrule.autograd.forward import Alias
 from chainrule.autograd.mode import enable_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import array_module
-from chainrule.errors import ShapeError
+from chainrule.errors import GraphError, ShapeError
 
 
 def grad_of(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -28,7 +28,13 @@ def grad_of(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=
         retain_graph = create_graph
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor) or not x.requires_grad:
-            raise ShapeError(f"grad: input {i} does not require grad")
+            raise GraphError(f"grad: input {i} does not require grad: create it with requires_grad=True "
+                             "(or call .requires_grad_() on it) before computing the outputs")
+    if allow_unused:  # an output that depends on no input contributes nothing (zeros, as in JAX)
+        pairs = [(o, g) for o, g in zip(outputs, grad_outputs) if isinstance(o, Tensor) and o.requires_grad]
+        if not pairs:
+            return (None,) * len(inputs)
+        outputs, grad_outputs = [o for o, _ in pairs], [g for _, g in pairs]
     return tuple(run_backward(outputs, grad_outputs, retain_graph=retain_graph,
                               create_graph=create_graph, inputs=inputs, allow_unused=allow_unused))
 
@@ -41,7 +47,13 @@ def _differentiable_args(args, argnums):
     for n in numbers:
         x = args[n] if isinstance(args[n], Tensor) else Tensor(args[n])
         nested = nested or x.requires_grad
-        args[n] = Alias()(x) if x.requires_grad else Tensor(x.data, requires_grad=True)
+        if x.requires_grad:
+            args[n] = Alias()(x)
+        elif x._tangent is not None:  # inside cr.jvp (forward over reverse): the copy keeps the tangent
+            args[n] = Alias()(x)
+            args[n].requires_grad = True
+        else:
+            args[n] = Tensor(x.data, requires_grad=True)
     return args, numbers, nested
 
 

@@ -99,10 +99,10 @@ def _compare(kind, analytical, numerical, inputs, atol, rtol):
         if not numpy.all(error <= 0) or not numpy.all(numpy.isfinite(a) == numpy.isfinite(n)):
             error = numpy.where(numpy.isnan(error), numpy.inf, error)
             row, col = numpy.unravel_index(numpy.argmax(error), error.shape)
-            element = numpy.unravel_index(col, inputs[i].shape)
+            element = [int(k) for k in numpy.unravel_index(col, inputs[i].shape)]
             raise GradcheckError(
-                f"{kind}: d(output element {row})/d(input {i}{list(element)}) is {a[row, col]!r} "
-                f"but finite differences give {n[row, col]!r} (atol={atol}, rtol={rtol})")
+                f"{kind}: d(output element {int(row)})/d(input {i}{element}) is {float(a[row, col])!r} "
+                f"but finite differences give {float(n[row, col])!r} (atol={atol}, rtol={rtol})")
 
 
 def _check_dtypes(inputs):

@@ -9,8 +9,10 @@ The engine does the chores, not the op: it un-broadcasts gradients, skips inputs
 accumulates reused tensors and frees the graph.
 """
 
+import itertools
 import weakref
 
+import numpy
 from numpy import ndarray
 
 from chainrule.autograd.mode import state
@@ -22,15 +24,33 @@ class Op:
     """Base class of every primitive. Subclasses implement ``forward``, ``vjp`` and ``jvp``."""
 
     inputs = None  # the tensors (or constants) the op was applied to
-    xp = None  # array module of the inputs
+    xp = numpy  # array module of the inputs (set per instance when they are not NumPy arrays)
     _output = None  # weak reference to the output tensor
     released = False
 
     def __call__(self, *inputs):
-        from chainrule.autograd.tensor import Tensor
-
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
-        self.xp = array_module(arrays[0])
+        # The hot path of the whole library: every small op pays for each line here, so it is
+        # written flat (one pass over the inputs, no helper calls when nothing needs a graph).
+        arrays = []
+        needs_graph = False
+        foreign = None  # the first array that is not a NumPy array (a CuPy array), if any
+        for x in inputs:
+            if isinstance(x, Tensor):
+                data = x.data
+                if x.requires_grad:
+                    needs_graph = True
+            else:
+                data = x
+            if foreign is None and type(data) is not ndarray and hasattr(data, "shape"):
+                if isinstance(data, numpy.generic):
+                    # np.float64(2.0) would promote a float32 tensor to float64 under NumPy's rules;
+                    # like PyTorch, treat a NumPy scalar constant as the Python number it holds
+                    data = data.item()
+                else:
+                    foreign = data
+            arrays.append(data)
+        if foreign is not None:  # self.xp is numpy unless the data lives elsewhere
+            self.xp = array_module(foreign)
         try:
             result = self.forward(*arrays)
         except ChainruleError:
@@ -40,18 +60,22 @@ class Op:
             raise ShapeError(f"{self.name}: inputs of shapes {shapes} do not fit: {error}") from None
         if type(result) is not ndarray:  # NumPy returns scalars from 0-d arrays; keep arrays
             result = self.xp.asarray(result)
-        out = Tensor._from_op(result)
-        if state.grad_enabled:
-            for x in inputs:
-                if isinstance(x, Tensor) and x.requires_grad:
-                    out.requires_grad = True
-                    out._node = self
-                    break
-        if out._node is not None or state.forward_level:
+        out = _new_tensor(Tensor)
+        out.data = result
+        out.grad = out._node = out._tangent = out._hooks = None
+        out._retains_grad = False
+        if needs_graph and state.grad_enabled:
+            out.requires_grad = True
+            out._node = self
+            self.sequence = next(_sequence)  # creation order: the engine's topological order
             self.inputs = inputs
             self._output = weakref.ref(out)
-            if state.forward_level:
-                _push_tangent(self, inputs, out)
+        else:
+            out.requires_grad = False
+        if state.forward_level:
+            self.inputs = inputs
+            self._output = weakref.ref(out)
+            _push_tangent(self, inputs, out)
         return out
 
     @property
@@ -80,9 +104,12 @@ class Op:
         self.released = True
 
 
-def _push_tangent(op, inputs, out):
-    from chainrule.autograd.tensor import Tensor
+def needs_grad(x):
+    """True when ``x`` is a tensor that wants a gradient: a vjp may skip the work for the others."""
+    return isinstance(x, Tensor) and x.requires_grad
 
+
+def _push_tangent(op, inputs, out):
     tangents = [x._tangent if isinstance(x, Tensor) else None for x in inputs]
     if all(t is None for t in tangents):
         return
@@ -96,3 +123,8 @@ def _push_tangent(op, inputs, out):
     finally:
         state.forward_level += 1
     out._tangent = tangent
+
+
+_new_tensor = object.__new__
+_sequence = itertools.count()
+from chainrule.autograd.tensor import Tensor  # noqa: E402 - tensor.py imports the ops, which need Op

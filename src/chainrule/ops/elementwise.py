@@ -4,7 +4,7 @@ Broadcasting is NumPy's; the engine sums gradients back to each input's shape. C
 relu'(0) = 0, abs'(0) = 0, and where ``maximum``/``minimum`` tie, each input gets half the gradient.
 """
 
-from chainrule.autograd.op import Op
+from chainrule.autograd.op import Op, needs_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import array_module, is_floating
 
@@ -32,7 +32,7 @@ class Sub(Op):
         return a - b
 
     def vjp(self, g):
-        return g, -g
+        return g, (-g if needs_grad(self.inputs[1]) else None)
 
     def jvp(self, da, db):
         return da if db is None else (-db if da is None else da - db)
@@ -44,7 +44,7 @@ class Mul(Op):
 
     def vjp(self, g):
         a, b = self.inputs
-        return g * b, g * a
+        return g * b if needs_grad(a) else None, g * a if needs_grad(b) else None
 
     def jvp(self, da, db):
         a, b = self.inputs
@@ -58,7 +58,7 @@ class Div(Op):
     def vjp(self, g):
         a, b = self.inputs
         grad_a = g / b
-        return grad_a, -grad_a * self.output if isinstance(b, Tensor) else None
+        return (grad_a if needs_grad(a) else None), (-grad_a * self.output if needs_grad(b) else None)
 
     def jvp(self, da, db):
         b = self.inputs[1]
@@ -71,8 +71,8 @@ class Pow(Op):
 
     def vjp(self, g):
         a, b = self.inputs
-        grad_a = g * b * a ** (b - 1) if isinstance(a, Tensor) else None
-        grad_b = g * self.output * log(a) if isinstance(b, Tensor) else None
+        grad_a = g * b * a ** (b - 1) if needs_grad(a) else None
+        grad_b = g * self.output * log(a) if needs_grad(b) else None
         return grad_a, grad_b
 
     def jvp(self, da, db):
@@ -251,7 +251,8 @@ class _Extremum(Op):
         return out
 
     def vjp(self, g):
-        return g * self.share_a, g * self.share_b
+        a, b = self.inputs
+        return (g * self.share_a if needs_grad(a) else None), (g * self.share_b if needs_grad(b) else None)
 
     def jvp(self, da, db):
         return _plus(None if da is None else da * self.share_a,
@@ -300,7 +301,9 @@ class Where(Op):
 
     def vjp(self, g):
         zero = self.xp.zeros((), dtype=g.dtype)
-        return None, where(self.condition, g, zero), where(self.condition, zero, g)
+        _, a, b = self.inputs
+        return (None, where(self.condition, g, zero) if needs_grad(a) else None,
+                where(self.condition, zero, g) if needs_grad(b) else None)
 
     def jvp(self, dcondition, da, db):
         zero = self.xp.zeros((), dtype=self.output.dtype)

@@ -32,13 +32,22 @@ def kept_shape(shape, axes):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+_ALL_AXES = [tuple(range(n)) for n in range(8)]
+
+
 class _Reduction(Op):
     def __init__(self, axis, keepdims):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, a):
-        self.axes = normalize_axes(self.axis, a.ndim, self.name)
         self.in_shape = a.shape
+        if self.axis is None:  # the common full reduction, kept cheap: it is on the hot path
+            self.axes = _ALL_AXES[a.ndim] if a.ndim < len(_ALL_AXES) else tuple(range(a.ndim))
+            self.reduce_axis = None
+        else:
+            self.axes = normalize_axes(self.axis, a.ndim, self.name)
+            # NumPy reduces fastest with axis=None; an explicit tuple only for a partial reduction
+            self.reduce_axis = None if len(self.axes) == a.ndim else self.axes
         return self.reduce(a)
 
     def expand(self, g):
@@ -48,7 +57,7 @@ class _Reduction(Op):
 
 class Sum(_Reduction):
     def reduce(self, a):
-        return a.sum(axis=self.axes, keepdims=self.keepdims)
+        return a.sum(axis=self.reduce_axis, keepdims=self.keepdims)
 
     def vjp(self, g):
         return (broadcast_to(self.expand(g), self.in_shape),)
@@ -98,7 +107,9 @@ class LogSumExp(_Reduction):
     def reduce(self, a):
         xp = self.xp
         shift = _shift(xp, a, self.axes)
-        out = xp.log(xp.exp(a - shift).sum(axis=self.axes, keepdims=True)) + shift
+        total = xp.exp(a - shift).sum(axis=self.axes, keepdims=True)
+        # all -inf: the sum is 0 and the answer is -inf, without log(0)'s warning
+        out = xp.where(total > 0, xp.log(xp.where(total > 0, total, 1)), -xp.inf).astype(a.dtype) + shift
         return out if self.keepdims else out.reshape([n for i, n in enumerate(a.shape)
                                                       if i not in self.axes])
 

@@ -5,7 +5,7 @@ Their derivatives are the same movements run backwards, so each vjp is one line.
 
 import builtins
 
-from chainrule.autograd.op import Op
+from chainrule.autograd.op import Op, needs_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ShapeError
 
@@ -114,9 +114,9 @@ class Concatenate(Op):
     def _pieces(self, g):
         pieces, start = [], 0
         axis = self.axis % g.ndim
-        for size in self.sizes:
+        for size, x in zip(self.sizes, self.inputs):
             index = (slice(None),) * axis + (slice(start, start + size),)
-            pieces.append(g[index])
+            pieces.append(g[index] if needs_grad(x) else None)
             start += size
         return pieces
 
