@@ -150,7 +150,8 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad.data[...] = 0
+                # a fresh array: the engine may hand one read-only array to several leaves
+                p.grad = Tensor._from_op(numpy.zeros_like(p.data))
 
     # ---------------------------------------------------------------- state
     def state_dict(self):
