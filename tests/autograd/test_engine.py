@@ -223,3 +223,16 @@ def test_diamond_graph_with_shared_intermediates():
     e = np.exp(x.data)
     # d/dx [Σ e sin e + (Σ e)^2] = e (sin e + e cos e) + 2 (Σ e) e
     np.testing.assert_allclose(x.grad.data, e * (np.sin(e) + e * np.cos(e)) + 2 * e.sum() * e)
+
+
+def test_each_leaf_owns_a_writable_grad_array():
+    a = cr.tensor([1.0, 2.0], requires_grad=True)
+    b = cr.tensor([3.0, 4.0], requires_grad=True)
+    c = cr.tensor(5.0, requires_grad=True)
+    ((a + b) * 1.0 + c).sum().backward()  # a and b receive one array; c a broadcast sum
+    assert a.grad.data is not b.grad.data
+    for leaf in (a, b, c):
+        assert leaf.grad.data.flags.writeable
+        assert leaf.grad.data.base is None
+    a.grad.data *= 0
+    assert np.array_equal(b.grad.data, [1.0, 1.0])

@@ -24,11 +24,12 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
     wanted = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
     found = [None] * (0 if inputs is None else len(inputs))
     grads = {}  # node -> gradient of that node's output, summed over its consumers
+    delivered = set()  # ids of the arrays already given to a leaf as its .grad in this pass
 
     with set_grad_enabled(create_graph):
         for out, seed in zip(outputs, seeds):
             if out._node is None:
-                _deliver_to_leaf(out, seed, wanted, found, create_graph)
+                _deliver_to_leaf(out, seed, wanted, found, create_graph, delivered)
             else:
                 _accumulate(grads, out._node, seed)
         order = _topological_order([out._node for out in outputs if out._node is not None])
@@ -58,7 +59,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                     g = _unbroadcast(g, x.data.shape, node)
                 producer = x._node
                 if producer is None:
-                    _deliver_to_leaf(x, g, wanted, found, create_graph)
+                    _deliver_to_leaf(x, g, wanted, found, create_graph, delivered)
                 else:
                     previous = grads.get(producer)
                     grads[producer] = g if previous is None else previous + g
@@ -134,7 +135,7 @@ def _store(found, index, g):
     found[index] = g if found[index] is None else found[index] + g
 
 
-def _deliver_to_leaf(leaf, g, wanted, found, create_graph):
+def _deliver_to_leaf(leaf, g, wanted, found, create_graph, delivered):
     g = _run_hooks(leaf, g)
     if g.dtype != leaf.dtype:
         g = g.astype(leaf.dtype)
@@ -143,7 +144,14 @@ def _deliver_to_leaf(leaf, g, wanted, found, create_graph):
             _store(found, wanted[id(leaf)], g)
         return
     if leaf.grad is None:
-        leaf.grad = g if create_graph else Tensor._from_op(g.data)
+        if create_graph:
+            leaf.grad = g
+        else:  # a leaf owns its .grad: never a read-only broadcast view, a slice, or another leaf's
+            data = g.data
+            if not data.flags.writeable or data.base is not None or id(data) in delivered:
+                data = data.copy()
+            delivered.add(id(data))
+            leaf.grad = Tensor._from_op(data)
     elif create_graph:
         leaf.grad = leaf.grad + g
     else:  # a new array: the old one may be shared with a caller, never write into it
