@@ -1,0 +1,383 @@
+"""Fused recurrences: a whole sequence of RNN, LSTM or GRU steps as one primitive.
+
+Why one op per sequence (per layer and direction) and not one per step: with per-step graph nodes,
+every step slices the precomputed input projection (whose adjoint scatters into a zero array of the
+full sequence, T times over) and accumulates a fresh (4H, H) weight gradient, T times over. Here the
+forward loop writes into preallocated buffers, the backward loop fills the gate gradients of all
+steps, and the recurrent weight's gradient is ONE matrix product over all steps:
+``dW_hh = Σ_t dgates_tᵀ h_{t−1} = dgatesᵀ (T·N, G) @ h_prev (T·N, H)``. Each step's gate arithmetic
+is a handful of in-place NumPy calls on (N, H) arrays.
+
+The input projection ``x W_ihᵀ + b`` of all steps is NOT part of the op: the layer computes it with
+one matrix product over the whole sequence (T·N rows) and passes it in as ``xproj`` (T, N, G).
+
+Two backward paths, tested equal:
+- arrays only (fast), used when no graph is being recorded, which is the case inside a first-order
+  ``backward()`` (the engine runs vjps under no-grad unless ``create_graph``);
+- composed of Tensor operations (re-running the forward with Tensor ops and back-propagating by hand),
+  used under ``create_graph=True`` so that gradients of gradients are right.
+Forward mode (jvp) pushes tangents through the same composed forward.
+
+``reverse=True`` runs the steps from t = T−1 down to 0 (the backward direction of a bidirectional
+layer) while reading and writing every array in time order, so no flip is ever materialised.
+"""
+
+from chainrule.autograd.mode import is_grad_enabled
+from chainrule.autograd.op import Op
+from chainrule.autograd.tensor import Tensor
+from chainrule.errors import ShapeError
+from chainrule.ops.elementwise import relu, sigmoid, tanh
+from chainrule.ops.shape import concatenate, stack
+
+
+def sigmoid_(xp, a):
+    """σ(a) in place, as ½·tanh(½a) + ½: stable for any a and one transcendental call."""
+    xp.multiply(a, 0.5, out=a)
+    xp.tanh(a, out=a)
+    xp.multiply(a, 0.5, out=a)
+    xp.add(a, 0.5, out=a)
+    return a
+
+
+def _as_tensor(x):
+    return x if isinstance(x, Tensor) or x is None else Tensor._from_op(x)
+
+
+class _Recurrence(Op):
+    """Shared plumbing: step order, shape checks, the choice of backward path, forward mode."""
+
+    gates = 1  # gate blocks of size H stacked in the projections
+
+    def __init__(self, reverse=False):
+        self.reverse = reverse
+
+    def order(self, steps):
+        return range(steps - 1, -1, -1) if self.reverse else range(steps)
+
+    def check(self, xproj, w_hh, *states):
+        if xproj.ndim != 3 or w_hh.ndim != 2 or xproj.shape[2] != w_hh.shape[0] \
+                or w_hh.shape[0] != self.gates * w_hh.shape[1]:
+            raise ShapeError(f"{self.name}: expects xproj (T, N, {self.gates}H) and weight_hh "
+                             f"({self.gates}H, H), got {xproj.shape} and {w_hh.shape}")
+        hidden_shape = (xproj.shape[1], w_hh.shape[1])
+        for state in states:
+            if tuple(state.shape) != hidden_shape:
+                raise ShapeError(f"{self.name}: initial state must have shape (N, H) = {hidden_shape}, "
+                                 f"got {tuple(state.shape)}")
+        return xproj.shape[0], xproj.shape[1], w_hh.shape[1]
+
+    def vjp(self, g):
+        if is_grad_enabled():  # create_graph: every gradient must itself be differentiable
+            return self.vjp_composed(g, *[_as_tensor(x) for x in self.inputs])
+        return tuple(None if a is None else Tensor._from_op(a) for a in self.vjp_arrays(g.data))
+
+    def jvp(self, *tangents):
+        """Push the tangents through the composed forward (forward mode nests inside this rule)."""
+        from chainrule.autograd.forward import jvp
+
+        present = [k for k, x in enumerate(self.inputs) if x is not None]  # GRU's bias may be None
+        primals = [_as_tensor(self.inputs[k]) for k in present]
+        filled = [Tensor._from_op(self.xp.zeros_like(p.data)) if tangents[k] is None else tangents[k]
+                  for k, p in zip(present, primals)]
+
+        def run(*args):
+            full = [None] * len(self.inputs)
+            for k, a in zip(present, args):
+                full[k] = a
+            return self.forward_composed(*full)[0]
+
+        return jvp(run, primals, filled)[1]
+
+
+class RNNRecurrence(_Recurrence):
+    """Elman RNN over a sequence: h_t = act(xproj_t + h_{t−1} W_hhᵀ), act = tanh or relu.
+
+    Inputs: xproj (T, N, H) holding x_t W_ihᵀ + b_ih + b_hh, weight_hh (H, H), h0 (N, H).
+    Output: the hidden states (T, N, H) in time order.
+    """
+
+    def __init__(self, nonlinearity="tanh", reverse=False):
+        super().__init__(reverse)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, xproj, w_hh, h0):
+        xp = self.xp
+        steps, batch, hidden = self.check(xproj, w_hh, h0)
+        out = xp.empty((steps, batch, hidden), dtype=xproj.dtype)
+        self.h_prev = xp.empty_like(out)
+        h, w_t = h0, xp.ascontiguousarray(w_hh.T)  # the faster layout for BLAS
+        for t in self.order(steps):
+            self.h_prev[t] = h
+            h = out[t]
+            xp.matmul(self.h_prev[t], w_t, out=h)
+            h += xproj[t]
+            if self.nonlinearity == "tanh":
+                xp.tanh(h, out=h)
+            else:
+                xp.maximum(h, 0, out=h)
+        self.out = out
+        return out
+
+    def vjp_arrays(self, g):
+        xp, out, (_, w_hh, _) = self.xp, self.out, self.inputs
+        w_hh = w_hh.data if isinstance(w_hh, Tensor) else w_hh
+        dpre = xp.empty_like(out)
+        dh = xp.zeros_like(out[0])
+        for t in reversed(self.order(len(out))):
+            dh += g[t]
+            if self.nonlinearity == "tanh":  # tanh' = 1 − h²
+                xp.multiply(out[t], out[t], out=dpre[t])
+                xp.subtract(1, dpre[t], out=dpre[t])
+                dpre[t] *= dh
+            else:
+                xp.multiply(dh, out[t] > 0, out=dpre[t])
+            xp.matmul(dpre[t], w_hh, out=dh)
+        flat = dpre.reshape(-1, dpre.shape[2])
+        return dpre, flat.T @ self.h_prev.reshape(flat.shape), dh
+
+    def forward_composed(self, xproj, w_hh, h0):
+        act = tanh if self.nonlinearity == "tanh" else relu
+        h, hs, saved = h0, [None] * xproj.shape[0], {}
+        for t in self.order(xproj.shape[0]):
+            saved[t] = h
+            h = hs[t] = act(xproj[t] + h @ w_hh.T)
+        return stack(hs), saved, hs
+
+    def vjp_composed(self, g, xproj, w_hh, h0):
+        _, h_prev, hs = self.forward_composed(xproj, w_hh, h0)
+        dpre, dw, dh = [None] * len(hs), None, None
+        for t in reversed(self.order(len(hs))):
+            dh = g[t] if dh is None else g[t] + dh
+            slope = (1 - hs[t] * hs[t]) if self.nonlinearity == "tanh" else (hs[t].data > 0)
+            dpre[t] = dh * slope
+            term = dpre[t].T @ h_prev[t]
+            dw = term if dw is None else dw + term
+            dh = dpre[t] @ w_hh
+        return stack(dpre), dw, dh
+
+
+class LSTMRecurrence(_Recurrence):
+    """LSTM over a sequence, PyTorch's formulation and gate order (i, f, g, o).
+
+    i, f, o = σ(·), g = tanh(·) of the blocks of a_t = xproj_t + h_{t−1} W_hhᵀ;
+    c_t = f ⊙ c_{t−1} + i ⊙ g,  h_t = o ⊙ tanh(c_t).
+    Inputs: xproj (T, N, 4H) holding x_t W_ihᵀ + b_ih + b_hh, weight_hh (4H, H), h0 and c0 (N, H).
+    Output (T + 1, N, H): the hidden states h_t in time order, then the final cell state (the
+    primitive has one output; slicing it is free, and its adjoint is one scatter).
+    """
+
+    gates = 4
+
+    def forward(self, xproj, w_hh, h0, c0):
+        xp = self.xp
+        steps, batch, hidden = self.check(xproj, w_hh, h0, c0)
+        H = hidden  # noqa: N806 - the math's name
+        out = xp.empty((steps + 1, batch, hidden), dtype=xproj.dtype)
+        acts = xp.empty(xproj.shape, dtype=xproj.dtype)  # i, f, g, o after their nonlinearities
+        c_prev, tanh_cells = xp.empty_like(out[:steps]), xp.empty_like(out[:steps])
+        scratch = xp.empty_like(out[0])
+        # One tanh over all four blocks: σ(a) = ½·tanh(½a) + ½ for i, f, o, so halve their columns
+        # first. Whole contiguous rows cost fewer and faster calls than strided quarter-blocks.
+        scale = xp.full(4 * H, 0.5, dtype=xproj.dtype)
+        scale[2 * H:3 * H] = 1
+        w_t = xp.ascontiguousarray(w_hh.T)  # BLAS runs (N, H) @ (H, 4H) fastest on this layout
+        order = list(self.order(steps))
+        c_prev[order[0]] = c0
+        h = h0
+        for k, t in enumerate(order):
+            a = acts[t]
+            xp.matmul(h, w_t, out=a)
+            a += xproj[t]
+            a *= scale
+            xp.tanh(a, out=a)
+            for block in (a[:, :2 * H], a[:, 3 * H:]):
+                block *= 0.5
+                block += 0.5
+            # c_t goes straight into the slot where the next step reads it as c_prev (no copies)
+            c = c_prev[order[k + 1]] if k + 1 < steps else out[steps]
+            xp.multiply(a[:, H:2 * H], c_prev[t], out=c)
+            xp.multiply(a[:, :H], a[:, 2 * H:3 * H], out=scratch)
+            c += scratch
+            xp.tanh(c, out=tanh_cells[t])
+            h = out[t]
+            xp.multiply(a[:, 3 * H:], tanh_cells[t], out=h)
+        self.acts, self.c_prev, self.tanh_cells, self.out = acts, c_prev, tanh_cells, out
+        return out
+
+    def vjp_arrays(self, g):
+        xp, acts, tanh_cells, c_prev, out = self.xp, self.acts, self.tanh_cells, self.c_prev, self.out
+        w_hh, h0 = (x.data if isinstance(x, Tensor) else x for x in (self.inputs[1], self.inputs[2]))
+        steps, H = len(acts), tanh_cells.shape[2]  # noqa: N806
+        dacts = xp.empty_like(acts)
+        slope = xp.empty_like(acts[0])  # d(activation)/d(preactivation), all four blocks
+        dh = xp.zeros_like(g[0])
+        dc = g[steps].copy()
+        tmp = xp.empty_like(dh)
+        for t in reversed(self.order(steps)):
+            a, da, tc = acts[t], dacts[t], tanh_cells[t]
+            i, f, gg, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            dh += g[t]
+            # dc += dh ⊙ o ⊙ (1 − tanh²c)
+            xp.multiply(tc, tc, out=tmp)
+            xp.subtract(1, tmp, out=tmp)
+            tmp *= o
+            tmp *= dh
+            dc += tmp
+            # slopes: σ' = y − y² for i, f, o and tanh' = 1 − y² for g, from one full-row square
+            xp.multiply(a, a, out=slope)
+            for block in (slice(0, 2 * H), slice(3 * H, 4 * H)):
+                xp.subtract(a[:, block], slope[:, block], out=slope[:, block])
+            xp.subtract(1, slope[:, 2 * H:3 * H], out=slope[:, 2 * H:3 * H])
+            # d(activations): di = dc ⊙ g, df = dc ⊙ c_prev, dg = dc ⊙ i, do = dh ⊙ tanh c
+            xp.multiply(dc, gg, out=da[:, :H])
+            xp.multiply(dc, c_prev[t], out=da[:, H:2 * H])
+            xp.multiply(dc, i, out=da[:, 2 * H:3 * H])
+            xp.multiply(dh, tc, out=da[:, 3 * H:])
+            da *= slope
+            dc *= f
+            xp.matmul(da, w_hh, out=dh)
+        # dW_hh = Σ_t da_tᵀ h_{t−1}: h_{t−1} is the output of the neighbouring step (h0 at the start),
+        # so one GEMM over the T − 1 inner steps and one small one for the first.
+        first, inner, previous = (steps - 1, slice(0, steps - 1), slice(1, steps)) if self.reverse \
+            else (0, slice(1, steps), slice(0, steps - 1))
+        dw = dacts[inner].reshape(-1, 4 * H).T @ out[previous].reshape(-1, H)
+        dw += dacts[first].T @ h0
+        return dacts, dw, dh, dc
+
+    def forward_composed(self, xproj, w_hh, h0, c0):
+        H = w_hh.shape[1]  # noqa: N806
+        steps = xproj.shape[0]
+        h, c, hs, saved = h0, c0, [None] * steps, {}
+        for t in self.order(steps):
+            a = xproj[t] + h @ w_hh.T
+            i, f = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
+            gg, o = tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
+            c_next = f * c + i * gg
+            tc = tanh(c_next)
+            saved[t] = (h, c, i, f, gg, o, tc)
+            h, c = o * tc, c_next
+            hs[t] = h
+        return stack(hs + [c]), saved
+
+    def vjp_composed(self, g, xproj, w_hh, h0, c0):
+        steps = xproj.shape[0]
+        _, saved = self.forward_composed(xproj, w_hh, h0, c0)
+        dacts, dw, dh, dc = [None] * steps, None, None, g[steps]
+        for t in reversed(self.order(steps)):
+            h, c, i, f, gg, o, tc = saved[t]
+            dh = g[t] if dh is None else g[t] + dh
+            dc = dc + dh * o * (1 - tc * tc)
+            da = concatenate([dc * gg * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - gg * gg),
+                              dh * tc * o * (1 - o)], axis=1)
+            dacts[t] = da
+            term = da.T @ h
+            dw = term if dw is None else dw + term
+            dh, dc = da @ w_hh, dc * f
+        return stack(dacts), dw, dh, dc
+
+
+class GRURecurrence(_Recurrence):
+    """GRU over a sequence, PyTorch's formulation and gate order (r, z, n).
+
+    With b_t = h_{t−1} W_hhᵀ + b_hh split into blocks (b_r, b_z, b_n) and xproj_t = x_t W_ihᵀ + b_ih
+    into (x_r, x_z, x_n): r = σ(x_r + b_r), z = σ(x_z + b_z), n = tanh(x_n + r ⊙ b_n) (the reset gate
+    acts AFTER the hidden product), h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}.
+    Inputs: xproj (T, N, 3H), weight_hh (3H, H), bias_hh (3H,) or None, h0 (N, H).
+    Output: the hidden states (T, N, H) in time order.
+    """
+
+    gates = 3
+
+    def forward(self, xproj, w_hh, b_hh, h0):
+        xp = self.xp
+        steps, batch, hidden = self.check(xproj, w_hh, h0)
+        H = hidden  # noqa: N806
+        if b_hh is not None and tuple(b_hh.shape) != (3 * H,):
+            raise ShapeError(f"{self.name}: bias_hh must have shape ({3 * H},), got {b_hh.shape}")
+        out = xp.empty((steps, batch, hidden), dtype=xproj.dtype)
+        acts = xp.empty(xproj.shape, dtype=xproj.dtype)  # r, z, n after their nonlinearities
+        hproj = xp.empty_like(acts)  # h_{t−1} W_hhᵀ + b_hh
+        h_prev = xp.empty_like(out)
+        h, w_t = h0, xp.ascontiguousarray(w_hh.T)  # the faster layout for BLAS
+        for t in self.order(steps):
+            h_prev[t] = h
+            a, b = acts[t], hproj[t]
+            xp.matmul(h_prev[t], w_t, out=b)
+            if b_hh is not None:
+                b += b_hh
+            xp.add(xproj[t, :, :2 * H], b[:, :2 * H], out=a[:, :2 * H])
+            sigmoid_(xp, a[:, :2 * H])
+            n = a[:, 2 * H:]
+            xp.multiply(a[:, :H], b[:, 2 * H:], out=n)
+            n += xproj[t, :, 2 * H:]
+            xp.tanh(n, out=n)
+            h = out[t]
+            xp.subtract(h_prev[t], n, out=h)  # h = n + z ⊙ (h_prev − n)
+            h *= a[:, H:2 * H]
+            h += n
+        self.acts, self.hproj, self.h_prev = acts, hproj, h_prev
+        return out
+
+    def vjp_arrays(self, g):
+        xp, acts, hproj, h_prev = self.xp, self.acts, self.hproj, self.h_prev
+        w_hh = self.inputs[1].data if isinstance(self.inputs[1], Tensor) else self.inputs[1]
+        H = h_prev.shape[2]  # noqa: N806
+        dx, dhproj = xp.empty_like(acts), xp.empty_like(acts)
+        dh = xp.zeros_like(g[0])
+        for t in reversed(self.order(len(acts))):
+            r, z, n = acts[t, :, :H], acts[t, :, H:2 * H], acts[t, :, 2 * H:]
+            dr, dz, dn = dx[t, :, :H], dx[t, :, H:2 * H], dx[t, :, 2 * H:]
+            dh += g[t]
+            # dn_pre = dh ⊙ (1 − z) ⊙ (1 − n²)
+            xp.multiply(n, n, out=dn)
+            xp.subtract(1, dn, out=dn)
+            dn *= dh
+            dn -= dn * z
+            # dz_pre = dh ⊙ (h_prev − n) ⊙ z(1 − z)
+            xp.subtract(h_prev[t], n, out=dz)
+            dz *= dh
+            dz *= z
+            dz -= dz * z
+            # d(b_n) = dn_pre ⊙ r;  dr_pre = dn_pre ⊙ b_n ⊙ r(1 − r)
+            xp.multiply(dn, r, out=dhproj[t, :, 2 * H:])
+            xp.multiply(dn, hproj[t, :, 2 * H:], out=dr)
+            dr *= r
+            dr -= dr * r
+            dhproj[t, :, :2 * H] = dx[t, :, :2 * H]
+            dh *= z
+            dh += dhproj[t] @ w_hh
+        flat = dhproj.reshape(-1, acts.shape[2])
+        dw = flat.T @ h_prev.reshape(-1, H)
+        db = None if self.inputs[2] is None else flat.sum(axis=0)
+        return dx, dw, db, dh
+
+    def forward_composed(self, xproj, w_hh, b_hh, h0):
+        H = w_hh.shape[1]  # noqa: N806
+        steps = xproj.shape[0]
+        h, hs, saved = h0, [None] * steps, {}
+        for t in self.order(steps):
+            b = h @ w_hh.T if b_hh is None else h @ w_hh.T + b_hh
+            x = xproj[t]
+            r, z = sigmoid(x[:, :H] + b[:, :H]), sigmoid(x[:, H:2 * H] + b[:, H:2 * H])
+            n = tanh(x[:, 2 * H:] + r * b[:, 2 * H:])
+            saved[t] = (h, b, r, z, n)
+            h = hs[t] = n + z * (h - n)
+        return stack(hs), saved
+
+    def vjp_composed(self, g, xproj, w_hh, b_hh, h0):
+        H = w_hh.shape[1]  # noqa: N806
+        steps = xproj.shape[0]
+        _, saved = self.forward_composed(xproj, w_hh, b_hh, h0)
+        dx, dw, db, dh = [None] * steps, None, None, None
+        for t in reversed(self.order(steps)):
+            h, b, r, z, n = saved[t]
+            dh = g[t] if dh is None else g[t] + dh
+            dn = dh * (1 - z) * (1 - n * n)
+            dz = dh * (h - n) * z * (1 - z)
+            dr = dn * b[:, 2 * H:] * r * (1 - r)
+            dx[t] = concatenate([dr, dz, dn], axis=1)
+            dhproj = concatenate([dr, dz, dn * r], axis=1)
+            dw = dhproj.T @ h if dw is None else dw + dhproj.T @ h
+            db = dhproj.sum(axis=0) if db is None else db + dhproj.sum(axis=0)
+            dh = dh * z + dhproj @ w_hh
+        return stack(dx), dw, (db if b_hh is not None else None), dh
