@@ -1,0 +1,15 @@
+"""``cr.callbacks``: the callbacks that ``fit`` accepts, with Keras's names and hooks."""
+
+from chainrule.train.callbacks import (
+    Callback,
+    CallbackList,
+    CSVLogger,
+    History,
+    LearningRateScheduler,
+    TerminateOnNaN,
+)
+from chainrule.train.monitor import EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
+from chainrule.train.progress import EpochLines, TqdmBar
+
+__all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "EpochLines", "History",
+           "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN", "TqdmBar"]

@@ -1,0 +1,280 @@
+"""Model files: the architecture as JSON and the weights as safetensors, in one file.
+
+The file is a plain safetensors file (``safetensors.numpy.load_file`` reads its weights under their
+PyTorch-style names, ``0.weight``, ``0.bias``, ...). Its ``__metadata__`` holds strings:
+
+=================== ==========================================================================
+``format``          ``"chainrule.model"`` (architecture + weights) or ``"chainrule.weights"``
+``format_version``  ``"1"``; a reader refuses a file from a newer format version
+``architecture``    JSON: ``{"class_name": "nn.Dense", "config": {...}}``, containers nested
+                    under ``"layers"`` (and ``"names"``), a wrapping ``Model`` under ``"module"``
+``input_spec``      JSON ``{"shape": [null, 784], "dtype": "float32"}``: builds lazy layers on load
+``compile``         JSON: loss and metric names, optimiser class name and config (optional)
+``optimizer_state`` JSON tree of the optimiser's state_dict; its arrays are the tensors named
+                    ``__optimizer__/<n>`` (optional, ``include_optimizer=True``)
+``training``        JSON tree: epoch, random-stream state, history, callback state (checkpoints)
+=================== ==========================================================================
+
+Loading runs no code from the file: class names resolve through :mod:`chainrule.io.registry`,
+configs are keyword arguments, arrays are arrays. Every problem is a FormatError naming the file.
+"""
+
+import json
+from collections import OrderedDict
+
+import numpy
+
+from chainrule.autograd.mode import no_grad
+from chainrule.autograd.tensor import Tensor
+from chainrule.errors import ChainruleError, FormatError
+from chainrule.io import registry, safetensors_file, tree
+
+MODEL_FORMAT = "chainrule.model"
+WEIGHTS_FORMAT = "chainrule.weights"
+FORMAT_VERSION = 1
+OPTIMIZER_PREFIX = "__optimizer__/"
+TRAINING_PREFIX = "__training__/"
+
+
+# ---------------------------------------------------------------- architecture <-> modules
+def architecture(module, custom_objects=None):
+    """The JSON-able description of ``module``: class names from the registry and get_config()."""
+    from chainrule.nn import ModuleList, Sequential
+    from chainrule.train.model import Model
+
+    cls = type(module)
+    name = registry.name_of(cls, custom_objects)
+    if name is None:
+        raise ChainruleError(f"cannot save {cls.__name__}: it is not a registered layer class; hint: save "
+                             "the weights with save_weights() and rebuild the model in code, or give the "
+                             "class a get_config() and load with custom_objects={'"
+                             f"{cls.__name__}': {cls.__name__}}}")
+    if isinstance(module, (Sequential, ModuleList)):
+        entry = {"class_name": name, "config": {"name": module.name} if hasattr(module, "name") else {}}
+        entry["layers"] = [architecture(child, custom_objects) for child in module._modules.values()]
+        names = list(module._modules)
+        if names != [str(i) for i in range(len(names))]:
+            entry["names"] = names
+        return entry
+    if cls is Model:
+        config = {"name": module.name} if isinstance(module.__dict__.get("name"), str) else {}
+        return {"class_name": name, "config": config, "module": architecture(module.module, custom_objects)}
+    if not hasattr(module, "get_config"):
+        raise ChainruleError(f"cannot save {cls.__name__}: it has no get_config(); hint: save the weights "
+                             "with save_weights() and rebuild the model in code")
+    config = module.get_config()
+    try:
+        json.dumps(config)
+    except (TypeError, ValueError) as error:
+        raise ChainruleError(f"cannot save {cls.__name__}: its get_config() is not JSON-serialisable "
+                             f"({error})") from None
+    return {"class_name": name, "config": config}
+
+
+def from_architecture(entry, custom_objects=None, path="<file>"):
+    """Build an untrained module from :func:`architecture`'s description (no code from the file)."""
+    from chainrule.nn import ModuleList
+    from chainrule.train.model import Model
+
+    if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
+        raise FormatError(f"{path}: expected a layer entry {{'class_name': ..., 'config': {{...}}}}, got "
+                          f"{entry!r:.100}; hint: the architecture JSON is corrupted")
+    cls = registry.layer_class(entry["class_name"], custom_objects, path)
+    config = entry.get("config") or {}
+    if not isinstance(config, dict):
+        raise FormatError(f"{path}: expected a dict as the config of {entry['class_name']}, got "
+                          f"{type(config).__name__}")
+    try:
+        if "layers" in entry:
+            children = [from_architecture(child, custom_objects, path) for child in entry["layers"]]
+            if cls is ModuleList:
+                return cls(children)
+            names = entry.get("names")
+            layers = OrderedDict(zip(names, children)) if names else children
+            return cls(layers, **config)
+        if "module" in entry:
+            return Model(from_architecture(entry["module"], custom_objects, path), **config)
+        return cls(**config)
+    except FormatError:
+        raise
+    except (TypeError, ValueError) as error:
+        raise FormatError(f"{path}: expected a config that {entry['class_name']} accepts, got "
+                          f"{config!r:.120} ({error}); hint: the file may come from another version of "
+                          "chainrule") from None
+
+
+def build_from_spec(module, spec):
+    """Build lazy layers with one dry forward pass on zeros shaped as ``spec`` (batch of 1)."""
+    if not spec or not any(getattr(m, "built", True) is False for m in module.modules()):
+        return
+    shape = [1 if size is None else size for size in spec["shape"]]
+    x = Tensor(numpy.zeros(shape, dtype=spec.get("dtype", "float32")))
+    modes = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        with no_grad():
+            module(x)
+    finally:
+        for m, mode in modes:
+            object.__setattr__(m, "training", mode)
+
+
+# ---------------------------------------------------------------- writing
+def _base_metadata(kind):
+    from chainrule import __version__
+
+    return {"format": kind, "format_version": str(FORMAT_VERSION), "chainrule_version": __version__}
+
+
+def save_weights(module, path):
+    """Save the parameters and buffers of ``module`` (keys as in ``state_dict``), atomically."""
+    metadata = _base_metadata(WEIGHTS_FORMAT)
+    spec = getattr(module, "_input_spec", None)
+    if spec:
+        metadata["input_spec"] = json.dumps(spec)
+    safetensors_file.write(path, _weight_tensors(module), metadata)
+
+
+def _weight_tensors(module):
+    # numpy.require keeps 0-d arrays 0-d (ascontiguousarray would make them 1-d)
+    return {k: numpy.require(v, requirements="C") for k, v in module.state_dict().items()}
+
+
+def save_model(model, path, include_optimizer=True, training_state=None, custom_objects=None):
+    """Save architecture, weights, compile settings and (optionally) optimiser and training state."""
+    metadata = _base_metadata(MODEL_FORMAT)
+    metadata["architecture"] = json.dumps(architecture(model, custom_objects))
+    tensors = _weight_tensors(model)
+    spec = getattr(model, "_input_spec", None)
+    if spec:
+        metadata["input_spec"] = json.dumps(spec)
+    compile_config = getattr(model, "_compile_config", lambda: None)()
+    if compile_config is not None:
+        metadata["compile"] = json.dumps(compile_config)
+    optimizer = getattr(model, "optimizer", None)
+    if include_optimizer and optimizer is not None and optimizer.param_groups:
+        metadata["optimizer_state"] = tree.encode(optimizer.state_dict(), tensors, OPTIMIZER_PREFIX)
+    if training_state is not None:
+        metadata["training"] = tree.encode(training_state, tensors, TRAINING_PREFIX)
+    safetensors_file.write(path, tensors, metadata)
+
+
+# ---------------------------------------------------------------- reading
+class SavedFile:
+    """What a chainrule file holds, parsed and checked: weights, specs, optional states."""
+
+    def __init__(self, path, tensors, metadata, expected=None):
+        self.path = str(path)
+        kind = metadata.get("format")
+        if kind is None and expected == WEIGHTS_FORMAT:
+            kind = WEIGHTS_FORMAT  # a plain safetensors file of weights (e.g. written by PyTorch) is fine
+        if kind not in (MODEL_FORMAT, WEIGHTS_FORMAT):
+            raise FormatError(f"{path}: expected a chainrule file (metadata format '{MODEL_FORMAT}'), got "
+                              f"format {kind!r}; hint: this safetensors file was not written by chainrule's "
+                              "save(); load its weights with load_weights()")
+        version = metadata.get("format_version", str(FORMAT_VERSION))
+        if not version.isdigit():
+            raise FormatError(f"{path}: expected an integer format_version, got {version!r}; hint: the file "
+                              "is corrupted")
+        if int(version) > FORMAT_VERSION:
+            raise FormatError(f"{path}: expected format version {FORMAT_VERSION} or older, got version "
+                              f"{version} (written by a newer chainrule "
+                              f"{metadata.get('chainrule_version', '?')}); hint: upgrade chainrule")
+        if expected == MODEL_FORMAT and kind != MODEL_FORMAT:
+            raise FormatError(f"{path}: expected a model file (architecture + weights), got a weights-only "
+                              "file; hint: build the model in code and call model.load_weights(path)")
+        self.kind = kind
+        self.metadata = metadata
+        self.weights = {k: v for k, v in tensors.items() if not k.startswith("__")}
+        self._tensors = tensors
+
+    def json(self, key):
+        """The parsed JSON of metadata ``key``, or None when absent."""
+        text = self.metadata.get(key)
+        if text is None:
+            return None
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError) as error:
+            raise FormatError(f"{self.path}: expected JSON in metadata '{key}', got text that does not parse "
+                              f"({error}); hint: the file is corrupted") from None
+
+    def tree(self, key):
+        """The nested state stored under metadata ``key`` (arrays restored), or None when absent."""
+        text = self.metadata.get(key)
+        if text is None:
+            return None
+        try:
+            return tree.decode(text, self._tensors)
+        except (KeyError, ValueError, TypeError, RecursionError) as error:
+            raise FormatError(f"{self.path}: expected the '{key}' state and its arrays, got a broken entry "
+                              f"({error!r}); hint: the file is corrupted") from None
+
+
+def read(path, expected=None):
+    """Read and check a chainrule file; ``expected`` is MODEL_FORMAT, WEIGHTS_FORMAT or None."""
+    tensors, metadata = safetensors_file.read(path)
+    return SavedFile(path, tensors, metadata, expected)
+
+
+def load_weights_into(module, saved):
+    """Copy a SavedFile's weights into ``module``; on any mismatch nothing changes (FormatError)."""
+    build_from_spec(module, saved.json("input_spec"))
+    try:
+        module.load_state_dict(saved.weights, strict=True)
+    except ValueError as error:
+        raise FormatError(f"{saved.path}: expected weights matching {type(module).__name__}, got {error}; "
+                          "hint: is this file from another model?") from None
+
+
+def load_weights(module, path):
+    """Load weights saved by save_weights or save (any chainrule file; or a plain safetensors file)."""
+    load_weights_into(module, read(path, WEIGHTS_FORMAT))
+
+
+def load_model(path, compile=True, custom_objects=None):  # noqa: A002 - Keras's keyword
+    """Rebuild a saved model: architecture, weights, and (with ``compile``) loss, metrics, optimiser."""
+    from chainrule.train.model import Model
+
+    saved = read(path, MODEL_FORMAT)
+    config = saved.json("architecture")
+    if config is None:
+        raise FormatError(f"{saved.path}: expected an 'architecture' entry in the metadata, got none; "
+                          "hint: the file is corrupted")
+    try:
+        module = from_architecture(config, custom_objects, saved.path)
+    except RecursionError:
+        raise FormatError(f"{saved.path}: expected an architecture of reasonable depth, got one nested too "
+                          "deeply to build; hint: the file is corrupted or hostile") from None
+    model = module if isinstance(module, Model) else Model(module)
+    spec = saved.json("input_spec")
+    if spec:
+        model._input_spec = spec
+    load_weights_into(module, saved)
+    compile_config = saved.json("compile")
+    if compile and compile_config is not None:
+        optimizer_entry = compile_config.get("optimizer")
+        optimizer = None
+        if optimizer_entry is not None:
+            optimizer_cls = registry.optimizer_class(optimizer_entry.get("class_name"), saved.path)
+            try:
+                optimizer = optimizer_cls(**optimizer_entry.get("config", {}))
+            except (TypeError, ValueError) as error:
+                raise FormatError(f"{saved.path}: expected {optimizer_entry.get('class_name')} settings, got "
+                                  f"{optimizer_entry.get('config')!r:.120} ({error}); hint: load with "
+                                  "compile=False") from None
+        try:
+            model.compile(loss=compile_config.get("loss"), optimizer=optimizer,
+                          metrics=compile_config.get("metrics"))
+        except (ValueError, TypeError, ChainruleError) as error:
+            raise FormatError(f"{saved.path}: expected compile settings this chainrule knows, got "
+                              f"{compile_config!r:.120} ({error}); hint: load with compile=False and "
+                              "compile in code") from None
+        state = saved.tree("optimizer_state")
+        if state is not None and model.optimizer is not None and model.optimizer.param_groups:
+            try:
+                model.optimizer.load_state_dict(state)
+            except (ValueError, KeyError, IndexError) as error:
+                raise FormatError(f"{saved.path}: expected optimiser state matching the model, got "
+                                  f"{error}; hint: load with compile=False") from None
+    return model

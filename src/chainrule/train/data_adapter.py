@@ -1,0 +1,134 @@
+"""What ``fit`` accepts as data, turned into one thing: an iterable of (inputs, targets) batches.
+
+Arrays (NumPy arrays or Tensors) become a :class:`~chainrule.data.DataLoader` over a
+:class:`~chainrule.data.TensorDataset`, which cuts a batch with one fancy index per array and draws
+each epoch's order from ``chainrule.random``; a Dataset is wrapped in a DataLoader; a DataLoader (or
+any iterable of ``(x, y)`` batches) is used as it is.
+
+``validation_split`` holds out a fraction of the samples, chosen by a permutation from a seed drawn
+from ``chainrule.random`` (so class-sorted data still gives every class to both parts). The seed is
+returned and kept in checkpoints, so that a resumed run holds out the same samples.
+"""
+
+import numpy
+
+from chainrule.autograd.tensor import Tensor
+from chainrule.errors import ChainruleError, ShapeError
+
+_MAX_SEED = 2**63 - 1
+
+
+def as_array(value):
+    """A NumPy array from an array, a Tensor or a nested list (no copy when possible)."""
+    if isinstance(value, Tensor):
+        return value.numpy()
+    return numpy.asarray(value)
+
+
+def _is_loader(data):
+    from chainrule.data import DataLoader
+
+    return isinstance(data, DataLoader) or (hasattr(data, "__iter__") and not hasattr(data, "__getitem__")
+                                            and not isinstance(data, (numpy.ndarray, Tensor)))
+
+
+def _is_dataset(data):
+    from chainrule.data import Dataset
+
+    return isinstance(data, Dataset)
+
+
+def batches(x, y, batch_size, shuffle, where):
+    """An iterable of (inputs, targets) batches for ``x`` and ``y`` (arrays, a Dataset or a loader)."""
+    from chainrule.data import DataLoader, TensorDataset
+
+    if _is_dataset(x) or _is_loader(x):
+        if y is not None:
+            raise ChainruleError(f"{where}: got a data set or loader as x and also y; hint: the targets come "
+                                 "from the data set's samples, leave y out")
+        return x if _is_loader(x) else DataLoader(x, batch_size=batch_size, shuffle=shuffle)
+    if x is None:
+        raise ChainruleError(f"{where}: no data; hint: pass arrays x and y, or a Dataset/DataLoader as x")
+    if y is None:
+        raise ChainruleError(f"{where}: got inputs x but no targets y; hint: pass y (for an autoencoder, "
+                             "y=x)")
+    x, y = as_array(x), as_array(y)
+    if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
+        raise ShapeError(f"{where}: x and y need one row per sample and the same number of rows, got x of "
+                         f"shape {x.shape} and y of shape {y.shape}")
+    if len(x) == 0:
+        raise ShapeError(f"{where}: got no samples (x has shape {x.shape})")
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle)
+
+
+def split(x, y, fraction, seed=None):
+    """Hold out ``fraction`` of the samples: ``((x_train, y_train), (x_val, y_val), seed)``.
+
+    ``x`` may be arrays (with ``y``) or a Dataset (``y`` None). The permutation comes from ``seed``;
+    without one, a seed is drawn from ``chainrule.random`` and returned.
+    """
+    from chainrule import random as cr_random
+    from chainrule.data import Subset
+
+    if not 0.0 < fraction < 1.0:
+        raise ChainruleError(f"fit: validation_split must lie in (0, 1), got {fraction}")
+    if _is_loader(x):
+        raise ChainruleError("fit: validation_split needs arrays or a Dataset, got a loader; hint: pass "
+                             "validation_data=(x_val, y_val) or a second loader")
+    n = len(x)
+    n_val = int(round(n * fraction))
+    if n_val == 0 or n_val == n:
+        raise ShapeError(f"fit: validation_split={fraction} of {n} samples leaves "
+                         f"{'no validation' if n_val == 0 else 'no training'} samples")
+    if seed is None:
+        seed = int(cr_random.generator().integers(_MAX_SEED))
+    order = numpy.random.default_rng(seed).permutation(n)
+    train_index, val_index = numpy.sort(order[n_val:]), numpy.sort(order[:n_val])
+    if _is_dataset(x):
+        return (Subset(x, train_index), None), (Subset(x, val_index), None), seed
+    x, y = as_array(x), as_array(y)
+    if y is None or len(y) != n:
+        raise ShapeError(f"fit: x and y need the same number of rows, got x {x.shape} and y "
+                         f"{None if y is None else as_array(y).shape}")
+    return (x[train_index], y[train_index]), (x[val_index], y[val_index]), seed
+
+
+def unpack(batch, where):
+    """(inputs, targets) from a loader's batch: a tuple or list of two, or a dict with 'x' and 'y'."""
+    if isinstance(batch, dict) and "x" in batch and "y" in batch:
+        return batch["x"], batch["y"]
+    if isinstance(batch, (tuple, list)) and len(batch) == 2:
+        return batch[0], batch[1]
+    size = f" of {len(batch)}" if hasattr(batch, "__len__") else ""
+    raise ChainruleError(f"{where}: expected batches of (inputs, targets), got {type(batch).__name__}{size}; "
+                         "hint: make the data set's samples (x, y) pairs")
+
+
+def pair(data):
+    if isinstance(data, (tuple, list)):
+        if len(data) != 2:
+            raise ChainruleError(f"fit: validation_data must be (x_val, y_val), got {len(data)} items")
+        return data[0], data[1]
+    return data, None
+
+
+def inputs_of(batch):
+    if isinstance(batch, (tuple, list)):
+        return batch[0]
+    if isinstance(batch, dict) and "x" in batch:
+        return batch["x"]
+    return batch
+
+
+def concatenate(outputs):
+    """Join per-batch outputs along the batch axis; tuples (several outputs) are joined item by item."""
+    if isinstance(outputs[0], (tuple, list)):
+        return tuple(concatenate([o[i] for o in outputs]) for i in range(len(outputs[0])))
+    return numpy.concatenate([o.numpy() if isinstance(o, Tensor) else numpy.asarray(o) for o in outputs])
+
+
+def length(batches):
+    try:
+        return len(batches)
+    except TypeError:
+        return None

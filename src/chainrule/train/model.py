@@ -1,0 +1,440 @@
+"""``Model`` and ``Sequential``: the Keras-style front door, and the one training loop.
+
+``cr.Model(module)`` gives any ``nn.Module`` the methods ``compile``, ``fit``, ``evaluate``,
+``predict``, ``train_on_batch``, ``summary``, ``save``; subclassing ``Model`` (define ``forward``)
+works too, and ``cr.Sequential([...])`` is both an ``nn.Sequential`` and a ``Model``.
+
+Every high-level call ends in the same two methods: :meth:`Model.train_step` (forward, loss,
+backward, optimiser step, running metrics) and :meth:`Model.test_step` (forward and metrics under
+no_grad). ``fit`` is a loop over epochs and batches around them; callbacks see it only through
+their hooks and ``logs``.
+
+    >>> import numpy as np, chainrule as cr
+    >>> model = cr.Sequential([cr.nn.Dense(4, activation="relu", input_shape=(3,)), cr.nn.Dense(1)])
+    >>> model.compile(loss="mse", optimizer="sgd")
+    >>> history = model.fit(np.ones((8, 3), "float32"), np.zeros((8, 1), "float32"), epochs=2, verbose=0)
+    >>> len(history.history["loss"])
+    2
+"""
+
+import numpy
+
+from chainrule import backend
+from chainrule.autograd.mode import no_grad
+from chainrule.autograd.tensor import Tensor
+from chainrule.errors import ChainruleError
+from chainrule.nn.layers.containers import Sequential as _NNSequential
+from chainrule.nn.module import Module
+from chainrule.train import checkpoint, data_adapter, progress, targets
+from chainrule.train.callbacks import CallbackList, History
+from chainrule.train.compiled import UNCHECKED, Compiled
+
+
+class Model(Module):
+    """A trainable model: wraps ``module`` (``Model(module)``), or subclass it and define ``forward``."""
+
+    stop_training = False
+    history = None
+    _compiled = None
+    _input_spec = None  # {"shape": [None, ...], "dtype": ...} of the first batch seen
+    _fit_state = None  # while fit runs: what a checkpoint needs to resume it
+
+    def __init__(self, module=None, name=None):
+        super().__init__()
+        if module is not None:
+            if not isinstance(module, Module):
+                raise TypeError(f"Model wraps an nn.Module, got {type(module).__name__}")
+            self.module = module
+        if name is not None:
+            self.name = name
+
+    def forward(self, *inputs):
+        if "module" not in self._modules:
+            raise NotImplementedError(f"{type(self).__name__}: define forward(), or wrap a module: "
+                                      "cr.Model(module)")
+        return self.module(*inputs)
+
+    @property
+    def layers(self):
+        """The top-level layers (of the wrapped module for ``Model(module)``), as summary lists them."""
+        from chainrule.train.summary import listed_layers
+
+        return [layer for _, layer in listed_layers(self)]
+
+    # ---------------------------------------------------------------- compile
+    @property
+    def optimizer(self):
+        return self._compiled.optimizer if self._compiled is not None else None
+
+    @property
+    def loss(self):
+        return self._compiled.loss if self._compiled is not None else None
+
+    @property
+    def metrics(self):
+        """The compiled metric objects (the loss's running mean first, as in Keras)."""
+        if self._compiled is None:
+            return []
+        return [self._compiled.loss_tracker, *self._compiled.metrics]
+
+    def compile(self, loss=None, optimizer="rmsprop", metrics=None):
+        """Choose the loss, the optimiser and the metrics, by object or by name.
+
+        Losses: "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
+        "mse", "mae", "hinge", "cross_entropy" (from logits), ... or a function ``loss(input, target)``.
+        Optimisers: "sgd", "rmsprop", "adam", "adamw", "adadelta", "adagrad" or an Optimizer; one
+        built without parameters is bound to this model's parameters here (or at the first batch,
+        when lazy layers still wait for their input size).
+        """
+        compiled = Compiled.resolve(loss, optimizer, metrics, type(self).__name__)
+        object.__setattr__(self, "_compiled", compiled)
+        optimizer = compiled.optimizer
+        if not optimizer.param_groups:
+            self._build_if_possible()
+            if self._fully_built():
+                optimizer.bind(list(self.parameters()))
+
+    def _compile_config(self):
+        return self._compiled.config() if self._compiled is not None else None
+
+    def _require_compiled(self, where):
+        if self._compiled is None:
+            raise ChainruleError(f"{type(self).__name__}.{where}: the model is not compiled; hint: call "
+                                 "model.compile(loss=..., optimizer=..., metrics=[...]) first")
+        return self._compiled
+
+    # ---------------------------------------------------------------- building
+    def _fully_built(self):
+        return all(getattr(m, "built", True) is not False for m in self.modules()) and \
+            any(True for _ in self.parameters())
+
+    def _known_input_spec(self):
+        """The input shape if the model knows it: from data seen, or from its first layer."""
+        if self._input_spec is not None:
+            return self._input_spec
+        module = self
+        while module._modules:  # depth first: the first layer the data meets (for sequential models)
+            module = next(iter(module._modules.values()))
+        size = getattr(module, "in_features", None)
+        if isinstance(size, int):
+            return {"shape": [None, size], "dtype": numpy.dtype(backend.DEFAULT_FLOAT).name}
+        return None  # the first layer does not say
+
+    def _build_if_possible(self):
+        from chainrule.io.model_file import build_from_spec
+
+        spec = self._known_input_spec()
+        if spec is not None and not self._fully_built():
+            build_from_spec(self, spec)
+
+    def _float_dtype(self):
+        for p in self.parameters():
+            if backend.is_floating(p.dtype):
+                return p.dtype
+        return numpy.dtype(backend.DEFAULT_FLOAT)
+
+    def _input(self, x):
+        """A batch of inputs as a Tensor in the model's float dtype (integers, e.g. indices, kept)."""
+        dtype = self.__dict__.get("_run_dtype") or self._float_dtype()
+        if isinstance(x, Tensor):
+            array = x.data
+        else:
+            array = x if isinstance(x, numpy.ndarray) else data_adapter.as_array(x)
+        if array.dtype.kind == "f" and array.dtype != dtype:
+            array = array.astype(dtype)
+            x = None
+        if self._input_spec is None:
+            self._input_spec = {"shape": [None, *array.shape[1:]], "dtype": array.dtype.name}
+        return x if isinstance(x, Tensor) else Tensor(array)
+
+    def _targets(self, y, output):
+        """Targets as an array, checked against the loss and output at the first batch of a run."""
+        y = y.data if isinstance(y, Tensor) else (y if isinstance(y, numpy.ndarray) else numpy.asarray(y))
+        adapt = self._compiled.target_adapt
+        if adapt is UNCHECKED:
+            adapt = self._compiled.target_adapt = targets.check(self._compiled.loss_name,
+                                                                getattr(output, "shape", None), y)
+        if adapt is None:
+            return y
+        if adapt == "int64":
+            return y.astype(numpy.int64)
+        return y.reshape((len(y), *adapt))
+
+    # ---------------------------------------------------------------- the one loop: its two steps
+    def train_step(self, x, y):
+        """One optimisation step on one batch; updates the running loss and metrics; returns the loss.
+
+        forward → loss(output, y) → backward → optimizer.step(); ``x``, ``y`` are arrays or Tensors.
+        """
+        compiled = self._compiled
+        output = self(self._input(x))
+        y = self._targets(y, output)
+        loss = compiled.loss(output, y)
+        optimizer = compiled.optimizer
+        if not optimizer.param_groups:  # lazy layers have just built their parameters
+            optimizer.bind(list(self.parameters()))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        value = float(loss.data)
+        self._update_metrics(output.data, y, value)
+        return value
+
+    def test_step(self, x, y):
+        """Forward one batch without recording a graph; updates the running loss and metrics."""
+        compiled = self._compiled
+        with no_grad():
+            output = self(self._input(x))
+            y = self._targets(y, output)
+            value = float(compiled.loss(output, y).data)
+        self._update_metrics(output.data, y, value)
+        return value
+
+    def _update_metrics(self, output, y, loss_value):
+        compiled = self._compiled
+        compiled.loss_tracker.update_mean(loss_value, len(output))
+        for metric in compiled.metrics:
+            metric.update_state(output, y)
+
+    def _reset_metrics(self):
+        for metric in self.metrics:
+            metric.reset_state()
+
+    def _logs(self):
+        logs = {}
+        for metric in self.metrics:
+            value = metric.result()
+            if numpy.ndim(value) == 0:  # a confusion matrix stays on its metric object
+                logs[metric.name] = float(value)
+        return logs
+
+    def _new_run(self):
+        """Forget the target adaptation of an earlier run (its data may have had another form), and
+        look the model's float dtype up once for the run's batches."""
+        if self._compiled is not None:
+            self._compiled.target_adapt = UNCHECKED
+        object.__setattr__(self, "_run_dtype", self._float_dtype())
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, initial_epoch=0, resume_from=None):
+        """Train for ``epochs`` epochs of minibatches; returns a History (``history.history[name]``).
+
+        Arguments:
+            x, y: arrays (or Tensors) with one row per sample, or a Dataset / DataLoader as ``x``.
+            validation_split: hold out this fraction of (x, y), chosen by a seeded permutation.
+            validation_data: ``(x_val, y_val)`` or a Dataset / DataLoader; adds ``val_*`` logs.
+            verbose: 0 silent, 1 a line (or terminal bar) per epoch, 2 more detail (monotonic).
+            initial_epoch: the epoch to start at (epochs count from 0; ``epochs`` is where to stop).
+            resume_from: a file written by ModelCheckpoint or ``save`` during fit: weights, optimiser
+                state, epoch, history, callback state and random streams are restored, and training
+                continues as if it had never stopped.
+        """
+        self._require_compiled("fit")
+        saved, training = checkpoint.read(resume_from) if resume_from is not None else (None, None)
+        split_seed = None
+        if validation_split:
+            if validation_data is not None:
+                raise ChainruleError("fit: pass validation_split or validation_data, not both")
+            (x, y), validation_data, split_seed = data_adapter.split(
+                x, y, validation_split, None if training is None else training.get("split_seed"))
+        train_batches = data_adapter.batches(x, y, batch_size, shuffle, "fit")
+        val_batches = None
+        if validation_data is not None:
+            val_x, val_y = data_adapter.pair(validation_data)
+            val_batches = data_adapter.batches(val_x, val_y, batch_size, False, "fit (validation)")
+        history = History()
+        if saved is not None:
+            checkpoint.restore(self, saved, training)
+            history.history = {k: list(v) for k, v in training["history"].items()}
+            history.epoch = list(training["history_epochs"])
+            initial_epoch = training["epoch"] + 1
+        # History and progress come after the user's callbacks, so they see what those add to logs
+        bar = progress.make(verbose)
+        callback_list = CallbackList([*(callbacks or []), history, *([bar] if bar else [])], self,
+                                     self._params(train_batches, val_batches, epochs, verbose))
+        if training is not None:
+            callback_list.restore(training.get("callbacks", {}))
+        self.history = history
+        self._fit_state = {"split_seed": split_seed, "history": history, "callbacks": callback_list,
+                           "epoch": None, "logs": None}
+        self.stop_training = False
+        self._new_run()
+        epoch_logs = {}
+        try:
+            callback_list.on_train_begin()
+            for epoch in range(initial_epoch, epochs):
+                self._fit_state["epoch"] = epoch
+                callback_list.on_epoch_begin(epoch)
+                epoch_logs = self._train_epoch(train_batches, callback_list)
+                if val_batches is not None:
+                    val_logs = self._evaluate_batches(val_batches)
+                    epoch_logs.update(("val_" + key, value) for key, value in val_logs.items())
+                self._fit_state["logs"] = epoch_logs
+                callback_list.on_epoch_end(epoch, epoch_logs)
+                if self.stop_training:
+                    break
+            callback_list.on_train_end(epoch_logs)
+        finally:
+            self._fit_state = None
+        return history
+
+    def _train_epoch(self, batches, callback_list):
+        self.train()
+        self._reset_metrics()
+        hooks = bool(callback_list.train_batch)
+        train_step = self.train_step
+        for step, batch in enumerate(batches):
+            x, y = data_adapter.unpack(batch, "fit")
+            if hooks:
+                callback_list.on_train_batch_begin(step)
+                train_step(x, y)
+                callback_list.on_train_batch_end(step, self._logs())
+            else:
+                train_step(x, y)
+            if self.stop_training:
+                break
+        return self._logs()
+
+    def _evaluate_batches(self, batches):
+        was_training = self.training
+        self.eval()
+        self._reset_metrics()
+        try:
+            for batch in batches:
+                self.test_step(*data_adapter.unpack(batch, "evaluate"))
+        finally:
+            self.train(was_training)
+        return self._logs()
+
+    def _params(self, train_batches, val_batches, epochs, verbose):
+        def size(batches):
+            dataset = getattr(batches, "dataset", None)
+            return len(dataset) if dataset is not None else None
+
+        return {"epochs": epochs, "verbose": verbose, "steps": data_adapter.length(train_batches),
+                "samples": size(train_batches), "val_samples": size(val_batches) if val_batches else None}
+
+    # ---------------------------------------------------------------- evaluate, predict, single batches
+    def evaluate(self, x=None, y=None, batch_size=32, verbose=0, return_dict=False):
+        """The loss and metrics over (x, y): ``loss``, or ``[loss, *metrics]`` when there are metrics."""
+        self._require_compiled("evaluate")
+        self._new_run()
+        logs = self._evaluate_batches(data_adapter.batches(x, y, batch_size, False, "evaluate"))
+        if verbose:
+            progress.write_line(progress.format_logs(logs))
+        return _result(logs, return_dict)
+
+    def predict(self, x, batch_size=32, verbose=0):
+        """The model's outputs for ``x`` (arrays, a Dataset or a loader), batched, as a NumPy array."""
+        was_training = self.training
+        self.eval()
+        outputs = []
+        object.__setattr__(self, "_run_dtype", self._float_dtype())
+        try:
+            with no_grad():
+                if isinstance(x, (numpy.ndarray, Tensor, list)):
+                    array = data_adapter.as_array(x)
+                    chunks = (array[i:i + batch_size] for i in range(0, len(array), batch_size))
+                else:
+                    loader = data_adapter.batches(x, None, batch_size, False, "predict")
+                    chunks = (data_adapter.inputs_of(batch) for batch in loader)
+                for chunk in chunks:
+                    outputs.append(self(self._input(chunk)))
+        finally:
+            self.train(was_training)
+        if not outputs:
+            raise ChainruleError("predict: got no samples")
+        return data_adapter.concatenate(outputs)
+
+    def train_on_batch(self, x, y, reset_metrics=True, return_dict=False):
+        """One train_step on (x, y); returns the loss, or ``[loss, *metrics]`` over this batch."""
+        self._require_compiled("train_on_batch")
+        if reset_metrics:
+            self._reset_metrics()
+        self._new_run()
+        self.train()
+        self.train_step(x, y)
+        return _result(self._logs(), return_dict)
+
+    def test_on_batch(self, x, y, reset_metrics=True, return_dict=False):
+        """One test_step on (x, y); returns the loss, or ``[loss, *metrics]``."""
+        self._require_compiled("test_on_batch")
+        if reset_metrics:
+            self._reset_metrics()
+        self._new_run()
+        was_training = self.training
+        self.eval()
+        try:
+            self.test_step(x, y)
+        finally:
+            self.train(was_training)
+        return _result(self._logs(), return_dict)
+
+    def predict_on_batch(self, x):
+        return self.predict(x, batch_size=max(len(x), 1))
+
+    # ---------------------------------------------------------------- summary and files
+    def summary(self, input_shape=None, print_fn=None, line_length=65):
+        """Keras's table of layers, output shapes and parameter counts, from one dry forward pass.
+
+        ``input_shape`` leaves out the batch axis; it is needed only when the model cannot tell
+        (no data seen yet and no input size on its first layer). ``print_fn(text)`` receives the
+        text (default: written to standard output); the text is also returned.
+        """
+        from chainrule.train.summary import summary_text, write
+
+        text = summary_text(self, input_shape, line_length)
+        write(text, print_fn)
+        return text
+
+    def save(self, path, include_optimizer=True, custom_objects=None):
+        """Save architecture, weights, compile settings and optimiser state to one file (atomic).
+
+        ``custom_objects`` (``{"Name": cls}``) names your own layer classes, which need a get_config();
+        pass the same dict to ``cr.load_model``. Inside ``fit`` (from a callback) the file also holds
+        the training state that ``fit(resume_from=path)`` continues from.
+        """
+        from chainrule.io import model_file
+
+        model_file.save_model(self, path, include_optimizer=include_optimizer, custom_objects=custom_objects,
+                              training_state=checkpoint.training_state(self) if include_optimizer else None)
+
+    def save_weights(self, path):
+        """Save only the weights (safetensors, PyTorch-style names), atomically."""
+        from chainrule.io import model_file
+
+        model_file.save_weights(self, path)
+
+    def load_weights(self, path):
+        """Load weights from a weights or model file; on any mismatch the model is left unchanged."""
+        from chainrule.io import model_file
+
+        model_file.load_weights(self, path)
+        return self
+
+
+class Sequential(_NNSequential, Model):
+    """Keras's ``Sequential([...])``: an ``nn.Sequential`` (keys "0.weight", ...) that is also a Model.
+
+        >>> import chainrule as cr
+        >>> model = cr.Sequential([cr.nn.Dense(3, input_shape=(2,)), cr.nn.Dense(1)])
+        >>> [layer.units for layer in model.layers]
+        [3, 1]
+    """
+
+    def __init__(self, layers=None, name=None):
+        if layers is None:
+            _NNSequential.__init__(self, name=name)
+        else:
+            _NNSequential.__init__(self, layers, name=name)
+
+    def forward(self, x):
+        return _NNSequential.forward(self, x)
+
+
+def _result(logs, return_dict):
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
