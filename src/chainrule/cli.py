@@ -1,0 +1,219 @@
+"""The ``chainrule`` command: train the course's models, use saved ones, explain worked examples.
+
+    chainrule train [NAME]             train a zoo model (default: the lecture's MNIST MLP)
+    chainrule evaluate FILE            loss and accuracy of a saved model on the test digits
+    chainrule predict FILE IMAGE.png   the digit in a 28x28 grayscale image
+    chainrule summary NAME|FILE        the layers, output shapes and parameter counts
+    chainrule explain tlu|xor|backprop a hand-worked example, number by number
+    chainrule generate FILE            text from a trained char_rnn model
+
+A user's mistake (a missing file, an unknown name, a bad option) ends in one line on stderr and a
+non-zero exit status, never in a traceback.
+"""
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from chainrule.errors import ChainruleError
+
+EXPLAINABLE = ("tlu", "xor", "backprop")
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr (and exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _say(line=""):
+    print(line, flush=True)
+
+
+def _parser():
+    from chainrule import zoo
+
+    parser = _OneLineParser(prog="chainrule", description="Train, use and explain the course's networks.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_OneLineParser)
+
+    train = commands.add_parser("train", help="train a zoo model (default: mlp, the lecture's MNIST MLP)")
+    train.add_argument("name", nargs="?", default="mlp", metavar="NAME",
+                       help=f"one of: {', '.join(zoo.names())} (default: mlp)")
+    train.add_argument("--epochs", type=_positive_int, help="number of epochs (default: the model's own)")
+    train.add_argument("--batch-size", type=_positive_int, help="minibatch size")
+    train.add_argument("--lr", type=_positive_float, help="learning rate")
+    train.add_argument("--optimizer", help="optimiser name: sgd, rmsprop, adam, adadelta, ...")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    train.add_argument("--out", default=".", help="directory for the model file and plots (default: .)")
+    train.add_argument("--data", help="data location: MNIST IDX directory, or a text corpus for char_rnn")
+    train.add_argument("--limit", type=_positive_int, help=argparse.SUPPRESS)  # N samples: quick runs, tests
+    train.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    train.set_defaults(handler=_train)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a saved model on the test set")
+    evaluate.add_argument("file", help="a .chainrule model file")
+    evaluate.add_argument("--data", help="MNIST IDX directory (default: cache, else the embedded subset)")
+    evaluate.add_argument("--limit", type=_positive_int, help=argparse.SUPPRESS)
+    evaluate.set_defaults(handler=_evaluate)
+
+    predict = commands.add_parser("predict", help="classify a 28x28 grayscale digit image")
+    predict.add_argument("file", help="a .chainrule model file (a digit classifier)")
+    predict.add_argument("image", help="a PNG image of a digit, 28x28 pixels")
+    predict.set_defaults(handler=_predict)
+
+    summary = commands.add_parser("summary", help="print a model's layers and parameter counts")
+    summary.add_argument("model", metavar="NAME|FILE", help="a zoo model name or a .chainrule file")
+    summary.set_defaults(handler=_summary)
+
+    explain = commands.add_parser("explain", help="print a worked example number by number")
+    explain.add_argument("name", choices=EXPLAINABLE, metavar="NAME", help=", ".join(EXPLAINABLE))
+    explain.set_defaults(handler=_explain)
+
+    generate = commands.add_parser("generate", help="sample text from a trained char_rnn model")
+    generate.add_argument("file", help="a char_rnn .chainrule model file")
+    generate.add_argument("--length", type=_positive_int, default=500, help="characters (default: 500)")
+    generate.add_argument("--temperature", type=_positive_float, default=0.8,
+                          help="sampling temperature; lower is more conservative (default: 0.8)")
+    generate.add_argument("--prime", default="", help="text to start from (default: one random character)")
+    generate.add_argument("--seed", type=int, default=None, help="random seed")
+    generate.set_defaults(handler=_generate)
+    return parser
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+# ---------------------------------------------------------------- commands
+def _train(args):
+    from chainrule import zoo
+
+    entry = zoo.get(args.name)
+    if args.optimizer is not None:
+        from chainrule import optim
+
+        optim.get(args.optimizer)  # an unknown name fails now, not after the data has loaded
+    options = zoo.TrainOptions(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                               optimizer=args.optimizer, seed=args.seed, out=args.out, data=args.data,
+                               limit=args.limit, verbose=0 if args.quiet else 1)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    _say(f"training {entry.name}: {entry.summary}")
+    results = entry.train(options, _say)
+    for label, path in results.get("files", {}).items():
+        _say(f"{label}: {path}")
+    return 0
+
+
+def _load(path):
+    import chainrule as cr
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no model file {path!r}")
+    from chainrule import zoo
+
+    return cr.load_model(path, custom_objects=zoo.custom_objects())
+
+
+def _evaluate(args):
+    from chainrule.zoo.evaluation import evaluate_file
+
+    for line in evaluate_file(_load(args.file), data=args.data, limit=args.limit):
+        _say(line)
+    return 0
+
+
+def _predict(args):
+    from chainrule.zoo.evaluation import predict_image, read_digit_image
+
+    image = read_digit_image(args.image)
+    digit, probabilities = predict_image(_load(args.file), image)
+    ranked = sorted(enumerate(probabilities), key=lambda pair: -pair[1])[:3]
+    others = ", ".join(f"{d}: {p:.3f}" for d, p in ranked)
+    _say(f"predicted digit: {digit}   (probabilities {others})")
+    return 0
+
+
+def _summary(args):
+    from chainrule import zoo
+
+    input_shape = None
+    if args.model in zoo.names():
+        entry = zoo.get(args.model)
+        model, input_shape = entry.build(), entry.input_shape
+    elif Path(args.model).is_file():
+        model = _load(args.model)
+    else:
+        raise FileNotFoundError(f"{args.model!r} is neither a zoo model ({', '.join(zoo.names())}) "
+                                "nor a file")
+    from chainrule.zoo.evaluation import summary_lines
+
+    for line in summary_lines(model, input_shape):
+        _say(line)
+    return 0
+
+
+def _explain(args):
+    from chainrule import zoo
+
+    zoo.get(args.name).explain(_say)
+    return 0
+
+
+def _generate(args):
+    from chainrule.zoo.char_rnn import sample
+
+    model = _load(args.file)
+    _say(sample(model, length=args.length, temperature=args.temperature, prime=args.prime, seed=args.seed))
+    return 0
+
+
+# ---------------------------------------------------------------- entry point
+def main(argv=None):
+    """Run the command line; returns the exit status (0 on success)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("chainrule")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("chainrule: interrupted", file=sys.stderr)
+        return 130
+    except (ChainruleError, FileNotFoundError, ValueError, ModuleNotFoundError, OSError) as error:
+        if isinstance(error, ModuleNotFoundError) and (error.name or "").startswith("chainrule"):
+            raise  # our own bug, not the user's
+        message = " ".join(str(error).split()) or type(error).__name__
+        if isinstance(error, ModuleNotFoundError) and error.name:
+            message = f"this needs the package '{error.name}': pip install \"chainrule[course]\""
+        print(f"chainrule: error: {message}", file=sys.stderr)
+        return 1
+    finally:
+        logger.removeHandler(handler)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""The steps every Keras-style zoo model shares when ``chainrule train`` runs it.
+
+Choose the optimiser from the options, fit with the one training loop (``Model.fit``), then write
+the model file and the loss curve into ``--out``.
+"""
+
+from pathlib import Path
+
+from chainrule.errors import ChainruleError
+
+
+def optimizer_for(options, default, **default_kwargs):
+    """The optimiser named by ``--optimizer`` (else ``default``), with ``--lr`` where given.
+
+    The model's own hyperparameters (``default_kwargs``: momentum, rho, ...) apply only to its own
+    default optimiser.
+    """
+    from chainrule import optim
+
+    name = (options.optimizer or default).lower()
+    kwargs = dict(default_kwargs) if name == default else {}
+    if options.lr is not None:
+        kwargs["lr"] = options.lr
+    return optim.get(name, **kwargs)
+
+
+def fit(model, x, y, options, *, epochs, batch_size, validation_split=0.1, callbacks=()):
+    """``model.fit`` with the command line's epochs and batch size over the model's defaults.
+
+    Where that would hold out fewer than 2 samples (tiny ``--limit`` runs) nothing is held out for validation.
+    """
+    if len(x) * validation_split < 2:
+        validation_split = 0.0
+        callbacks = [c for c in callbacks if "val_" not in str(getattr(c, "monitor", ""))]
+    return model.fit(x, y, batch_size=options.get("batch_size", batch_size),
+                     epochs=options.get("epochs", epochs), validation_split=validation_split,
+                     callbacks=list(callbacks), verbose=options.verbose)
+
+
+def save_model(model, options, name):
+    """Write ``<out>/<name>.chainrule`` (the zoo's own classes named as in ``zoo.custom_objects()``)."""
+    from chainrule import zoo
+    from chainrule.io import model_file
+
+    path = Path(options.out) / f"{name}.chainrule"
+    # Model.save knows only the registered layer classes; the zoo's CharRNN and MnistNet need their names
+    model_file.save_model(model, str(path), custom_objects=zoo.custom_objects())
+    return path
+
+
+def save_loss_curve(history, options, name, log):
+    """Write ``<out>/<name>_loss.png``; returns its path, or None (with a note) without matplotlib."""
+    from chainrule import plots
+
+    try:
+        return plots.loss_curve(history, Path(options.out) / f"{name}_loss.png",
+                                title=f"{name}: loss per epoch")
+    except ChainruleError as error:
+        log(f"(no loss curve: {error})")
+        return None
+
+
+def metric_value(result, index):
+    """Element ``index`` of what ``evaluate`` returned (a number, a list, or a dict of metrics)."""
+    if isinstance(result, dict):
+        return float(list(result.values())[index])
+    if isinstance(result, (list, tuple)):
+        return float(result[index])
+    if index != 0:
+        raise ChainruleError(f"evaluate returned one number, expected at least {index + 1}")
+    return float(result)

@@ -1,0 +1,36 @@
+"""Every script in examples/ runs to the end in its short mode (CHAINRULE_EXAMPLE_QUICK=1)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+# script -> (a line it must print, files it must write)
+EXPECTED = {
+    "autograd_tanh.py": ("final loss:", ["autograd_tanh_loss.png"]),
+    "mnist_mlp_keras.py": ("test accuracy:", ["mlp.chainrule"]),
+    "mnist_mlp_pytorch.py": ("test: average loss", []),
+    "autoencoder.py": ("Total params: 50,992", ["autoencoder_digits.png", "autoencoder_weights.png"]),
+    "lenet5.py": ("Total params: 61,706", []),
+    "char_rnn.py": ("--- temperature 0.8 ---", []),
+}
+
+
+def test_every_example_is_listed():
+    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("script", sorted(EXPECTED))
+def test_example_runs_in_quick_mode(script, tmp_path):
+    environment = {**os.environ, "CHAINRULE_EXAMPLE_QUICK": "1", "MPLBACKEND": "Agg"}
+    result = subprocess.run([sys.executable, str(EXAMPLES / script)], cwd=tmp_path, env=environment,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    line, files = EXPECTED[script]
+    assert line in result.stdout
+    for name in files:
+        assert (tmp_path / name).is_file(), name
