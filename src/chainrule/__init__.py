@@ -8,7 +8,7 @@
     4.0
 """
 
-from chainrule import autograd
+from chainrule import autograd, callbacks, data, explain, io, metrics, optim, zoo
 from chainrule.autograd import (
     Tensor,
     enable_grad,
@@ -44,6 +44,7 @@ from chainrule.errors import (
     GraphError,
     ShapeError,
 )
+from chainrule.io import load_model
 from chainrule.ops import (
     abs,
     add,
@@ -97,5 +98,6 @@ from chainrule.ops import (
     where,
 )
 from chainrule.random import manual_seed
+from chainrule.train import Model, Sequential
 
 __version__ = "0.1.0"
