@@ -103,6 +103,19 @@ class Model(Module):
                                  "model.compile(loss=..., optimizer=..., metrics=[...]) first")
         return self._compiled
 
+    @property
+    def input_spec(self):
+        """``{"shape": [None, ...], "dtype": name}`` of the inputs, once known (from data or the first layer).
+
+        Set it for inputs a dry run cannot guess, e.g. integer token ids:
+        ``model.input_spec = {"shape": [None, 64], "dtype": "int64"}``.
+        """
+        return self._known_input_spec()
+
+    @input_spec.setter
+    def input_spec(self, spec):
+        self._input_spec = {"shape": list(spec["shape"]), "dtype": str(spec["dtype"])}
+
     # ---------------------------------------------------------------- building
     def _fully_built(self):
         return all(getattr(m, "built", True) is not False for m in self.modules()) and \

@@ -118,7 +118,7 @@ def build(vocabulary=None, embedding_dim=64, hidden_size=256):
         vocabulary = "".join(chr(c) for c in range(32, 127)) + "\n\t"
     model = cr.Model(CharRNN(vocabulary, embedding_dim=embedding_dim, hidden_size=hidden_size))
     # the input is character ids, not floats: tell summary's dry run (and the model file) so
-    model._input_spec = {"shape": [None, SEQUENCE_LENGTH], "dtype": "int64"}
+    model.input_spec = {"shape": [None, SEQUENCE_LENGTH], "dtype": "int64"}
     return model
 
 

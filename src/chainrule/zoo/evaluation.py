@@ -9,7 +9,7 @@ from chainrule.errors import ChainruleError
 
 def _input_kind(model):
     """"flat" for (N, 784) inputs, "image" for (N, 1, 28, 28); from the input spec the file kept."""
-    spec = getattr(model, "_input_spec", None) or {}
+    spec = getattr(model, "input_spec", None) or {}
     shape = tuple(spec.get("shape", ()))[1:]
     if shape == (784,):
         return "flat"

@@ -40,11 +40,9 @@ def fit(model, x, y, options, *, epochs, batch_size, validation_split=0.1, callb
 def save_model(model, options, name):
     """Write ``<out>/<name>.chainrule`` (the zoo's own classes named as in ``zoo.custom_objects()``)."""
     from chainrule import zoo
-    from chainrule.io import model_file
 
     path = Path(options.out) / f"{name}.chainrule"
-    # Model.save knows only the registered layer classes; the zoo's CharRNN and MnistNet need their names
-    model_file.save_model(model, str(path), custom_objects=zoo.custom_objects())
+    model.save(str(path), custom_objects=zoo.custom_objects())  # the zoo's CharRNN, MnistNet by name
     return path
 
 
