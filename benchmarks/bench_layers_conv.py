@@ -1,0 +1,142 @@
+"""Forward + backward of the convolution layers at LeNet-5 shapes (batch 128), chainrule beside PyTorch.
+
+Rows: each LeNet-5 convolution and pooling layer alone, and the whole feature extractor
+(conv 6@5x5 pad 2, ReLU, max-pool 2, conv 16@5x5, ReLU, max-pool 2). Each row is the median over
+interleaved repetitions, in milliseconds (the minimum too: on a shared machine it is the steadier
+figure); the ratio is chainrule / PyTorch (below 1: we are faster). With ``OPENBLAS_NUM_THREADS``
+set, PyTorch gets the same number of threads, so that both sides compute alike.
+
+    [OPENBLAS_NUM_THREADS=1] python benchmarks/bench_layers_conv.py [--repeat 30] [--batch 128]
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+
+import chainrule as cr
+import chainrule.nn as nn
+import chainrule.nn.functional as F
+
+try:
+    import torch
+except ImportError:  # the benchmark still runs, with our column only
+    torch = None
+if torch is not None and os.environ.get("OPENBLAS_NUM_THREADS"):
+    torch.set_num_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
+
+
+def _upstream(shape, rng):
+    """A dense upstream gradient, as a real loss gives (``sum()`` would give a broadcast one)."""
+    return rng.standard_normal(tuple(shape)).astype(np.float32)
+
+
+def _chainrule_cases(batch, rng):
+    conv1, conv2 = nn.Conv2d(1, 6, 5, padding=2), nn.Conv2d(6, 16, 5)
+    pool = nn.MaxPool2d(2)
+    images = rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)
+    pooled1 = rng.standard_normal((batch, 6, 14, 14)).astype(np.float32)
+    act1 = rng.standard_normal((batch, 6, 28, 28)).astype(np.float32)
+    act2 = rng.standard_normal((batch, 16, 10, 10)).astype(np.float32)
+
+    def step(layer, data, input_grad):
+        upstream = cr.tensor(_upstream(layer(cr.tensor(data)).shape, rng))
+
+        def run():
+            x = cr.tensor(data, requires_grad=input_grad)
+            layer(x).backward(upstream)
+        return run
+
+    def features():
+        x = cr.tensor(images)
+        y = pool(F.relu(conv2(pool(F.relu(conv1(x))))))
+        y.backward(features_grad)
+
+    features_grad = cr.tensor(_upstream((batch, 16, 5, 5), rng))
+
+    return {
+        "conv1 1->6 5x5 pad2 (input needs no grad)": step(conv1, images, False),
+        "conv2 6->16 5x5": step(conv2, pooled1, True),
+        "maxpool2 on (B,6,28,28)": step(pool, act1, True),
+        "maxpool2 on (B,16,10,10)": step(pool, act2, True),
+        "features conv-relu-pool x2": features,
+    }
+
+
+def _torch_cases(batch, rng):
+    conv1, conv2 = torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.Conv2d(6, 16, 5)
+    pool = torch.nn.MaxPool2d(2)
+    images = torch.tensor(rng.standard_normal((batch, 1, 28, 28)).astype(np.float32))
+    pooled1 = rng.standard_normal((batch, 6, 14, 14)).astype(np.float32)
+    act1 = rng.standard_normal((batch, 6, 28, 28)).astype(np.float32)
+    act2 = rng.standard_normal((batch, 16, 10, 10)).astype(np.float32)
+
+    def step(layer, data, input_grad):
+        upstream = torch.tensor(_upstream(layer(torch.tensor(data)).shape, rng))
+
+        def run():
+            x = torch.tensor(data, requires_grad=input_grad)
+            layer(x).backward(upstream)
+        return run
+
+    def features():
+        y = pool(torch.relu(conv2(pool(torch.relu(conv1(images))))))
+        y.backward(features_grad)
+
+    features_grad = torch.tensor(_upstream((batch, 16, 5, 5), rng))
+
+    return {
+        "conv1 1->6 5x5 pad2 (input needs no grad)": step(conv1, images.numpy(), False),
+        "conv2 6->16 5x5": step(conv2, pooled1, True),
+        "maxpool2 on (B,6,28,28)": step(pool, act1, True),
+        "maxpool2 on (B,16,10,10)": step(pool, act2, True),
+        "features conv-relu-pool x2": features,
+    }
+
+
+def _time_ms(fn, clock):
+    start = clock()
+    fn()
+    return (clock() - start) * 1e3
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="cpu: process time, steadier on a busy machine (use with one thread)")
+    args = parser.parse_args(argv)
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
+    rng = np.random.default_rng(0)
+    ours = _chainrule_cases(args.batch, rng)
+    theirs = _torch_cases(args.batch, rng) if torch is not None else {}
+    threads = torch.get_num_threads() if torch is not None else "-"
+    print(f"batch {args.batch}, {args.repeat} interleaved runs, forward+backward in ms ({args.clock} "
+          "clock), median (min); "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, torch threads {threads}")
+    print(f"{'case':44s} {'chainrule':>17s} {'pytorch':>17s} {'ratio':>6s} {'(min)':>6s}")
+    for name, fn in ours.items():
+        peer = theirs.get(name)
+        for _ in range(3):  # warm up both sides
+            fn()
+            if peer:
+                peer()
+        mine, other = [], []
+        for _ in range(args.repeat):  # interleave so that drift hits both sides alike
+            mine.append(_time_ms(fn, clock))
+            if peer:
+                other.append(_time_ms(peer, clock))
+        ours_ms, ours_min = statistics.median(mine), min(mine)
+        if peer:
+            torch_ms, torch_min = statistics.median(other), min(other)
+            print(f"{name:44s} {ours_ms:8.2f} ({ours_min:6.2f}) {torch_ms:8.2f} ({torch_min:6.2f}) "
+                  f"{ours_ms / torch_ms:6.2f} {ours_min / torch_min:6.2f}")
+        else:
+            print(f"{name:44s} {ours_ms:8.2f} ({ours_min:6.2f}) {'(no torch)':>17s}")
+
+
+if __name__ == "__main__":
+    main()

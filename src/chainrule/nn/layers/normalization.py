@@ -1,0 +1,207 @@
+"""Normalisation layers: ``BatchNorm1d``, ``BatchNorm2d`` and ``LayerNorm``, PyTorch's semantics and names.
+
+Both standardise, then scale and shift:
+
+    y = (x − μ) / √(σ² + ε) · γ + β
+
+BatchNorm takes μ, σ² per channel over the batch (and the spatial axes) while training, and keeps
+exponential running averages of them for evaluation:
+
+    running_mean ← (1 − momentum)·running_mean + momentum·μ
+    running_var  ← (1 − momentum)·running_var  + momentum·σ²·n/(n − 1)
+
+(the batch variance σ² is biased for normalising, unbiased in the running average, as PyTorch;
+``momentum=None`` gives the plain cumulative average). LayerNorm takes μ, σ² over the last axes of
+each sample and behaves the same in training and evaluation. Both are composed of primitives, so
+their gradients of any order come from the engine.
+"""
+
+import numpy
+
+from chainrule.autograd.mode import no_grad
+from chainrule.autograd.tensor import Tensor
+from chainrule.backend import DEFAULT_FLOAT
+from chainrule.errors import ShapeError
+from chainrule.nn import init
+from chainrule.nn.module import Module
+from chainrule.nn.parameter import Parameter
+from chainrule.ops.elementwise import sqrt
+from chainrule.ops.reduce import mean
+from chainrule.ops.shape import reshape
+
+
+def _standardise(x, axes, eps):
+    """(x − μ) / √(σ² + ε) over ``axes``, with μ and the biased σ² (kept dims) returned too."""
+    mu = mean(x, axes, keepdims=True)
+    centred = x - mu
+    variance = mean(centred * centred, axes, keepdims=True)
+    return centred / sqrt(variance + eps), mu, variance
+
+
+def _update_running(running, batch_value, factor):
+    """running ← (1 − factor)·running + factor·batch_value, in place and outside the graph."""
+    running.data *= 1.0 - factor
+    running.data += (factor * batch_value).astype(running.dtype, copy=False)
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
+               eps=1e-5, num_batches_tracked=None):
+    """Batch normalisation of x (N, C), (N, C, L) or (N, C, H, W) per channel C, as ``F.batch_norm``.
+
+    While ``training`` (or without running statistics) it uses the batch's statistics and, if given,
+    updates ``running_mean``/``running_var`` in place; otherwise it uses the running statistics.
+    """
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.ndim < 2:
+        raise ShapeError(f"batch_norm: expects input (N, C, ...), got shape {tuple(x.shape)}")
+    channels = x.shape[1]
+    axes = (0,) + tuple(range(2, x.ndim))
+    per_channel = (1, channels) + (1,) * (x.ndim - 2)
+    if training or running_mean is None:
+        count = x.size // channels
+        if training and count <= 1:
+            raise ShapeError(f"batch_norm: needs more than one value per channel while training, input "
+                             f"has shape {tuple(x.shape)}: use a batch of more than one sample, or eval()")
+        y, mu, variance = _standardise(x, axes, eps)
+        if training and running_mean is not None:
+            if num_batches_tracked is not None:
+                num_batches_tracked.data += 1
+            if momentum is not None:
+                factor = momentum
+            else:  # the cumulative average of every batch seen so far
+                factor = 1.0 / float(num_batches_tracked.data) if num_batches_tracked is not None else 0.0
+            with no_grad():
+                _update_running(running_mean, mu.data.reshape(channels), factor)
+                unbiased = variance.data.reshape(channels) * (count / (count - 1))
+                _update_running(running_var, unbiased, factor)
+    else:
+        stats_mean = reshape(_constant(running_mean), per_channel)
+        stats_var = reshape(_constant(running_var), per_channel)
+        y = (x - stats_mean) / sqrt(stats_var + eps)
+    if weight is not None:
+        y = y * reshape(weight, per_channel)
+    if bias is not None:
+        y = y + reshape(bias, per_channel)
+    return y
+
+
+def _constant(t):
+    return Tensor._from_op(t.data if isinstance(t, Tensor) else numpy.asarray(t))
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the trailing axes ``normalized_shape`` of every sample, as ``F.layer_norm``."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(x.shape[x.ndim - len(shape):]) != shape or len(shape) > x.ndim:
+        raise ShapeError(f"layer_norm: the input's trailing axes must be {shape}, got shape "
+                         f"{tuple(x.shape)}")
+    y, _, _ = _standardise(x, tuple(range(x.ndim - len(shape), x.ndim)), eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+class _BatchNorm(Module):
+    """Shared body of BatchNorm1d/2d; ``ranks`` are the input ranks it accepts."""
+
+    ranks = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(numpy.ones(num_features, dtype=DEFAULT_FLOAT))
+            self.bias = Parameter(numpy.zeros(num_features, dtype=DEFAULT_FLOAT))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor(numpy.zeros(num_features, dtype=DEFAULT_FLOAT)))
+            self.register_buffer("running_var", Tensor(numpy.ones(num_features, dtype=DEFAULT_FLOAT)))
+            self.register_buffer("num_batches_tracked", Tensor(numpy.array(0, dtype=numpy.int64)))
+        else:
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(name, None)
+        self.reset_parameters()
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def reset_parameters(self):
+        """Running statistics to (0, 1), γ to ones and β to zeros."""
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def forward(self, x):
+        if x.ndim not in self.ranks or x.shape[1] != self.num_features:
+            expected = " or ".join(str(("N", self.num_features) + ("…",) * (r - 2)) for r in self.ranks)
+            raise ShapeError(f"{type(self).__name__}({self.num_features}) expects input {expected}, got "
+                             f"{tuple(x.shape)}: is the channel axis in position 1?")
+        use_batch = self.training or not self.track_running_stats
+        return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                          training=use_batch, momentum=self.momentum, eps=self.eps,
+                          num_batches_tracked=self.num_batches_tracked)
+
+    def get_config(self):
+        return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
+                "affine": self.affine, "track_running_stats": self.track_running_stats}
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) per channel, as ``torch.nn.BatchNorm1d``."""
+
+    ranks = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) per channel, as ``torch.nn.BatchNorm2d``."""
+
+    ranks = (4,)
+
+
+class LayerNorm(Module):
+    """Layer normalisation over the trailing ``normalized_shape`` axes, as ``torch.nn.LayerNorm``."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(numpy.ones(shape, dtype=DEFAULT_FLOAT))
+            if bias:
+                self.bias = Parameter(numpy.zeros(shape, dtype=DEFAULT_FLOAT))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, x):
+        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def get_config(self):
+        return {"normalized_shape": list(self.normalized_shape), "eps": self.eps,
+                "elementwise_affine": self.elementwise_affine, "bias": self.bias is not None}
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
