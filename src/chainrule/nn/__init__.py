@@ -1,15 +1,47 @@
 """Neural-network building blocks: Module, Parameter, layers, losses, initialisers."""
 
-from chainrule.nn import functional, init
+from chainrule.nn import functional, init, losses, regularization
+from chainrule.nn.layers.activation import (
+    Heaviside,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Step,
+    Tanh,
+)
+from chainrule.nn.layers.containers import ModuleDict, ModuleList, Sequential
+from chainrule.nn.layers.conv import Conv1d, Conv2d
+from chainrule.nn.layers.dropout import Dropout
+from chainrule.nn.layers.embedding import Embedding
+from chainrule.nn.layers.linear import Dense, Linear
+from chainrule.nn.layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from chainrule.nn.layers.pooling import (
+    AvgPool1d,
+    AvgPool2d,
+    GlobalAvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
+from chainrule.nn.layers.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from chainrule.nn.layers.reshape import Flatten, Identity, Reshape
+from chainrule.nn.losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    CrossEntropyLoss,
+    HingeLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    MultiMarginLoss,
+    NLLLoss,
+    SparseCategoricalCrossentropy,
+    SSELoss,
+)
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
-
-# ---- linear, activations, dropout, containers
-
-# ---- losses and regularisation
-
-# ---- convolution and pooling
-
-# ---- normalisation and embedding
-
-# ---- recurrent
+from chainrule.nn.regularization import l1_penalty, l2_penalty
