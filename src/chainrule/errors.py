@@ -28,3 +28,8 @@ class GradcheckError(ChainruleError, AssertionError):
 
 class FormatError(ChainruleError, ValueError):
     """A file that is truncated, corrupted, or written by a newer version of chainrule."""
+
+
+class ConfigError(ChainruleError, ValueError):
+    """A setting chainrule does not know or cannot take: an unknown loss, optimiser, activation or
+    initialiser name, or a hyperparameter out of its range. The message lists what is allowed."""

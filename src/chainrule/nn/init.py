@@ -20,6 +20,7 @@ import math
 import numpy
 
 from chainrule import random
+from chainrule.errors import ConfigError
 
 
 def fans(shape):
@@ -46,7 +47,7 @@ def calculate_gain(nonlinearity, param=None):
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise ValueError(f"calculate_gain: unknown nonlinearity {nonlinearity!r}")
+    raise ConfigError(f"calculate_gain: unknown nonlinearity {nonlinearity!r}")
 
 
 def _fill(tensor, values):
@@ -142,4 +143,4 @@ def get(name):
     try:
         return _BY_NAME[name]
     except KeyError:
-        raise ValueError(f"unknown initialiser {name!r}; known: {', '.join(sorted(_BY_NAME))}") from None
+        raise ConfigError(f"unknown initialiser {name!r}; known: {', '.join(sorted(_BY_NAME))}") from None

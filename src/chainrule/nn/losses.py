@@ -14,7 +14,7 @@ loss instead, which is exact and stable (what Keras does too). Without a recorde
 
 from chainrule import backend
 from chainrule.autograd.tensor import Tensor
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import ConfigError, DTypeError, ShapeError
 from chainrule.nn.module import Module
 from chainrule.ops import elementwise
 from chainrule.ops import loss as fused
@@ -28,7 +28,7 @@ EPSILON = 1e-7  # Keras's clipping of probabilities
 # ---------------------------------------------------------------- argument checks
 def _check_reduction(reduction, where):
     if reduction not in fused.REDUCTIONS:
-        raise ValueError(f"{where}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        raise ConfigError(f"{where}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def _target(target, like):
@@ -160,7 +160,7 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):
     where = "cross_entropy"
     _check_reduction(reduction, where)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{where}: label_smoothing must lie in [0, 1], got {label_smoothing}")
+        raise ConfigError(f"{where}: label_smoothing must lie in [0, 1], got {label_smoothing}")
     if input.ndim == 1:  # one sample of C scores: a batch of one, and a 0-d loss
         if isinstance(target, Tensor):
             target = reshape(target, (1, *target.shape))
@@ -221,7 +221,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, reduction="mean"):
     where = "multi_margin_loss"
     _check_reduction(reduction, where)
     if p not in (1, 2):
-        raise ValueError(f"{where}: p must be 1 or 2, got {p}")
+        raise ConfigError(f"{where}: p must be 1 or 2, got {p}")
     labels = _labels(target, where)
     if input.ndim != 2 or tuple(labels.shape) != tuple(input.shape[:1]):
         raise ShapeError(f"{where}: expects scores (N, C) and labels (N,), got {tuple(input.shape)} and "
@@ -435,5 +435,5 @@ def get(identifier):
         return identifier
     key = str(identifier).lower()
     if key not in _FUNCTIONS:
-        raise ValueError(f"unknown loss {identifier!r}: known names are {', '.join(sorted(_FUNCTIONS))}")
+        raise ConfigError(f"unknown loss {identifier!r}: known names are {', '.join(sorted(_FUNCTIONS))}")
     return _FUNCTIONS[key]

@@ -3,6 +3,7 @@
 ``get("adam")`` turns a name into a new optimiser (not yet bound to parameters), as ``compile`` does.
 """
 
+from chainrule.errors import ConfigError
 from chainrule.optim import schedules
 from chainrule.optim.adadelta import Adadelta
 from chainrule.optim.adagrad import Adagrad
@@ -39,7 +40,7 @@ def get(identifier, **kwargs):
         cls = _BY_NAME.get(identifier.lower())
         if cls is not None:
             return cls(**kwargs)
-        raise ValueError(f"unknown optimiser {identifier!r}: known names are {', '.join(sorted(_BY_NAME))}")
+        raise ConfigError(f"unknown optimiser {identifier!r}: known names are {', '.join(sorted(_BY_NAME))}")
     raise TypeError("optim.get expects a name, an Optimizer class or instance, got "
                     f"{type(identifier).__name__}")
 

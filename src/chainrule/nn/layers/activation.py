@@ -9,6 +9,7 @@ step(0) = 1, the threshold unit of the perceptron); its derivative is taken to b
 """
 
 from chainrule.autograd.op import Op
+from chainrule.errors import ConfigError
 from chainrule.nn.layers.linear import layer_name
 from chainrule.nn.module import Module
 from chainrule.ops import elementwise, reduce
@@ -204,7 +205,7 @@ def get(identifier):
             return None
         if key not in _REGISTRY:
             known = ", ".join(sorted(_REGISTRY))
-            raise ValueError(f"unknown activation {identifier!r}: known names are {known}, or 'linear'")
+            raise ConfigError(f"unknown activation {identifier!r}: known names are {known}, or 'linear'")
         return _REGISTRY[key]()
     if identifier is None or callable(identifier):
         return identifier
