@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy
 
+from chainrule.atomic import atomic_write
 from chainrule.errors import ChainruleError
 
 
@@ -26,8 +27,7 @@ def _figure(width, height):
 
 def _save(figure, path):
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
+    atomic_write(path, lambda handle: figure.savefig(handle, format="png", dpi=100))
     return path
 
 

@@ -5,7 +5,8 @@ import struct
 import numpy as np
 import pytest
 
-from chainrule.data import _cache, atomic_write, idx
+from chainrule import atomic
+from chainrule.data import atomic_write, idx
 from chainrule.errors import DTypeError, FormatError
 
 DTYPES_AND_CODES = [(np.uint8, 0x08), (np.int8, 0x09), (np.int16, 0x0B), (np.int32, 0x0C),
@@ -104,7 +105,7 @@ def test_failed_write_leaves_no_partial_file_and_keeps_the_old_one(tmp_path, mon
     def failing_fsync(fd):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(_cache.os, "fsync", failing_fsync)
+    monkeypatch.setattr(atomic.os, "fsync", failing_fsync)
     with pytest.raises(OSError, match="simulated"):
         idx.write(path, np.zeros((50, 50), np.uint8))
     with pytest.raises(OSError, match="simulated"):

@@ -4,7 +4,7 @@ import hashlib
 import logging
 from pathlib import Path
 
-from chainrule.data._cache import atomic_write
+from chainrule.atomic import atomic_write
 from chainrule.errors import ChainruleError
 
 logger = logging.getLogger("chainrule.data")

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy
 
+from chainrule.atomic import atomic_write_bytes
 from chainrule.data._arrays import as_numpy
-from chainrule.data._cache import atomic_write_bytes
 from chainrule.errors import DTypeError, FormatError, ShapeError
 
 # dtype code -> big-endian NumPy dtype

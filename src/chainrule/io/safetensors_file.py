@@ -5,15 +5,14 @@ its dtype, shape and byte range; ``__metadata__`` maps strings to strings), then
 ``safetensors`` package encodes and decodes; this module checks the frame first, so that a truncated
 or corrupted file raises a :class:`FormatError` naming the file, what was expected and what came.
 
-Writes are atomic: the bytes go to a temporary file in the same directory, which is flushed, synced
-to disk and renamed over the target, so a crash leaves the old file or the new one, never half.
+Writes go through :mod:`chainrule.atomic`, so a crash leaves the old file or the new one, never half.
 """
 
 import json
 import os
 import struct
-import tempfile
 
+from chainrule.atomic import atomic_write_bytes
 from chainrule.errors import ChainruleError, FormatError
 
 _HEADER_LIMIT = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
@@ -28,49 +27,10 @@ def _safetensors_numpy():
     return safetensors.numpy
 
 
-def _new_file_mode(path):
-    """The permissions a plain ``open(path, "w")`` would give: the old file's, else 0o666 minus umask."""
-    try:
-        return os.stat(path).st_mode & 0o777
-    except OSError:
-        mask = os.umask(0o022)  # reading the umask means setting it; put it back at once
-        os.umask(mask)
-        return 0o666 & ~mask
-
-
-def atomic_write(path, data):
-    """Write bytes to ``path`` atomically (temporary file, fsync, os.replace)."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    mode = _new_file_mode(path)
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=directory)
-    try:
-        os.chmod(temporary, mode)  # mkstemp makes 0o600 files; keep the usual permissions
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-    try:  # make the rename itself durable where the platform allows it
-        directory_handle = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(directory_handle)
-    except OSError:
-        pass
-    finally:
-        os.close(directory_handle)
-
-
 def write(path, tensors, metadata):
     """Save ``{name: array}`` and ``{str: str}`` metadata as one safetensors file, atomically."""
     data = _safetensors_numpy().save(tensors, metadata=metadata)
-    atomic_write(path, data)
+    atomic_write_bytes(path, data)
 
 
 def read(path):

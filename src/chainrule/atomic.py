@@ -1,0 +1,73 @@
+"""Every file chainrule writes is written atomically, through this module.
+
+The bytes go to a temporary file in the destination's own directory (so the final rename never
+crosses a file system), are flushed and fsync'ed, and only then ``os.replace`` puts the file in
+place; the directory is synced too, so the rename itself survives a crash. A reader sees the old
+file or the complete new one, never half of one. The new file gets the permissions a plain
+``open(path, "w")`` would have given it (``mkstemp`` alone would make it private).
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def atomic_write(path, write):
+    """Write a file atomically: ``write(fileobj)`` fills a temporary file that then replaces ``path``.
+
+    ``write`` receives a binary file object. If it raises (or the fsync or the rename fails) the
+    temporary file is removed, ``path`` is left as it was, and the exception propagates.
+
+        >>> import tempfile, pathlib
+        >>> target = pathlib.Path(tempfile.mkdtemp()) / "hello.bin"
+        >>> atomic_write(target, lambda f: f.write(b"hello"))
+        >>> target.read_bytes()
+        b'hello'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _new_file_mode(path)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(temporary, mode)
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(path.parent)
+
+
+def atomic_write_bytes(path, data):
+    """Write ``data`` (bytes) to ``path`` atomically; see :func:`atomic_write`."""
+    atomic_write(path, lambda handle: handle.write(data))
+
+
+def _new_file_mode(path):
+    """The permissions a plain ``open(path, "w")`` would give: the old file's, else 0o666 minus umask."""
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        mask = os.umask(0o022)  # reading the umask means setting it; put it back at once
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+def _fsync_directory(directory):
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
