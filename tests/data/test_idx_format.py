@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from chainrule import atomic
-from chainrule.data import atomic_write, idx
+from chainrule.atomic import atomic_write
+from chainrule.data import idx
 from chainrule.errors import DTypeError, FormatError
 
 DTYPES_AND_CODES = [(np.uint8, 0x08), (np.int8, 0x09), (np.int16, 0x0B), (np.int32, 0x0C),

@@ -13,7 +13,6 @@ Data sets (``from chainrule.data import mnist``): :mod:`~chainrule.data.mnist`,
 Which source a loader used goes to the ``chainrule.data`` logger.
 """
 
-from chainrule.atomic import atomic_write
 from chainrule.data import digits, idx, mnist, text
 from chainrule.data._cache import cache_dir
 from chainrule.data._source import DataNotFoundError, Loaded
