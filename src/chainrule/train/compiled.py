@@ -2,7 +2,8 @@
 
 Kept in a plain object beside the model, not as attributes of the module tree: a loss given as a
 layer (``nn.CrossEntropyLoss()``) must not become a child of the model, nor appear in its saved
-architecture.
+architecture. It also holds the running means of the epoch: the loss tracker, the metrics, and the
+named values that a custom ``train_step`` returns (``step_trackers``).
 """
 
 from chainrule.errors import ChainruleError
@@ -23,23 +24,38 @@ class Compiled:
         self.metrics = metrics
         self.metric_identifiers = metric_identifiers
         self.loss_tracker = metrics_module.Mean("loss")
+        self.step_trackers = {}  # name -> Mean of the values a custom train_step/test_step returns
         self.target_adapt = UNCHECKED  # how this run's targets are adapted (see targets.check)
 
+    @property
+    def trackers(self):
+        """The running means reported in logs: the loss's (when there is a loss), then the metrics."""
+        return [self.loss_tracker, *self.metrics] if self.loss is not None else list(self.metrics)
+
     @classmethod
-    def resolve(cls, loss, optimizer, metrics, owner="Model"):
-        """Turn compile's arguments (objects or names) into a Compiled; unknown names list the known."""
+    def resolve(cls, loss, optimizer, metrics, owner="Model", custom_step=False):
+        """Turn compile's arguments (objects or names) into a Compiled; unknown names list the known.
+
+        ``optimizer=None`` means RMSprop (Keras's default) for the built-in train_step. With
+        ``custom_step`` (the model overrides train_step) nothing is required: a missing loss or
+        optimiser stays None, since the custom step brings its own.
+        """
         from chainrule import optim
         from chainrule.nn import losses
 
-        if loss is None:
+        if loss is None and not custom_step:
             raise ChainruleError(f"{owner}.compile: no loss; hint: compile(loss='mse', ...) or "
-                                 "loss='categorical_crossentropy'")
+                                 "loss='categorical_crossentropy' (only a model that overrides train_step "
+                                 "may go without)")
         loss_fn = losses.get(loss) if isinstance(loss, str) else loss
-        if not callable(loss_fn):
+        if loss_fn is not None and not callable(loss_fn):
             raise ChainruleError(f"{owner}.compile: a loss must be a name or a function loss(input, target), "
                                  f"got {type(loss).__name__}")
-        loss_name = targets.loss_name(loss)
-        optimizer = optim.get(optimizer)
+        loss_name = targets.loss_name(loss) if loss is not None else None
+        if optimizer is not None:
+            optimizer = optim.get(optimizer)
+        elif not custom_step:
+            optimizer = optim.get("rmsprop")
         if metrics is None:
             metric_list = []
         else:

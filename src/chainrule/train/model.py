@@ -7,7 +7,8 @@ works too, and ``cr.Sequential([...])`` is both an ``nn.Sequential`` and a ``Mod
 Every high-level call ends in the same two methods: :meth:`Model.train_step` (forward, loss,
 backward, optimiser step, running metrics) and :meth:`Model.test_step` (forward and metrics under
 no_grad). ``fit`` is a loop over epochs and batches around them; callbacks see it only through
-their hooks and ``logs``.
+their hooks and ``logs``. Training that is not "one loss, one optimiser" (a GAN's two players)
+overrides ``train_step`` and returns its numbers by name; see :meth:`Model.train_step`.
 
     >>> import numpy as np, chainrule as cr
     >>> model = cr.Sequential([cr.nn.Dense(4, activation="relu", input_shape=(3,)), cr.nn.Dense(1)])
@@ -72,27 +73,38 @@ class Model(Module):
 
     @property
     def metrics(self):
-        """The compiled metric objects (the loss's running mean first, as in Keras)."""
+        """The running means behind the logs, in their order.
+
+        The loss's first (as in Keras, when there is a loss), then the compiled metrics, then those
+        of the named values a custom train_step/test_step returned in the current epoch.
+        """
         if self._compiled is None:
             return []
-        return [self._compiled.loss_tracker, *self._compiled.metrics]
+        return [*self._compiled.trackers, *self._compiled.step_trackers.values()]
 
-    def compile(self, loss=None, optimizer="rmsprop", metrics=None):
+    def compile(self, loss=None, optimizer=None, metrics=None):
         """Choose the loss, the optimiser and the metrics, by object or by name.
 
         Losses: "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
         "mse", "mae", "hinge", "cross_entropy" (from logits), ... or a function ``loss(input, target)``.
-        Optimisers: "sgd", "rmsprop", "adam", "adamw", "adadelta", "adagrad" or an Optimizer; one
-        built without parameters is bound to this model's parameters here (or at the first batch,
-        when lazy layers still wait for their input size).
+        Optimisers: "sgd", "rmsprop" (the default), "adam", "adamw", "adadelta", "adagrad" or an
+        Optimizer; one built without parameters is bound to this model's parameters here (or at the
+        first batch, when lazy layers still wait for their input size).
+
+        A model that overrides ``train_step`` needs nothing: ``compile()`` is enough, and a loss or
+        optimiser not named stays None (its step brings its own, e.g. a GAN's two optimisers).
         """
-        compiled = Compiled.resolve(loss, optimizer, metrics, type(self).__name__)
+        compiled = Compiled.resolve(loss, optimizer, metrics, type(self).__name__,
+                                    custom_step=self._has_custom_train_step())
         object.__setattr__(self, "_compiled", compiled)
         optimizer = compiled.optimizer
-        if not optimizer.param_groups:
+        if optimizer is not None and not optimizer.param_groups:
             self._build_if_possible()
             if self._fully_built():
                 optimizer.bind(list(self.parameters()))
+
+    def _has_custom_train_step(self):
+        return type(self).train_step is not Model.train_step
 
     def _compile_config(self):
         return self._compiled.config() if self._compiled is not None else None
@@ -178,6 +190,16 @@ class Model(Module):
         """One optimisation step on one batch; updates the running loss and metrics; returns the loss.
 
         forward → loss(output, y) → backward → optimizer.step(); ``x``, ``y`` are arrays or Tensors.
+
+        The contract for subclasses that override it (as Keras's ``train_step``): do one step of any
+        kind on the batch and either update the running metrics yourself and return anything that is
+        not a dict (what this method does), or return a dict of named scalars (floats, 0-d arrays or
+        0-d Tensors), e.g. ``{"d_loss": ..., "g_loss": ...}``. ``fit`` averages each name over the
+        epoch's batches, weighted by the batch's number of samples (exact over an uneven last batch,
+        like the loss), and puts the means in ``logs``: callbacks (EarlyStopping(monitor="g_loss")),
+        History and the progress lines see them. ``test_step`` may do the same for evaluate and the
+        ``val_`` logs. Such a model is compiled with what its step uses, possibly nothing
+        (``compile()``); ``fit(x)`` may leave out ``y`` for arrays, and the step then gets ``y=None``.
         """
         compiled = self._compiled
         output = self(self._input(x))
@@ -209,9 +231,29 @@ class Model(Module):
         for metric in compiled.metrics:
             metric.update_state(output, y)
 
+    def _track_step_logs(self, values, x, where):
+        """Add the named values a custom step returned for batch ``x`` to the epoch's running means."""
+        count = _batch_length(x)
+        trackers = self._compiled.step_trackers
+        for name, value in values.items():
+            if isinstance(value, Tensor):
+                value = value.data
+            if numpy.ndim(value) != 0:
+                raise ChainruleError(f"{type(self).__name__}.{where}: the value {name!r} it returned has "
+                                     f"shape {numpy.shape(value)}, expected a scalar; hint: return e.g. "
+                                     "float(loss.data) or the 0-d loss Tensor")
+            tracker = trackers.get(name)
+            if tracker is None:
+                from chainrule.train.metrics import Mean
+
+                tracker = trackers[name] = Mean(name)
+            tracker.update_mean(value, count)
+
     def _reset_metrics(self):
         for metric in self.metrics:
             metric.reset_state()
+        if self._compiled is not None:
+            self._compiled.step_trackers.clear()  # a name shows in an epoch's logs only if returned in it
 
     def _logs(self):
         logs = {}
@@ -251,7 +293,11 @@ class Model(Module):
                 raise ChainruleError("fit: pass validation_split or validation_data, not both")
             (x, y), validation_data, split_seed = data_adapter.split(
                 x, y, validation_split, None if training is None else training.get("split_seed"))
-        train_batches = data_adapter.batches(x, y, batch_size, shuffle, "fit")
+        unpack = data_adapter.unpack
+        if y is None and self._has_custom_train_step() and isinstance(x, (numpy.ndarray, Tensor, list)):
+            train_batches, unpack = _inputs_only_batches(x, batch_size, shuffle), _inputs_only
+        else:
+            train_batches = data_adapter.batches(x, y, batch_size, shuffle, "fit")
         val_batches = None
         if validation_data is not None:
             val_x, val_y = data_adapter.pair(validation_data)
@@ -279,7 +325,7 @@ class Model(Module):
             for epoch in range(initial_epoch, epochs):
                 self._fit_state["epoch"] = epoch
                 callback_list.on_epoch_begin(epoch)
-                epoch_logs = self._train_epoch(train_batches, callback_list)
+                epoch_logs = self._train_epoch(train_batches, callback_list, unpack)
                 if val_batches is not None:
                     val_logs = self._evaluate_batches(val_batches)
                     epoch_logs.update(("val_" + key, value) for key, value in val_logs.items())
@@ -292,30 +338,37 @@ class Model(Module):
             self._fit_state = None
         return history
 
-    def _train_epoch(self, batches, callback_list):
+    def _train_epoch(self, batches, callback_list, unpack=data_adapter.unpack):
         self.train()
         self._reset_metrics()
         hooks = bool(callback_list.train_batch)
         train_step = self.train_step
         for step, batch in enumerate(batches):
-            x, y = data_adapter.unpack(batch, "fit")
+            x, y = unpack(batch, "fit")
             if hooks:
                 callback_list.on_train_batch_begin(step)
-                train_step(x, y)
+            result = train_step(x, y)
+            if isinstance(result, dict):  # a custom step's named values (the built-in returns a float)
+                self._track_step_logs(result, x, "train_step")
+            if hooks:
                 callback_list.on_train_batch_end(step, self._logs())
-            else:
-                train_step(x, y)
             if self.stop_training:
                 break
         return self._logs()
 
     def _evaluate_batches(self, batches):
+        if type(self).test_step is Model.test_step and self._compiled.loss is None:
+            raise ChainruleError(f"{type(self).__name__}: evaluating needs a loss or a test_step; hint: "
+                                 "compile(loss=...) or override test_step(x, y) to return named values")
         was_training = self.training
         self.eval()
         self._reset_metrics()
         try:
             for batch in batches:
-                self.test_step(*data_adapter.unpack(batch, "evaluate"))
+                x, y = data_adapter.unpack(batch, "evaluate")
+                result = self.test_step(x, y)
+                if isinstance(result, dict):
+                    self._track_step_logs(result, x, "test_step")
         finally:
             self.train(was_training)
         return self._logs()
@@ -367,7 +420,9 @@ class Model(Module):
             self._reset_metrics()
         self._new_run()
         self.train()
-        self.train_step(x, y)
+        result = self.train_step(x, y)
+        if isinstance(result, dict):
+            self._track_step_logs(result, x, "train_step")
         return _result(self._logs(), return_dict)
 
     def test_on_batch(self, x, y, reset_metrics=True, return_dict=False):
@@ -379,7 +434,9 @@ class Model(Module):
         was_training = self.training
         self.eval()
         try:
-            self.test_step(x, y)
+            result = self.test_step(x, y)
+            if isinstance(result, dict):
+                self._track_step_logs(result, x, "test_step")
         finally:
             self.train(was_training)
         return _result(self._logs(), return_dict)
@@ -444,6 +501,29 @@ class Sequential(_NNSequential, Model):
 
     def forward(self, x):
         return _NNSequential.forward(self, x)
+
+
+def _batch_length(x):
+    """The number of samples in a batch of inputs (an array, a Tensor, or a tuple/dict of them)."""
+    if isinstance(x, (tuple, list)):
+        x = x[0]
+    elif isinstance(x, dict):
+        x = next(iter(x.values()))
+    return len(x)
+
+
+def _inputs_only_batches(x, batch_size, shuffle):
+    """Batches of inputs alone (as 1-tuples), for a custom train_step that needs no targets."""
+    from chainrule.data import DataLoader, TensorDataset
+
+    x = data_adapter.as_array(x)
+    if x.ndim == 0 or len(x) == 0:
+        raise ChainruleError(f"fit: got no samples (x has shape {x.shape})")
+    return DataLoader(TensorDataset(x), batch_size=batch_size, shuffle=shuffle)
+
+
+def _inputs_only(batch, where):
+    return batch[0], None
 
 
 def _result(logs, return_dict):

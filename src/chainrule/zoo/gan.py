@@ -6,9 +6,15 @@ image as real (1) or generated (0). They train in turns, each with binary cross-
     D step:  minimise  BCE(D(x), 1) + BCE(D(G(z)), 0)      (tell real from fake)
     G step:  minimise  BCE(D(G(z)), 1)                      (fool D; the "non-saturating" loss)
 
-The two players need two optimisers and alternate inside each batch, which ``Model.fit`` (one model,
-one loss) does not do, so the loop is written out here, PyTorch-style. Each epoch draws a grid of
-samples from the same fixed noise, so the pictures show the generator learning.
+The two players need two optimisers and alternate inside each batch, so the GAN is a ``cr.Model``
+whose ``train_step`` does both steps and returns ``{"d_loss": ..., "g_loss": ...}``: the one loop,
+``Model.fit``, averages them over each epoch into its logs (Keras's way of training a GAN). After
+each epoch a callback draws a grid of samples from the same fixed noise, so the pictures show the
+generator learning.
+
+    gan = GANModel(*build())
+    gan.compile()                                 # nothing to choose: the GAN has its two optimisers
+    gan.fit(x_train, batch_size=64, epochs=30, callbacks=[SampleGrids(noise(40), "out/", print)])
 """
 
 from pathlib import Path
@@ -47,23 +53,33 @@ def noise(count):
     return Tensor(cr.random.generator().standard_normal((count, LATENT_SIZE)).astype(numpy.float32))
 
 
-class GANTrainer:
-    """One generator, one discriminator, an Adam optimiser each (lr 2e-4, β₁ = 0.5, as DCGAN uses)."""
+class GANModel(cr.Model):
+    """A generator and a discriminator trained in turns by ``fit``; calling it generates images.
 
-    def __init__(self, generator, discriminator, lr=2e-4):
-        self.generator, self.discriminator = generator, discriminator
-        self.g_optimizer = cr.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
-        self.d_optimizer = cr.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+    Each player has its own Adam optimiser (lr 2e-4, β₁ = 0.5, as DCGAN uses), kept as the attributes
+    ``g_optimizer`` and ``d_optimizer``; ``compile()`` needs no arguments and ``fit(x)`` no targets.
+    """
 
-    def train_batch(self, real):
-        """One discriminator step and one generator step; returns (d_loss, g_loss)."""
+    def __init__(self, generator=None, discriminator=None, lr=2e-4):
+        super().__init__()
+        self.generator = generator if generator is not None else build_generator()
+        self.discriminator = discriminator if discriminator is not None else build_discriminator()
+        self.g_optimizer = cr.optim.Adam(self.generator.parameters(), lr=lr, betas=(0.5, 0.999))
+        self.d_optimizer = cr.optim.Adam(self.discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+
+    def forward(self, z):
+        return self.generator(z)
+
+    def train_step(self, x, y=None):
+        """One discriminator step and one generator step on a batch of real images ``x`` (y unused)."""
+        real = x if isinstance(x, Tensor) else Tensor(numpy.asarray(x, dtype=numpy.float32))
         count = len(real)
         ones = Tensor(numpy.ones((count, 1), dtype=numpy.float32))
         zeros = Tensor(numpy.zeros((count, 1), dtype=numpy.float32))
         with no_grad():
             fake = self.generator(noise(count))
         self.d_optimizer.zero_grad()
-        d_loss = F.binary_cross_entropy_with_logits(self.discriminator(Tensor(real)), ones) + \
+        d_loss = F.binary_cross_entropy_with_logits(self.discriminator(real), ones) + \
             F.binary_cross_entropy_with_logits(self.discriminator(fake), zeros)
         d_loss.backward()
         self.d_optimizer.step()
@@ -72,45 +88,54 @@ class GANTrainer:
         g_loss = F.binary_cross_entropy_with_logits(self.discriminator(self.generator(noise(count))), ones)
         g_loss.backward()
         self.g_optimizer.step()  # D's gradients from this step are dropped by its next zero_grad
-        return float(d_loss.item()), float(g_loss.item())
+        return {"d_loss": d_loss, "g_loss": g_loss}
 
-    def train_epoch(self, x, batch_size):
-        """One pass over x in shuffled minibatches; returns the mean (d_loss, g_loss)."""
-        order = cr.random.generator().permutation(len(x))
-        losses = [self.train_batch(x[order[i:i + batch_size]]) for i in range(0, len(x), batch_size)]
-        return tuple(numpy.mean(losses, axis=0))
+
+class SampleGrids(cr.callbacks.Callback):
+    """After each epoch: log the two losses and save a PNG grid of ``generator(fixed_noise)`` in ``out``.
+
+    ``files`` maps "samples after epoch N" to the path of each grid written.
+    """
+
+    def __init__(self, fixed_noise, out, log):
+        super().__init__()
+        self.fixed_noise, self.out, self.log = fixed_noise, Path(out), log
+        self.files = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        from chainrule import plots
+
+        number = epoch + 1
+        logs = logs or {}
+        d_loss, g_loss = logs["d_loss"], logs["g_loss"]
+        self.log(f"epoch {number}: discriminator loss {d_loss:.4f}, generator loss {g_loss:.4f}")
+        with no_grad():
+            samples = self.model(self.fixed_noise).numpy()
+        self.files[f"samples after epoch {number}"] = plots.digit_grid(
+            samples, self.out / f"gan_epoch_{number:03d}.png", title=f"GAN samples, epoch {number}")
 
 
 def smoke_test():
     """The discriminator's loss on a fixed batch falls as it starts to learn (one D and G step each)."""
     cr.manual_seed(0)
     (x, _), _ = load_digits(limit=128)
-    trainer = GANTrainer(*build(), lr=1e-3)
-    first = trainer.train_batch(x)[0]
-    for _ in range(4):
-        last = trainer.train_batch(x)[0]
-    return first, last
+    gan = GANModel(*build(), lr=1e-3)
+    gan.compile()
+    # one batch per epoch: epoch k reports the loss before its update, as the old per-batch loop did
+    d_losses = gan.fit(x, batch_size=len(x), epochs=5, shuffle=False, verbose=0).history["d_loss"]
+    return d_losses[0], d_losses[-1]
 
 
 def train(options, log):
-    from chainrule import plots
-
     cr.manual_seed(options.seed)
     (x_train, _), _ = load_digits(options.data, options.limit)
     log(f"data: {len(x_train)} training digits")
-    generator, discriminator = build()
-    trainer = GANTrainer(generator, discriminator, lr=options.get("lr", 2e-4))
-    fixed_noise = noise(40)
-    out = Path(options.out)
-    files = {}
-    for epoch in range(1, options.get("epochs", 30) + 1):
-        d_loss, g_loss = trainer.train_epoch(x_train, options.get("batch_size", 64))
-        log(f"epoch {epoch}: discriminator loss {d_loss:.4f}, generator loss {g_loss:.4f}")
-        with no_grad():
-            samples = generator(fixed_noise).numpy()
-        files[f"samples after epoch {epoch}"] = plots.digit_grid(samples, out / f"gan_epoch_{epoch:03d}.png",
-                                                                 title=f"GAN samples, epoch {epoch}")
-    return {"files": files}
+    gan = GANModel(*build(), lr=options.get("lr", 2e-4))
+    gan.compile()
+    grids = SampleGrids(noise(40), options.out, log)
+    gan.fit(x_train, batch_size=options.get("batch_size", 64), epochs=options.get("epochs", 30), verbose=0,
+            callbacks=[grids])
+    return {"files": grids.files}
 
 
 GAN = ZooModel(name="gan", summary="a small fully connected GAN on MNIST digits, a sample grid per epoch",

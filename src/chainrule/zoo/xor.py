@@ -41,7 +41,6 @@ def build(textbook=False):
     return model
 
 
-
 def explain(log):
     """``chainrule explain xor``: the textbook network on input (1, 0), then one update (t = 1, η = 10)."""
     from chainrule.explain import trace
@@ -57,20 +56,19 @@ def explain(log):
 
 
 def fit_xor(model, epochs=2000, lr=5.0):
-    """Full-batch gradient descent on the four points with E = ½·Σ(t − out)²; returns the errors."""
-    from chainrule.autograd.tensor import Tensor
+    """Full-batch gradient descent on the four points with E = ½·Σ(t − out)²; returns the errors.
+
+    Trained by ``Model.fit`` (the one training loop) with one batch of all four points per epoch,
+    so epoch k's reported loss is the error of the weights before that epoch's update.
+    """
+    import chainrule as cr
 
     dtype = model[0].weight.dtype
-    x, t = Tensor(INPUTS.astype(dtype)), Tensor(TARGETS.astype(dtype))
-    errors = []
-    for _ in range(epochs):
-        model.zero_grad()
-        error = sse_loss(model(x), t)
-        error.backward()
-        for p in model.parameters():
-            p.data -= lr * p.grad.data
-        errors.append(float(error.item()))
-    return errors
+    trainer = cr.Model(model)  # shares the network's parameters: fit updates ``model`` itself
+    trainer.compile(loss=sse_loss, optimizer=cr.optim.GD(lr=lr))
+    history = trainer.fit(INPUTS.astype(dtype), TARGETS.astype(dtype), batch_size=len(INPUTS), epochs=epochs,
+                          shuffle=False, verbose=0)
+    return history.history["loss"]
 
 
 def accuracy(model):
