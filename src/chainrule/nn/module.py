@@ -10,8 +10,21 @@ from collections import OrderedDict
 import numpy
 
 from chainrule.autograd.tensor import Tensor
-from chainrule.errors import ShapeError
+from chainrule.errors import ConfigError, ShapeError
 from chainrule.nn.parameter import Parameter
+
+
+def _not_a_parameter(module, name, value):
+    """The message for assigning a plain value over a registered Parameter.
+
+    Silently re-binding would drop the parameter from ``parameters()``: ``layer.weight += 1`` (which
+    Python runs as ``layer.weight = layer.weight + 1``) and ``layer.weight = tensor`` would stop
+    training that weight without a word, so they raise, as in PyTorch.
+    """
+    return (f"{type(module).__name__}.{name} is a Parameter; assigning a {type(value).__name__} over it "
+            f"would drop it from parameters() (that is what `layer.{name} += ...` does): to change its "
+            f"values in place write `with cr.no_grad(): layer.{name}.data[...] = new_values` (or "
+            f"`.data -= ...`); to replace it assign nn.Parameter(new_values), or None to remove it")
 
 
 class Module:
@@ -30,14 +43,26 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
                                  f"before assigning '{name}'")
-        for table in (self._parameters, self._buffers, self._modules):
-            table.pop(name, None)
+        if name in self._parameters and not isinstance(value, Parameter):
+            if value is not None:
+                raise TypeError(_not_a_parameter(self, name, value))
+            self._parameters[name] = None  # still registered, as an absent optional parameter
+            return
         if isinstance(value, Parameter):
-            self._parameters[name] = value
+            table = self._parameters
         elif isinstance(value, Module):
-            self._modules[name] = value
+            table = self._modules
         elif name in self.__dict__.get("_buffer_names", ()):
-            self._buffers[name] = value
+            table = self._buffers
+        else:
+            table = None
+        for other in (self._parameters, self._buffers, self._modules):
+            if other is not table:
+                other.pop(name, None)
+        if table is not None:
+            # replacing keeps the entry's place (model.fc = nn.Linear(...) when fine-tuning), so the
+            # order of parameters(), state_dict() and the repr stays as it was, as in PyTorch
+            table[name] = value
         else:
             object.__setattr__(self, name, value)
             return
@@ -71,12 +96,43 @@ class Module:
     def add_module(self, name, module):
         self._modules[str(name)] = module
 
+    register_module = add_module
+
     # ---------------------------------------------------------------- running
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        hooks = self.__dict__.get("_forward_hooks")
+        if not hooks:  # the common case: no hooks, one dictionary lookup
+            return self.forward(*args, **kwargs)
+        for hook in list(hooks["pre"]):
+            changed = hook(self, args)
+            if changed is not None:
+                args = changed if isinstance(changed, tuple) else (changed,)
+        output = self.forward(*args, **kwargs)
+        for hook in list(hooks["post"]):
+            changed = hook(self, args, output)
+            if changed is not None:
+                output = changed
+        return output
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, inputs, output)`` after every forward (to look at activations, say).
+
+        A hook that returns something other than None replaces the output. Returns a handle whose
+        ``remove()`` takes the hook away.
+        """
+        return self._add_forward_hook("post", hook)
+
+    def register_forward_pre_hook(self, hook):
+        """Call ``hook(module, inputs)`` before every forward; a non-None result replaces the inputs."""
+        return self._add_forward_hook("pre", hook)
+
+    def _add_forward_hook(self, kind, hook):
+        hooks = self.__dict__.setdefault("_forward_hooks", {"pre": [], "post": []})
+        hooks[kind].append(hook)
+        return _HookHandle(hooks, kind, hook)
 
     def train(self, mode=True):
         """Switch to training behaviour (dropout on, batch statistics); returns self."""
@@ -90,17 +146,22 @@ class Module:
 
     # ---------------------------------------------------------------- traversal
     def named_modules(self, prefix=""):
+        """(dotted name, module) pairs, depth first in registration order (PyTorch's order), each once.
+
+        Depth first matters beyond looks: it orders ``parameters()`` and ``state_dict()``, which code
+        zips against a PyTorch model's or an optimiser's list.
+        """
         stack = [(prefix, self)]
         seen = set()
-        while stack:
-            name, module = stack.pop(0)
+        while stack:  # iterative: a deep model must not meet the recursion limit
+            name, module = stack.pop()
             if id(module) in seen:
                 continue
             seen.add(id(module))
             yield name, module
-            for child_name, child in module._modules.items():
-                if child is not None:
-                    stack.append((f"{name}.{child_name}" if name else child_name, child))
+            children = [(f"{name}.{child_name}" if name else child_name, child)
+                        for child_name, child in module._modules.items() if child is not None]
+            stack.extend(reversed(children))
 
     def modules(self):
         for _, module in self.named_modules():
@@ -113,28 +174,48 @@ class Module:
         for _, module in self.named_children():
             yield module
 
-    def named_parameters(self, prefix=""):
-        """(dotted name, Parameter) pairs, each parameter once even if shared."""
+    def _own_and_below(self, prefix, recurse):
+        return self.named_modules(prefix) if recurse else iter([(prefix, self)])
+
+    def named_parameters(self, prefix="", recurse=True):
+        """(dotted name, Parameter) pairs, each parameter once even if shared; ``recurse=False``: own only."""
         seen = set()
-        for module_name, module in self.named_modules(prefix):
+        for module_name, module in self._own_and_below(prefix, recurse):
             for name, p in module._parameters.items():
                 if p is not None and id(p) not in seen:
                     seen.add(id(p))
                     yield (f"{module_name}.{name}" if module_name else name), p
 
-    def parameters(self):
-        for _, p in self.named_parameters():
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self):
-        for module_name, module in self.named_modules():
+    def named_buffers(self, prefix="", recurse=True):
+        for module_name, module in self._own_and_below(prefix, recurse):
             for name, b in module._buffers.items():
                 if b is not None:
                     yield (f"{module_name}.{name}" if module_name else name), b
 
-    def buffers(self):
-        for _, b in self.named_buffers():
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
             yield b
+
+    def get_submodule(self, target):
+        """The sub-module at dotted path ``target`` ("" is self), as in PyTorch."""
+        module = self
+        for part in target.split(".") if target else ():
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no sub-module '{part}' (looking for "
+                                     f"'{target}'); it has: {', '.join(module._modules) or 'none'}")
+            module = child
+        return module
+
+    def requires_grad_(self, requires_grad=True):
+        """Freeze (False) or unfreeze every parameter, for fine-tuning; returns self."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
 
     def num_parameters(self, trainable_only=False):
         return int(sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only))
@@ -154,16 +235,33 @@ class Module:
                 p.grad = Tensor._from_op(numpy.zeros_like(p.data))
 
     # ---------------------------------------------------------------- state
-    def state_dict(self):
-        """Ordered {dotted name: array copy} of parameters and buffers."""
-        state = OrderedDict()
-        for module_name, module in self.named_modules():
-            prefix = f"{module_name}." if module_name else ""
+    def _state_entries(self):
+        """(dotted name, tensor) of every parameter and buffer under every name it is reachable by.
+
+        Unlike ``named_parameters()``, a shared module or a tied weight appears under each of its
+        names, as in PyTorch's ``state_dict``: ``Sequential(lin, act, lin)`` has ``0.weight`` and
+        ``2.weight``, a decoder tied to an embedding has ``decoder.weight``; so state dicts move
+        across both ways and a model always loads its own.
+        """
+        stack = [("", self, ())]
+        while stack:  # depth first, like named_modules; `ancestors` only guards against cycles
+            name, module, ancestors = stack.pop()
+            prefix = f"{name}." if name else ""
             for table in (module._parameters, module._buffers):
-                for name, value in table.items():
-                    if value is not None and prefix + name not in state:
-                        data = value.data if isinstance(value, Tensor) else numpy.asarray(value)
-                        state[prefix + name] = data.copy()
+                for key, value in table.items():
+                    if value is not None:
+                        yield prefix + key, value
+            inside = ancestors + (id(module),)
+            children = [(prefix + child_name, child, inside) for child_name, child in module._modules.items()
+                        if child is not None and id(child) not in inside]
+            stack.extend(reversed(children))
+
+    def state_dict(self):
+        """Ordered {dotted name: array copy} of parameters and buffers (shared ones under each name)."""
+        state = OrderedDict()
+        for name, value in self._state_entries():
+            data = value.data if isinstance(value, Tensor) else numpy.asarray(value)
+            state[name] = data.copy()
         return state
 
     def load_state_dict(self, state_dict, strict=True):
@@ -172,8 +270,7 @@ class Module:
         Values keep each parameter's dtype. With ``strict``, any missing, unexpected or wrongly shaped
         key raises before anything is changed. Returns ``(missing, unexpected)`` key lists.
         """
-        targets = dict(self.named_parameters())
-        targets.update(self.named_buffers())
+        targets = dict(self._state_entries())
         values = {k: (v.data if isinstance(v, Tensor) else numpy.asarray(v)) for k, v in state_dict.items()}
         missing = [k for k in targets if k not in values]
         unexpected = [k for k in values if k not in targets]
@@ -193,9 +290,31 @@ class Module:
                 target.data[...] = values[k].astype(target.dtype, copy=False)
         return missing, unexpected
 
-    def to(self, dtype):
-        """Convert every floating parameter and buffer to ``dtype``, in place; returns self."""
+    def to(self, *targets, dtype=None):
+        """Convert every floating parameter and buffer to ``dtype``, in place; returns self.
+
+        PyTorch code moves models with ``model.to(device)``: ``"cpu"`` (or a torch.device("cpu"))
+        is accepted and changes nothing, since the arrays are NumPy's; ``model.to("cpu", float64)``
+        and ``model.to(dtype=float64)`` work too.
+        """
+        for target in targets:
+            if str(target) == "cpu":
+                continue
+            try:
+                wanted = numpy.dtype(target)
+            except TypeError:
+                raise ConfigError(f"{type(self).__name__}.to({target!r}): expected a floating dtype "
+                                  f"(float32, float64) or the device 'cpu'; chainrule's arrays live in "
+                                  f"NumPy (CuPy arrays go through the backend, not .to())") from None
+            if dtype is not None and numpy.dtype(dtype) != wanted:
+                raise ConfigError(f"{type(self).__name__}.to: two dtypes given, {dtype} and {wanted}")
+            dtype = wanted
+        if dtype is None:
+            return self
         dtype = numpy.dtype(dtype)
+        if not numpy.issubdtype(dtype, numpy.floating):
+            raise ConfigError(f"{type(self).__name__}.to({dtype}): parameters must stay floating point; "
+                              f"use float32 or float64")
         for module in self.modules():
             for table in (module._parameters, module._buffers):
                 for t in table.values():
@@ -203,6 +322,10 @@ class Module:
                         t.data = t.data.astype(dtype)
                         if t.grad is not None:
                             t.grad = None
+        return self
+
+    def cpu(self):
+        """Nothing to move: the arrays are NumPy's (PyTorch code calls this); returns self."""
         return self
 
     def float(self):
@@ -226,3 +349,14 @@ class Module:
             lines.append(f"  ({name}): {child_repr}")
         lines.append(")")
         return "\n".join(lines)
+
+
+class _HookHandle:
+    """What ``register_forward_hook`` returns: ``remove()`` takes the hook away."""
+
+    def __init__(self, hooks, kind, hook):
+        self._hooks, self._kind, self._hook = hooks, kind, hook
+
+    def remove(self):
+        if self._hook in self._hooks[self._kind]:
+            self._hooks[self._kind].remove(self._hook)

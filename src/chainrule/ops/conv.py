@@ -67,7 +67,8 @@ def scratch(xp, name, size, dtype):
 
 def _rows_per_chunk(view, itemsize, budget=None):
     c, kh, kw, _, out_w, n = view.shape
-    return max(1, (budget or CHUNK_BYTES) // (c * kh * kw * out_w * n * itemsize))
+    row_bytes = max(1, c * kh * kw * out_w * n * itemsize)  # 0 for an empty batch: one chunk then
+    return max(1, (budget or CHUNK_BYTES) // row_bytes)
 
 
 def _column_chunks(xp, view, dtype):

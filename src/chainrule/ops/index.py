@@ -6,7 +6,7 @@ repeat (``x[[0, 0, 1]]``) accumulate, which is why the adjoint adds instead of a
 
 from chainrule.autograd.op import Op
 from chainrule.autograd.tensor import Tensor
-from chainrule.errors import ShapeError
+from chainrule.errors import DTypeError, ShapeError
 
 _BASIC = (int, slice, type(None), type(Ellipsis))
 
@@ -15,8 +15,21 @@ def _normalize(index):
     """Tensors in an index become arrays; tells whether the index is basic (no arrays in it)."""
     parts = index if isinstance(index, tuple) else (index,)
     parts = tuple(p.data if isinstance(p, Tensor) else p for p in parts)
+    for part in parts:
+        kind = getattr(getattr(part, "dtype", None), "kind", "i")
+        if kind not in "iub":  # NumPy says IndexError; a float index is a dtype mistake
+            raise DTypeError(f"getitem: index arrays must hold integers or booleans, got {part.dtype}: "
+                             f"convert them with .astype('int64')")
     basic = all(isinstance(p, _BASIC) for p in parts)
     return (parts if isinstance(index, tuple) else parts[0]), basic
+
+
+def _describe(index):
+    """The index for an error message: arrays by dtype and shape (a large mask would flood it)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    text = ", ".join(f"<{p.dtype} array of shape {p.shape}>" if hasattr(p, "shape") else repr(p)
+                     for p in parts)
+    return f"[{text}]"
 
 
 class GetItem(Op):
@@ -28,7 +41,7 @@ class GetItem(Op):
         try:
             return a[self.index]
         except IndexError as error:
-            raise ShapeError(f"getitem: index {self.index!r} does not fit shape {a.shape}: "
+            raise ShapeError(f"getitem: index {_describe(self.index)} does not fit shape {a.shape}: "
                              f"{error}") from None
 
     def vjp(self, g):
@@ -81,6 +94,11 @@ def one_hot(indices, num_classes, dtype=None):
 
     labels = indices.data if isinstance(indices, Tensor) else asarray(indices)
     xp = array_module(labels)
+    whole_floats = labels.dtype.kind == "f" and bool((labels == xp.round(labels)).all())
+    if labels.dtype.kind not in "iu" and not whole_floats:
+        raise DTypeError(f"one_hot: labels must be integers (or whole-valued floats), got {labels.dtype}"
+                         f"{' with fractions' if labels.dtype.kind == 'f' else ''}: class labels index "
+                         "the rows of the identity")
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ShapeError(f"one_hot: labels must lie in [0, {num_classes}), got values from "
                          f"{labels.min()} to {labels.max()}")

@@ -9,11 +9,19 @@ import math
 import numpy
 
 from chainrule.backend import DEFAULT_FLOAT
-from chainrule.errors import ShapeError
+from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn import init
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.ops.conv import conv1d, conv2d
+
+
+def require_floating(x, layer):
+    """Integer images (uint8 pixels) would silently run in float64: ask for the conversion instead."""
+    dtype = numpy.dtype(x.dtype)
+    if not numpy.issubdtype(dtype, numpy.floating):
+        raise DTypeError(f"{layer} takes floating-point input, got {dtype}: convert it first, e.g. "
+                         f"x.astype('float32') / 255 for pixels")
 
 
 def _tuple(value, n, name, layer):
@@ -67,6 +75,7 @@ class _ConvNd(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def _check_input(self, x, expected):
+        require_floating(x, f"{type(self).__name__}({self.in_channels}, {self.out_channels})")
         if x.ndim != self.dims + 2 or x.shape[1] != self.in_channels:
             raise ShapeError(f"{type(self).__name__}({self.in_channels}, {self.out_channels}) expects "
                              f"input {expected} with C={self.in_channels}, got {tuple(x.shape)}: "

@@ -23,6 +23,7 @@ from chainrule.autograd.tensor import Tensor
 from chainrule.backend import DEFAULT_FLOAT
 from chainrule.errors import ShapeError
 from chainrule.nn import init
+from chainrule.nn.layers.conv import require_floating
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.ops.elementwise import sqrt
@@ -57,7 +58,9 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     channels = x.shape[1]
     axes = (0,) + tuple(range(2, x.ndim))
     per_channel = (1, channels) + (1,) * (x.ndim - 2)
-    if training or running_mean is None:
+    if x.size == 0:  # an empty batch: nothing to standardise, and no statistics to learn from
+        y = x * 1.0
+    elif training or running_mean is None:
         count = x.size // channels
         if training and count <= 1:
             raise ShapeError(f"batch_norm: needs more than one value per channel while training, input "
@@ -142,6 +145,7 @@ class _BatchNorm(Module):
             init.zeros_(self.bias)
 
     def forward(self, x):
+        require_floating(x, f"{type(self).__name__}({self.num_features})")
         if x.ndim not in self.ranks or x.shape[1] != self.num_features:
             expected = " or ".join(str(("N", self.num_features) + ("…",) * (r - 2)) for r in self.ranks)
             raise ShapeError(f"{type(self).__name__}({self.num_features}) expects input {expected}, got "

@@ -27,6 +27,26 @@ def _window(op, kernel_size, stride, padding, dilation=1):
     return Window(kernel, stride, (padding[0], padding[0], padding[1], padding[1]), dilation)
 
 
+def _ceil_window(window, height, width):
+    """``window`` with extra bottom/right padding so that OH = ⌈(H + 2p − d·(k − 1) − 1) / s⌉ + 1.
+
+    PyTorch's ``ceil_mode``: a partial window at the end still produces an output, except one that
+    would start in the right-hand padding (it would see padding only).
+    """
+    padding = list(window.padding)
+    for axis, size in enumerate((height, width)):
+        kernel, stride, dilation = window.kernel[axis], window.stride[axis], window.dilation[axis]
+        before, span = padding[2 * axis], dilation * (kernel - 1) + 1
+        room = size + 2 * before - span
+        if room < 0:
+            continue  # too small for even one window: out_size says so
+        count = -(-room // stride) + 1
+        if (count - 1) * stride >= size + before:
+            count -= 1
+        padding[2 * axis + 1] = max(before, (count - 1) * stride + span - size - before)
+    return Window(window.kernel, window.stride, tuple(padding), window.dilation)
+
+
 def _as_image(x, op):
     x = x if isinstance(x, Tensor) else Tensor(x)
     if x.ndim != 4:
@@ -56,9 +76,16 @@ def _squeeze_row(y):
 
 
 # ---------------------------------------------------------------- functional forms
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
-    """Maximum over (kh, kw) windows of x (N, C, H, W); the gradient goes to the first maximum."""
-    return MaxPool(_window("max_pool2d", kernel_size, stride, padding, dilation))(_as_image(x, "max_pool2d"))
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """Maximum over (kh, kw) windows of x (N, C, H, W); the gradient goes to the first maximum.
+
+    ``ceil_mode`` rounds the output size up (a last, partial window), as PyTorch.
+    """
+    x = _as_image(x, "max_pool2d")
+    window = _window("max_pool2d", kernel_size, stride, padding, dilation)
+    if ceil_mode:
+        window = _ceil_window(window, x.shape[2], x.shape[3])
+    return MaxPool(window)(x)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):
@@ -67,13 +94,16 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):
     return AvgPool(window, count_include_pad)(_as_image(x, "avg_pool2d"))
 
 
-def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1):
-    """Maximum over windows of length k of x (N, C, L)."""
+def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """Maximum over windows of length k of x (N, C, L); ``ceil_mode`` as in :func:`max_pool2d`."""
     op = "max_pool1d"
     k, s = _single(kernel_size, "kernel_size", op), _single(stride, "stride", op)
     window = _window(op, (1, k), None if s is None else (1, s), (0, _single(padding, "padding", op)),
                      (1, _single(dilation, "dilation", op)))
-    return _squeeze_row(MaxPool(window)(_as_sequence(x, op)))
+    x = _as_sequence(x, op)
+    if ceil_mode:
+        window = _ceil_window(window, 1, x.shape[3])
+    return _squeeze_row(MaxPool(window)(x))
 
 
 def avg_pool1d(x, kernel_size, stride=None, padding=0, count_include_pad=True):
@@ -132,15 +162,19 @@ class MaxPool2d(_Pool):
         (1, 6, 14, 14)
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
-        super().__init__(kernel_size, stride, padding, dilation=dilation)
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        super().__init__(kernel_size, stride, padding, dilation=dilation, ceil_mode=ceil_mode)
 
     def forward(self, x):
-        return max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+        return max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+
+    def extra_repr(self):
+        return f"{super().extra_repr()}, dilation={self.dilation}, ceil_mode={self.ceil_mode}"
 
     def get_config(self):
         config = super().get_config()
         config["dilation"] = list(self.dilation) if isinstance(self.dilation, tuple) else self.dilation
+        config["ceil_mode"] = self.ceil_mode
         return config
 
 
@@ -150,7 +184,7 @@ class MaxPool1d(MaxPool2d):
     dims = 1
 
     def forward(self, x):
-        return max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+        return max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
 
 
 class AvgPool2d(_Pool):

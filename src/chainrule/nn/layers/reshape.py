@@ -16,10 +16,16 @@ class _ShapeLayer(Module):
 
 
 class Flatten(_ShapeLayer):
-    """Merge axes ``start_axis``..``end_axis`` into one: (N, C, H, W) -> (N, C·H·W) by default."""
+    """Merge axes ``start_axis``..``end_axis`` into one: (N, C, H, W) -> (N, C·H·W) by default.
 
-    def __init__(self, start_axis=1, end_axis=-1, name=None):
+    PyTorch's keywords ``start_dim``/``end_dim`` are accepted too, so ``nn.Flatten(start_dim=1)``
+    from PyTorch code runs as it is.
+    """
+
+    def __init__(self, start_axis=1, end_axis=-1, name=None, *, start_dim=None, end_dim=None):
         super().__init__(name)
+        start_axis = start_axis if start_dim is None else start_dim
+        end_axis = end_axis if end_dim is None else end_dim
         self.start_axis, self.end_axis = int(start_axis), int(end_axis)
 
     def forward(self, x):
