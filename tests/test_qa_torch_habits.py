@@ -10,15 +10,19 @@ import pytest
 
 import chainrule as cr
 import chainrule.nn as nn
-from chainrule.errors import ConfigError, DTypeError
+from chainrule.errors import ConfigError, DTypeError, GraphError
 
 
 def test_assigning_a_tensor_over_a_parameter_raises_instead_of_dropping_it():
     layer = nn.Linear(3, 2)
     with pytest.raises(TypeError, match=r"Linear\.weight is a Parameter"):
         layer.weight = cr.tensor(np.ones((2, 3), np.float32))
-    with pytest.raises(TypeError, match="data"):
-        layer.weight += 1  # Python runs this as layer.weight = layer.weight + 1
+    with pytest.raises(GraphError, match="no_grad"):
+        layer.weight += 1  # an in-place change of a leaf while a graph is recorded, as in PyTorch
+    with cr.no_grad():
+        before = layer.weight
+        layer.weight += 1  # in place: the same Parameter, still registered
+    assert layer.weight is before
     assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
 
 

@@ -8,7 +8,8 @@ gradient in ``.grad``.
 import numpy
 
 from chainrule import backend
-from chainrule.errors import DTypeError
+from chainrule.autograd.mode import state
+from chainrule.errors import DTypeError, GraphError, ShapeError
 
 
 class Tensor:
@@ -223,6 +224,56 @@ class Tensor:
 
     def __getitem__(self, index):
         return _ops.getitem(self, index)
+
+    # ---------------------------------------------------------------- in-place updates
+    # `p -= lr * p.grad` inside `no_grad()` is how a course writes gradient descent by hand: it must
+    # change p itself. Where a graph is being recorded, an in-place change of a leaf that requires
+    # grad would make its gradient wrong, so it raises (as in PyTorch); a non-leaf simply gets a new
+    # node, which keeps the graph right.
+    def _update_in_place(self, other, ufunc, recorded):
+        if self.requires_grad and state.grad_enabled:
+            if self._node is None:
+                raise GraphError("in-place update of a leaf tensor that requires grad while a graph is "
+                                 "recorded: do it inside `with cr.no_grad():` (as optimisers do)")
+            return recorded(self, other)
+        other = other.data if isinstance(other, Tensor) else other
+        self._make_writable()
+        try:
+            ufunc(self.data, other, out=self.data, casting="same_kind")
+        except TypeError as error:
+            raise DTypeError(f"in-place {ufunc.__name__} of a {self.dtype} tensor: {error}") from None
+        except ValueError:
+            raise ShapeError(f"in-place {ufunc.__name__}: a value of shape {numpy.shape(other)} does not "
+                             f"broadcast to the tensor's shape {self.shape}") from None
+        return self
+
+    def _make_writable(self):
+        # the engine may hand one read-only or shared array to several leaves' .grad: own it first
+        if not self.data.flags.writeable or self.data.base is not None and not self.data.flags.owndata:
+            self.data = self.data.copy()
+
+    def __iadd__(self, other):
+        return self._update_in_place(other, numpy.add, _ops.add)
+
+    def __isub__(self, other):
+        return self._update_in_place(other, numpy.subtract, _ops.sub)
+
+    def __imul__(self, other):
+        return self._update_in_place(other, numpy.multiply, _ops.mul)
+
+    def __itruediv__(self, other):
+        return self._update_in_place(other, numpy.true_divide, _ops.div)
+
+    def __setitem__(self, index, value):
+        """``x[index] = value`` on a tensor outside the graph (no grad needed, or inside no_grad)."""
+        if self.requires_grad and state.grad_enabled:
+            raise GraphError("item assignment on a tensor that requires grad while a graph is recorded: "
+                             "build the new tensor with cr.where(mask, value, x), or assign inside "
+                             "`with cr.no_grad():`")
+        self._make_writable()
+        index = tuple(i.data if isinstance(i, Tensor) else i for i in index) if isinstance(index, tuple) \
+            else (index.data if isinstance(index, Tensor) else index)
+        self.data[index] = value.data if isinstance(value, Tensor) else value
 
     # comparisons give boolean tensors and no gradient
     def _compare(self, other, compare):
