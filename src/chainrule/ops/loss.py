@@ -17,7 +17,7 @@ import contextlib
 from chainrule.autograd.mode import state
 from chainrule.autograd.op import Op, needs_grad
 from chainrule.autograd.tensor import Tensor
-from chainrule.ops.elementwise import log, maximum, sigmoid
+from chainrule.ops.elementwise import log, maximum, quiet_overflow, sigmoid
 from chainrule.ops.reduce import log_softmax, softmax
 from chainrule.ops.reduce import sum as reduce_sum
 
@@ -35,6 +35,11 @@ class _ReducedLoss(Op):
         if self.reduction == "none":
             return losses
         total = losses.sum()
+        return total * self.scale if self.reduction == "mean" else total
+
+    def reduce_sum_of(self, total, size):
+        """``reduce`` for a loss whose sum was computed directly (``reduction`` is not "none")."""
+        self.scale = 1.0 / size if self.reduction == "mean" and size else 1.0
         return total * self.scale if self.reduction == "mean" else total
 
     def upstream(self, g):
@@ -155,8 +160,11 @@ class SigmoidBinaryCrossEntropy(_ReducedLoss):
             return upstream * (sigmoid(logits) - target), grad_target
         scale = self.raw(g)
         xp, x = self.xp, logits.data
-        e = xp.exp(-xp.abs(x))
-        probs = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        probs = xp.negative(x, out=xp.empty_like(x))  # σ(x) = 1/(1 + e^(−x)) in place, as in Sigmoid
+        with quiet_overflow(xp):
+            xp.exp(probs, out=probs)
+        probs += 1
+        xp.divide(1, probs, out=probs)
         probs -= self.target
         probs *= scale
         grad_target = Tensor._from_op(-scale * x) if wants_target else None
@@ -180,11 +188,44 @@ class BinaryCrossEntropy(_ReducedLoss):
     def forward(self, probs, target):
         xp = self.xp
         target = xp.asarray(target, dtype=probs.dtype)
+        self.target = target
+        if self.reduction != "none":
+            return self.reduce_sum_of(self.summed(probs, target), probs.size)
+        losses, log_q = self.clamped_logs(probs)  # losses holds log p − log(1 − p) for now
+        losses *= target  # in place through the two buffers; neither is kept for the backward pass
+        losses += log_q
+        return self.reduce(xp.negative(losses, out=losses))
+
+    def summed(self, probs, target):
+        """Σ −(t log p + (1 − t) log(1 − p)) through ONE temporary array, as
+        −(Σ t log p + Σ log(1 − p) − Σ t log(1 − p)): a single large temporary is reused by the
+        allocator, where two freed together are handed back to the OS and fault in again next step."""
+        xp = self.xp
+        buffer = xp.empty_like(probs)
         with _quiet(xp):
-            log_p = xp.maximum(xp.log(probs), -100.0)
-            log_q = xp.maximum(xp.log1p(-probs), -100.0)
-        self.target, self.log_ratio = target, log_p - log_q
-        return self.reduce(-(target * self.log_ratio + log_q))
+            xp.log(probs, out=buffer)
+        xp.maximum(buffer, -100.0, out=buffer)
+        buffer *= target
+        with_p = buffer.sum()
+        xp.negative(probs, out=buffer)
+        with _quiet(xp):
+            xp.log1p(buffer, out=buffer)
+        xp.maximum(buffer, -100.0, out=buffer)
+        with_q = buffer.sum()
+        buffer *= target
+        return -(with_p + with_q - buffer.sum())
+
+    def clamped_logs(self, probs):
+        """(log p − log(1 − p), log(1 − p)) as two new arrays, each log clamped at −100."""
+        xp = self.xp
+        log_q = xp.negative(probs, out=xp.empty_like(probs))
+        with _quiet(xp):
+            log_p = xp.log(probs, out=xp.empty_like(probs))
+            xp.log1p(log_q, out=log_q)
+        xp.maximum(log_p, -100.0, out=log_p)
+        xp.maximum(log_q, -100.0, out=log_q)
+        log_p -= log_q
+        return log_p, log_q
 
     def vjp(self, g):
         probs, target = self.inputs
@@ -197,9 +238,13 @@ class BinaryCrossEntropy(_ReducedLoss):
                 grad_target = -upstream * (maximum(log(probs), -100.0) - maximum(log(1 - probs), -100.0))
             return grad_probs, grad_target
         scale, xp, p = self.raw(g), self.xp, probs.data
-        grad = (p - self.target) / xp.maximum(p * (1 - p), self.EPS)
+        denominator = xp.subtract(1, p, out=xp.empty_like(p))  # p(1 − p), clamped, in one buffer
+        denominator *= p
+        xp.maximum(denominator, self.EPS, out=denominator)
+        grad = xp.subtract(p, self.target, out=xp.empty_like(p))
+        grad /= denominator
         grad *= scale
-        grad_target = Tensor._from_op(-scale * self.log_ratio) if wants_target else None
+        grad_target = Tensor._from_op(-scale * self.clamped_logs(p)[0]) if wants_target else None
         return Tensor._from_op(grad.astype(p.dtype, copy=False)), grad_target
 
     def jvp(self, dprobs, dtarget):
@@ -208,7 +253,7 @@ class BinaryCrossEntropy(_ReducedLoss):
         if dprobs is not None:
             total = (probs - target) / maximum(probs * (1 - probs), self.EPS) * dprobs
         if dtarget is not None:
-            total = total - Tensor._from_op(self.log_ratio) * dtarget
+            total = total - Tensor._from_op(self.clamped_logs(probs.data)[0]) * dtarget
         return _reduce_tangent(total, self.reduction)
 
 

@@ -11,11 +11,16 @@ A rule is elementwise, so the loop hands it a large parameter in blocks of rows:
 parameter, gradient, state and scratch stay in the CPU cache through the rule's eight to twelve
 passes, instead of each pass streaming the whole parameter from memory.
 
+With Numba installed, ``chainrule.fast`` registers a one-pass compiled kernel per optimiser class,
+used instead of ``update`` where it applies (:func:`register_kernel`); ``CHAINRULE_NO_NUMBA=1`` keeps
+the NumPy ``update`` everywhere.
+
 Gradient arrays are read, never written: the engine may hand the same (read-only, broadcast) array
 to several leaves.
 """
 
 import copy
+import warnings
 
 import numpy
 
@@ -23,6 +28,41 @@ from chainrule.autograd.mode import enable_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import array_module
 from chainrule.errors import ShapeError
+
+# ---------------------------------------------------------------- compiled kernels (optional)
+# An extra, not a branch inside the algorithms: chainrule.fast registers, per optimiser class, a
+# function ``kernel(optimizer, p, g, state, group)`` that applies the same rule as ``update`` in one
+# pass and returns True, or returns False for a configuration it does not cover. Exact classes only:
+# a user's subclass may change the rule, so it keeps its own ``update``.
+_kernels = {}
+_kernels_loaded = False
+
+
+def register_kernel(optimizer_class, kernel):
+    """Use ``kernel`` instead of ``optimizer_class.update`` wherever the kernel accepts the arrays."""
+    _kernels[optimizer_class] = kernel
+
+
+def compiled_kernel(optimizer_class):
+    """The registered kernel of ``optimizer_class``, or None (no Numba, or CHAINRULE_NO_NUMBA=1).
+
+    The kernels are loaded at the first call, not at import: a script that never steps an optimiser
+    never imports Numba.
+    """
+    global _kernels_loaded
+    from chainrule import fast
+
+    if fast.disabled_by_environment():
+        return None
+    if not _kernels_loaded:
+        _kernels_loaded = True
+        if fast.numba_installed():
+            try:
+                import chainrule.fast.optimizers  # noqa: F401 - registers its kernels
+            except ImportError as error:  # a Numba that does not fit this NumPy: stay with NumPy
+                warnings.warn(f"chainrule.fast: compiled optimiser kernels unavailable ({error}); "
+                              "using the NumPy updates", RuntimeWarning, stacklevel=3)
+    return _kernels.get(optimizer_class)
 
 
 class Optimizer:
@@ -134,6 +174,7 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        kernel = compiled_kernel(type(self))
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -146,7 +187,8 @@ class Optimizer:
                     if key not in state:
                         state[key] = array_module(p.data).zeros_like(p.data)
                 state["step"] += 1
-                self._update_in_blocks(p.data, p.grad.data, state, group)
+                if kernel is None or not kernel(self, p.data, p.grad.data, state, group):
+                    self._update_in_blocks(p.data, p.grad.data, state, group)
         return loss
 
     def _update_in_blocks(self, p, g, state, group):

@@ -1,0 +1,208 @@
+"""chainrule against PyTorch on the course's workloads, interleaved in one run (../shared/WORKLOADS.md).
+
+    python benchmarks/run.py [NAME ...] [--quick] [--json FILE]
+
+Three worker processes take turns step batch by step batch (A B C A B C ...), so that the machine's
+drift cancels: chainrule, PyTorch as installed, and PyTorch with glibc's malloc thresholds raised
+(its CPU times swing with the allocator). Reported per workload: median step time in the workload's
+unit, the ratio chainrule / PyTorch (below 1 means we are faster), achieved GFLOP/s of the step's
+matrix products against the GEMM limit of this machine measured in the same run, and the peak
+resident memory that a steady training step adds to what is held between steps (the JSON also has
+the first step's, which includes buffers made once and lazily loaded code).
+"""
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+THREADS = "2"
+os.environ.setdefault("OMP_NUM_THREADS", THREADS)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", THREADS)
+os.environ.setdefault("MKL_NUM_THREADS", THREADS)
+
+import numpy as np  # noqa: E402 - after the thread settings
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from benchmarks.workloads import WORKLOADS  # noqa: E402
+
+MALLOC = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "1000000000"}
+
+
+class Worker:
+    def __init__(self, engine, extra_env=None, checkout=ROOT):
+        env = dict(os.environ, **(extra_env or {}))
+        source = str(Path(checkout) / "src")
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), source, env.get("PYTHONPATH", "")])
+        self.process = subprocess.Popen([sys.executable, "-m", "benchmarks.worker", engine], cwd=ROOT,
+                                        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def ask(self, **request):
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"benchmark worker died on {request}")
+        return json.loads(line)
+
+    def close(self):
+        try:
+            self.ask(cmd="quit")
+        except (RuntimeError, BrokenPipeError, ValueError):
+            pass
+        self.process.wait(timeout=30)
+
+
+def gemm_limit_gflops(size=2048, repeats=5):
+    """The best float32 matmul rate of this machine on two threads: the ceiling for any engine."""
+    a = np.random.default_rng(0).random((size, size), dtype=np.float32)
+    b = a.copy()
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def measure(name, workers, rounds, steps, fit_batches, settle=0.0):
+    """Median step time per worker, interleaved round by round (a round of ``mlp_fit`` is one call of
+    ``fit`` over ``fit_batches`` batches).
+
+    ``settle`` seconds of pause after each turn let the BLAS and OpenMP threads of the engine that just
+    ran stop spinning (OpenBLAS spins ~2^28 cycles after a product by default), so that they do not
+    take the cores from the next engine's turn.
+    """
+    for w in workers.values():
+        w.ask(cmd="setup", name=name, fit_steps=fit_batches)
+    times = {label: [] for label in workers}
+    for _ in range(rounds):
+        for label, w in workers.items():
+            times[label] += w.ask(cmd="run", steps=1 if name == "mlp_fit" else steps)["times"]
+            time.sleep(settle)
+    memory = {label: w.ask(cmd="memory") for label, w in workers.items()}
+    per = fit_batches if name == "mlp_fit" else 1
+    medians = {label: statistics.median(t) / per for label, t in times.items()}
+    best = {label: min(t) / per for label, t in times.items()}
+    return medians, best, memory
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help=f"workloads (default all): {', '.join(WORKLOADS)}, mlp_fit")
+    parser.add_argument("--quick", action="store_true", help="a short smoke run (under a minute)")
+    parser.add_argument("--json", type=Path, help="also write one JSON object per workload to this file")
+    parser.add_argument("--settle", type=float, default=0.2, metavar="SECONDS",
+                        help="pause after each engine's turn, so that its idle threads stop spinning "
+                             "before the next engine runs (default 0.2; 0 to disable)")
+    parser.add_argument("--ours-malloc", action="store_true",
+                        help="also time chainrule with the same malloc thresholds as torch+malloc")
+    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                        help="also time the chainrule of another checkout (its src/), interleaved in "
+                             "the same run: before/after figures of a change")
+    args = parser.parse_args(argv)
+    names = args.names or [*WORKLOADS, "mlp_fit"]
+    # many short rounds: on a shared machine, load comes in bursts that a long round would give to
+    # one engine only
+    rounds, steps, fit_batches = (2, 2, 4) if args.quick else (30, 2, 20)
+    have_torch = importlib.util.find_spec("torch") is not None
+
+    limit = gemm_limit_gflops(1024 if args.quick else 2048)
+    print(f"GEMM limit (float32 numpy.matmul, {THREADS} threads): {limit:.0f} GFLOP/s")
+    if not have_torch:
+        print("PyTorch is not installed: timing chainrule alone (pip install torch==2.13.0 for the peer)")
+
+    labels = ["chainrule"] + (["baseline"] if args.baseline else []) + \
+        (["chainrule+malloc"] if args.ours_malloc else []) + (["torch", "torch+malloc"] if have_torch else [])
+    rows = []
+    workers = {"chainrule": Worker("ours")}
+    if args.baseline:
+        workers["baseline"] = Worker("ours", checkout=args.baseline.resolve())
+    if args.ours_malloc:
+        workers["chainrule+malloc"] = Worker("ours", MALLOC)
+    if have_torch:
+        workers["torch"] = Worker("torch")
+        if not args.quick:
+            workers["torch+malloc"] = Worker("torch", MALLOC)
+    try:
+        for name in names:
+            ours_only = name == "mlp_fit"
+            active = {k: w for k, w in workers.items() if not ours_only or k in ("chainrule", "baseline")}
+            medians, best, memory = measure(name, active, rounds, steps, fit_batches,
+                                     0.0 if args.quick else args.settle)
+            workload = WORKLOADS["mlp" if ours_only else name]
+            row = {"workload": name, "unit": workload.unit, "rounds": rounds, "steps": steps}
+            for label, seconds in medians.items():
+                row[label] = workload.value(seconds)
+                row[f"{label}_best"] = workload.value(best[label])
+                row[f"{label}_gflops"] = workload.flops / seconds / 1e9
+                row[f"{label}_peak_mb"] = round(memory[label]["peak_increase_mb"], 1)
+                row[f"{label}_first_step_mb"] = round(memory[label]["first_step_mb"], 1)
+            rows.append(row)
+            if ours_only and rows and "torch" in rows[0]:
+                mlp_row = next((r for r in rows if r["workload"] == "mlp"), None)
+                if mlp_row:
+                    row["torch"] = mlp_row["torch"]
+    finally:
+        for w in workers.values():
+            w.close()
+
+    for row in rows:
+        for label in labels[1:]:
+            if label in row:
+                ratio = row["chainrule"] / row[label]
+                row[f"ratio_{label}"] = 1 / ratio if row["unit"] == "tokens/s" else ratio
+        for label in labels[1:]:  # the fastest step of each: what the machine gives without contention
+            if f"{label}_best" in row:
+                ratio = row["chainrule_best"] / row[f"{label}_best"]
+                row[f"best_ratio_{label}"] = 1 / ratio if row["unit"] == "tokens/s" else ratio
+        if "chainrule+malloc" in row and "torch+malloc" in row:
+            ratio = row["chainrule+malloc"] / row["torch+malloc"]
+            row["ratio_both_malloc"] = 1 / ratio if row["unit"] == "tokens/s" else ratio
+        row["gemm_limit_gflops"] = limit
+    _print_table(rows, labels, limit)
+    print("fastest steps (least disturbed by other load on the machine), ratio chainrule / each:")
+    for row in rows:
+        ratios = ", ".join(f"{label} {row[f'best_ratio_{label}']:.2f}" for label in labels[1:]
+                           if f"best_ratio_{label}" in row)
+        print(f"  {row['workload']:<10} best step {row['chainrule_best']:.2f} {row['unit']}; {ratios}")
+    for row in rows:
+        if "ratio_both_malloc" in row:
+            print(f"{row['workload']}: chainrule+malloc / torch+malloc = {row['ratio_both_malloc']:.2f}")
+    if args.json:
+        with open(args.json, "w") as out:
+            for row in rows:
+                out.write(json.dumps(row) + "\n")
+
+
+def _print_table(rows, labels, limit):
+    header = f"{'workload':<10} {'unit':>8} " + " ".join(f"{label:>13}" for label in labels)
+    header += "  ratio(torch)  ratio(malloc)  ratio(base)  GFLOP/s ours/torch  %limit"
+    header += "  step MB ours/torch  first MB"
+    print(header)
+    for row in rows:
+        values = " ".join(f"{row[label]:>13.2f}" if label in row else f"{'-':>13}" for label in labels)
+        ratios = "  ".join(f"{row[k]:>12.2f}" if k in row else f"{'-':>12}"
+                           for k in ("ratio_torch", "ratio_torch+malloc", "ratio_baseline"))
+        ours_gf = row["chainrule_gflops"]
+        torch_gf = row.get("torch_gflops")
+        gf = f"{ours_gf:7.1f}/{torch_gf:<7.1f}" if torch_gf else f"{ours_gf:7.1f}/-      "
+        peaks = f"{row['chainrule_peak_mb']:.1f}/{row.get('torch_peak_mb', float('nan')):.1f}"
+        first = f"{row['chainrule_first_step_mb']:.0f}/{row.get('torch_first_step_mb', float('nan')):.0f}"
+        print(f"{row['workload']:<10} {row['unit']:>8} {values}  {ratios}  {gf:>18}  "
+              f"{100 * ours_gf / limit:5.0f}%  {peaks:>18}  {first:>8}")
+    print("ratio = chainrule time / PyTorch time (below 1: chainrule is faster); medians of "
+          "interleaved rounds")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""One engine's side of the benchmark, in its own process: builds a workload, times steps on demand.
+
+The driver (run.py) talks to it in JSON lines over stdin/stdout, so that the engines run interleaved
+while each keeps its own process, thread pool and allocator settings.
+"""
+
+import json
+import sys
+import time
+
+import numpy as np
+
+
+def _rss_kib(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def _reset_peak():
+    """Reset the kernel's peak-RSS mark (VmHWM), so the next reading covers only what follows."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def main(engine):
+    if engine == "torch":
+        import torch
+
+        torch.set_num_threads(2)
+        from benchmarks import peer_torch as side
+    else:
+        from benchmarks import ours as side
+    step, baseline, first_peak, step_peak = None, 0, 0, 0
+    for line in sys.stdin:
+        request = json.loads(line)
+        command = request["cmd"]
+        if command == "setup":
+            rng = np.random.default_rng(0)
+            if request["name"] == "mlp_fit":
+                step = side.build_fit(rng, request["fit_steps"])
+            else:
+                step = side.build(request["name"], rng)
+            baseline = _rss_kib("VmRSS")
+            measurable = _reset_peak()
+            step()  # the first step allocates every buffer: it belongs to the peak, not the timings
+            first_peak = _rss_kib("VmHWM") - baseline
+            # A steady step's own peak: what its temporaries add to the memory held between steps
+            # (the first step also loads lazily imported code, e.g. compiled kernels, which is not
+            # memory of a step).
+            step_baseline = _rss_kib("VmRSS")
+            _reset_peak()
+            step()
+            step_peak = _rss_kib("VmHWM") - step_baseline
+            reply = {"ok": True, "memory_measurable": measurable}
+        elif command == "run":
+            times = []
+            for _ in range(request["steps"]):
+                start = time.perf_counter()
+                step()
+                times.append(time.perf_counter() - start)
+            reply = {"times": times}
+        elif command == "memory":
+            reply = {"first_step_mb": first_peak / 1024, "peak_increase_mb": step_peak / 1024}
+        elif command == "quit":
+            break
+        else:
+            reply = {"error": f"unknown command {command!r}"}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,30 @@
+"""Optional compiled kernels for the hot spots of a training step (the ``fast`` extra: Numba).
+
+Each kernel is a second form of something NumPy already does in the library, tested equal to it, and
+used only where it applies; NumPy stays the default when Numba is absent. Nothing here runs at import
+of ``chainrule``: the optimisers load their kernels at their first ``step()``. Set the environment
+variable ``CHAINRULE_NO_NUMBA=1`` to force the NumPy path (to test it, or to compare the two).
+
+Compiled code is cached on disk (``cache=True``), so only the very first run on a machine pays for
+compilation; later processes load the machine code in milliseconds.
+"""
+
+import importlib.util
+import os
+
+DISABLE_VARIABLE = "CHAINRULE_NO_NUMBA"
+
+
+def disabled_by_environment():
+    """True when ``CHAINRULE_NO_NUMBA`` is set to anything but "" or "0"."""
+    return os.environ.get(DISABLE_VARIABLE, "") not in ("", "0")
+
+
+def numba_installed():
+    """True when Numba can be imported (checked without importing it)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def enabled():
+    """True when compiled kernels will be used: Numba is installed and not switched off."""
+    return not disabled_by_environment() and numba_installed()
