@@ -98,7 +98,7 @@ def test_parameters_without_gradient_are_skipped():
 
 def test_bind_later_keras_style_and_lr_before_binding():
     opt = optim.RMSprop()
-    assert opt.lr == 1e-2 and opt.param_groups == []
+    assert opt.lr == 1e-3 and opt.param_groups == []  # Keras's default lr (see RMSprop)
     opt.lr = 0.05
     p = Parameter(np.ones(2, np.float32))
     assert opt.bind([p]) is opt

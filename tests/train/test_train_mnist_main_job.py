@@ -29,7 +29,7 @@ def test_mnist_mlp_reaches_90_percent_on_the_embedded_subset(tmp_path):
         cr.nn.Dropout(0.2),
         cr.nn.Dense(10, activation="softmax"),
     ])
-    model.compile(loss="categorical_crossentropy", optimizer=cr.optim.RMSprop(lr=1e-3), metrics=["accuracy"])
+    model.compile(loss="categorical_crossentropy", optimizer=cr.optim.RMSprop(), metrics=["accuracy"])
     history = model.fit(x_train, y_train, batch_size=128, epochs=4, validation_split=0.1, verbose=0,
                         callbacks=[cr.callbacks.EarlyStopping(patience=3, restore_best_weights=True)])
     assert history.history["loss"][-1] < history.history["loss"][0]

@@ -18,14 +18,17 @@ class RMSprop(Optimizer):
     The update runs in place through one scratch buffer: nine passes over the parameter's memory
     in the plain case, no allocation.
 
+    The default learning rate is Keras's 1e-3, not PyTorch's 1e-2: ``RMSprop()`` without arguments is
+    what the Keras-style lecture code writes, and 1e-2 makes the lecture's MNIST MLP diverge at first.
+
     Args:
-        lr: η (default 1e-2). alpha: α (0.99). eps: ε (1e-8). weight_decay: λ. momentum: μ.
+        lr: η (default 1e-3). alpha: α (0.99). eps: ε (1e-8). weight_decay: λ. momentum: μ.
         centered: normalise by the gradient's estimated variance rather than its second moment.
     """
 
     scratch_buffers = 2
 
-    def __init__(self, params=None, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+    def __init__(self, params=None, lr=1e-3, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
                  centered=False):
         super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                          centered=centered)
