@@ -7,7 +7,7 @@ runs once, after every consumer of its output has contributed its gradient.
 
 from operator import attrgetter
 
-from chainrule.autograd.mode import set_grad_enabled
+from chainrule.autograd.mode import set_grad_enabled, state
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import array_module
 from chainrule.errors import GraphError, ShapeError
@@ -51,6 +51,8 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                         output.grad = grad if output.grad is None else output.grad + grad
                 elif id(output) in wanted:
                     _store(found, wanted[id(output)], grad)
+            if node.changes != state.changes:  # something changed in place since this node was made
+                _check_unchanged(node)
             input_grads = node.vjp(grad)
             for x, g in zip(node.inputs, input_grads):
                 if g is None or not isinstance(x, Tensor) or not x.requires_grad:
@@ -156,6 +158,20 @@ def _deliver_to_leaf(leaf, g, wanted, found, create_graph, delivered):
         leaf.grad = leaf.grad + g
     else:  # a new array: the old one may be shared with a caller, never write into it
         leaf.grad = Tensor._from_op(leaf.grad.data + g.data)
+
+
+def _check_unchanged(node):
+    """Refuse to differentiate through an input that was changed in place after the node used it.
+
+    Versions only grow, so their sum over the inputs changes exactly when one of them changed.
+    """
+    tensors = [x for x in node.inputs if isinstance(x, Tensor)]
+    if sum(x._version for x in tensors) != node.versions:
+        shapes = ", ".join(str(x.shape) for x in tensors)
+        raise GraphError(
+            f"{node.name}: one of its inputs (shapes {shapes}) was changed in place (an optimiser step, "
+            "+=, item assignment or load_state_dict) after the forward pass used it, so its gradient "
+            "would be wrong: run backward before changing it, or compute the forward pass again")
 
 
 def _run_hooks(tensor, g):

@@ -6,6 +6,7 @@ import functools
 class _State:
     grad_enabled = True
     forward_level = 0  # > 0 while cr.jvp is pushing tangents; 0 skips all forward-mode work
+    changes = 0  # in-place changes of tensors so far: backward checks a node's inputs only if it grew
 
 
 state = _State()

@@ -34,9 +34,11 @@ class Op:
         arrays = []
         needs_graph = False
         foreign = None  # the first array that is not a NumPy array (a CuPy array), if any
+        versions = 0  # the sum of the inputs' in-place change counts (they only grow)
         for x in inputs:
             if isinstance(x, Tensor):
                 data = x.data
+                versions += x._version
                 if x.requires_grad:
                     needs_graph = True
             else:
@@ -64,11 +66,15 @@ class Op:
         out.data = result
         out.grad = out._node = out._tangent = out._hooks = None
         out._retains_grad = False
+        out._version = 0
         if needs_graph and state.grad_enabled:
             out.requires_grad = True
             out._node = self
             self.sequence = next(_sequence)  # creation order: the engine's topological order
             self.inputs = inputs
+            # backward refuses to run if an input was changed in place since: the sum then differs
+            self.versions = versions
+            self.changes = state.changes
             self._output = weakref.ref(out)
         else:
             out.requires_grad = False

@@ -19,7 +19,7 @@ class Tensor:
     is (no copy, dtype kept).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_tangent", "_hooks", "_retains_grad",
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_tangent", "_hooks", "_retains_grad", "_version",
                  "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
     __array_priority__ = 1000
@@ -31,6 +31,7 @@ class Tensor:
         self._tangent = None
         self._hooks = None
         self._retains_grad = False
+        self._version = 0  # counts in-place changes; a graph node notices if its inputs changed
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -46,6 +47,7 @@ class Tensor:
         out._tangent = None
         out._hooks = None
         out._retains_grad = False
+        out._version = 0
         return out
 
     # ---------------------------------------------------------------- array facts
@@ -238,6 +240,7 @@ class Tensor:
             return recorded(self, other)
         other = other.data if isinstance(other, Tensor) else other
         self._make_writable()
+        mark_changed(self)
         try:
             ufunc(self.data, other, out=self.data, casting="same_kind")
         except TypeError as error:
@@ -271,6 +274,7 @@ class Tensor:
                              "build the new tensor with cr.where(mask, value, x), or assign inside "
                              "`with cr.no_grad():`")
         self._make_writable()
+        mark_changed(self)
         index = tuple(i.data if isinstance(i, Tensor) else i for i in index) if isinstance(index, tuple) \
             else (index.data if isinstance(index, Tensor) else index)
         self.data[index] = value.data if isinstance(value, Tensor) else value
@@ -376,6 +380,12 @@ class Tensor:
 
     def abs(self):
         return _ops.abs(self)
+
+
+def mark_changed(tensor):
+    """Record that ``tensor``'s data changed in place (optimiser steps, +=, loads, initialisers)."""
+    tensor._version += 1
+    state.changes += 1
 
 
 class _HookHandle:

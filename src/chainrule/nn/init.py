@@ -20,6 +20,7 @@ import math
 import numpy
 
 from chainrule import random
+from chainrule.autograd.tensor import mark_changed
 from chainrule.errors import ConfigError
 
 
@@ -52,6 +53,7 @@ def calculate_gain(nonlinearity, param=None):
 
 def _fill(tensor, values):
     tensor.data[...] = values.astype(tensor.dtype, copy=False)
+    mark_changed(tensor)
     return tensor
 
 
@@ -68,6 +70,7 @@ def normal_(tensor, mean=0.0, std=1.0):
 
 def constant_(tensor, value):
     tensor.data[...] = value
+    mark_changed(tensor)
     return tensor
 
 

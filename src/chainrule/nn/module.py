@@ -9,7 +9,7 @@ from collections import OrderedDict
 
 import numpy
 
-from chainrule.autograd.tensor import Tensor
+from chainrule.autograd.tensor import Tensor, mark_changed
 from chainrule.errors import ConfigError, ShapeError
 from chainrule.nn.parameter import Parameter
 
@@ -288,6 +288,7 @@ class Module:
         for k, target in targets.items():
             if k in values:
                 target.data[...] = values[k].astype(target.dtype, copy=False)
+                mark_changed(target)
         return missing, unexpected
 
     def to(self, *targets, dtype=None):
@@ -320,6 +321,7 @@ class Module:
                 for t in table.values():
                     if isinstance(t, Tensor) and numpy.issubdtype(t.dtype, numpy.floating):
                         t.data = t.data.astype(dtype)
+                        mark_changed(t)
                         if t.grad is not None:
                             t.grad = None
         return self

@@ -3,6 +3,7 @@
 import math
 
 from chainrule.autograd.mode import enable_grad
+from chainrule.autograd.tensor import mark_changed
 from chainrule.backend import array_module
 from chainrule.optim.optimizer import Optimizer
 
@@ -74,11 +75,13 @@ class LBFGS(Optimizer):
         offset = 0
         for p in self._params():
             p.data += step * direction[offset:offset + p.size].reshape(p.shape)
+            mark_changed(p)
             offset += p.size
 
     def _set_params(self, arrays):
         for p, array in zip(self._params(), arrays):
             p.data[...] = array
+            mark_changed(p)
 
     def _evaluate(self, closure):
         with enable_grad():

@@ -25,7 +25,7 @@ import warnings
 import numpy
 
 from chainrule.autograd.mode import enable_grad
-from chainrule.autograd.tensor import Tensor
+from chainrule.autograd.tensor import Tensor, mark_changed
 from chainrule.backend import array_module
 from chainrule.errors import ShapeError
 
@@ -189,6 +189,7 @@ class Optimizer:
                 state["step"] += 1
                 if kernel is None or not kernel(self, p.data, p.grad.data, state, group):
                     self._update_in_blocks(p.data, p.grad.data, state, group)
+                mark_changed(p)
         return loss
 
     def _update_in_blocks(self, p, g, state, group):
