@@ -128,3 +128,30 @@ def test_help_lists_the_commands(capsys):
     out = capsys.readouterr().out
     for command in ("train", "evaluate", "predict", "summary", "explain", "generate"):
         assert command in out
+
+
+def test_a_data_directory_without_idx_files_is_an_error_not_a_silent_fallback(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for data in (str(tmp_path / "mistyped"), str(empty)):
+        assert cli.main(["train", "mlp", "--epochs", "1", "--limit", "50", "--data", data,
+                         "--out", str(tmp_path / "out"), "--quiet"]) == 1
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "MNIST IDX files" in err and data in err
+    assert not (tmp_path / "out" / "mlp.chainrule").exists()
+
+
+def test_a_data_directory_of_idx_files_is_used(tmp_path, capsys):
+    import numpy
+
+    from chainrule.data import idx
+
+    rng = numpy.random.default_rng(0)
+    for prefix, count in (("train", 60), ("t10k", 20)):
+        idx.write(tmp_path / f"{prefix}-images-idx3-ubyte.gz",
+                  rng.integers(0, 256, size=(count, 28, 28), dtype=numpy.uint8))
+        idx.write(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", numpy.arange(count, dtype=numpy.uint8) % 10)
+    assert cli.main(["train", "mlp", "--epochs", "1", "--data", str(tmp_path), "--out", str(tmp_path),
+                     "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "data: 60 training and 20 test digits" in out and (tmp_path / "mlp.chainrule").is_file()

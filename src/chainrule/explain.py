@@ -92,13 +92,21 @@ def trace(model, x, target, loss, lr):
             (a 2-D ``weight`` and an optional ``bias``) and parameter-free elementwise activations.
         x: inputs, (features,) for one sample or (batch, features).
         target: the targets, shaped like the model's output (one sample may be 1-D).
-        loss: ``loss(output, target) -> scalar Tensor``, e.g. E = ½·Σ(t − o)².
+        loss: ``loss(output, target) -> scalar Tensor``, e.g. E = ½·Σ(t − o)², or a loss name
+            as ``compile`` takes it ("sse", "mse", "binary_crossentropy", ...).
         lr: the learning rate η of the update w⁺ = w − η·∂E/∂w (parameters that do not require grad
             are held fixed).
 
     Returns:
         A :class:`Trace`. The model's parameters are updated in place.
     """
+    if isinstance(loss, str):
+        from chainrule.nn import losses
+
+        loss = losses.get(loss)  # an unknown name lists the known ones
+    if not callable(loss):
+        raise ChainruleError(f"explain.trace: expected a loss function loss(output, target) or a loss name, "
+                             f"got {type(loss).__name__}; hint: loss='sse' for E = ½·Σ(t − o)²")
     if any(getattr(m, "built", True) is False for m in _leaves(model)):
         with no_grad():  # lazy Dense layers find their input size in one dry run
             model(_as_batch(x, None))

@@ -44,3 +44,11 @@ def test_default_corpus_is_the_standard_library():
     assert text.load(max_chars=20_000) == corpus  # deterministic
     vocab = CharVocab(corpus)
     assert vocab.decode(vocab.encode(corpus)) == corpus
+
+
+def test_text_from_binary_files_only_says_so(tmp_path):
+    binary = tmp_path / "program.bin"
+    binary.write_bytes(bytes(range(256)) * 4)
+    for path in (binary, tmp_path):
+        with pytest.raises(ValueError, match="UTF-8.*program.bin"):
+            text.load(path)

@@ -75,3 +75,11 @@ def test_state_round_trips_through_json():
         np.testing.assert_allclose(restored.transform(images), scaler.transform(images), rtol=1e-6)
     with pytest.raises(ValueError, match="Standardize"):
         MinMax().set_state(Standardize().fit(images).get_state())
+
+
+def test_data_mistakes_are_chainrule_errors_that_stay_value_errors():
+    for bad_call in (lambda: cr.data.to_categorical(np.array([0, 5]), 3),
+                     lambda: cr.data.DataLoader(cr.data.TensorDataset(np.zeros((4, 2))), batch_size=0)):
+        with pytest.raises(cr.errors.ConfigError) as info:
+            bad_call()
+        assert isinstance(info.value, ValueError)

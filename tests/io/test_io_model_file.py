@@ -254,3 +254,8 @@ def test_unknown_compile_settings_are_a_format_error_and_compile_false_skips_the
     assert model.optimizer is None
     x, _ = _data()
     assert model.predict(x).shape == (64, 2)
+
+
+def test_loading_a_directory_names_it(tmp_path):
+    with pytest.raises(cr.errors.FormatError, match="expected a file, got a directory"):
+        cr.load_model(tmp_path)

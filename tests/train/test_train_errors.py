@@ -88,3 +88,71 @@ def test_summary_without_a_known_input_shape_says_what_to_pass():
     model = cr.Sequential([cr.nn.Dense(3), cr.nn.Dense(1)])
     with pytest.raises(cr.ChainruleError, match="input_shape"):
         model.summary()
+
+
+def test_predict_on_one_unbatched_sample_says_to_add_the_batch_axis(blobs, mlp_factory):
+    x, _ = blobs
+    model = mlp_factory()  # input_shape=(4,)
+    expected = r"batch of shape \(batch, 4\).*one sample of shape \(4,\).*x\[None\]"
+    with pytest.raises(cr.ShapeError, match=expected):
+        model.predict(x[0])
+    assert model.predict(x[:1]).shape == (1, 3)
+
+
+def _unchanged(model, before):
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[key], err_msg=key)
+
+
+@pytest.mark.parametrize("loss, metric, targets, hint", [
+    ("sparse_categorical_crossentropy", "top_k_categorical_accuracy", "labels",
+     "'sparse_top_k_categorical_accuracy'"),
+    ("categorical_crossentropy", "sparse_top_k_categorical_accuracy", "one-hot",
+     "'top_k_categorical_accuracy'"),
+    ("sparse_categorical_crossentropy", "categorical_accuracy", "labels", "'sparse_categorical_accuracy'"),
+])
+def test_a_metric_given_targets_of_the_other_kind_says_so_before_any_step(blobs, mlp_factory, loss, metric,
+                                                                          targets, hint):
+    x, y = blobs
+    model = mlp_factory()
+    model.compile(loss=loss, optimizer="sgd", metrics=[metric])
+    before = model.state_dict()
+    with pytest.raises(cr.ShapeError, match=f"metric '{metric}'.*hint: .*{hint}"):
+        model.fit(x, y if targets == "labels" else np.eye(3, dtype="float32")[y], epochs=1, verbose=0)
+    _unchanged(model, before)
+
+
+def test_validation_targets_of_the_wrong_kind_fail_before_the_first_epoch(blobs, mlp_factory):
+    x, y = blobs
+    model = _compiled(mlp_factory, "categorical_crossentropy")
+    before = model.state_dict()
+    with pytest.raises(cr.ShapeError, match="validation_data.*to_categorical"):
+        model.fit(x, np.eye(3, dtype="float32")[y], epochs=1, verbose=0, validation_data=(x, y))
+    _unchanged(model, before)
+
+
+def test_binary_crossentropy_refuses_targets_outside_zero_and_one(blobs):
+    x, y = blobs  # labels 0, 1, 2
+    model = cr.Sequential([cr.nn.Dense(1, activation="sigmoid", input_shape=(4,))])
+    model.compile(loss="binary_crossentropy", optimizer="sgd")
+    before = model.state_dict()
+    with pytest.raises(cr.errors.ConfigError, match=r"\[0, 1\].*from 0 to 2.*sparse_categorical"):
+        model.fit(x, y, epochs=1, verbose=0)
+    _unchanged(model, before)
+
+
+def test_callback_slips_are_named(blobs, mlp_factory, tmp_path):
+    x, y = blobs
+    model = _compiled(mlp_factory, "sparse_categorical_crossentropy")
+    with pytest.raises(cr.ChainruleError, match=r"list of Callback.*callbacks=\[EarlyStopping"):
+        model.fit(x, y, verbose=0, callbacks=cr.callbacks.EarlyStopping())
+    with pytest.raises(cr.ChainruleError, match=r"EarlyStopping\(\), not EarlyStopping"):
+        model.fit(x, y, verbose=0, callbacks=[cr.callbacks.EarlyStopping])
+    with pytest.raises(cr.ChainruleError, match="schedule\\(epoch, lr\\)"):
+        cr.callbacks.LearningRateScheduler(lambda epoch, lr, extra: lr)
+    cr.callbacks.LearningRateScheduler(lambda epoch, lr, scale=0.5: lr * scale)  # a default is fine
+    checkpoint = cr.callbacks.ModelCheckpoint(tmp_path / "m-{val_loss:.2f}.chainrule")
+    expected = "val_loss.*expected fields among: epoch, loss.*validation_data"
+    with pytest.raises(cr.ChainruleError, match=expected):
+        model.fit(x, y, verbose=0, callbacks=[checkpoint])
+    assert list(tmp_path.iterdir()) == []

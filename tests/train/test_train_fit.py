@@ -183,3 +183,29 @@ def test_validation_split_of_a_dataset(blobs, mlp_factory):
                   metrics=["accuracy"])
     history = model.fit(TensorDataset(x, y), epochs=2, validation_split=0.25, verbose=0)
     assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+def test_lbfgs_by_name_trains_through_fit_with_a_closure():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = x @ np.array([1.0, -2.0, 0.5], dtype="float32") + 1.0
+    model = cr.Sequential([cr.nn.Dense(1, input_shape=(3,))])
+    model.compile(loss="mse", optimizer="lbfgs")
+    history = model.fit(x, y, batch_size=32, epochs=2, verbose=0)
+    assert history.history["loss"][-1] < 1e-6 * history.history["loss"][0]  # a least-squares fit, solved
+
+
+def test_optimisers_by_name_get_keras_defaults_objects_keep_their_own():
+    def compiled(optimizer):
+        model = cr.Sequential([cr.nn.Dense(1, input_shape=(3,))])
+        model.compile(loss="mse", optimizer=optimizer)
+        return model.optimizer
+
+    # Keras: SGD(learning_rate=0.01), RMSprop(learning_rate=0.001, rho=0.9, epsilon=1e-7)
+    assert isinstance(compiled("SGD"), cr.optim.SGD) and compiled("sgd").param_groups[0]["lr"] == 0.01
+    for rmsprop in (compiled("rmsprop"), compiled(None)):
+        group = rmsprop.param_groups[0]
+        assert (group["lr"], group["alpha"], group["eps"]) == (1e-3, 0.9, 1e-7)
+    assert compiled("adadelta").param_groups[0]["rho"] == 0.95
+    mine = cr.optim.SGD(lr=0.3)
+    assert compiled(mine) is mine and mine.param_groups[0]["lr"] == 0.3

@@ -99,3 +99,11 @@ def test_nested_containers_find_their_first_layer():
     text = model.summary(print_fn=lambda _: None)
     assert [r[2] for r in _rows(text)] == ["(None, 4)", "(None, 2)"]
     assert "Total params: 26" in text
+
+
+def test_a_wide_output_shape_wraps_inside_its_column_instead_of_being_cut():
+    model = cr.Model(cr.nn.LSTM(3, 256, batch_first=True))
+    text = model.summary(input_shape=(64, 3), print_fn=lambda _: None)
+    assert all(len(line) <= 65 for line in text.splitlines())
+    rows = "".join(line[29:55].strip() for line in text.splitlines() if "(None" in line)
+    assert rows == "[(None, 64, 256),[(None, 1, 256),(None, 1, 256)]]"  # every shape whole, in order

@@ -52,3 +52,20 @@ def test_trace_refuses_what_it_cannot_explain():
                          loss=sse_loss, lr=0.1)
     with pytest.raises(cr.ShapeError, match="target"):
         cr.explain.trace(nn.Sequential(nn.Linear(2, 2)), numpy.ones(2), numpy.ones(3), loss=sse_loss, lr=0.1)
+
+
+def test_trace_takes_a_loss_by_name_as_compile_does():
+    def network():
+        model = cr.Sequential([nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Sigmoid()])
+        model.load_state_dict({"0.weight": numpy.array([[0.1, 0.2], [0.3, 0.4]], "float32"),
+                               "0.bias": numpy.zeros(2, "float32"),
+                               "2.weight": numpy.array([[0.5, -0.6]], "float32"),
+                               "2.bias": numpy.zeros(1, "float32")})
+        return model
+
+    x, target = numpy.array([[1.0, 0.0]], "float32"), numpy.array([[1.0]], "float32")
+    by_name = cr.explain.trace(network(), x, target, "sse", 0.5)
+    by_function = cr.explain.trace(network(), x, target, sse_loss, 0.5)
+    assert by_name.render(digits=9) == by_function.render(digits=9)
+    with pytest.raises(cr.errors.ConfigError, match="unknown loss 'ssee'"):
+        cr.explain.trace(network(), x, target, "ssee", 0.5)

@@ -6,7 +6,7 @@ import numpy
 
 from chainrule import backend
 from chainrule.data._arrays import as_numpy
-from chainrule.errors import ShapeError
+from chainrule.errors import ConfigError, ShapeError
 
 
 def default_collate(samples):
@@ -23,7 +23,7 @@ def default_collate(samples):
         ((2, 2), [1, 0])
     """
     if not samples:
-        raise ValueError("default_collate: expected at least one sample, got an empty list")
+        raise ConfigError("default_collate: expected at least one sample, got an empty list")
     first = samples[0]
     if isinstance(first, str):
         return list(samples)

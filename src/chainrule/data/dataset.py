@@ -10,7 +10,7 @@ import numpy
 
 from chainrule.data._arrays import as_numpy
 from chainrule.data.collate import default_collate
-from chainrule.errors import ShapeError
+from chainrule.errors import ConfigError, ShapeError
 
 
 class Dataset:
@@ -41,7 +41,7 @@ class TensorDataset(Dataset):
 
     def __init__(self, *arrays):
         if not arrays:
-            raise ValueError("TensorDataset: expected at least one array, got none")
+            raise ConfigError("TensorDataset: expected at least one array, got none")
         self.arrays = tuple(as_numpy(array) for array in arrays)
         lengths = [array.shape[0] if array.ndim else None for array in self.arrays]
         if None in lengths or len(set(lengths)) != 1:

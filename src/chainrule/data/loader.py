@@ -6,6 +6,7 @@ import numpy
 
 from chainrule import random as cr_random
 from chainrule.data.collate import default_collate
+from chainrule.errors import ConfigError
 
 
 class DataLoader:
@@ -36,7 +37,7 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, collate_fn=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, numpy.integer)) or batch_size < 1:
-            raise ValueError(f"DataLoader: expected batch_size to be a positive int, got {batch_size!r}")
+            raise ConfigError(f"DataLoader: expected batch_size to be a positive int, got {batch_size!r}")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)

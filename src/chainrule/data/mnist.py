@@ -25,7 +25,7 @@ from chainrule.data._cache import cache_dir
 from chainrule.data._source import INSTALL_HINT, DataNotFoundError, Loaded, package_file
 from chainrule.data.download import fetch
 from chainrule.data.split import train_val_test_split
-from chainrule.errors import FormatError
+from chainrule.errors import ConfigError, FormatError
 
 logger = logging.getLogger("chainrule.data")
 
@@ -67,7 +67,7 @@ def load(path=None, download=False, source=None, *, mirrors=MIRRORS, sha256=None
             default :data:`SHA256`).
     """
     if source not in (None, *SOURCES):
-        raise ValueError(f"mnist.load: expected source None, 'idx' or 'embedded', got {source!r}")
+        raise ConfigError(f"mnist.load: expected source None, 'idx' or 'embedded', got {source!r}")
     directory = Path(path).expanduser() if path is not None else cache_dir("mnist")
     if source != "embedded":
         found = _find_idx_files(directory)

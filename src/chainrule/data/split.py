@@ -15,7 +15,7 @@ import numpy
 from chainrule import random as cr_random
 from chainrule.data._arrays import as_numpy
 from chainrule.data.dataset import Subset
-from chainrule.errors import ShapeError
+from chainrule.errors import ConfigError, ShapeError
 
 
 def random_split(dataset, lengths, seed=None):
@@ -33,11 +33,11 @@ def random_split(dataset, lengths, seed=None):
     if lengths and all(isinstance(x, numbers.Integral) for x in lengths):
         sizes = [int(x) for x in lengths]
         if sum(sizes) != n or min(sizes) < 0:
-            raise ValueError(f"random_split: expected non-negative lengths adding up to the data set's "
+            raise ConfigError(f"random_split: expected non-negative lengths adding up to the data set's "
                              f"size {n}, got {sizes} (sum {sum(sizes)})")
     else:
         if not lengths or min(lengths) < 0 or not math.isclose(sum(lengths), 1.0, abs_tol=1e-6):
-            raise ValueError(f"random_split: expected sizes adding up to {n} or fractions adding up to 1, "
+            raise ConfigError(f"random_split: expected sizes adding up to {n} or fractions adding up to 1, "
                              f"got {lengths}")
         sizes = [int(math.floor(n * fraction)) for fraction in lengths]
         for i in range(n - sum(sizes)):
@@ -70,7 +70,7 @@ def train_val_test_split(*arrays, val=0.1, test=0.1, holdout=0.0, stratify=None,
         seed: seed for this split alone; without it ``chainrule.random.generator()`` is used.
     """
     if not arrays:
-        raise ValueError("train_val_test_split: expected at least one array, got none")
+        raise ConfigError("train_val_test_split: expected at least one array, got none")
     arrays = [as_numpy(array) for array in arrays]
     n = _common_length(arrays, "train_val_test_split")
     counts = [_count(val, n, "val"), _count(test, n, "test")]
@@ -78,7 +78,7 @@ def train_val_test_split(*arrays, val=0.1, test=0.1, holdout=0.0, stratify=None,
         counts.append(_count(holdout, n, "holdout"))
     n_train = n - sum(counts)
     if n_train < 1:
-        raise ValueError(f"train_val_test_split: val={val}, test={test}, holdout={holdout} take "
+        raise ConfigError(f"train_val_test_split: val={val}, test={test}, holdout={holdout} take "
                          f"{sum(counts)} of {n} samples, leaving none for training")
     generator = _generator(seed) if shuffle else None
     if stratify is not None:
@@ -119,12 +119,12 @@ def _labels(stratify, n):
 
 def _count(size, n, name):
     if isinstance(size, bool) or not isinstance(size, numbers.Real) or size < 0:
-        raise ValueError(f"train_val_test_split: expected {name} to be a fraction in [0, 1) or a count, "
+        raise ConfigError(f"train_val_test_split: expected {name} to be a fraction in [0, 1) or a count, "
                          f"got {size!r}")
     if isinstance(size, numbers.Integral):
         return int(size)
     if size >= 1:
-        raise ValueError(f"train_val_test_split: expected {name} as a fraction below 1 (or an int "
+        raise ConfigError(f"train_val_test_split: expected {name} as a fraction below 1 (or an int "
                          f"count), got {size!r}")
     return int(round(size * n))
 

@@ -5,6 +5,8 @@ import os
 import sysconfig
 from pathlib import Path
 
+from chainrule.errors import ConfigError
+
 logger = logging.getLogger("chainrule.data")
 
 # parts of the standard library directory that are not the standard library
@@ -29,7 +31,7 @@ def load(path=None, max_chars=None, pattern=None):
         1000
     """
     if max_chars is not None and max_chars < 0:
-        raise ValueError(f"text.load: expected max_chars >= 0 or None, got {max_chars}")
+        raise ConfigError(f"text.load: expected max_chars >= 0 or None, got {max_chars}")
     if path is None:
         root, pattern = Path(sysconfig.get_paths()["stdlib"]), pattern or "*.py"
         logger.info("text: using the Python standard library sources in %s", root)
@@ -39,18 +41,23 @@ def load(path=None, max_chars=None, pattern=None):
             raise FileNotFoundError(f"text.load: no file or directory {str(root)!r}")
         logger.info("text: using %s", root)
     files = [root] if root.is_file() else _files_under(root, pattern or "*")
-    pieces, total = [], 0
+    pieces, total, skipped = [], 0, []
     for file in files:
         try:
             content = file.read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError) as error:
             logger.debug("text: skipping %s (%s)", file, error)
+            skipped.append(file)
             continue
         if max_chars is not None and total + len(content) >= max_chars:
             pieces.append(content[:max_chars - total])
             break
         pieces.append(content)
         total += len(content)
+    if skipped and not pieces:
+        raise ConfigError(f"text.load: expected UTF-8 text in {str(root)!r}, got only files that do not "
+                          f"decode as UTF-8 (such as {skipped[0].name!r}); hint: pass a text file or a "
+                          "directory of text files")
     return "".join(pieces)
 
 

@@ -14,7 +14,7 @@ import numpy
 from chainrule import backend
 from chainrule.data._arrays import as_numpy
 from chainrule.data.vocab import CharVocab  # noqa: F401  (re-exported: one import for all encoders)
-from chainrule.errors import ChainruleError, DTypeError, ShapeError
+from chainrule.errors import ChainruleError, ConfigError, DTypeError, ShapeError
 
 
 class NotFittedError(ChainruleError, RuntimeError):
@@ -43,12 +43,12 @@ def to_categorical(labels, num_classes=None, dtype="float32"):
         raise DTypeError(f"to_categorical: expected integer class labels, got dtype {labels.dtype}")
     labels = labels.astype(numpy.int64)
     if labels.size and labels.min() < 0:
-        raise ValueError(f"to_categorical: expected labels >= 0, got {labels.min()}")
+        raise ConfigError(f"to_categorical: expected labels >= 0, got {labels.min()}")
     largest = int(labels.max()) if labels.size else -1
     if num_classes is None:
         num_classes = largest + 1
     elif largest >= num_classes:
-        raise ValueError(f"to_categorical: expected labels below num_classes={num_classes}, got label "
+        raise ConfigError(f"to_categorical: expected labels below num_classes={num_classes}, got label "
                          f"{largest}; raise num_classes or check the labels")
     one_hot = numpy.zeros(labels.shape + (int(num_classes),), dtype=dtype)
     numpy.put_along_axis(one_hot, labels[..., None], 1, axis=-1)
@@ -114,7 +114,7 @@ class _Scaler:
     def set_state(self, state):
         """Restore what :meth:`get_state` returned; returns self."""
         if state.get("type") != type(self).__name__:
-            raise ValueError(f"{type(self).__name__}.set_state: expected a state saved by "
+            raise ConfigError(f"{type(self).__name__}.set_state: expected a state saved by "
                              f"{type(self).__name__}, got one of {state.get('type')!r}")
         self.__init__(**state["config"])
         shape = tuple(state["stat_shape"])
@@ -184,7 +184,7 @@ class MinMax(_Scaler):
     def __init__(self, feature_range=(0.0, 1.0), axis=0):
         low, high = (float(v) for v in feature_range)
         if not low < high:
-            raise ValueError(f"MinMax: expected feature_range (low, high) with low < high, "
+            raise ConfigError(f"MinMax: expected feature_range (low, high) with low < high, "
                              f"got {feature_range}")
         self.feature_range = (low, high)
         super().__init__(axis=axis)

@@ -2,7 +2,7 @@
 
 import numpy
 
-from chainrule.errors import ChainruleError
+from chainrule.errors import ChainruleError, ConfigError, DTypeError
 
 
 class UnknownCharacterError(ChainruleError, ValueError):
@@ -26,7 +26,7 @@ class CharVocab:
     def __init__(self, text):
         self.chars = "".join(sorted(set(text)))
         if not self.chars:
-            raise ValueError("CharVocab: expected a text with at least one character, got an empty one")
+            raise ConfigError("CharVocab: expected a text with at least one character, got an empty one")
         codes = _code_points(self.chars)
         self._code_array = codes.astype("<u4")
         # lookup[code point] = id, -1 for characters outside the vocabulary
@@ -76,11 +76,11 @@ class CharVocab:
         if ids.size == 0:
             return ""
         if ids.dtype.kind not in "iu":
-            raise TypeError(f"CharVocab.decode: expected integer ids, got dtype {ids.dtype}")
+            raise DTypeError(f"CharVocab.decode: expected integer ids, got dtype {ids.dtype}")
         ids = ids.ravel()
         bad = numpy.flatnonzero((ids < 0) | (ids >= len(self)))
         if bad.size:
-            raise ValueError(f"CharVocab.decode: expected ids in [0, {len(self)}), got {ids[bad[0]]} at "
+            raise ConfigError(f"CharVocab.decode: expected ids in [0, {len(self)}), got {ids[bad[0]]} at "
                              f"position {int(bad[0])}")
         # code points back to UTF-32 bytes: one decode, no Python loop over characters
         return self._code_array[ids].tobytes().decode("utf-32-le", "surrogatepass")

@@ -41,6 +41,9 @@ def read(path):
             data = file.read()
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FormatError(f"{path}: expected a file, got a directory; hint: name the .chainrule or "
+                          ".safetensors file inside it") from None
     header, metadata = _read_header(path, data)
     try:
         tensors = _safetensors_numpy().load(data)

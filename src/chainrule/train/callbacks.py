@@ -15,7 +15,7 @@ import os
 
 import numpy
 
-from chainrule.errors import ChainruleError
+from chainrule.errors import ChainruleError, ConfigError
 
 
 class Callback:
@@ -196,6 +196,24 @@ class CSVLogger(Callback):
             self._file = None
 
 
+def model_optimizers(model, who):
+    """The optimisers a callback adjusts: the compiled one, else those the model holds as attributes.
+
+    A model whose own ``train_step`` brings its optimisers (a GAN's ``g_optimizer`` and
+    ``d_optimizer``) is compiled without one; learning-rate callbacks then act on all of them.
+    """
+    from chainrule.optim import Optimizer
+
+    if model.optimizer is not None:
+        return [model.optimizer]
+    found = [value for value in vars(model).values() if isinstance(value, Optimizer)]
+    if not found:
+        raise ChainruleError(f"{who}: the model has no optimiser to adjust (none compiled, none held as an "
+                             "attribute); hint: compile(optimizer=...), or keep the optimisers your "
+                             "train_step uses as attributes of the model (self.optimizer_g = ...)")
+    return found
+
+
 def get_lr(optimizer):
     """The learning rate of the optimiser's first parameter group (its default while unbound)."""
     if optimizer.param_groups:
@@ -224,16 +242,25 @@ class LearningRateScheduler(Callback):
         self.schedule = schedule
         self.verbose = verbose
         self.per_batch = per_batch
-        self._takes_lr = _positional_arity(schedule) >= 2
+        arity = _positional_arity(schedule)
+        if not callable(schedule) or arity == 0 or (arity > 2 and not _has_defaults_after_two(schedule)):
+            raise ConfigError(f"LearningRateScheduler: expected a function schedule(epoch) or "
+                                 f"schedule(epoch, lr), got {schedule!r}; hint: "
+                                 "LearningRateScheduler(lambda epoch, lr: lr * 0.9)")
+        self._takes_lr = arity >= 2
         self._epoch = 0
 
     def _set(self, position):
-        optimizer = self.model.optimizer
-        lr = self.schedule(position, get_lr(optimizer)) if self._takes_lr else self.schedule(position)
-        if not isinstance(lr, (int, float, numpy.floating)) or not math.isfinite(lr):
-            raise ChainruleError(f"LearningRateScheduler: the schedule returned {lr!r} at {position}; "
-                                 "expected a finite number")
-        set_lr(optimizer, lr)
+        optimizers = model_optimizers(self.model, "LearningRateScheduler")
+        # all rates are computed before any is set: a schedule that fails changes nothing
+        rates = [self.schedule(position, get_lr(optimizer)) if self._takes_lr else self.schedule(position)
+                 for optimizer in optimizers]
+        for lr in rates:
+            if not isinstance(lr, (int, float, numpy.floating)) or not math.isfinite(lr):
+                raise ChainruleError(f"LearningRateScheduler: the schedule returned {lr!r} at {position}; "
+                                     "expected a finite number")
+        for optimizer, lr in zip(optimizers, rates):
+            set_lr(optimizer, lr)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -246,7 +273,14 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["lr"] = get_lr(self.model.optimizer)
+            logs["lr"] = get_lr(model_optimizers(self.model, "LearningRateScheduler")[0])
+
+
+def _has_defaults_after_two(function):
+    """Whether every positional parameter after the first two has a default (so (epoch, lr) fits)."""
+    parameters = [p for p in inspect.signature(function).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return all(p.default is not p.empty for p in parameters[2:])
 
 
 def _positional_arity(function):

@@ -2,10 +2,11 @@
 
 A model file written during ``fit`` (by ModelCheckpoint, or ``model.save`` from a callback) carries,
 besides weights and optimiser state, the training state: the epoch just finished, the state of
-``chainrule.random`` at that moment, the history so far, the seed of the validation split, and the
+``chainrule.random`` at that moment, the history so far, the seed of the validation split, the
 state of callbacks that remember earlier epochs (EarlyStopping's best value and weights,
-ReduceLROnPlateau's counters). ``fit(resume_from=path)`` restores all of it, so the remaining epochs
-draw the same shuffles and dropout masks as the uninterrupted run would have.
+ReduceLROnPlateau's counters), and the state of the optimisers a custom ``train_step`` keeps as
+attributes of the model (a GAN's two). ``fit(resume_from=path)`` restores all of it, so the
+remaining epochs draw the same shuffles and dropout masks as the uninterrupted run would have.
 
 Not covered: a DataLoader built with its own ``seed`` keeps its own generator, which is not saved.
 """
@@ -27,6 +28,14 @@ def read(path):
     return saved, training
 
 
+def attribute_optimizers(model):
+    """``{attribute: optimizer}`` of the optimisers held by the model itself (not the compiled one)."""
+    from chainrule.optim import Optimizer
+
+    return {name: value for name, value in vars(model).items()
+            if isinstance(value, Optimizer) and value is not model.optimizer}
+
+
 def training_state(model):
     """During fit: the state a checkpoint needs to resume (None outside fit)."""
     state = model._fit_state
@@ -40,27 +49,40 @@ def training_state(model):
             history.setdefault(key, []).append(value)
     return {"epoch": state["epoch"], "random_state": cr_random.get_state(), "history": history,
             "history_epochs": epochs, "split_seed": state["split_seed"],
-            "callbacks": state["callbacks"].states()}
+            "callbacks": state["callbacks"].states(),
+            "optimizers": {name: opt.state_dict() for name, opt in attribute_optimizers(model).items()
+                           if opt.param_groups}}
 
 
 def restore(model, saved, training):
-    """Load a checkpoint's weights, optimiser state and random streams into ``model``: all or nothing."""
+    """Load a checkpoint's weights, optimiser states and random streams into ``model``: all or nothing."""
     from chainrule.io import model_file
 
-    optimizer = model.optimizer
+    optimizers = attribute_optimizers(model)
+    if model.optimizer is not None:
+        optimizers[None] = model.optimizer  # the compiled one, whose state has its own entry
     weights_before = model.state_dict() if model._fully_built() else None
-    optimizer_before = optimizer.state_dict() if optimizer.param_groups else None
+    before = {name: opt.state_dict() for name, opt in optimizers.items() if opt.param_groups}
+    saved_states = dict(training.get("optimizers", {}))
+    missing = sorted(set(saved_states) - set(optimizers) - {None})
+    if missing:
+        raise ChainruleError(f"{saved.path}: the checkpoint holds the state of the optimiser(s) "
+                             f"{', '.join(missing)}, which {type(model).__name__} does not have; hint: "
+                             "resume with the same model class that wrote the checkpoint")
     try:
         model_file.load_weights_into(model, saved)
-        if not optimizer.param_groups:
-            optimizer.bind(list(model.parameters()))
-        state = saved.tree("optimizer_state")
-        if state is not None:
-            optimizer.load_state_dict(state)
+        if model.optimizer is not None:
+            if not model.optimizer.param_groups:
+                model.optimizer.bind(list(model.parameters()))
+            state = saved.tree("optimizer_state")
+            if state is not None:
+                saved_states[None] = state
+        for name, state in saved_states.items():
+            optimizers[name].load_state_dict(state)
         cr_random.set_state(training["random_state"])
     except Exception:
         if weights_before is not None:
             model.load_state_dict(weights_before)
-        if optimizer_before is not None:
-            optimizer.load_state_dict(optimizer_before)
+        for name, state in before.items():
+            optimizers[name].load_state_dict(state)
         raise

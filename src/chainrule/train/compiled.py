@@ -12,6 +12,25 @@ from chainrule.train import targets
 
 UNCHECKED = "unchecked"  # the targets of this run have not been checked yet
 
+# compile(optimizer="name") is the Keras door, so a name gets Keras's defaults; the classes in cr.optim
+# keep PyTorch's (cr.optim.SGD() has lr 1e-3, Keras's "sgd" 1e-2; PyTorch's RMSprop has lr 1e-2 and
+# α 0.99, Keras's lr 1e-3 and ρ 0.9), and with PyTorch's the Keras recipes a student copies do not learn.
+KERAS_DEFAULTS = {
+    "sgd": {"lr": 1e-2},
+    "rmsprop": {"lr": 1e-3, "alpha": 0.9, "eps": 1e-7},
+    "adam": {"lr": 1e-3, "eps": 1e-7},
+    "adamw": {"lr": 1e-3, "eps": 1e-7, "weight_decay": 4e-3},
+    "adagrad": {"lr": 1e-3, "initial_accumulator_value": 0.1, "eps": 1e-7},
+    "adadelta": {"lr": 1e-3, "rho": 0.95, "eps": 1e-7},
+}
+
+
+def keras_optimizer(name, **overrides):
+    """The optimiser called ``name`` with Keras's default hyperparameters (``overrides`` win)."""
+    from chainrule import optim
+
+    return optim.get(name, **{**KERAS_DEFAULTS.get(name.lower(), {}), **overrides})
+
 
 class Compiled:
     """The compiled loss function, optimiser and metrics of one model, with their names."""
@@ -36,7 +55,8 @@ class Compiled:
     def resolve(cls, loss, optimizer, metrics, owner="Model", custom_step=False):
         """Turn compile's arguments (objects or names) into a Compiled; unknown names list the known.
 
-        ``optimizer=None`` means RMSprop (Keras's default) for the built-in train_step. With
+        ``optimizer=None`` means RMSprop (Keras's default) for the built-in train_step; an optimiser
+        given by name gets Keras's default hyperparameters (:data:`KERAS_DEFAULTS`). With
         ``custom_step`` (the model overrides train_step) nothing is required: a missing loss or
         optimiser stays None, since the custom step brings its own.
         """
@@ -52,10 +72,12 @@ class Compiled:
             raise ChainruleError(f"{owner}.compile: a loss must be a name or a function loss(input, target), "
                                  f"got {type(loss).__name__}")
         loss_name = targets.loss_name(loss) if loss is not None else None
-        if optimizer is not None:
+        if isinstance(optimizer, str):
+            optimizer = keras_optimizer(optimizer)
+        elif optimizer is not None:
             optimizer = optim.get(optimizer)
         elif not custom_step:
-            optimizer = optim.get("rmsprop")
+            optimizer = keras_optimizer("rmsprop")
         if metrics is None:
             metric_list = []
         else:

@@ -11,7 +11,7 @@ from the loss, as in Keras.
 
 import numpy
 
-from chainrule.errors import ChainruleError, ShapeError
+from chainrule.errors import ChainruleError, ConfigError, ShapeError
 
 
 class Metric:
@@ -72,12 +72,28 @@ class MeanMetricWrapper(Mean):
         self.update(self.fn(y_pred, y_true))
 
 
-def _labels(y_true, y_pred):
+def _labels(y_true, y_pred, where="sparse_categorical_accuracy"):
     """Integer class labels from sparse labels of shape (N,) or (N, 1)."""
     y_true = numpy.asarray(y_true)
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
         y_true = y_true[..., 0]
+    if y_true.shape != y_pred.shape[:-1]:
+        hint = (f"for one-hot targets use '{where[len('sparse_'):]}'" if where.startswith("sparse_") else
+                "pass one label per sample, or one-hot rows of the prediction's shape")
+        raise ShapeError(f"metric '{where}' expects integer labels of shape {y_pred.shape[:-1]} for "
+                         f"predictions of shape {y_pred.shape}, got targets of shape {y_true.shape}; "
+                         f"hint: {hint}")
     return y_true.astype(numpy.int64, copy=False)
+
+
+def _one_hot(y_true, y_pred, where):
+    """One-hot targets of the prediction's shape, checked (integer labels would argmax to nonsense)."""
+    y_true = numpy.asarray(y_true)
+    if y_true.shape != y_pred.shape:
+        raise ShapeError(f"metric '{where}' expects one-hot targets of the prediction's shape "
+                         f"{y_pred.shape}, got targets of shape {y_true.shape}; hint: for integer labels use "
+                         f"'sparse_{where}'")
+    return y_true
 
 
 def binary_accuracy(y_pred, y_true, threshold=0.5):
@@ -88,7 +104,8 @@ def binary_accuracy(y_pred, y_true, threshold=0.5):
 
 def categorical_accuracy(y_pred, y_true):
     """1 where the arg-max of the prediction equals the arg-max of the one-hot target."""
-    return (y_pred.argmax(axis=-1) == numpy.asarray(y_true).argmax(axis=-1)).astype(numpy.float32)
+    y_true = _one_hot(y_true, y_pred, "categorical_accuracy")
+    return (y_pred.argmax(axis=-1) == y_true.argmax(axis=-1)).astype(numpy.float32)
 
 
 def sparse_categorical_accuracy(y_pred, y_true):
@@ -104,12 +121,12 @@ def _in_top_k(y_pred, labels, k):
 
 def top_k_categorical_accuracy(y_pred, y_true, k=5):
     """1 where the one-hot target's class is among the k highest scores."""
-    return _in_top_k(y_pred, numpy.asarray(y_true).argmax(axis=-1), k)
+    return _in_top_k(y_pred, _one_hot(y_true, y_pred, "top_k_categorical_accuracy").argmax(axis=-1), k)
 
 
 def sparse_top_k_categorical_accuracy(y_pred, y_true, k=5):
     """1 where the integer label is among the k highest scores."""
-    return _in_top_k(y_pred, _labels(y_true, y_pred), k)
+    return _in_top_k(y_pred, _labels(y_true, y_pred, "sparse_top_k_categorical_accuracy"), k)
 
 
 def mean_squared_error(y_pred, y_true):
@@ -188,7 +205,8 @@ class _ClassCounts(Metric):
             actual = y_true.reshape(-1) > 0.5
         else:  # one class of a multi-class output against the rest
             predicted = y_pred.argmax(axis=-1) == self.class_id
-            labels = y_true.argmax(axis=-1) if y_true.shape == y_pred.shape else _labels(y_true, y_pred)
+            labels = (y_true.argmax(axis=-1) if y_true.shape == y_pred.shape
+                      else _labels(y_true, y_pred, self.name))
             actual = labels == self.class_id
         self.true_positives += int(numpy.count_nonzero(predicted & actual))
         self.false_positives += int(numpy.count_nonzero(predicted & ~actual))
@@ -240,7 +258,7 @@ class ConfusionMatrix(Metric):
         else:
             predicted = y_pred.argmax(axis=-1).reshape(-1)
             labels = (y_true.argmax(axis=-1) if y_true.shape == y_pred.shape
-                      else _labels(y_true, y_pred)).reshape(-1)
+                      else _labels(y_true, y_pred, self.name)).reshape(-1)
         if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
             raise ShapeError(f"ConfusionMatrix: labels must lie in [0, {self.num_classes}), got "
                              f"[{labels.min()}, {labels.max()}]; hint: pass num_classes to match the data")
@@ -289,7 +307,7 @@ def get(identifier, loss_name=None):
         if key in _BY_NAME:
             return _BY_NAME[key]()
         known = ", ".join(sorted(("accuracy", "acc", *_BY_NAME)))
-        raise ChainruleError(f"unknown metric {identifier!r}; known metrics: {known}; "
+        raise ConfigError(f"unknown metric {identifier!r}; known metrics: {known}; "
                              "hint: pass a Metric object or a function fn(y_pred, y_true) for others")
     if callable(identifier):
         return MeanMetricWrapper(identifier)

@@ -23,9 +23,10 @@ import numpy
 from chainrule import backend
 from chainrule.autograd.mode import no_grad
 from chainrule.autograd.tensor import Tensor
-from chainrule.errors import ChainruleError
+from chainrule.errors import ChainruleError, ConfigError, ShapeError
 from chainrule.nn.layers.containers import Sequential as _NNSequential
 from chainrule.nn.module import Module
+from chainrule.optim.lbfgs import LBFGS
 from chainrule.train import checkpoint, data_adapter, progress, targets
 from chainrule.train.callbacks import CallbackList, History
 from chainrule.train.compiled import UNCHECKED, Compiled
@@ -87,7 +88,8 @@ class Model(Module):
 
         Losses: "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
         "mse", "mae", "hinge", "cross_entropy" (from logits), ... or a function ``loss(input, target)``.
-        Optimisers: "sgd", "rmsprop" (the default), "adam", "adamw", "adadelta", "adagrad" or an
+        Optimisers: "sgd", "rmsprop" (the default), "adam", "adamw", "adadelta", "adagrad" (by name
+        with Keras's default settings: "sgd" has lr 0.01, "rmsprop" lr 0.001 and ρ 0.9) or an
         Optimizer; one built without parameters is bound to this model's parameters here (or at the
         first batch, when lazy layers still wait for their input size).
 
@@ -205,15 +207,26 @@ class Model(Module):
         output = self(self._input(x))
         y = self._targets(y, output)
         loss = compiled.loss(output, y)
+        value = float(loss.data)
+        # metrics first: one that refuses these targets does so before the weights change
+        self._update_metrics(output.data, y, value)
         optimizer = compiled.optimizer
         if not optimizer.param_groups:  # lazy layers have just built their parameters
             optimizer.bind(list(self.parameters()))
         optimizer.zero_grad()
         loss.backward()
-        optimizer.step()
-        value = float(loss.data)
-        self._update_metrics(output.data, y, value)
+        if isinstance(optimizer, LBFGS):
+            optimizer.step(lambda: self._closure_loss(x, y))  # L-BFGS re-evaluates during its line search
+        else:
+            optimizer.step()
         return value
+
+    def _closure_loss(self, x, y):
+        """Forward, loss and backward again on the same batch (for optimisers that search along a line)."""
+        self._compiled.optimizer.zero_grad()
+        loss = self._compiled.loss(self(self._input(x)), y)
+        loss.backward()
+        return loss
 
     def test_step(self, x, y):
         """Forward one batch without recording a graph; updates the running loss and metrics."""
@@ -302,15 +315,18 @@ class Model(Module):
         if validation_data is not None:
             val_x, val_y = data_adapter.pair(validation_data)
             val_batches = data_adapter.batches(val_x, val_y, batch_size, False, "fit (validation)")
+        callbacks = _callback_list(callbacks)
         history = History()
         if saved is not None:
             checkpoint.restore(self, saved, training)
             history.history = {k: list(v) for k, v in training["history"].items()}
             history.epoch = list(training["history_epochs"])
             initial_epoch = training["epoch"] + 1
+        if val_batches is not None and not data_adapter._is_loader(val_x):
+            self._check_validation_targets(val_batches)
         # History and progress come after the user's callbacks, so they see what those add to logs
         bar = progress.make(verbose)
-        callback_list = CallbackList([*(callbacks or []), history, *([bar] if bar else [])], self,
+        callback_list = CallbackList([*callbacks, history, *([bar] if bar else [])], self,
                                      self._params(train_batches, val_batches, epochs, verbose))
         if training is not None:
             callback_list.restore(training.get("callbacks", {}))
@@ -337,6 +353,29 @@ class Model(Module):
         finally:
             self._fit_state = None
         return history
+
+    def _check_validation_targets(self, batches):
+        """Check the validation targets before training, not after a first epoch has changed the weights.
+
+        Runs the first validation batch forward (eval mode, no graph, nothing drawn at random) when
+        the model is built and uses the built-in test_step; lazy models are checked at epoch end.
+        """
+        if type(self).test_step is not Model.test_step or self._compiled.loss is None or \
+                not self._fully_built():
+            return
+        x, y = data_adapter.unpack(next(iter(batches)), "fit (validation)")
+        was_training = self.training
+        self.eval()
+        try:
+            with no_grad():
+                output = self(self._input(x))
+        finally:
+            self.train(was_training)
+        y = y.data if isinstance(y, Tensor) else numpy.asarray(y)
+        try:
+            targets.check(self._compiled.loss_name, getattr(output, "shape", None), y)
+        except ChainruleError as error:
+            raise type(error)(f"fit: validation_data: {error}") from None
 
     def _train_epoch(self, batches, callback_list, unpack=data_adapter.unpack):
         self.train()
@@ -401,6 +440,7 @@ class Model(Module):
             with no_grad():
                 if isinstance(x, (numpy.ndarray, Tensor, list)):
                     array = data_adapter.as_array(x)
+                    self._refuse_one_unbatched_sample(array)
                     chunks = (array[i:i + batch_size] for i in range(0, len(array), batch_size))
                 else:
                     loader = data_adapter.batches(x, None, batch_size, False, "predict")
@@ -412,6 +452,17 @@ class Model(Module):
         if not outputs:
             raise ChainruleError("predict: got no samples")
         return data_adapter.concatenate(outputs)
+
+    def _refuse_one_unbatched_sample(self, array):
+        """predict(x[0]) is a common slip: say so, rather than cut one sample into a batch of pieces."""
+        spec = self._known_input_spec()
+        if spec is None or array.ndim != len(spec["shape"]) - 1:
+            return
+        if all(want is None or want == got for want, got in zip(spec["shape"][1:], array.shape, strict=True)):
+            expected = ", ".join(["batch", *("?" if s is None else str(s) for s in spec["shape"][1:])])
+            raise ShapeError(f"{type(self).__name__}.predict: expects a batch of shape ({expected}), got one "
+                             f"sample of shape {array.shape}; hint: predict(x[None]) or "
+                             "predict(x.reshape(1, *x.shape)) for a batch of one")
 
     def train_on_batch(self, x, y, reset_metrics=True, return_dict=False):
         """One train_step on (x, y); returns the loss, or ``[loss, *metrics]`` over this batch."""
@@ -501,6 +552,23 @@ class Sequential(_NNSequential, Model):
 
     def forward(self, x):
         return _NNSequential.forward(self, x)
+
+
+def _callback_list(callbacks):
+    """fit's ``callbacks``, checked: a list of Callback objects (a lone callback is a common slip)."""
+    from chainrule.train.callbacks import Callback
+
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
+        raise ConfigError("fit: callbacks must be a list of Callback objects, got "
+                             f"{type(callbacks).__name__}; hint: callbacks=[EarlyStopping(...)]")
+    for callback in callbacks:
+        if not isinstance(callback, Callback):
+            raise ConfigError(f"fit: callbacks must be Callback objects, got a {type(callback).__name__} "
+                                 "in the list; hint: subclass cr.callbacks.Callback, or pass an instance "
+                                 "(EarlyStopping(), not EarlyStopping)")
+    return list(callbacks)
 
 
 def _batch_length(x):

@@ -9,8 +9,8 @@ import math
 import os
 import warnings
 
-from chainrule.errors import ChainruleError
-from chainrule.train.callbacks import Callback, get_lr, set_lr
+from chainrule.errors import ChainruleError, ConfigError
+from chainrule.train.callbacks import Callback, get_lr, model_optimizers, set_lr
 
 
 def _monitor_mode(monitor, mode, who):
@@ -149,9 +149,9 @@ class ReduceLROnPlateau(Callback):
         value = self._tracker.value(logs)
         if value is None:
             return
-        optimizer = self.model.optimizer
+        optimizers = model_optimizers(self.model, "ReduceLROnPlateau")
         if logs is not None:
-            logs["lr"] = get_lr(optimizer)
+            logs["lr"] = get_lr(optimizers[0])
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.wait = 0
@@ -161,10 +161,11 @@ class ReduceLROnPlateau(Callback):
         elif self.cooldown_counter <= 0:
             self.wait += 1
             if self.wait >= self.patience:
-                old = get_lr(optimizer)
-                new = max(old * self.factor, self.min_lr)
-                if old > new:
-                    set_lr(optimizer, new)
+                for optimizer in optimizers:  # each keeps its own rate (a GAN's two players may differ)
+                    old = get_lr(optimizer)
+                    new = max(old * self.factor, self.min_lr)
+                    if old > new:
+                        set_lr(optimizer, new)
                 self.cooldown_counter = self.cooldown
                 self.wait = 0
 
@@ -184,12 +185,15 @@ class ModelCheckpoint(Callback):
     ``filepath`` may hold fields filled from the epoch (counted from 1) and the logs, as in Keras:
     ``"ckpt-{epoch:02d}-{val_loss:.3f}.chainrule"``. A full save includes the optimiser state and the
     training state (epoch, random streams, history), so ``fit(resume_from=path)`` continues the run.
+    A model of your own class (one with a custom train_step) is saved under the name that
+    ``custom_objects`` (``{"Name": cls}``) gives it, as in ``model.save``.
     """
 
     def __init__(self, filepath, monitor="val_loss", save_best_only=False, save_weights_only=False,
-                 mode="auto", verbose=0):
+                 mode="auto", verbose=0, custom_objects=None):
         super().__init__()
         self.filepath = os.fspath(filepath)
+        self.custom_objects = custom_objects  # {"Name": cls} for a model of your own class (see Model.save)
         self.monitor = monitor
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
@@ -204,11 +208,17 @@ class ModelCheckpoint(Callback):
             if value is None or not self._tracker.improved(value):
                 return
             self._tracker.best = value
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        try:
+            path = self.filepath.format(epoch=epoch + 1, **logs)
+        except (KeyError, IndexError, ValueError) as error:
+            fields = ", ".join(["epoch", *logs])
+            raise ConfigError(f"ModelCheckpoint: cannot fill in the file name {self.filepath!r} "
+                                 f"({error!r}); expected fields among: {fields}; hint: validation values "
+                                 "(val_loss) need validation_data or validation_split") from None
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
-            self.model.save(path)
+            self.model.save(path, custom_objects=self.custom_objects)
         self.last_saved = path
 
     def get_state(self):

@@ -20,6 +20,7 @@ distinct shape it produced; the table never says "multiple".
 
 import re
 import sys
+import textwrap
 
 import numpy
 
@@ -116,10 +117,18 @@ def summary_text(model, input_shape=None, line_length=65):
     headers = ["Layer (type)", "Output Shape", "Param #"]
 
     def line(fields):
-        text = ""
-        for field, end in zip(fields, positions):
-            text = (text + " " + field)[:end].ljust(end)  # Keras starts each field with a space
-        return text.rstrip()
+        # a field too wide for its column continues on the next lines of that column (as Keras 3 does),
+        # so a recurrent layer's [(output), [(h), (c)]] is never cut off mid-shape
+        starts = [0, *positions[:-1]]
+        chunks = [_wrap(field, end - start - 1) for field, start, end in zip(fields, starts, positions)]
+        rows = []
+        for row in range(max(len(c) for c in chunks)):
+            text = ""
+            for column, end in zip(chunks, positions):
+                field = column[row] if row < len(column) else ""
+                text = (text + " " + field)[:end].ljust(end)  # Keras starts each field with a space
+            rows.append(text.rstrip())
+        return "\n".join(rows)
 
     title = getattr(model, "name", None) or _snake(type(model).__name__)
     lines = [f'Model: "{title}"', "_" * line_length, line(headers), "=" * line_length]
@@ -131,6 +140,12 @@ def summary_text(model, input_shape=None, line_length=65):
     lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
               f"Non-trainable params: {total - trainable:,}", "_" * line_length]
     return "\n".join(lines)
+
+
+def _wrap(field, width):
+    """Lines of at most ``width`` characters, broken between shapes, never inside one "(None, 64)"."""
+    glued = re.sub(r"\([^()]*\)", lambda m: m.group(0).replace(" ", "\0"), field)
+    return [line.replace("\0", " ") for line in textwrap.wrap(glued, width, break_on_hyphens=False)] or [""]
 
 
 def write(text, print_fn=None):

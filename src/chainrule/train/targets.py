@@ -8,7 +8,7 @@ expects what and how to convert.
 
 import numpy
 
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import ConfigError, DTypeError, ShapeError
 
 ONE_HOT = "one-hot"
 SPARSE = "sparse"
@@ -23,6 +23,8 @@ KIND_BY_LOSS = {
     "mse": SAME_SHAPE, "mean_squared_error": SAME_SHAPE, "mae": SAME_SHAPE, "mean_absolute_error": SAME_SHAPE,
     "l1": SAME_SHAPE, "sse": SAME_SHAPE, "huber": SAME_SHAPE, "hinge": SAME_SHAPE,
 }
+
+BINARY_LOSSES = ("binary_crossentropy", "bce", "binary_cross_entropy_with_logits")
 
 # loss layers and functions given as objects, by the name their string form has
 NAME_BY_CLASS = {
@@ -93,6 +95,10 @@ def check(name, output_shape, y):
                          "numbers; hint: pass labels 0..C-1, or one-hot rows with "
                          "loss='categorical_crossentropy'")
     # same shape: regression and binary losses
+    if kind == SAME_SHAPE and name in BINARY_LOSSES and y.size and (y.min() < 0 or y.max() > 1):
+        raise ConfigError(f"{where} expects targets in [0, 1] (class 0 or 1, or a probability), got values "
+                          f"from {y.min()} to {y.max()}; hint: for more than two classes use a softmax "
+                          "output with loss='sparse_categorical_crossentropy'")
     if y.shape == out:
         return None
     if int(numpy.prod(y.shape[1:], dtype=numpy.int64)) == int(numpy.prod(out[1:], dtype=numpy.int64)) and \

@@ -83,12 +83,28 @@ def read_digit_image(path):
     if pixels.max() > 1.0:  # 8-bit data from a non-PNG reader
         pixels = pixels / 255.0
     if pixels.ndim == 3:
-        pixels = pixels[..., :3].mean(axis=2)
+        pixels = _gray(pixels)
+    if pixels.size == 0 or float(pixels.max() - pixels.min()) < 1e-6:
+        raise ChainruleError(f"{path}: the image is blank (one colour all over); expected a digit drawn on a "
+                             "plain background")
     if pixels.shape != (28, 28):
         pixels = _resize(pixels, path)
     if pixels.mean() > 0.5:
         pixels = 1.0 - pixels
     return pixels.astype(numpy.float32)
+
+
+def _gray(pixels):
+    """Gray levels of an RGB(A) or gray+alpha image; transparent pixels count as white paper.
+
+    A drawing exported from a canvas is often black ink on a transparent background: its colour
+    channels are all black, and only the alpha channel holds the digit.
+    """
+    channels = pixels.shape[2]
+    if channels in (2, 4):
+        colour, alpha = pixels[..., :channels - 1].mean(axis=2), pixels[..., channels - 1]
+        return colour * alpha + (1.0 - alpha)
+    return pixels[..., :3].mean(axis=2)
 
 
 def _resize(pixels, path):

@@ -66,6 +66,11 @@ class GANModel(cr.Model):
         self.discriminator = discriminator if discriminator is not None else build_discriminator()
         self.g_optimizer = cr.optim.Adam(self.generator.parameters(), lr=lr, betas=(0.5, 0.999))
         self.d_optimizer = cr.optim.Adam(self.discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+        self.lr = lr
+
+    def get_config(self):
+        """The constructor's settings, for model files (the two players are the default ones)."""
+        return {"lr": self.lr}
 
     def forward(self, z):
         return self.generator(z)

@@ -15,13 +15,13 @@ def optimizer_for(options, default, **default_kwargs):
     The model's own hyperparameters (``default_kwargs``: momentum, rho, ...) apply only to its own
     default optimiser.
     """
-    from chainrule import optim
+    from chainrule.train.compiled import keras_optimizer
 
     name = (options.optimizer or default).lower()
     kwargs = dict(default_kwargs) if name == default else {}
     if options.lr is not None:
         kwargs["lr"] = options.lr
-    return optim.get(name, **kwargs)
+    return keras_optimizer(name, **kwargs)  # another optimiser by name: Keras's defaults, as compile
 
 
 def fit(model, x, y, options, *, epochs, batch_size, validation_split=0.1, callbacks=()):
