@@ -23,11 +23,12 @@ layer) while reading and writing every array in time order, so no flip is ever m
 """
 
 from chainrule.autograd.mode import is_grad_enabled
-from chainrule.autograd.op import Op
+from chainrule.autograd.op import Op, needs_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.ops.elementwise import relu, sigmoid, tanh
-from chainrule.ops.shape import concatenate, stack
+from chainrule.ops.reduce import sum as reduce_sum
+from chainrule.ops.shape import concatenate, reshape, stack
 
 
 def sigmoid_(xp, a):
@@ -156,100 +157,205 @@ class RNNRecurrence(_Recurrence):
         return stack(dpre), dw, dh
 
 
+def compiled_lstm_gates(xp, dtype):
+    """The compiled (forward, backward) gate kernels of :mod:`chainrule.fast.lstm`, or None.
+
+    They apply to NumPy float32 arrays when Numba is installed and not switched off
+    (``CHAINRULE_NO_NUMBA=1``); anything else runs :class:`NumpyLSTMGates`, the reference form.
+    """
+    from chainrule import fast
+
+    if getattr(xp, "__name__", "") != "numpy" or dtype != xp.float32 or not fast.enabled():
+        return None
+    from chainrule.fast import lstm
+
+    return lstm.gates_forward_kernel, lstm.gates_backward_kernel
+
+
+class NumpyLSTMGates:
+    """The LSTM's gate arithmetic at one step as whole-array calls in place: the reference form.
+
+    ``forward(a, xproj, bias, c_prev, c, h)``: on entry a (N, 4H) holds h_{t−1} W_hhᵀ; on exit the
+    activations i, f, g, o of a + xproj + bias; c = f ⊙ c_prev + i ⊙ g and h = o ⊙ tanh(c) are written.
+    ``backward(a, c_prev, c, g_out, dh, dc, dbias)``: with tanh(c) recomputed (cheaper than storing a
+    (T, N, H) array of it and reading it back), dh += g_out (the output's gradient), then
+    dc += dh ⊙ o ⊙ (1 − tanh²c), a ← da, the gradient of the pre-activations (in place: the
+    activations are needed by nothing else), dbias += Σ_rows da (dbias is float64), and dc *= f for
+    the step before. The compiled kernels
+    (:mod:`chainrule.fast.lstm`) have the same signatures and effects.
+    """
+
+    def __init__(self, xp, hidden, dtype):
+        self.xp, self.hidden = xp, hidden
+        # One tanh over all four blocks: σ(a) = ½·tanh(½a) + ½ for i, f, o, so halve their columns
+        # first. Whole contiguous rows cost fewer and faster calls than strided quarter-blocks.
+        self.scale = xp.full(4 * hidden, 0.5, dtype=dtype)
+        self.scale[2 * hidden:3 * hidden] = 1
+        self.scratch = self.slope = None
+
+    def forward(self, a, xproj, bias, c_prev, c, h):
+        xp, H = self.xp, self.hidden  # noqa: N806 - the math's name
+        if self.scratch is None or self.scratch.shape != c.shape:
+            self.scratch = xp.empty_like(c)
+        a += xproj
+        a += bias
+        a *= self.scale
+        xp.tanh(a, out=a)
+        for block in (a[:, :2 * H], a[:, 3 * H:]):
+            block *= 0.5
+            block += 0.5
+        xp.multiply(a[:, H:2 * H], c_prev, out=c)
+        xp.multiply(a[:, :H], a[:, 2 * H:3 * H], out=self.scratch)
+        c += self.scratch
+        xp.tanh(c, out=h)
+        h *= a[:, 3 * H:]
+
+    def backward(self, a, c_prev, c, g_out, dh, dc, dbias):
+        xp, H = self.xp, self.hidden  # noqa: N806
+        if self.slope is None or self.slope.shape != a.shape:
+            self.slope, self.scratch, self.da = xp.empty_like(a), xp.empty_like(dc), xp.empty_like(a)
+            self.tanh_c = xp.empty_like(dc)
+        slope, tmp, da, tanh_c = self.slope, self.scratch, self.da, self.tanh_c
+        xp.tanh(c, out=tanh_c)
+        i, f, gg, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        dh += g_out
+        # dc += dh ⊙ o ⊙ (1 − tanh²c)
+        xp.multiply(tanh_c, tanh_c, out=tmp)
+        xp.subtract(1, tmp, out=tmp)
+        tmp *= o
+        tmp *= dh
+        dc += tmp
+        # slopes: σ' = y − y² for i, f, o and tanh' = 1 − y² for g, from one full-row square
+        xp.multiply(a, a, out=slope)
+        for block in (slice(0, 2 * H), slice(3 * H, 4 * H)):
+            xp.subtract(a[:, block], slope[:, block], out=slope[:, block])
+        xp.subtract(1, slope[:, 2 * H:3 * H], out=slope[:, 2 * H:3 * H])
+        # d(activations): di = dc ⊙ g, df = dc ⊙ c_prev, dg = dc ⊙ i, do = dh ⊙ tanh c
+        xp.multiply(dc, gg, out=da[:, :H])
+        xp.multiply(dc, c_prev, out=da[:, H:2 * H])
+        xp.multiply(dc, i, out=da[:, 2 * H:3 * H])
+        xp.multiply(dh, tanh_c, out=da[:, 3 * H:])
+        da *= slope
+        dbias += da.sum(axis=0)
+        dc *= f  # f is a view of a: scale dc before a is overwritten
+        a[...] = da
+
+
 class LSTMRecurrence(_Recurrence):
     """LSTM over a sequence, PyTorch's formulation and gate order (i, f, g, o).
 
-    i, f, o = σ(·), g = tanh(·) of the blocks of a_t = xproj_t + h_{t−1} W_hhᵀ;
+    i, f, o = σ(·), g = tanh(·) of the blocks of a_t = xproj_t + h_{t−1} W_hhᵀ + bias;
     c_t = f ⊙ c_{t−1} + i ⊙ g,  h_t = o ⊙ tanh(c_t).
-    Inputs: xproj (T, N, 4H) holding x_t W_ihᵀ + b_ih + b_hh, weight_hh (4H, H), h0 and c0 (N, H).
+    Inputs: xproj (T, N, 4H) holding x_t W_ihᵀ, weight_hh (4H, H), h0 and c0 (N, H), and optionally
+    bias (4H,) = b_ih + b_hh (or the biases may be in xproj already). Adding the bias inside the step
+    and summing its gradient inside the backward step saves two passes over the (T, N, 4H) arrays.
+    With ``weight_ih`` (4H, in) given as a sixth input, the first input is the layer's input x (T, N, in)
+    and the op computes the projection itself, in ONE matrix product over all T·N rows, into the
+    buffer that then holds the activations: one (T, N, 4H) array fewer to allocate and keep.
     Output (T + 1, N, H): the hidden states h_t in time order, then the final cell state (the
     primitive has one output; slicing it is free, and its adjoint is one scatter).
     """
 
     gates = 4
 
-    def forward(self, xproj, w_hh, h0, c0):
+    def forward(self, xproj, w_hh, h0, c0, bias=None, w_ih=None):
         xp = self.xp
-        steps, batch, hidden = self.check(xproj, w_hh, h0, c0)
-        H = hidden  # noqa: N806 - the math's name
-        out = xp.empty((steps + 1, batch, hidden), dtype=xproj.dtype)
-        acts = xp.empty(xproj.shape, dtype=xproj.dtype)  # i, f, g, o after their nonlinearities
-        c_prev, tanh_cells = xp.empty_like(out[:steps]), xp.empty_like(out[:steps])
-        scratch = xp.empty_like(out[0])
-        # One tanh over all four blocks: σ(a) = ½·tanh(½a) + ½ for i, f, o, so halve their columns
-        # first. Whole contiguous rows cost fewer and faster calls than strided quarter-blocks.
-        scale = xp.full(4 * H, 0.5, dtype=xproj.dtype)
-        scale[2 * H:3 * H] = 1
+        if w_ih is not None:  # xproj is x: project it here, straight into the activations' buffer
+            acts = self.project(xproj, w_ih, w_hh)
+            xproj = None
+        steps, batch, hidden = self.check(xproj if w_ih is None else acts, w_hh, h0, c0)
+        dtype = acts.dtype if w_ih is not None else xproj.dtype
+        if bias is None:
+            bias = xp.zeros(4 * hidden, dtype=dtype)
+        elif tuple(bias.shape) != (4 * hidden,):
+            raise ShapeError(f"{self.name}: bias must have shape ({4 * hidden},), got {tuple(bias.shape)}")
+        bias = xp.ascontiguousarray(bias, dtype=dtype)
+        if w_ih is None:
+            xproj = xp.ascontiguousarray(xproj)
+            acts = xp.empty(xproj.shape, dtype=dtype)  # i, f, g, o after their nonlinearities
+        else:
+            recurrent = xp.empty(acts.shape[1:], dtype=dtype)  # h_{t−1} W_hhᵀ of one step
+        out = xp.empty((steps + 1, batch, hidden), dtype=dtype)
+        c_prev = xp.empty_like(out[:steps])  # c_{t−1} of step t; c_t is in the next step's slot
+        kernels = compiled_lstm_gates(xp, dtype)
+        gates = kernels[0] if kernels else NumpyLSTMGates(xp, hidden, dtype).forward
         w_t = xp.ascontiguousarray(w_hh.T)  # BLAS runs (N, H) @ (H, 4H) fastest on this layout
         order = list(self.order(steps))
         c_prev[order[0]] = c0
         h = h0
         for k, t in enumerate(order):
-            a = acts[t]
-            xp.matmul(h, w_t, out=a)
-            a += xproj[t]
-            a *= scale
-            xp.tanh(a, out=a)
-            for block in (a[:, :2 * H], a[:, 3 * H:]):
-                block *= 0.5
-                block += 0.5
+            # the gates add their two arguments, so either may be the one overwritten by activations
+            if w_ih is None:
+                xp.matmul(h, w_t, out=acts[t])
+                other = xproj[t]
+            else:
+                other = xp.matmul(h, w_t, out=recurrent)
             # c_t goes straight into the slot where the next step reads it as c_prev (no copies)
             c = c_prev[order[k + 1]] if k + 1 < steps else out[steps]
-            xp.multiply(a[:, H:2 * H], c_prev[t], out=c)
-            xp.multiply(a[:, :H], a[:, 2 * H:3 * H], out=scratch)
-            c += scratch
-            xp.tanh(c, out=tanh_cells[t])
             h = out[t]
-            xp.multiply(a[:, 3 * H:], tanh_cells[t], out=h)
-        self.acts, self.c_prev, self.tanh_cells, self.out = acts, c_prev, tanh_cells, out
+            gates(acts[t], other, bias, c_prev[t], c, h)
+        self.acts, self.c_prev, self.out = acts, c_prev, out
+        self.consumed = False  # the backward overwrites acts with the gate gradients
         return out
 
     def vjp_arrays(self, g):
-        xp, acts, tanh_cells, c_prev, out = self.xp, self.acts, self.tanh_cells, self.c_prev, self.out
+        xp, acts, c_prev, out = self.xp, self.acts, self.c_prev, self.out
         w_hh, h0 = (x.data if isinstance(x, Tensor) else x for x in (self.inputs[1], self.inputs[2]))
-        steps, H = len(acts), tanh_cells.shape[2]  # noqa: N806
-        dacts = xp.empty_like(acts)
-        slope = xp.empty_like(acts[0])  # d(activation)/d(preactivation), all four blocks
+        steps, H = len(acts), out.shape[2]  # noqa: N806
+        g = xp.ascontiguousarray(g)
+        kernels = compiled_lstm_gates(xp, acts.dtype)
+        gates = kernels[1] if kernels else NumpyLSTMGates(xp, H, acts.dtype).backward
+        # The gate gradients overwrite the activations step by step (one (T, N, 4H) array fewer).
+        # A second backward through a retained graph finds them gone and recomputes the forward.
+        if self.consumed:
+            self.forward(*(v.data if isinstance(v, Tensor) else v for v in self.inputs))
+            acts, c_prev, out = self.acts, self.c_prev, self.out
+        self.consumed = True
+        dacts = acts
         dh = xp.zeros_like(g[0])
         dc = g[steps].copy()
-        tmp = xp.empty_like(dh)
-        for t in reversed(self.order(steps)):
-            a, da, tc = acts[t], dacts[t], tanh_cells[t]
-            i, f, gg, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            dh += g[t]
-            # dc += dh ⊙ o ⊙ (1 − tanh²c)
-            xp.multiply(tc, tc, out=tmp)
-            xp.subtract(1, tmp, out=tmp)
-            tmp *= o
-            tmp *= dh
-            dc += tmp
-            # slopes: σ' = y − y² for i, f, o and tanh' = 1 − y² for g, from one full-row square
-            xp.multiply(a, a, out=slope)
-            for block in (slice(0, 2 * H), slice(3 * H, 4 * H)):
-                xp.subtract(a[:, block], slope[:, block], out=slope[:, block])
-            xp.subtract(1, slope[:, 2 * H:3 * H], out=slope[:, 2 * H:3 * H])
-            # d(activations): di = dc ⊙ g, df = dc ⊙ c_prev, dg = dc ⊙ i, do = dh ⊙ tanh c
-            xp.multiply(dc, gg, out=da[:, :H])
-            xp.multiply(dc, c_prev[t], out=da[:, H:2 * H])
-            xp.multiply(dc, i, out=da[:, 2 * H:3 * H])
-            xp.multiply(dh, tc, out=da[:, 3 * H:])
-            da *= slope
-            dc *= f
-            xp.matmul(da, w_hh, out=dh)
+        dbias = xp.zeros(4 * H, dtype=xp.float64)  # summed over T·N rows: accumulate in float64
+        # the last product gives the gradient of h0: skip it when nobody asks for that (h0 = zeros)
+        want_h0 = needs_grad(self.inputs[2])
+        order = list(self.order(steps))
+        for k in range(steps - 1, -1, -1):
+            t = order[k]
+            cell = c_prev[order[k + 1]] if k + 1 < steps else out[steps]  # c_t, as the forward wrote it
+            gates(dacts[t], c_prev[t], cell, g[t], dh, dc, dbias)
+            if want_h0 or k > 0:
+                xp.matmul(dacts[t], w_hh, out=dh)
         # dW_hh = Σ_t da_tᵀ h_{t−1}: h_{t−1} is the output of the neighbouring step (h0 at the start),
         # so one GEMM over the T − 1 inner steps and one small one for the first.
         first, inner, previous = (steps - 1, slice(0, steps - 1), slice(1, steps)) if self.reverse \
             else (0, slice(1, steps), slice(0, steps - 1))
-        dw = dacts[inner].reshape(-1, 4 * H).T @ out[previous].reshape(-1, H)
-        dw += dacts[first].T @ h0
-        return dacts, dw, dh, dc
+        dw = None
+        if needs_grad(self.inputs[1]):  # a frozen recurrent weight costs no GEMM
+            dw = dacts[inner].reshape(-1, 4 * H).T @ out[previous].reshape(-1, H)
+            dw += dacts[first].T @ h0
+        has_bias = len(self.inputs) > 4 and self.inputs[4] is not None
+        grads = [dacts, dw, dh if want_h0 else None, dc, dbias.astype(acts.dtype) if has_bias else None]
+        if len(self.inputs) > 5 and self.inputs[5] is not None:  # the op projected x itself
+            x, w_ih = (v.data if isinstance(v, Tensor) else v for v in (self.inputs[0], self.inputs[5]))
+            flat = dacts.reshape(-1, 4 * H)
+            grads[0] = (flat @ w_ih).reshape(x.shape) if needs_grad(self.inputs[0]) else None
+            grads.append(flat.T @ x.reshape(flat.shape[0], -1) if needs_grad(self.inputs[5]) else None)
+        return grads
 
-    def forward_composed(self, xproj, w_hh, h0, c0):
+    def project(self, x, w_ih, w_hh):
+        """x W_ihᵀ for all steps as one GEMM over T·N rows -> (T, N, 4H), after checking shapes."""
+        if x.ndim != 3 or w_ih.ndim != 2 or x.shape[2] != w_ih.shape[1] or w_ih.shape[0] != w_hh.shape[0]:
+            raise ShapeError(f"{self.name}: expects x (T, N, in) and weight_ih (4H, in) with weight_hh "
+                             f"(4H, H), got {x.shape}, {w_ih.shape} and {w_hh.shape}")
+        return x.reshape(-1, x.shape[2]).dot(w_ih.T).reshape(x.shape[0], x.shape[1], w_ih.shape[0])
+
+    def forward_composed(self, xproj, w_hh, h0, c0, bias=None, w_ih=None):
         H = w_hh.shape[1]  # noqa: N806
         steps = xproj.shape[0]
+        if w_ih is not None:
+            xproj = xproj @ w_ih.T
         h, c, hs, saved = h0, c0, [None] * steps, {}
         for t in self.order(steps):
-            a = xproj[t] + h @ w_hh.T
+            a = xproj[t] + h @ w_hh.T if bias is None else xproj[t] + h @ w_hh.T + bias
             i, f = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
             gg, o = tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
             c_next = f * c + i * gg
@@ -259,9 +365,9 @@ class LSTMRecurrence(_Recurrence):
             hs[t] = h
         return stack(hs + [c]), saved
 
-    def vjp_composed(self, g, xproj, w_hh, h0, c0):
+    def vjp_composed(self, g, xproj, w_hh, h0, c0, bias=None, w_ih=None):
         steps = xproj.shape[0]
-        _, saved = self.forward_composed(xproj, w_hh, h0, c0)
+        _, saved = self.forward_composed(xproj, w_hh, h0, c0, bias, w_ih)
         dacts, dw, dh, dc = [None] * steps, None, None, g[steps]
         for t in reversed(self.order(steps)):
             h, c, i, f, gg, o, tc = saved[t]
@@ -273,7 +379,13 @@ class LSTMRecurrence(_Recurrence):
             term = da.T @ h
             dw = term if dw is None else dw + term
             dh, dc = da @ w_hh, dc * f
-        return stack(dacts), dw, dh, dc
+        dacts = stack(dacts)
+        grads = [dacts, dw, dh, dc, None if bias is None else reduce_sum(dacts, axis=(0, 1))]
+        if w_ih is not None:  # xproj is x: chain through the projection
+            flat = reshape(dacts, (-1, dacts.shape[2]))
+            grads[0] = dacts @ w_ih
+            grads.append(flat.T @ reshape(xproj, (flat.shape[0], -1)))
+        return grads
 
 
 class GRURecurrence(_Recurrence):

@@ -248,8 +248,8 @@ class _RNNBase(Module):
             out = GRURecurrence(reverse)(linear(x, w_ih, b_ih), w_hh, b_hh, *states)
             return out, [out[last]]
         bias = None if b_ih is None else b_ih + b_hh  # one bias vector for the one projection
-        if self.mode == "LSTM":
-            out = LSTMRecurrence(reverse)(linear(x, w_ih, bias), w_hh, *states)
+        if self.mode == "LSTM":  # the op projects x, adds the bias per step and sums its gradients
+            out = LSTMRecurrence(reverse)(x, w_hh, *states, bias, w_ih)
             return out[:steps], [out[last], out[steps]]
         out = RNNRecurrence(self.nonlinearity, reverse)(linear(x, w_ih, bias), w_hh, *states)
         return out, [out[last]]
