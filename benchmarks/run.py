@@ -8,7 +8,9 @@ drift cancels: chainrule, PyTorch as installed, and PyTorch with glibc's malloc 
 unit, the ratio chainrule / PyTorch (below 1 means we are faster), achieved GFLOP/s of the step's
 matrix products against the GEMM limit of this machine measured in the same run, and the peak
 resident memory that a steady training step adds to what is held between steps (the JSON also has
-the first step's, which includes buffers made once and lazily loaded code).
+the first step's, which includes buffers made once and lazily loaded code). A GEMM-bound check times
+each step's matrix products alone on each engine's own BLAS, which splits the step into GEMM time
+and the rest (the overhead an engine adds around the products).
 """
 
 import argparse
@@ -30,7 +32,7 @@ import numpy as np  # noqa: E402 - after the thread settings
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks.workloads import WORKLOADS  # noqa: E402
+from benchmarks.workloads import GEMMS, WORKLOADS  # noqa: E402
 
 MALLOC = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "1000000000"}
 
@@ -147,6 +149,12 @@ def main(argv=None):
                 row[f"{label}_gflops"] = workload.flops / seconds / 1e9
                 row[f"{label}_peak_mb"] = round(memory[label]["peak_increase_mb"], 1)
                 row[f"{label}_first_step_mb"] = round(memory[label]["first_step_mb"], 1)
+            if not ours_only:  # the step's matrix products alone, on each engine's own BLAS
+                for label, w in active.items():
+                    gemm = w.ask(cmd="gemm", shapes=GEMMS[name])["seconds"]
+                    row[f"{label}_gemm_ms"] = 1000 * gemm
+                    row[f"{label}_other_ms"] = 1000 * (medians[label] - gemm)
+                    row[f"{label}_gemm_share"] = gemm / medians[label]
             rows.append(row)
             if ours_only and rows and "torch" in rows[0]:
                 mlp_row = next((r for r in rows if r["workload"] == "mlp"), None)
@@ -175,6 +183,14 @@ def main(argv=None):
         ratios = ", ".join(f"{label} {row[f'best_ratio_{label}']:.2f}" for label in labels[1:]
                            if f"best_ratio_{label}" in row)
         print(f"  {row['workload']:<10} best step {row['chainrule_best']:.2f} {row['unit']}; {ratios}")
+    print("GEMM-bound check: the step's matrix products timed alone on each engine's BLAS; the rest is "
+          "everything else the step does (ms per step; share = GEMM time / median step time):")
+    for row in rows:
+        parts = [f"{label} GEMM {row[f'{label}_gemm_ms']:.2f} + rest {row[f'{label}_other_ms']:.2f} "
+                 f"({100 * row[f'{label}_gemm_share']:.0f}%)"
+                 for label in labels if f"{label}_gemm_ms" in row]
+        if parts:
+            print(f"  {row['workload']:<10} " + "; ".join(parts))
     for row in rows:
         if "ratio_both_malloc" in row:
             print(f"{row['workload']}: chainrule+malloc / torch+malloc = {row['ratio_both_malloc']:.2f}")

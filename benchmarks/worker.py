@@ -29,6 +29,28 @@ def _reset_peak():
         return False
 
 
+def _gemm_seconds(engine, shapes, repeats):
+    """The time this engine's BLAS takes for a step's matrix products alone (best of ``repeats``)."""
+    rng = np.random.default_rng(0)
+    operands = {(m, k, n): (rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32))
+                for m, k, n in set(map(tuple, shapes))}
+    if engine == "torch":
+        import torch
+
+        operands = {key: (torch.from_numpy(a), torch.from_numpy(b)) for key, (a, b) in operands.items()}
+        product = torch.mm
+    else:
+        product = np.matmul
+    pairs = [operands[tuple(shape)] for shape in shapes]
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for a, b in pairs:
+            product(a, b)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def main(engine):
     if engine == "torch":
         import torch
@@ -66,6 +88,8 @@ def main(engine):
                 step()
                 times.append(time.perf_counter() - start)
             reply = {"times": times}
+        elif command == "gemm":
+            reply = {"seconds": _gemm_seconds(engine, request["shapes"], request.get("repeats", 5))}
         elif command == "memory":
             reply = {"first_step_mb": first_peak / 1024, "peak_increase_mb": step_peak / 1024}
         elif command == "quit":

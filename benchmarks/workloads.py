@@ -1,4 +1,5 @@
-"""The five workloads of ../shared/WORKLOADS.md: sizes, batch, unit and FLOPs, shared by both sides."""
+"""The five workloads of ../shared/WORKLOADS.md: sizes, batch, unit, and the matrix products of one
+training step (from which the FLOPs and the GEMM share come), shared by both sides."""
 
 from dataclasses import dataclass
 
@@ -8,7 +9,7 @@ class Workload:
     name: str
     batch: int
     unit: str  # "s/60k" (seconds per 60,000 samples) or "tokens/s"
-    flops: float  # multiply-adds x2 of one training step's matrix products (forward + backward)
+    flops: float  # 2·m·k·n summed over one training step's matrix products (forward + backward)
 
     def value(self, step_seconds):
         """The workload's reported figure for one step's median time."""
@@ -20,31 +21,53 @@ class Workload:
 SEQUENCE, VOCAB, EMBED, HIDDEN = 64, 65, 64, 256
 
 
-def _dense_flops(batch, sizes):
-    """Forward 2·B·in·out per layer; backward adds the weight gradient and, past the first layer,
-    the input gradient (nothing needs the gradient of the data)."""
-    total = 0
+def _dense(batch, sizes):
+    """The products of dense layers: forward x·Wᵀ; backward gᵀ·x (weight) and, past the first layer,
+    g·W (input; nothing needs the gradient of the data). Each (m, k, n): an (m, k) @ (k, n) product."""
+    shapes = []
     for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
-        total += 2 * batch * n_in * n_out * (2 if i == 0 else 3)
-    return total
+        shapes += [(batch, n_in, n_out), (n_out, batch, n_in)]
+        if i > 0:
+            shapes.append((batch, n_out, n_in))
+    return shapes
 
 
-def _lenet_flops(batch):
-    conv1 = 2 * batch * 28 * 28 * 6 * 1 * 25 * 2  # forward + weight gradient (input needs none)
-    conv2 = 2 * batch * 10 * 10 * 16 * 6 * 25 * 3
-    return conv1 + conv2 + _dense_flops(batch, [400, 120, 84, 10]) + 2 * batch * 400 * 120
+def _conv(positions, c_in, kernel, c_out, input_grad):
+    """A convolution as the GEMMs of im2col: columns (positions, c_in·k²) times weights (c_in·k², c_out)."""
+    k = c_in * kernel * kernel
+    shapes = [(positions, k, c_out), (c_out, positions, k)]
+    return shapes + ([(positions, c_out, k)] if input_grad else [])
 
 
-def _lstm_flops(batch):
-    tokens = batch * SEQUENCE
-    per_token = 2 * EMBED * 4 * HIDDEN * 2 + 2 * HIDDEN * 4 * HIDDEN * 3 + 2 * HIDDEN * VOCAB * 3
-    return tokens * per_token
+def _lenet(batch):
+    return (_conv(batch * 28 * 28, 1, 5, 6, False) + _conv(batch * 10 * 10, 6, 5, 16, True)
+            + _dense(batch, [400, 120, 84, 10]) + [(batch, 120, 400)])  # the input gradient of fc1
 
 
+def _lstm(batch):
+    tokens, gates = batch * SEQUENCE, 4 * HIDDEN
+    per_step = [(batch, HIDDEN, gates), (batch, gates, HIDDEN)]  # h·W_hhᵀ forward, its input gradient
+    return (per_step * SEQUENCE
+            + [(tokens, EMBED, gates), (gates, tokens, EMBED), (tokens, gates, EMBED)]  # input projection
+            + [(HIDDEN, tokens, gates)]  # dW_hh over all steps in one product
+            + [(tokens, HIDDEN, VOCAB), (VOCAB, tokens, HIDDEN), (tokens, VOCAB, HIDDEN)])  # the head
+
+
+def flops(shapes):
+    return sum(2 * m * k * n for m, k, n in shapes)
+
+
+GEMMS = {
+    "mlp": _dense(128, [784, 512, 512, 10]),
+    "ae": _dense(256, [784, 32, 784]),
+    "deep_ae": _dense(256, [784, 128, 64, 32, 64, 128, 784]),
+    "lenet5": _lenet(128),
+    "char_lstm": _lstm(64),
+}
 WORKLOADS = {
-    "mlp": Workload("mlp", 128, "s/60k", _dense_flops(128, [784, 512, 512, 10])),
-    "ae": Workload("ae", 256, "s/60k", _dense_flops(256, [784, 32, 784])),
-    "deep_ae": Workload("deep_ae", 256, "s/60k", _dense_flops(256, [784, 128, 64, 32, 64, 128, 784])),
-    "lenet5": Workload("lenet5", 128, "s/60k", _lenet_flops(128)),
-    "char_lstm": Workload("char_lstm", 64, "tokens/s", _lstm_flops(64)),
+    "mlp": Workload("mlp", 128, "s/60k", flops(GEMMS["mlp"])),
+    "ae": Workload("ae", 256, "s/60k", flops(GEMMS["ae"])),
+    "deep_ae": Workload("deep_ae", 256, "s/60k", flops(GEMMS["deep_ae"])),
+    "lenet5": Workload("lenet5", 128, "s/60k", flops(GEMMS["lenet5"])),
+    "char_lstm": Workload("char_lstm", 64, "tokens/s", flops(GEMMS["char_lstm"])),
 }
