@@ -126,6 +126,17 @@ def lecun_normal_(tensor):
     return normal_(tensor, 0.0, math.sqrt(1.0 / fans(tensor.shape)[0]))
 
 
+def pytorch_default_(weight, bias=None):
+    """PyTorch's default for Linear and Conv layers: weight ~ kaiming_uniform(a=√5), i.e.
+    U(±1/√fan_in), and bias ~ U(±1/√fan_in)."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in = fans(weight.shape)[0]
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        uniform_(bias, -bound, bound)
+    return weight
+
+
 glorot_uniform_ = xavier_uniform_
 glorot_normal_ = xavier_normal_
 

@@ -4,7 +4,6 @@ The work happens in :mod:`chainrule.ops.conv` (im2col + one matrix product); the
 parameters: ``weight`` (out_channels, in_channels / groups, *kernel_size) and ``bias`` (out_channels,).
 """
 
-import math
 
 import numpy
 
@@ -68,11 +67,7 @@ class _ConvNd(Module):
 
     def reset_parameters(self):
         """PyTorch's default: weight ~ U(±1/√fan_in) (kaiming_uniform with a=√5), bias the same bound."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = init.fans(self.weight.shape)[0]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        init.pytorch_default_(self.weight, self.bias)
 
     def _check_input(self, x, expected):
         require_floating(x, f"{type(self).__name__}({self.in_channels}, {self.out_channels})")
