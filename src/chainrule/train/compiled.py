@@ -9,8 +9,7 @@ named values that a custom ``train_step`` returns (``step_trackers``).
 from chainrule.errors import ChainruleError
 from chainrule.train import metrics as metrics_module
 from chainrule.train import targets
-
-UNCHECKED = "unchecked"  # the targets of this run have not been checked yet
+from chainrule.train.targets import UNCHECKED
 
 # compile(optimizer="name") is the Keras door, so a name gets Keras's defaults; the classes in cr.optim
 # keep PyTorch's (cr.optim.SGD() has lr 1e-3, Keras's "sgd" 1e-2; PyTorch's RMSprop has lr 1e-2 and

@@ -25,6 +25,52 @@ def as_array(value):
     return numpy.asarray(value)
 
 
+def model_input(model, x):
+    """A batch of inputs as a Tensor in ``model``'s float dtype (integers, e.g. indices, kept as they are).
+
+    The first batch a model sees sets its input_spec (what summary and model files use). The dtype
+    is the one the run looked up once (``model._run_dtype``); outside a run it is looked up here.
+    """
+    dtype = model.__dict__.get("_run_dtype") or model._float_dtype()
+    if isinstance(x, Tensor):
+        array = x.data
+    else:
+        array = x if isinstance(x, numpy.ndarray) else as_array(x)
+    if array.dtype.kind == "f" and array.dtype != dtype:
+        array = array.astype(dtype)
+        x = None
+    if model._input_spec is None:
+        model._input_spec = {"shape": [None, *array.shape[1:]], "dtype": array.dtype.name}
+    return x if isinstance(x, Tensor) else Tensor(array)
+
+
+def refuse_one_unbatched_sample(spec, array, where):
+    """predict(x[0]) is a common slip: say so, rather than cut one sample into a batch of pieces.
+
+    ``spec`` is the model's input_spec (or None when unknown); ``where`` names the caller.
+    """
+    if spec is None or array.ndim != len(spec["shape"]) - 1:
+        return
+    if all(want is None or want == got for want, got in zip(spec["shape"][1:], array.shape, strict=True)):
+        expected = ", ".join(["batch", *("?" if s is None else str(s) for s in spec["shape"][1:])])
+        raise ShapeError(f"{where}: expects a batch of shape ({expected}), got one sample of shape "
+                         f"{array.shape}; hint: predict(x[None]) or predict(x.reshape(1, *x.shape)) for "
+                         "a batch of one")
+
+
+def predict_chunks(x, batch_size, spec, owner):
+    """predict's batches of inputs alone: slices of arrays, or the inputs of a data set's batches.
+
+    An array that looks like one sample of ``spec`` (the model's input_spec) is refused, naming
+    ``owner`` (the model's class name).
+    """
+    if isinstance(x, (numpy.ndarray, Tensor, list)):
+        array = as_array(x)
+        refuse_one_unbatched_sample(spec, array, f"{owner}.predict")
+        return (array[i:i + batch_size] for i in range(0, len(array), batch_size))
+    return (inputs_of(batch) for batch in batches(x, None, batch_size, False, "predict"))
+
+
 def _is_loader(data):
     from chainrule.data import DataLoader
 

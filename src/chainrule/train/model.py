@@ -1,4 +1,4 @@
-"""``Model`` and ``Sequential``: the Keras-style front door, and the one training loop.
+"""``Model`` and ``Sequential``: the Keras-style front door, and the two steps of the one training loop.
 
 ``cr.Model(module)`` gives any ``nn.Module`` the methods ``compile``, ``fit``, ``evaluate``,
 ``predict``, ``train_on_batch``, ``summary``, ``save``; subclassing ``Model`` (define ``forward``)
@@ -9,6 +9,10 @@ backward, optimiser step, running metrics) and :meth:`Model.test_step` (forward 
 no_grad). ``fit`` is a loop over epochs and batches around them; callbacks see it only through
 their hooks and ``logs``. Training that is not "one loss, one optimiser" (a GAN's two players)
 overrides ``train_step`` and returns its numbers by name; see :meth:`Model.train_step`.
+
+The loop itself is :mod:`chainrule.train.loop`; a batch's inputs and targets are adapted by
+:func:`~chainrule.train.data_adapter.model_input` and :func:`~chainrule.train.targets.adapt_targets`;
+the weights as arrays (get_weights, set_weights, count_params) are :mod:`chainrule.train.weights`.
 
     >>> import numpy as np, chainrule as cr
     >>> model = cr.Sequential([cr.nn.Dense(4, activation="relu", input_shape=(3,)), cr.nn.Dense(1)])
@@ -22,14 +26,14 @@ import numpy
 
 from chainrule import backend
 from chainrule.autograd.mode import no_grad
-from chainrule.autograd.tensor import Tensor
-from chainrule.errors import ChainruleError, ConfigError, ShapeError
+from chainrule.errors import ChainruleError
 from chainrule.nn.layers.containers import Sequential as _NNSequential
 from chainrule.nn.module import Module
 from chainrule.optim.lbfgs import LBFGS
-from chainrule.train import checkpoint, data_adapter, progress, targets
-from chainrule.train.callbacks import CallbackList, History
-from chainrule.train.compiled import UNCHECKED, Compiled
+from chainrule.train import checkpoint, data_adapter, loop, progress, weights
+from chainrule.train.compiled import Compiled
+from chainrule.train.data_adapter import model_input
+from chainrule.train.targets import UNCHECKED, adapt_targets
 
 
 class Model(Module):
@@ -108,6 +112,9 @@ class Model(Module):
     def _has_custom_train_step(self):
         return type(self).train_step is not Model.train_step
 
+    def _has_custom_test_step(self):
+        return type(self).test_step is not Model.test_step
+
     def _compile_config(self):
         return self._compiled.config() if self._compiled is not None else None
 
@@ -160,33 +167,6 @@ class Model(Module):
                 return p.dtype
         return numpy.dtype(backend.DEFAULT_FLOAT)
 
-    def _input(self, x):
-        """A batch of inputs as a Tensor in the model's float dtype (integers, e.g. indices, kept)."""
-        dtype = self.__dict__.get("_run_dtype") or self._float_dtype()
-        if isinstance(x, Tensor):
-            array = x.data
-        else:
-            array = x if isinstance(x, numpy.ndarray) else data_adapter.as_array(x)
-        if array.dtype.kind == "f" and array.dtype != dtype:
-            array = array.astype(dtype)
-            x = None
-        if self._input_spec is None:
-            self._input_spec = {"shape": [None, *array.shape[1:]], "dtype": array.dtype.name}
-        return x if isinstance(x, Tensor) else Tensor(array)
-
-    def _targets(self, y, output):
-        """Targets as an array, checked against the loss and output at the first batch of a run."""
-        y = y.data if isinstance(y, Tensor) else (y if isinstance(y, numpy.ndarray) else numpy.asarray(y))
-        adapt = self._compiled.target_adapt
-        if adapt is UNCHECKED:
-            adapt = self._compiled.target_adapt = targets.check(self._compiled.loss_name,
-                                                                getattr(output, "shape", None), y)
-        if adapt is None:
-            return y
-        if adapt == "int64":
-            return y.astype(numpy.int64)
-        return y.reshape((len(y), *adapt))
-
     # ---------------------------------------------------------------- the one loop: its two steps
     def train_step(self, x, y):
         """One optimisation step on one batch; updates the running loss and metrics; returns the loss.
@@ -204,8 +184,8 @@ class Model(Module):
         (``compile()``); ``fit(x)`` may leave out ``y`` for arrays, and the step then gets ``y=None``.
         """
         compiled = self._compiled
-        output = self(self._input(x))
-        y = self._targets(y, output)
+        output = self(model_input(self, x))
+        y = adapt_targets(compiled, y, output)
         loss = compiled.loss(output, y)
         value = float(loss.data)
         # metrics first: one that refuses these targets does so before the weights change
@@ -224,7 +204,7 @@ class Model(Module):
     def _closure_loss(self, x, y):
         """Forward, loss and backward again on the same batch (for optimisers that search along a line)."""
         self._compiled.optimizer.zero_grad()
-        loss = self._compiled.loss(self(self._input(x)), y)
+        loss = self._compiled.loss(self(model_input(self, x)), y)
         loss.backward()
         return loss
 
@@ -232,8 +212,8 @@ class Model(Module):
         """Forward one batch without recording a graph; updates the running loss and metrics."""
         compiled = self._compiled
         with no_grad():
-            output = self(self._input(x))
-            y = self._targets(y, output)
+            output = self(model_input(self, x))
+            y = adapt_targets(compiled, y, output)
             value = float(compiled.loss(output, y).data)
         self._update_metrics(output.data, y, value)
         return value
@@ -243,24 +223,6 @@ class Model(Module):
         compiled.loss_tracker.update_mean(loss_value, len(output))
         for metric in compiled.metrics:
             metric.update_state(output, y)
-
-    def _track_step_logs(self, values, x, where):
-        """Add the named values a custom step returned for batch ``x`` to the epoch's running means."""
-        count = _batch_length(x)
-        trackers = self._compiled.step_trackers
-        for name, value in values.items():
-            if isinstance(value, Tensor):
-                value = value.data
-            if numpy.ndim(value) != 0:
-                raise ChainruleError(f"{type(self).__name__}.{where}: the value {name!r} it returned has "
-                                     f"shape {numpy.shape(value)}, expected a scalar; hint: return e.g. "
-                                     "float(loss.data) or the 0-d loss Tensor")
-            tracker = trackers.get(name)
-            if tracker is None:
-                from chainrule.train.metrics import Mean
-
-                tracker = trackers[name] = Mean(name)
-            tracker.update_mean(value, count)
 
     def _reset_metrics(self):
         for metric in self.metrics:
@@ -299,133 +261,15 @@ class Model(Module):
                 continues as if it had never stopped.
         """
         self._require_compiled("fit")
-        saved, training = checkpoint.read(resume_from) if resume_from is not None else (None, None)
-        split_seed = None
-        if validation_split:
-            if validation_data is not None:
-                raise ChainruleError("fit: pass validation_split or validation_data, not both")
-            (x, y), validation_data, split_seed = data_adapter.split(
-                x, y, validation_split, None if training is None else training.get("split_seed"))
-        unpack = data_adapter.unpack
-        if y is None and self._has_custom_train_step() and isinstance(x, (numpy.ndarray, Tensor, list)):
-            train_batches, unpack = _inputs_only_batches(x, batch_size, shuffle), _inputs_only
-        else:
-            train_batches = data_adapter.batches(x, y, batch_size, shuffle, "fit")
-        val_batches = None
-        if validation_data is not None:
-            val_x, val_y = data_adapter.pair(validation_data)
-            val_batches = data_adapter.batches(val_x, val_y, batch_size, False, "fit (validation)")
-        callbacks = _callback_list(callbacks)
-        history = History()
-        if saved is not None:
-            checkpoint.restore(self, saved, training)
-            history.history = {k: list(v) for k, v in training["history"].items()}
-            history.epoch = list(training["history_epochs"])
-            initial_epoch = training["epoch"] + 1
-        if val_batches is not None and not data_adapter._is_loader(val_x):
-            self._check_validation_targets(val_batches)
-        # History and progress come after the user's callbacks, so they see what those add to logs
-        bar = progress.make(verbose)
-        callback_list = CallbackList([*callbacks, history, *([bar] if bar else [])], self,
-                                     self._params(train_batches, val_batches, epochs, verbose))
-        if training is not None:
-            callback_list.restore(training.get("callbacks", {}))
-        self.history = history
-        self._fit_state = {"split_seed": split_seed, "history": history, "callbacks": callback_list,
-                           "epoch": None, "logs": None}
-        self.stop_training = False
-        self._new_run()
-        epoch_logs = {}
-        try:
-            callback_list.on_train_begin()
-            for epoch in range(initial_epoch, epochs):
-                self._fit_state["epoch"] = epoch
-                callback_list.on_epoch_begin(epoch)
-                epoch_logs = self._train_epoch(train_batches, callback_list, unpack)
-                if val_batches is not None:
-                    val_logs = self._evaluate_batches(val_batches)
-                    epoch_logs.update(("val_" + key, value) for key, value in val_logs.items())
-                self._fit_state["logs"] = epoch_logs
-                callback_list.on_epoch_end(epoch, epoch_logs)
-                if self.stop_training:
-                    break
-            callback_list.on_train_end(epoch_logs)
-        finally:
-            self._fit_state = None
-        return history
-
-    def _check_validation_targets(self, batches):
-        """Check the validation targets before training, not after a first epoch has changed the weights.
-
-        Runs the first validation batch forward (eval mode, no graph, nothing drawn at random) when
-        the model is built and uses the built-in test_step; lazy models are checked at epoch end.
-        """
-        if type(self).test_step is not Model.test_step or self._compiled.loss is None or \
-                not self._fully_built():
-            return
-        x, y = data_adapter.unpack(next(iter(batches)), "fit (validation)")
-        was_training = self.training
-        self.eval()
-        try:
-            with no_grad():
-                output = self(self._input(x))
-        finally:
-            self.train(was_training)
-        y = y.data if isinstance(y, Tensor) else numpy.asarray(y)
-        try:
-            targets.check(self._compiled.loss_name, getattr(output, "shape", None), y)
-        except ChainruleError as error:
-            raise type(error)(f"fit: validation_data: {error}") from None
-
-    def _train_epoch(self, batches, callback_list, unpack=data_adapter.unpack):
-        self.train()
-        self._reset_metrics()
-        hooks = bool(callback_list.train_batch)
-        train_step = self.train_step
-        for step, batch in enumerate(batches):
-            x, y = unpack(batch, "fit")
-            if hooks:
-                callback_list.on_train_batch_begin(step)
-            result = train_step(x, y)
-            if isinstance(result, dict):  # a custom step's named values (the built-in returns a float)
-                self._track_step_logs(result, x, "train_step")
-            if hooks:
-                callback_list.on_train_batch_end(step, self._logs())
-            if self.stop_training:
-                break
-        return self._logs()
-
-    def _evaluate_batches(self, batches):
-        if type(self).test_step is Model.test_step and self._compiled.loss is None:
-            raise ChainruleError(f"{type(self).__name__}: evaluating needs a loss or a test_step; hint: "
-                                 "compile(loss=...) or override test_step(x, y) to return named values")
-        was_training = self.training
-        self.eval()
-        self._reset_metrics()
-        try:
-            for batch in batches:
-                x, y = data_adapter.unpack(batch, "evaluate")
-                result = self.test_step(x, y)
-                if isinstance(result, dict):
-                    self._track_step_logs(result, x, "test_step")
-        finally:
-            self.train(was_training)
-        return self._logs()
-
-    def _params(self, train_batches, val_batches, epochs, verbose):
-        def size(batches):
-            dataset = getattr(batches, "dataset", None)
-            return len(dataset) if dataset is not None else None
-
-        return {"epochs": epochs, "verbose": verbose, "steps": data_adapter.length(train_batches),
-                "samples": size(train_batches), "val_samples": size(val_batches) if val_batches else None}
+        return loop.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+                        shuffle, initial_epoch, resume_from)
 
     # ---------------------------------------------------------------- evaluate, predict, single batches
     def evaluate(self, x=None, y=None, batch_size=32, verbose=0, return_dict=False):
         """The loss and metrics over (x, y): ``loss``, or ``[loss, *metrics]`` when there are metrics."""
         self._require_compiled("evaluate")
         self._new_run()
-        logs = self._evaluate_batches(data_adapter.batches(x, y, batch_size, False, "evaluate"))
+        logs = loop.evaluate_batches(self, data_adapter.batches(x, y, batch_size, False, "evaluate"))
         if verbose:
             progress.write_line(progress.format_logs(logs))
         return _result(logs, return_dict)
@@ -438,31 +282,14 @@ class Model(Module):
         object.__setattr__(self, "_run_dtype", self._float_dtype())
         try:
             with no_grad():
-                if isinstance(x, (numpy.ndarray, Tensor, list)):
-                    array = data_adapter.as_array(x)
-                    self._refuse_one_unbatched_sample(array)
-                    chunks = (array[i:i + batch_size] for i in range(0, len(array), batch_size))
-                else:
-                    loader = data_adapter.batches(x, None, batch_size, False, "predict")
-                    chunks = (data_adapter.inputs_of(batch) for batch in loader)
-                for chunk in chunks:
-                    outputs.append(self(self._input(chunk)))
+                spec = self._known_input_spec()
+                for chunk in data_adapter.predict_chunks(x, batch_size, spec, type(self).__name__):
+                    outputs.append(self(model_input(self, chunk)))
         finally:
             self.train(was_training)
         if not outputs:
             raise ChainruleError("predict: got no samples")
         return data_adapter.concatenate(outputs)
-
-    def _refuse_one_unbatched_sample(self, array):
-        """predict(x[0]) is a common slip: say so, rather than cut one sample into a batch of pieces."""
-        spec = self._known_input_spec()
-        if spec is None or array.ndim != len(spec["shape"]) - 1:
-            return
-        if all(want is None or want == got for want, got in zip(spec["shape"][1:], array.shape, strict=True)):
-            expected = ", ".join(["batch", *("?" if s is None else str(s) for s in spec["shape"][1:])])
-            raise ShapeError(f"{type(self).__name__}.predict: expects a batch of shape ({expected}), got one "
-                             f"sample of shape {array.shape}; hint: predict(x[None]) or "
-                             "predict(x.reshape(1, *x.shape)) for a batch of one")
 
     def train_on_batch(self, x, y, reset_metrics=True, return_dict=False):
         """One train_step on (x, y); returns the loss, or ``[loss, *metrics]`` over this batch."""
@@ -473,7 +300,7 @@ class Model(Module):
         self.train()
         result = self.train_step(x, y)
         if isinstance(result, dict):
-            self._track_step_logs(result, x, "train_step")
+            loop.track_step_values(self, result, x, "train_step")
         return _result(self._logs(), return_dict)
 
     def test_on_batch(self, x, y, reset_metrics=True, return_dict=False):
@@ -487,7 +314,7 @@ class Model(Module):
         try:
             result = self.test_step(x, y)
             if isinstance(result, dict):
-                self._track_step_logs(result, x, "test_step")
+                loop.track_step_values(self, result, x, "test_step")
         finally:
             self.train(was_training)
         return _result(self._logs(), return_dict)
@@ -534,6 +361,19 @@ class Model(Module):
         model_file.load_weights(self, path)
         return self
 
+    # ---------------------------------------------------------------- weights as arrays (train/weights.py)
+    def count_params(self):
+        """The number of scalars in the weights: summary's "Total params" (running statistics count)."""
+        return weights.count_params(self)
+
+    def get_weights(self):
+        """The parameters as a list of NumPy arrays (copies), in the order of ``parameters()``."""
+        return weights.get_weights(self)
+
+    def set_weights(self, arrays):
+        """Set the parameters from a list like get_weights' (dtypes kept); a wrong shape changes nothing."""
+        weights.set_weights(self, arrays)
+
 
 class Sequential(_NNSequential, Model):
     """Keras's ``Sequential([...])``: an ``nn.Sequential`` (keys "0.weight", ...) that is also a Model.
@@ -552,46 +392,6 @@ class Sequential(_NNSequential, Model):
 
     def forward(self, x):
         return _NNSequential.forward(self, x)
-
-
-def _callback_list(callbacks):
-    """fit's ``callbacks``, checked: a list of Callback objects (a lone callback is a common slip)."""
-    from chainrule.train.callbacks import Callback
-
-    if callbacks is None:
-        return []
-    if isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
-        raise ConfigError("fit: callbacks must be a list of Callback objects, got "
-                             f"{type(callbacks).__name__}; hint: callbacks=[EarlyStopping(...)]")
-    for callback in callbacks:
-        if not isinstance(callback, Callback):
-            raise ConfigError(f"fit: callbacks must be Callback objects, got a {type(callback).__name__} "
-                                 "in the list; hint: subclass cr.callbacks.Callback, or pass an instance "
-                                 "(EarlyStopping(), not EarlyStopping)")
-    return list(callbacks)
-
-
-def _batch_length(x):
-    """The number of samples in a batch of inputs (an array, a Tensor, or a tuple/dict of them)."""
-    if isinstance(x, (tuple, list)):
-        x = x[0]
-    elif isinstance(x, dict):
-        x = next(iter(x.values()))
-    return len(x)
-
-
-def _inputs_only_batches(x, batch_size, shuffle):
-    """Batches of inputs alone (as 1-tuples), for a custom train_step that needs no targets."""
-    from chainrule.data import DataLoader, TensorDataset
-
-    x = data_adapter.as_array(x)
-    if x.ndim == 0 or len(x) == 0:
-        raise ChainruleError(f"fit: got no samples (x has shape {x.shape})")
-    return DataLoader(TensorDataset(x), batch_size=batch_size, shuffle=shuffle)
-
-
-def _inputs_only(batch, where):
-    return batch[0], None
 
 
 def _result(logs, return_dict):

@@ -55,7 +55,7 @@ def _shape_text(output):
     return type(output).__name__
 
 
-def _count(layer):
+def count_weights(layer):
     """(total, trainable) over parameters and floating buffers (running statistics count, as in Keras)."""
     total = trainable = 0
     for p in layer.parameters():
@@ -134,9 +134,9 @@ def summary_text(model, input_shape=None, line_length=65):
     lines = [f'Model: "{title}"', "_" * line_length, line(headers), "=" * line_length]
     for i, (name, layer) in enumerate(rows):
         shape = ", ".join(shapes[id(layer)]) or "(not called)"
-        lines.append(line([f"{name} ({type(layer).__name__})", shape, str(_count(layer)[0])]))
+        lines.append(line([f"{name} ({type(layer).__name__})", shape, str(count_weights(layer)[0])]))
         lines.append("" if i < len(rows) - 1 else "=" * line_length)
-    total, trainable = _count(model)
+    total, trainable = count_weights(model)
     lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
               f"Non-trainable params: {total - trainable:,}", "_" * line_length]
     return "\n".join(lines)

@@ -3,12 +3,15 @@
 Keras users mix up integer labels and one-hot rows all the time; the loss would fail deep inside a
 primitive, or worse, broadcast (N,) against (N, 1) into an (N, N) matrix. The first batch of every
 ``fit``/``evaluate`` is checked here, before any weight changes, and the error says which loss
-expects what and how to convert.
+expects what and how to convert; :func:`adapt_targets` then applies the verdict to every later batch.
 """
 
 import numpy
 
+from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ConfigError, DTypeError, ShapeError
+
+UNCHECKED = "unchecked"  # the targets of this run have not been checked yet
 
 ONE_HOT = "one-hot"
 SPARSE = "sparse"
@@ -106,6 +109,23 @@ def check(name, output_shape, y):
         return out[1:]  # (N,) against (N, 1) and the reverse: reshape, never broadcast
     raise ShapeError(f"{where} expects targets of shape {_batch(out)} like the model's output, got "
                      f"{y.shape}; hint: does the last layer have as many units as the targets have columns?")
+
+
+def adapt_targets(compiled, y, output):
+    """Targets ``y`` as an array fit for ``compiled``'s loss: checked at a run's first batch, then adapted.
+
+    The verdict of :func:`check` is kept in ``compiled.target_adapt`` until the next run resets it
+    to :data:`UNCHECKED`, so later batches pay only for the cast or reshape (if any).
+    """
+    y = y.data if isinstance(y, Tensor) else (y if isinstance(y, numpy.ndarray) else numpy.asarray(y))
+    how = compiled.target_adapt
+    if how is UNCHECKED:
+        how = compiled.target_adapt = check(compiled.loss_name, getattr(output, "shape", None), y)
+    if how is None:
+        return y
+    if how == "int64":
+        return y.astype(numpy.int64)
+    return y.reshape((len(y), *how))
 
 
 def _batch(shape):
