@@ -30,6 +30,10 @@ class _Monitor:
         self.mode = _monitor_mode(monitor, mode, who)
         self.min_delta = abs(min_delta)
         self.who = who
+        self.reset()
+
+    def reset(self):
+        """Forget the best value: the next one is an improvement whatever it is."""
         self.best = math.inf if self.mode == "min" else -math.inf
 
     def value(self, logs):
@@ -71,7 +75,7 @@ class EarlyStopping(Callback):
         self.stopped_epoch = 0
         self.best_epoch = None
         self.best_weights = None
-        self._tracker.best = math.inf if self._tracker.mode == "min" else -math.inf
+        self._tracker.reset()
         if self.baseline is not None:
             self._tracker.best = self.baseline
 
@@ -138,7 +142,7 @@ class ReduceLROnPlateau(Callback):
     def _reset(self):
         self.wait = 0
         self.cooldown_counter = 0
-        self._tracker.best = math.inf if self._tracker.mode == "min" else -math.inf
+        self._tracker.reset()
 
     def on_train_begin(self, logs=None):
         if not self._restored:
