@@ -381,6 +381,36 @@ class Tensor:
     def abs(self):
         return _ops.abs(self)
 
+    def prod(self, axis=None, keepdims=False):
+        """The product over ``axis``; differentiable (exact first derivative at zeros too)."""
+        return _ops.prod(self, axis=axis, keepdims=keepdims)
+
+    def cumsum(self, axis=None):
+        """The running sum along ``axis`` (the flattened tensor when None, as NumPy); differentiable."""
+        return _ops.cumsum(self, axis=axis)
+
+    def clone(self):
+        """A copy in new memory that stays in the graph (PyTorch's ``clone``): gradients pass through."""
+        return _ops.clone(self)
+
+    def copy(self):
+        """NumPy's name for :meth:`clone`: a differentiable copy (use ``detach().copy()`` for none)."""
+        return _ops.clone(self)
+
+    def any(self, axis=None, keepdims=False):
+        """True where any element over ``axis`` is non-zero: a bool tensor, no gradient."""
+        return Tensor._from_op(backend.array_module(self.data).asarray(self.data.any(axis=axis,
+                                                                                     keepdims=keepdims)))
+
+    def all(self, axis=None, keepdims=False):
+        """True where every element over ``axis`` is non-zero: a bool tensor, no gradient."""
+        return Tensor._from_op(backend.array_module(self.data).asarray(self.data.all(axis=axis,
+                                                                                     keepdims=keepdims)))
+
+    def round(self, decimals=0):
+        """Round half to even, NumPy's and PyTorch's rule; the result carries no gradient (it is flat)."""
+        return Tensor._from_op(self.data.round(decimals))
+
 
 def mark_changed(tensor):
     """Record that ``tensor``'s data changed in place (optimiser steps, +=, loads, initialisers)."""

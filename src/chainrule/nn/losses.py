@@ -75,7 +75,10 @@ def _labels(target, where):
     return data
 
 
-def _check_label_range(labels, num_classes, where):
+def _check_label_range(labels, num_classes, where, ignore_index=None):
+    """Raise unless every label lies in [0, C); labels equal to ``ignore_index`` are skipped."""
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes) and ignore_index is not None:
+        labels = labels[labels != ignore_index]  # only now: the usual batch pays no mask
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ShapeError(f"{where}: class labels must lie in [0, {num_classes}), got values from "
                          f"{labels.min()} to {labels.max()}")
@@ -151,11 +154,14 @@ def hinge_loss(input, target, reduction="mean"):
 
 
 # ---------------------------------------------------------------- multi-class classification
-def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):
+def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, weight=None, ignore_index=-100):
     """Cross-entropy from logits (N, C) (or (N, C, d1, ...)), in one fused log-softmax primitive.
 
     ``target`` is integer class indices (N,) or a distribution/one-hot of the logits' shape.
-    With label smoothing ε the target becomes (1 − ε)·t + ε/C. "mean" averages over the samples.
+    With label smoothing ε the target becomes (1 − ε)·t + ε/C. ``weight`` (C,) scales each class's
+    term; class indices equal to ``ignore_index`` add nothing. "mean" averages over the samples, as
+    PyTorch does: for class indices it divides by Σ weight[yᵢ] over the kept samples (nan when there
+    are none), for distributions by the number of samples.
     """
     where = "cross_entropy"
     _check_reduction(reduction, where)
@@ -166,10 +172,16 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):
             target = reshape(target, (1, *target.shape))
         else:
             target = backend.asarray(target)[None]
-        return reshape(cross_entropy(reshape(input, (1, -1)), target, "none", label_smoothing), ())
+        # a batch of one keeps the reduction's rules (a mean divides by that sample's weight)
+        return reshape(cross_entropy(reshape(input, (1, -1)), target, reduction, label_smoothing, weight,
+                                     ignore_index), ())
     logits, per_sample = _classes_last(input, where)
     num_classes = input.shape[1]
+    class_weights = _class_weights(weight, num_classes, input.dtype, where)
     if _is_dense(target, input.shape):
+        if ignore_index >= 0:
+            raise ConfigError(f"{where}: ignore_index={ignore_index} needs class-index targets; probability "
+                              "targets cannot be ignored (as in PyTorch): drop those rows instead")
         target = _target(target, input)
         if input.ndim > 2:
             target = _classes_last(target if isinstance(target, Tensor) else Tensor(target), where)[0]
@@ -183,10 +195,22 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):
             raise ShapeError(f"{where}: scores of shape {tuple(input.shape)} need class indices of shape "
                              f"{tuple(per_sample)} or probabilities of shape {tuple(input.shape)}, got "
                              f"target of shape {tuple(labels.shape)}")
-        _check_label_range(labels, num_classes, where)
+        _check_label_range(labels, num_classes, where, ignore_index)
         target = labels.reshape(-1)
-    losses = fused.softmax_cross_entropy(logits, target, reduction, label_smoothing)
+    losses = fused.softmax_cross_entropy(logits, target, reduction, label_smoothing, class_weights,
+                                         ignore_index)
     return reshape(losses, per_sample) if reduction == "none" else losses
+
+
+def _class_weights(weight, num_classes, dtype, where):
+    """The class weights as a constant (C,) array of the scores' dtype, or None."""
+    if weight is None:
+        return None
+    data = weight.data if isinstance(weight, Tensor) else backend.asarray(weight)
+    if tuple(data.shape) != (num_classes,):
+        raise ShapeError(f"{where}: weight must hold one value per class, shape ({num_classes},), got "
+                         f"{tuple(data.shape)}")
+    return data.astype(dtype, copy=False)
 
 
 def _is_dense(target, shape):
@@ -202,18 +226,44 @@ def _is_dense(target, shape):
     return True
 
 
-def nll_loss(input, target, reduction="mean"):
-    """Negative log-likelihood of log-probabilities (N, C) at integer class targets (N,)."""
+def nll_loss(input, target, reduction="mean", weight=None, ignore_index=-100):
+    """Negative log-likelihood of log-probabilities (N, C) (or (N, C, d1, ...)) at integer class targets.
+
+    ℓᵢ = −weight[yᵢ]·input[i, yᵢ], 0 where yᵢ = ``ignore_index``; "mean" divides by Σ weight[yᵢ] over
+    the kept samples (nan when there are none), as PyTorch does.
+    """
     where = "nll_loss"
     _check_reduction(reduction, where)
+    if input.dtype.kind != "f":
+        raise DTypeError(f"{where}: expects floating-point log-probabilities, got {input.dtype}: pass "
+                         "log_softmax(scores) (convert integer scores first, e.g. x.astype('float32'))")
     labels = _labels(target, where)
-    if input.ndim != 2 or tuple(labels.shape) != tuple(input.shape[:1]):
-        raise ShapeError(f"{where}: expects log-probabilities (N, C) and labels (N,), got "
-                         f"{tuple(input.shape)} and {tuple(labels.shape)}")
-    _check_label_range(labels, input.shape[1], where)
+    if input.ndim == 1:  # one sample: a 0-d loss
+        return reshape(nll_loss(reshape(input, (1, -1)), labels[None], reduction, weight, ignore_index), ())
+    if input.ndim < 2:
+        raise ShapeError(f"{where}: expects log-probabilities (N, C) or (N, C, d1, ...), got "
+                         f"{tuple(input.shape)}")
+    flat, per_sample = _classes_last(input, where)
+    if tuple(labels.shape) != tuple(per_sample):
+        raise ShapeError(f"{where}: log-probabilities of shape {tuple(input.shape)} need labels of shape "
+                         f"{tuple(per_sample)}, got {tuple(labels.shape)}")
+    num_classes = input.shape[1]
+    _check_label_range(labels, num_classes, where, ignore_index)
+    class_weights = _class_weights(weight, num_classes, input.dtype, where)
+    labels = labels.reshape(-1)
     xp = backend.array_module(labels)
-    picked = getitem(input, (xp.arange(labels.shape[0]), labels))
-    return _reduce(-picked, reduction)
+    kept = labels != ignore_index
+    safe = xp.where(kept, labels, 0)  # an ignored label picks class 0, then gets a zero coefficient
+    coefficients = kept.astype(input.dtype) if class_weights is None else class_weights[safe] * kept
+    picked = getitem(flat, (xp.arange(labels.shape[0]), safe))
+    losses = -picked * coefficients
+    if reduction == "none":
+        return reshape(losses, per_sample)
+    total = reductions.sum(losses)
+    if reduction == "sum":
+        return total
+    divisor = float(coefficients.sum())
+    return total * (1.0 / divisor) if divisor else total * float("nan")
 
 
 def multi_margin_loss(input, target, p=1, margin=1.0, reduction="mean"):
@@ -383,15 +433,27 @@ class HingeLoss(_Loss):
     function = staticmethod(hinge_loss)
 
 
+def _weight_list(weight):
+    """Class weights as a JSON-ready list of floats (or None), for get_config."""
+    if weight is None:
+        return None
+    data = weight.numpy() if isinstance(weight, Tensor) else backend.asarray(weight)
+    return [float(w) for w in data.reshape(-1)]
+
+
 class CrossEntropyLoss(_Loss):
     function = staticmethod(cross_entropy)
 
-    def __init__(self, reduction="mean", label_smoothing=0.0):
-        super().__init__(reduction, label_smoothing=float(label_smoothing))
+    def __init__(self, reduction="mean", label_smoothing=0.0, weight=None, ignore_index=-100):
+        super().__init__(reduction, label_smoothing=float(label_smoothing), weight=_weight_list(weight),
+                         ignore_index=int(ignore_index))
 
 
 class NLLLoss(_Loss):
     function = staticmethod(nll_loss)
+
+    def __init__(self, reduction="mean", weight=None, ignore_index=-100):
+        super().__init__(reduction, weight=_weight_list(weight), ignore_index=int(ignore_index))
 
 
 class MultiMarginLoss(_Loss):

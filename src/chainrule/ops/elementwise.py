@@ -9,7 +9,9 @@ import contextlib
 from chainrule.autograd.mode import state
 from chainrule.autograd.op import Op, needs_grad
 from chainrule.autograd.tensor import Tensor
-from chainrule.backend import array_module, is_floating
+from chainrule.backend import DEFAULT_FLOAT, array_module, asarray, is_floating
+
+_FLOAT64 = asarray(0.0, dtype="float64").dtype  # the float64 dtype (a singleton: compared by identity)
 
 
 def quiet_overflow(xp):
@@ -19,9 +21,28 @@ def quiet_overflow(xp):
 
 
 def _float_of(a):
-    """The dtype a transcendental of ``a`` computes in: its own if floating, else float64 (as NumPy)."""
+    """The dtype a transcendental of ``a`` computes in: its own if floating, else the default float."""
     dtype = getattr(a, "dtype", None)
-    return dtype if dtype is not None and is_floating(dtype) else "float64"
+    return dtype if dtype is not None and is_floating(dtype) else DEFAULT_FLOAT
+
+
+def _promoted(result, *inputs):
+    """``result`` in PyTorch's float dtype where NumPy's rules gave float64 without a float64 input.
+
+    NumPy computes int + Python float, int / int, int32 + float32 and exp(int) in float64; PyTorch
+    gives the widest floating input's dtype, or the default float (float32) when no input is a
+    floating array. Results that are not float64 (the float32 hot path) pass with one identity test.
+    """
+    if result.dtype is not _FLOAT64:  # NumPy's float64 dtype is a singleton
+        return result
+    widest = None
+    for x in inputs:
+        dtype = getattr(x, "dtype", None)
+        if dtype is not None and dtype.kind == "f":
+            if dtype == _FLOAT64:
+                return result  # a float64 input: float64 is right
+            widest = dtype if widest is None or dtype.itemsize > widest.itemsize else widest
+    return result.astype(DEFAULT_FLOAT if widest is None else widest)
 
 
 def _plus(a, b):
@@ -33,7 +54,8 @@ def _plus(a, b):
 
 class Add(Op):
     def forward(self, a, b):
-        return a + b
+        out = a + b
+        return out if out.dtype is not _FLOAT64 else _promoted(out, a, b)
 
     def vjp(self, g):
         return g, g
@@ -44,7 +66,8 @@ class Add(Op):
 
 class Sub(Op):
     def forward(self, a, b):
-        return a - b
+        out = a - b
+        return out if out.dtype is not _FLOAT64 else _promoted(out, a, b)
 
     def vjp(self, g):
         return g, (-g if needs_grad(self.inputs[1]) else None)
@@ -55,7 +78,8 @@ class Sub(Op):
 
 class Mul(Op):
     def forward(self, a, b):
-        return a * b
+        out = a * b
+        return out if out.dtype is not _FLOAT64 else _promoted(out, a, b)
 
     def vjp(self, g):
         a, b = self.inputs
@@ -68,7 +92,8 @@ class Mul(Op):
 
 class Div(Op):
     def forward(self, a, b):
-        return a / b
+        out = a / b  # int / int is true division, in the default float (by _promoted)
+        return out if out.dtype is not _FLOAT64 else _promoted(out, a, b)
 
     def vjp(self, g):
         a, b = self.inputs
@@ -82,7 +107,7 @@ class Div(Op):
 
 class Pow(Op):
     def forward(self, a, b):
-        return a ** b
+        return _promoted(a ** b, a, b)
 
     def vjp(self, g):
         a, b = self.inputs
@@ -120,7 +145,8 @@ class Abs(Op):
 
 class Exp(Op):
     def forward(self, a):
-        return self.xp.exp(a)
+        out = self.xp.exp(a)
+        return out if out.dtype is not _FLOAT64 else _promoted(out, a)
 
     def vjp(self, g):
         return (g * self.output,)
@@ -131,7 +157,8 @@ class Exp(Op):
 
 class Log(Op):
     def forward(self, a):
-        return self.xp.log(a)
+        out = self.xp.log(a)
+        return out if out.dtype is not _FLOAT64 else _promoted(out, a)
 
     def vjp(self, g):
         return (g / self.inputs[0],)
@@ -142,7 +169,8 @@ class Log(Op):
 
 class Log1p(Op):
     def forward(self, a):
-        return self.xp.log1p(a)
+        out = self.xp.log1p(a)
+        return out if out.dtype is not _FLOAT64 else _promoted(out, a)
 
     def vjp(self, g):
         return (g / (1 + self.inputs[0]),)
@@ -153,7 +181,8 @@ class Log1p(Op):
 
 class Sqrt(Op):
     def forward(self, a):
-        return self.xp.sqrt(a)
+        out = self.xp.sqrt(a)
+        return out if out.dtype is not _FLOAT64 else _promoted(out, a)
 
     def vjp(self, g):
         return (g * 0.5 / self.output,)
@@ -164,7 +193,8 @@ class Sqrt(Op):
 
 class Sin(Op):
     def forward(self, a):
-        return self.xp.sin(a)
+        out = self.xp.sin(a)
+        return out if out.dtype is not _FLOAT64 else _promoted(out, a)
 
     def vjp(self, g):
         return (g * cos(self.inputs[0]),)
@@ -175,7 +205,8 @@ class Sin(Op):
 
 class Cos(Op):
     def forward(self, a):
-        return self.xp.cos(a)
+        out = self.xp.cos(a)
+        return out if out.dtype is not _FLOAT64 else _promoted(out, a)
 
     def vjp(self, g):
         return (-g * sin(self.inputs[0]),)
@@ -186,7 +217,8 @@ class Cos(Op):
 
 class Tanh(Op):
     def forward(self, a):
-        return self.xp.tanh(a)
+        out = self.xp.tanh(a)
+        return out if out.dtype is not _FLOAT64 else _promoted(out, a)
 
     def vjp(self, g):
         return (g * (1 - self.output * self.output),)
@@ -273,7 +305,7 @@ class _Extremum(Op):
 
     def forward(self, a, b):
         xp = self.xp
-        out = self.choose(a, b)
+        out = _promoted(self.choose(a, b), a, b)
         share = xp.where(a == b, 0.5, 1.0).astype(out.dtype)
         self.share_a = xp.where(out == a, share, 0).astype(out.dtype)
         self.share_b = xp.where(out == b, share, 0).astype(out.dtype)
@@ -326,7 +358,7 @@ class Where(Op):
 
     def forward(self, condition, a, b):
         self.condition = condition
-        return self.xp.where(condition, a, b)
+        return _promoted(self.xp.where(condition, a, b), a, b)
 
     def vjp(self, g):
         zero = self.xp.zeros((), dtype=g.dtype)
@@ -337,6 +369,19 @@ class Where(Op):
     def jvp(self, dcondition, da, db):
         zero = self.xp.zeros((), dtype=self.output.dtype)
         return where(self.condition, zero if da is None else da, zero if db is None else db)
+
+
+class Clone(Op):
+    """A copy of the data that stays in the graph (PyTorch's ``clone``): the gradient passes through."""
+
+    def forward(self, a):
+        return a.copy()
+
+    def vjp(self, g):
+        return (g,)
+
+    def jvp(self, da):
+        return da
 
 
 class Cast(Op):
@@ -444,6 +489,11 @@ def clip(a, a_min=None, a_max=None):
 def where(condition, a, b):
     condition = condition.data if isinstance(condition, Tensor) else condition
     return Where()(condition, a, b)
+
+
+def clone(a):
+    """A differentiable copy of ``a``: new memory, same values, gradient passed through unchanged."""
+    return Clone()(a)
 
 
 def astype(a, dtype):

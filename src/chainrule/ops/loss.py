@@ -55,37 +55,85 @@ class _ReducedLoss(Op):
 class SoftmaxCrossEntropy(_ReducedLoss):
     """Cross-entropy from logits (N, C) against class indices (N,) or distributions (N, C).
 
-    Label smoothing ε replaces the target by (1 − ε)·t + ε/C. Class-index targets are constants;
-    a distribution target that requires grad gets ∂ℓ/∂t = −log softmax(x).
+    Label smoothing ε replaces the target by (1 − ε)·t + ε/C; a class weight w (C,) multiplies
+    column c of that target by w_c, and samples whose index is ``ignore_index`` get a zero target.
+    With T the resulting target, ℓᵢ = −Σ_c Tᵢc log softmax(xᵢ)_c. "mean" divides by the summed
+    weight Σᵢ w[yᵢ] of the kept samples for class indices (PyTorch's rule) and by N for
+    distributions; an empty sum gives nan, as in PyTorch. Class-index targets are constants;
+    a distribution target that requires grad gets ∂ℓ/∂t = −(1 − ε)·w·log softmax(x). The weight is
+    a constant.
     """
 
-    def __init__(self, reduction="mean", label_smoothing=0.0):
+    def __init__(self, reduction="mean", label_smoothing=0.0, weight=None, ignore_index=-100):
         super().__init__(reduction)
         self.label_smoothing = label_smoothing
+        self.weight, self.ignore_index = weight, ignore_index
+
+    def kept(self, target):
+        """The mask of class-index targets that are not ``ignore_index``, or None when all are kept."""
+        if target.ndim != 1 or not target.size:
+            return None
+        if self.ignore_index < 0 and target.min() >= 0:  # the usual case, in one reduction
+            return None
+        ignored = target == self.ignore_index
+        return ~ignored if ignored.any() else None
 
     def target_distribution(self, target, num_classes, dtype):
-        """The (smoothed) target as an (N, C) array."""
+        """The (smoothed, weighted, masked) target T as an (N, C) array."""
         xp = self.xp
         if target.ndim == 1:  # class indices
             dense = xp.zeros((target.shape[0], num_classes), dtype=dtype)
-            dense[xp.arange(target.shape[0]), target] = 1
+            kept = self.kept(target)
+            rows = xp.arange(target.shape[0])
+            if kept is None:
+                dense[rows, target] = 1
+            else:
+                dense[rows[kept], target[kept]] = 1
         else:
+            kept = None
             dense = target.astype(dtype, copy=False)
         if self.label_smoothing:
             dense = dense * (1.0 - self.label_smoothing) + self.label_smoothing / num_classes
+        if self.weight is not None:
+            dense = dense * self.weight.astype(dtype, copy=False)
+        if kept is not None and self.label_smoothing:
+            dense *= kept[:, None]  # the smoothing term of an ignored sample is dropped too
         return dense
+
+    def divisor(self, target, n, kept):
+        """What "mean" divides the summed loss by: the kept samples' total weight, or N."""
+        if target.ndim != 1:
+            return n
+        if self.weight is None:
+            return n if kept is None else int(kept.sum())
+        picked = self.weight[target] if kept is None else self.weight[target[kept]]
+        return float(picked.sum())
+
+    def reduce_by(self, losses, divisor):
+        """Reduce with "mean" dividing by ``divisor``; nan for a zero divisor, whose gradient is 0."""
+        self.scale = 1.0 / divisor if self.reduction == "mean" and divisor else \
+            (0.0 if self.reduction == "mean" else 1.0)
+        if self.reduction == "none":
+            return losses
+        total = losses.sum()
+        if self.reduction == "mean" and not divisor:
+            return total * float("nan")
+        return total * self.scale if self.reduction == "mean" else total
 
     def forward(self, logits, target):
         xp = self.xp
         n, num_classes = logits.shape
-        shifted = logits - logits.max(axis=1, keepdims=True)
+        shifted = logits - logits.max(axis=1, keepdims=True) if n else logits.copy()
         probs = xp.exp(shifted)
         sums = probs.sum(axis=1, keepdims=True)
         probs /= sums
         log_sums = xp.log(sums)
         self.probs, self.log_probs = probs, None
         self.indices = target.ndim == 1
-        if self.indices and not self.label_smoothing:
+        kept = self.kept(target)
+        # the fast path: hard labels, no weight, none ignored (one gather, no (N, C) target array)
+        self.hard_labels = self.indices and not self.label_smoothing and self.weight is None and kept is None
+        if self.hard_labels:
             self.target_sum = 1.0
             losses = log_sums[:, 0] - shifted[xp.arange(n), target]
         else:
@@ -94,7 +142,12 @@ class SoftmaxCrossEntropy(_ReducedLoss):
             self.target_sum = dense.sum(axis=1, keepdims=True)
             losses = -(dense * shifted).sum(axis=1)
             self.log_probs = None if self.indices else shifted
-        return self.reduce(losses)
+        return self.reduce_by(losses, self.divisor(target, n, kept))
+
+    def target_gradient_scale(self, dtype):
+        """∂ℓ/∂t = −log softmax(x) times this: (1 − ε), times w when weighted."""
+        factor = 1.0 - self.label_smoothing
+        return factor if self.weight is None else self.weight.astype(dtype, copy=False) * factor
 
     def vjp(self, g):
         logits, target = self.inputs
@@ -103,28 +156,33 @@ class SoftmaxCrossEntropy(_ReducedLoss):
             upstream = self.upstream(g)
             upstream = upstream.reshape(-1, 1) if self.reduction == "none" else upstream
             dense = target if isinstance(target, Tensor) and not self.indices else None
-            if dense is None or self.label_smoothing:
-                dense_array = self.target_distribution(target_data, logits.shape[1], logits.dtype)
-                dense = Tensor._from_op(dense_array) if dense is None else (
-                    dense * (1.0 - self.label_smoothing) + self.label_smoothing / logits.shape[1])
+            if dense is None or self.label_smoothing or self.weight is not None:
+                if dense is None:
+                    dense_array = self.target_distribution(target_data, logits.shape[1], logits.dtype)
+                    dense = Tensor._from_op(dense_array)
+                else:
+                    if self.label_smoothing:
+                        dense = dense * (1.0 - self.label_smoothing) + self.label_smoothing / logits.shape[1]
+                    if self.weight is not None:
+                        dense = dense * self.weight.astype(logits.dtype, copy=False)
             total = reduce_sum(dense, axis=1, keepdims=True)
             grad_logits = upstream * (softmax(logits, axis=1) * total - dense)
             grad_target = None
             if needs_grad(target):
-                grad_target = -upstream * log_softmax(logits, axis=1) * (1.0 - self.label_smoothing)
+                grad_target = -upstream * log_softmax(logits, axis=1) * \
+                    self.target_gradient_scale(logits.dtype)
             return grad_logits, grad_target
         scale = self.raw(g)
         scale = scale.reshape(-1, 1) if self.reduction == "none" else scale
-        hard_labels = self.indices and not self.label_smoothing
-        grad = self.probs.copy() if hard_labels else self.probs * self.target_sum
-        if hard_labels:
+        grad = self.probs.copy() if self.hard_labels else self.probs * self.target_sum
+        if self.hard_labels:
             grad[self.xp.arange(grad.shape[0]), target_data] -= 1
         else:
             grad -= self.target_distribution(target_data, grad.shape[1], grad.dtype)
         grad *= scale
         grad_target = None
         if needs_grad(target):
-            grad_target = Tensor._from_op(-scale * self.log_probs * (1.0 - self.label_smoothing))
+            grad_target = Tensor._from_op(-scale * self.log_probs * self.target_gradient_scale(grad.dtype))
         return Tensor._from_op(grad), grad_target
 
     def jvp(self, dlogits, dtarget):
@@ -136,9 +194,12 @@ class SoftmaxCrossEntropy(_ReducedLoss):
             weights = softmax(logits, axis=1) * dense.sum(axis=1, keepdims=True) - dense
             total = reduce_sum(weights * dlogits, axis=1)
         if dtarget is not None:
-            smoothing = 1.0 - self.label_smoothing
-            total = total - reduce_sum(log_softmax(logits, axis=1) * dtarget, axis=1) * smoothing
-        return _reduce_tangent(total, self.reduction)
+            factor = self.target_gradient_scale(logits.dtype)
+            total = total - reduce_sum(log_softmax(logits, axis=1) * dtarget * factor, axis=1)
+        if self.reduction == "none":
+            return total
+        summed = reduce_sum(total)
+        return summed * self.scale if self.reduction == "mean" else summed
 
 
 class SigmoidBinaryCrossEntropy(_ReducedLoss):
@@ -271,9 +332,14 @@ def _quiet(xp):
 
 
 # ---------------------------------------------------------------- the functions users call
-def softmax_cross_entropy(logits, target, reduction="mean", label_smoothing=0.0):
-    """Fused log-softmax + cross-entropy for logits (N, C); target (N,) integers or (N, C) floats."""
-    return SoftmaxCrossEntropy(reduction, float(label_smoothing))(logits, target)
+def softmax_cross_entropy(logits, target, reduction="mean", label_smoothing=0.0, weight=None,
+                          ignore_index=-100):
+    """Fused log-softmax + cross-entropy for logits (N, C); target (N,) integers or (N, C) floats.
+
+    ``weight`` is an array of C class weights (a constant) or None; class-index targets equal to
+    ``ignore_index`` add nothing, and "mean" divides by the kept samples' total weight (PyTorch's rule).
+    """
+    return SoftmaxCrossEntropy(reduction, float(label_smoothing), weight, int(ignore_index))(logits, target)
 
 
 def sigmoid_binary_cross_entropy(logits, target, reduction="mean"):

@@ -11,8 +11,9 @@ from collections import defaultdict
 
 import numpy
 
+from chainrule.autograd.tensor import Tensor
 from chainrule.backend import DEFAULT_FLOAT
-from chainrule.errors import ShapeError
+from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn import init
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
@@ -32,6 +33,23 @@ def layer_name(layer, name=None):
     count = _name_counts[base]
     _name_counts[base] += 1
     return base if count == 0 else f"{base}_{count}"
+
+
+def float_input(layer, x):
+    """``x`` as a floating Tensor or array; array-likes (lists, numbers) become tensors by the tensor rules.
+
+    Integer or boolean input would otherwise run silently in float64 (or float32 for bools) where
+    PyTorch raises: raise a DTypeError naming the layer and the conversion instead.
+    """
+    if not isinstance(x, (Tensor, numpy.ndarray)):
+        if not hasattr(x, "__array__") and not isinstance(x, (list, tuple, int, float, bool)):
+            raise TypeError(f"{type(layer).__name__} '{layer.name}' takes a Tensor or an array, got "
+                            f"{type(x).__name__}")
+        x = Tensor(x)  # Python floats become float32, as for chainrule.tensor
+    if x.dtype.kind != "f":
+        raise DTypeError(f"{type(layer).__name__} '{layer.name}' takes floating-point input, got {x.dtype}: "
+                         f"convert it first, e.g. x.astype('float32')")
+    return x
 
 
 def check_width(layer, x, in_features):
@@ -79,6 +97,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
+        x = float_input(self, x)
         check_width(self, x, self.in_features)
         return linear(x, self.weight, self.bias)
 
@@ -146,6 +165,7 @@ class Dense(Module):
             init.get(self.bias_initializer)(self.bias)
 
     def forward(self, x):
+        x = float_input(self, x)
         if not self.built:
             self.build(x.shape)
         check_width(self, x, self.in_features)
