@@ -33,13 +33,18 @@ def _upstream(shape, rng):
     return rng.standard_normal(tuple(shape)).astype(np.float32)
 
 
-def _chainrule_cases(batch, rng):
+def _inputs(batch, rng):
+    """The layers' inputs, drawn once so that both engines time the same data."""
+    shapes = {"images": (batch, 1, 28, 28), "pooled1": (batch, 6, 14, 14),
+              "act1": (batch, 6, 28, 28), "act2": (batch, 16, 10, 10)}
+    return {name: rng.standard_normal(shape).astype(np.float32) for name, shape in shapes.items()}
+
+
+def _chainrule_cases(inputs, rng):
     conv1, conv2 = nn.Conv2d(1, 6, 5, padding=2), nn.Conv2d(6, 16, 5)
     pool = nn.MaxPool2d(2)
-    images = rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)
-    pooled1 = rng.standard_normal((batch, 6, 14, 14)).astype(np.float32)
-    act1 = rng.standard_normal((batch, 6, 28, 28)).astype(np.float32)
-    act2 = rng.standard_normal((batch, 16, 10, 10)).astype(np.float32)
+    images = inputs["images"]
+    batch = len(images)
 
     def step(layer, data, input_grad):
         upstream = cr.tensor(_upstream(layer(cr.tensor(data)).shape, rng))
@@ -58,20 +63,18 @@ def _chainrule_cases(batch, rng):
 
     return {
         "conv1 1->6 5x5 pad2 (input needs no grad)": step(conv1, images, False),
-        "conv2 6->16 5x5": step(conv2, pooled1, True),
-        "maxpool2 on (B,6,28,28)": step(pool, act1, True),
-        "maxpool2 on (B,16,10,10)": step(pool, act2, True),
+        "conv2 6->16 5x5": step(conv2, inputs["pooled1"], True),
+        "maxpool2 on (B,6,28,28)": step(pool, inputs["act1"], True),
+        "maxpool2 on (B,16,10,10)": step(pool, inputs["act2"], True),
         "features conv-relu-pool x2": features,
     }
 
 
-def _torch_cases(batch, rng):
+def _torch_cases(inputs, rng):
     conv1, conv2 = torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.Conv2d(6, 16, 5)
     pool = torch.nn.MaxPool2d(2)
-    images = torch.tensor(rng.standard_normal((batch, 1, 28, 28)).astype(np.float32))
-    pooled1 = rng.standard_normal((batch, 6, 14, 14)).astype(np.float32)
-    act1 = rng.standard_normal((batch, 6, 28, 28)).astype(np.float32)
-    act2 = rng.standard_normal((batch, 16, 10, 10)).astype(np.float32)
+    images = torch.tensor(inputs["images"])
+    batch = len(images)
 
     def step(layer, data, input_grad):
         upstream = torch.tensor(_upstream(layer(torch.tensor(data)).shape, rng))
@@ -88,10 +91,10 @@ def _torch_cases(batch, rng):
     features_grad = torch.tensor(_upstream((batch, 16, 5, 5), rng))
 
     return {
-        "conv1 1->6 5x5 pad2 (input needs no grad)": step(conv1, images.numpy(), False),
-        "conv2 6->16 5x5": step(conv2, pooled1, True),
-        "maxpool2 on (B,6,28,28)": step(pool, act1, True),
-        "maxpool2 on (B,16,10,10)": step(pool, act2, True),
+        "conv1 1->6 5x5 pad2 (input needs no grad)": step(conv1, inputs["images"], False),
+        "conv2 6->16 5x5": step(conv2, inputs["pooled1"], True),
+        "maxpool2 on (B,6,28,28)": step(pool, inputs["act1"], True),
+        "maxpool2 on (B,16,10,10)": step(pool, inputs["act2"], True),
         "features conv-relu-pool x2": features,
     }
 
@@ -111,8 +114,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     rng = np.random.default_rng(0)
-    ours = _chainrule_cases(args.batch, rng)
-    theirs = _torch_cases(args.batch, rng) if torch is not None else {}
+    inputs = _inputs(args.batch, rng)
+    ours = _chainrule_cases(inputs, rng)
+    theirs = _torch_cases(inputs, rng) if torch is not None else {}
     threads = torch.get_num_threads() if torch is not None else "-"
     print(f"batch {args.batch}, {args.repeat} interleaved runs, forward+backward in ms ({args.clock} "
           "clock), median (min); "

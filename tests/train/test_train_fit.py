@@ -1,6 +1,7 @@
 """fit / evaluate / predict / train_on_batch: one loop, every input form, Keras's results."""
 
 import numpy as np
+import pytest
 
 import chainrule as cr
 from chainrule.data import DataLoader, TensorDataset
@@ -209,3 +210,11 @@ def test_optimisers_by_name_get_keras_defaults_objects_keep_their_own():
     assert compiled("adadelta").param_groups[0]["rho"] == 0.95
     mine = cr.optim.SGD(lr=0.3)
     assert compiled(mine) is mine and mine.param_groups[0]["lr"] == 0.3
+
+
+def test_validation_split_of_arrays_without_targets_names_the_missing_y(blobs, mlp_factory):
+    x, _ = blobs
+    model = mlp_factory()
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
+    with pytest.raises(cr.errors.ShapeError, match=r"x and y need the same number of rows.*y None"):
+        model.fit(x, epochs=1, validation_split=0.25, verbose=0)

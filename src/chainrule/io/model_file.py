@@ -107,6 +107,14 @@ def build_from_spec(module, spec):
     """Build lazy layers with one dry forward pass on zeros shaped as ``spec`` (batch of 1)."""
     if not spec or not any(getattr(m, "built", True) is False for m in module.modules()):
         return
+    forward_on_zeros(module, spec)
+
+
+def forward_on_zeros(module, spec):
+    """One forward pass on zeros shaped as ``spec`` (batch of 1), in eval mode with no graph.
+
+    Every submodule's training mode is restored afterwards (also when the pass raises).
+    """
     shape = [1 if size is None else size for size in spec["shape"]]
     x = Tensor(numpy.zeros(shape, dtype=spec.get("dtype", "float32")))
     modes = [(m, m.training) for m in module.modules()]
@@ -120,19 +128,20 @@ def build_from_spec(module, spec):
 
 
 # ---------------------------------------------------------------- writing
-def _base_metadata(kind):
+def _base_metadata(kind, module):
+    """The format, the versions and (when known) the module's input spec."""
     from chainrule import __version__
 
-    return {"format": kind, "format_version": str(FORMAT_VERSION), "chainrule_version": __version__}
+    metadata = {"format": kind, "format_version": str(FORMAT_VERSION), "chainrule_version": __version__}
+    spec = getattr(module, "_input_spec", None)
+    if spec:
+        metadata["input_spec"] = json.dumps(spec)
+    return metadata
 
 
 def save_weights(module, path):
     """Save the parameters and buffers of ``module`` (keys as in ``state_dict``), atomically."""
-    metadata = _base_metadata(WEIGHTS_FORMAT)
-    spec = getattr(module, "_input_spec", None)
-    if spec:
-        metadata["input_spec"] = json.dumps(spec)
-    safetensors_file.write(path, _weight_tensors(module), metadata)
+    safetensors_file.write(path, _weight_tensors(module), _base_metadata(WEIGHTS_FORMAT, module))
 
 
 def _weight_tensors(module):
@@ -142,12 +151,9 @@ def _weight_tensors(module):
 
 def save_model(model, path, include_optimizer=True, training_state=None, custom_objects=None):
     """Save architecture, weights, compile settings and (optionally) optimiser and training state."""
-    metadata = _base_metadata(MODEL_FORMAT)
+    metadata = _base_metadata(MODEL_FORMAT, model)
     metadata["architecture"] = json.dumps(architecture(model, custom_objects))
     tensors = _weight_tensors(model)
-    spec = getattr(model, "_input_spec", None)
-    if spec:
-        metadata["input_spec"] = json.dumps(spec)
     compile_config = getattr(model, "_compile_config", lambda: None)()
     if compile_config is not None:
         metadata["compile"] = json.dumps(compile_config)

@@ -202,11 +202,11 @@ def model_optimizers(model, who):
     A model whose own ``train_step`` brings its optimisers (a GAN's ``g_optimizer`` and
     ``d_optimizer``) is compiled without one; learning-rate callbacks then act on all of them.
     """
-    from chainrule.optim import Optimizer
+    from chainrule.train.checkpoint import attribute_optimizers
 
     if model.optimizer is not None:
         return [model.optimizer]
-    found = [value for value in vars(model).values() if isinstance(value, Optimizer)]
+    found = list(attribute_optimizers(model).values())
     if not found:
         raise ChainruleError(f"{who}: the model has no optimiser to adjust (none compiled, none held as an "
                              "attribute); hint: compile(optimizer=...), or keep the optimisers your "

@@ -132,10 +132,10 @@ def split(x, y, fraction, seed=None):
     train_index, val_index = numpy.sort(order[n_val:]), numpy.sort(order[:n_val])
     if _is_dataset(x):
         return (Subset(x, train_index), None), (Subset(x, val_index), None), seed
-    x, y = as_array(x), as_array(y)
-    if y is None or len(y) != n:
-        raise ShapeError(f"fit: x and y need the same number of rows, got x {x.shape} and y "
+    if y is None or len(y) != n:  # checked before as_array, which would make None a 0-d array
+        raise ShapeError(f"fit: x and y need the same number of rows, got x {as_array(x).shape} and y "
                          f"{None if y is None else as_array(y).shape}")
+    x, y = as_array(x), as_array(y)
     return (x[train_index], y[train_index]), (x[val_index], y[val_index]), seed
 
 

@@ -15,7 +15,8 @@ from chainrule.autograd.mode import no_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ChainruleError, ConfigError
 from chainrule.train import checkpoint, data_adapter, progress, targets
-from chainrule.train.callbacks import CallbackList, History
+from chainrule.train.callbacks import Callback, CallbackList, History
+from chainrule.train.metrics import Mean
 
 
 def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
@@ -118,8 +119,6 @@ def evaluate_batches(model, batches):
 
 def track_step_values(model, values, x, where):
     """Add the named values a custom step returned for batch ``x`` to the epoch's running means."""
-    from chainrule.train.metrics import Mean
-
     count = _batch_length(x)
     trackers = model._compiled.step_trackers
     for name, value in values.items():
@@ -170,8 +169,6 @@ def _params(train_batches, val_batches, epochs, verbose):
 
 def _callback_list(callbacks):
     """fit's ``callbacks``, checked: a list of Callback objects (a lone callback is a common slip)."""
-    from chainrule.train.callbacks import Callback
-
     if callbacks is None:
         return []
     if isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):

@@ -51,7 +51,30 @@ class _Monitor:
         return value > self.best + self.min_delta
 
 
-class EarlyStopping(Callback):
+class _PatienceCallback(Callback):
+    """What EarlyStopping and ReduceLROnPlateau share: a monitor, a patience count, and a memory
+    that a new run forgets unless it was just restored from a checkpoint."""
+
+    def __init__(self, monitor, mode, min_delta, patience, verbose):
+        super().__init__()
+        self.monitor = monitor
+        self.patience = patience
+        self.verbose = verbose
+        self._tracker = _Monitor(monitor, mode, min_delta, type(self).__name__)
+        self._restored = False
+        self._reset()
+
+    def _reset(self):
+        self.wait = 0
+        self._tracker.reset()
+
+    def on_train_begin(self, logs=None):
+        if not self._restored:  # a resumed run keeps the checkpoint's memory
+            self._reset()
+        self._restored = False
+
+
+class EarlyStopping(_PatienceCallback):
     """Stop when ``monitor`` has not improved for ``patience`` epochs.
 
     With ``restore_best_weights`` the model ends with the weights of its best epoch, whatever ended
@@ -61,28 +84,17 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, mode="auto",
                  restore_best_weights=False, verbose=0, baseline=None):
-        super().__init__()
-        self.patience = patience
         self.restore_best_weights = restore_best_weights
-        self.verbose = verbose
         self.baseline = baseline
-        self._tracker = _Monitor(monitor, mode, min_delta, "EarlyStopping")
-        self.monitor = monitor
-        self._reset()
+        super().__init__(monitor, mode, min_delta, patience, verbose)
 
     def _reset(self):
-        self.wait = 0
+        super()._reset()
         self.stopped_epoch = 0
         self.best_epoch = None
         self.best_weights = None
-        self._tracker.reset()
         if self.baseline is not None:
             self._tracker.best = self.baseline
-
-    def on_train_begin(self, logs=None):
-        if not getattr(self, "_restored", False):  # a resumed run keeps the checkpoint's memory
-            self._reset()
-        self._restored = False
 
     def on_epoch_end(self, epoch, logs=None):
         value = self._tracker.value(logs)
@@ -117,7 +129,7 @@ class EarlyStopping(Callback):
         self._restored = True
 
 
-class ReduceLROnPlateau(Callback):
+class ReduceLROnPlateau(_PatienceCallback):
     """Multiply the learning rate by ``factor`` when ``monitor`` stalls for ``patience`` epochs.
 
     After a reduction it waits ``cooldown`` epochs before counting again, and never goes below
@@ -126,28 +138,16 @@ class ReduceLROnPlateau(Callback):
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4,
                  cooldown=0, min_lr=0.0, verbose=0):
-        super().__init__()
         if not 0 < factor < 1:
             raise ChainruleError(f"ReduceLROnPlateau: factor must lie in (0, 1), got {factor}")
         self.factor = factor
-        self.patience = patience
         self.cooldown = cooldown
         self.min_lr = min_lr
-        self.verbose = verbose
-        self.monitor = monitor
-        self._tracker = _Monitor(monitor, mode, min_delta, "ReduceLROnPlateau")
-        self._restored = False
-        self._reset()
+        super().__init__(monitor, mode, min_delta, patience, verbose)
 
     def _reset(self):
-        self.wait = 0
+        super()._reset()
         self.cooldown_counter = 0
-        self._tracker.reset()
-
-    def on_train_begin(self, logs=None):
-        if not self._restored:
-            self._reset()
-        self._restored = False
 
     def on_epoch_end(self, epoch, logs=None):
         value = self._tracker.value(logs)

@@ -25,9 +25,9 @@ import textwrap
 import numpy
 
 from chainrule import backend
-from chainrule.autograd.mode import no_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ChainruleError
+from chainrule.io.model_file import forward_on_zeros
 
 
 def _snake(name):
@@ -70,7 +70,6 @@ def count_weights(layer):
 
 def dry_run(model, rows, input_shape):
     """Run one forward pass on zeros, recording each listed layer's output shapes."""
-    spec = None
     if input_shape is not None:
         spec = {"shape": [None, *input_shape], "dtype": numpy.dtype(backend.DEFAULT_FLOAT).name}
     else:
@@ -93,19 +92,16 @@ def dry_run(model, rows, input_shape):
                 shapes[id(_layer)].append(text)
             return output
 
-        originals.append((layer, "forward" in layer.__dict__))
+        originals.append((layer, layer.__dict__.get("forward")))  # an instance's own forward, if any
         object.__setattr__(layer, "forward", recording)
-    modes = [(m, m.training) for m in model.modules()]
-    x = Tensor(numpy.zeros([1 if s is None else s for s in spec["shape"]], dtype=spec["dtype"]))
-    model.eval()
     try:
-        with no_grad():
-            model(x)
+        forward_on_zeros(model, spec)
     finally:
-        for layer, _ in originals:
-            layer.__dict__.pop("forward", None)
-        for m, mode in modes:
-            object.__setattr__(m, "training", mode)
+        for layer, own_forward in originals:
+            if own_forward is None:
+                layer.__dict__.pop("forward", None)
+            else:
+                object.__setattr__(layer, "forward", own_forward)
     return shapes
 
 
