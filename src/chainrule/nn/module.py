@@ -10,6 +10,7 @@ from collections import OrderedDict
 import numpy
 
 from chainrule.autograd.tensor import Tensor, mark_changed
+from chainrule.backend import is_floating
 from chainrule.errors import ConfigError, ShapeError
 from chainrule.nn.parameter import Parameter
 
@@ -313,13 +314,13 @@ class Module:
         if dtype is None:
             return self
         dtype = numpy.dtype(dtype)
-        if not numpy.issubdtype(dtype, numpy.floating):
+        if not is_floating(dtype):
             raise ConfigError(f"{type(self).__name__}.to({dtype}): parameters must stay floating point; "
                               f"use float32 or float64")
         for module in self.modules():
             for table in (module._parameters, module._buffers):
                 for t in table.values():
-                    if isinstance(t, Tensor) and numpy.issubdtype(t.dtype, numpy.floating):
+                    if isinstance(t, Tensor) and is_floating(t.dtype):
                         t.data = t.data.astype(dtype)
                         mark_changed(t)
                         if t.grad is not None:

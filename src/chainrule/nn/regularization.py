@@ -21,19 +21,20 @@ def _tensors(params):
     return tensors
 
 
-def l2_penalty(params):
-    """½·Σ θ² over every tensor in ``params``; its gradient is θ."""
+def _summed(params, term):
+    """Σ over the tensors in ``params`` of the sum of ``term(p)``."""
     total = None
     for p in _tensors(params):
-        term = reduce.sum(p * p)
-        total = term if total is None else total + term
-    return total * 0.5
+        value = reduce.sum(term(p))
+        total = value if total is None else total + value
+    return total
+
+
+def l2_penalty(params):
+    """½·Σ θ² over every tensor in ``params``; its gradient is θ."""
+    return _summed(params, lambda p: p * p) * 0.5
 
 
 def l1_penalty(params):
     """Σ |θ| over every tensor in ``params``; its gradient is sign(θ)."""
-    total = None
-    for p in _tensors(params):
-        term = reduce.sum(elementwise.abs(p))
-        total = term if total is None else total + term
-    return total
+    return _summed(params, elementwise.abs)

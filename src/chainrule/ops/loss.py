@@ -31,16 +31,22 @@ class _ReducedLoss(Op):
         self.reduction = reduction
 
     def reduce(self, losses):
-        self.scale = 1.0 / losses.size if self.reduction == "mean" and losses.size else 1.0
         if self.reduction == "none":
+            self.scale = 1.0
             return losses
-        total = losses.sum()
-        return total * self.scale if self.reduction == "mean" else total
+        return self.reduce_sum_of(losses.sum(), losses.size)
 
     def reduce_sum_of(self, total, size):
         """``reduce`` for a loss whose sum was computed directly (``reduction`` is not "none")."""
         self.scale = 1.0 / size if self.reduction == "mean" and size else 1.0
         return total * self.scale if self.reduction == "mean" else total
+
+    def reduce_tangent(self, total):
+        """``reduce`` for a tangent (a Tensor), with the scale the forward pass chose."""
+        if self.reduction == "none":
+            return total
+        summed = reduce_sum(total)
+        return summed * self.scale if self.reduction == "mean" else summed
 
     def upstream(self, g):
         """The output's gradient as a Tensor, scaled for the reduction (the recorded path)."""
@@ -196,10 +202,7 @@ class SoftmaxCrossEntropy(_ReducedLoss):
         if dtarget is not None:
             factor = self.target_gradient_scale(logits.dtype)
             total = total - reduce_sum(log_softmax(logits, axis=1) * dtarget * factor, axis=1)
-        if self.reduction == "none":
-            return total
-        summed = reduce_sum(total)
-        return summed * self.scale if self.reduction == "mean" else summed
+        return self.reduce_tangent(total)
 
 
 class SigmoidBinaryCrossEntropy(_ReducedLoss):
@@ -238,7 +241,7 @@ class SigmoidBinaryCrossEntropy(_ReducedLoss):
             total = (sigmoid(logits) - target) * dlogits
         if dtarget is not None:
             total = total - logits * dtarget
-        return _reduce_tangent(total, self.reduction)
+        return self.reduce_tangent(total)
 
 
 class BinaryCrossEntropy(_ReducedLoss):
@@ -315,14 +318,7 @@ class BinaryCrossEntropy(_ReducedLoss):
             total = (probs - target) / maximum(probs * (1 - probs), self.EPS) * dprobs
         if dtarget is not None:
             total = total - Tensor._from_op(self.clamped_logs(probs.data)[0]) * dtarget
-        return _reduce_tangent(total, self.reduction)
-
-
-def _reduce_tangent(total, reduction):
-    if reduction == "none":
-        return total
-    summed = reduce_sum(total)
-    return summed * (1.0 / total.size if total.size else 1.0) if reduction == "mean" else summed
+        return self.reduce_tangent(total)
 
 
 def _quiet(xp):

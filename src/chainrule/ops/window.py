@@ -13,14 +13,19 @@ Convolution and pooling work in "batch-innermost" memory: a (N, C, H, W) array w
 from chainrule.errors import ShapeError
 
 
+def ints(value, n, name, op):
+    """``value`` as a tuple of ``n`` ints: an int repeats, an n-sequence stays."""
+    if isinstance(value, int):
+        return (value,) * n
+    value = tuple(value)
+    if len(value) != n or not all(isinstance(v, int) for v in value):
+        raise ShapeError(f"{op}: {name} must be an int or {n} ints, got {value!r}")
+    return value
+
+
 def pair(value, name, op):
     """``value`` as a pair of ints: an int repeats, a 2-sequence stays."""
-    if isinstance(value, int):
-        return (value, value)
-    value = tuple(value)
-    if len(value) != 2 or not all(isinstance(v, int) for v in value):
-        raise ShapeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    return value
+    return ints(value, 2, name, op)
 
 
 def resolve_padding(padding, kernel, dilation, stride, op):

@@ -35,11 +35,7 @@ class Adadelta(Optimizer):
         xp = array_module(p)
         rho, eps = group["rho"], group["eps"]
         work, delta = self.scratch(p, 1), self.scratch(p, 2)
-        if group["weight_decay"] != 0.0:
-            decayed = self.scratch(p, 0)
-            xp.multiply(p, group["weight_decay"], out=decayed)
-            decayed += g
-            g = decayed
+        g = self.coupled_weight_decay(p, g, group)
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]
         square_avg *= rho
         xp.multiply(g, g, out=work)

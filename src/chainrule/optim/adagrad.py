@@ -40,11 +40,7 @@ class Adagrad(Optimizer):
     def update(self, p, g, state, group):
         xp = array_module(p)
         scratch = self.scratch(p, 1)
-        if group["weight_decay"] != 0.0:
-            decayed = self.scratch(p, 0)
-            xp.multiply(p, group["weight_decay"], out=decayed)
-            decayed += g
-            g = decayed
+        g = self.coupled_weight_decay(p, g, group)
         rate = group["lr"] / (1.0 + (state["step"] - 1) * group["lr_decay"])
         total = state["sum"]
         xp.multiply(g, g, out=scratch)

@@ -46,14 +46,10 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         scratch = self.scratch(p, 1)
         step = state["step"]
-        if decay != 0.0:
-            if self.decoupled_weight_decay:  # AdamW: θ ← θ (1 − ηλ), apart from the gradient
-                p *= 1.0 - lr * decay
-            else:
-                decayed = self.scratch(p, 0)
-                xp.multiply(p, decay, out=decayed)
-                decayed += g
-                g = decayed
+        if not self.decoupled_weight_decay:
+            g = self.coupled_weight_decay(p, g, group)
+        elif decay != 0.0:  # AdamW: θ ← θ (1 − ηλ), apart from the gradient
+            p *= 1.0 - lr * decay
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         exp_avg *= beta1
         xp.multiply(g, 1.0 - beta1, out=scratch)

@@ -165,6 +165,18 @@ class Optimizer:
         state arrays are the same block); ``state["step"]`` already counts this step."""
         raise NotImplementedError(f"{type(self).__name__} does not define update()")
 
+    def coupled_weight_decay(self, p, g, group):
+        """g + λθ (the L2 penalty's gradient added), built in scratch buffer 0; ``g`` itself when λ = 0.
+
+        ``g`` is never written: it may be shared by several parameters.
+        """
+        if group["weight_decay"] == 0.0:
+            return g
+        decayed = self.scratch(p, 0)
+        array_module(p).multiply(p, group["weight_decay"], out=decayed)
+        decayed += g
+        return decayed
+
     def step(self, closure=None):
         """Apply one update to every parameter that has a gradient; returns ``closure()`` if given.
 

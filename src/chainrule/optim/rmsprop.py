@@ -48,11 +48,7 @@ class RMSprop(Optimizer):
         xp = array_module(p)
         alpha, eps = group["alpha"], group["eps"]
         scratch = self.scratch(p, 1)
-        if group["weight_decay"] != 0.0:
-            decayed = self.scratch(p, 0)
-            xp.multiply(p, group["weight_decay"], out=decayed)
-            decayed += g
-            g = decayed
+        g = self.coupled_weight_decay(p, g, group)
         square_avg = state["square_avg"]
         square_avg *= alpha
         xp.multiply(g, g, out=scratch)

@@ -48,12 +48,9 @@ class SGD(Optimizer):
 
     def update(self, p, g, state, group):
         xp = array_module(p)
-        lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
+        lr, momentum = group["lr"], group["momentum"]
         scratch = self.scratch(p)
-        if decay != 0.0:  # g + λθ, built in the scratch buffer (g itself is never written)
-            xp.multiply(p, decay, out=scratch)
-            scratch += g
-            g = scratch
+        g = self.coupled_weight_decay(p, g, group)  # g + λθ, in the scratch buffer when λ ≠ 0
         if momentum == 0.0:
             _descend(xp, p, g, lr, scratch)
             return

@@ -8,28 +8,13 @@ parameters: ``weight`` (out_channels, in_channels / groups, *kernel_size) and ``
 import numpy
 
 from chainrule.backend import DEFAULT_FLOAT
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import ShapeError
 from chainrule.nn import init
+from chainrule.nn.layers.linear import require_floating
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.ops.conv import conv1d, conv2d
-
-
-def require_floating(x, layer):
-    """Integer images (uint8 pixels) would silently run in float64: ask for the conversion instead."""
-    dtype = numpy.dtype(x.dtype)
-    if not numpy.issubdtype(dtype, numpy.floating):
-        raise DTypeError(f"{layer} takes floating-point input, got {dtype}: convert it first, e.g. "
-                         f"x.astype('float32') / 255 for pixels")
-
-
-def _tuple(value, n, name, layer):
-    if isinstance(value, int):
-        return (value,) * n
-    value = tuple(value)
-    if len(value) != n or not all(isinstance(v, int) for v in value):
-        raise ShapeError(f"{layer}: {name} must be an int or {n} ints, got {value!r}")
-    return value
+from chainrule.ops.window import ints
 
 
 class _ConvNd(Module):
@@ -45,9 +30,9 @@ class _ConvNd(Module):
             raise ShapeError(f"{layer}: groups={groups} must divide in_channels={in_channels} and "
                              f"out_channels={out_channels}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _tuple(kernel_size, self.dims, "kernel_size", layer)
-        self.stride = _tuple(stride, self.dims, "stride", layer)
-        self.dilation = _tuple(dilation, self.dims, "dilation", layer)
+        self.kernel_size = ints(kernel_size, self.dims, "kernel_size", layer)
+        self.stride = ints(stride, self.dims, "stride", layer)
+        self.dilation = ints(dilation, self.dims, "dilation", layer)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ShapeError(f"{layer}: padding must be an int, a tuple, 'same' or 'valid', got "
@@ -56,7 +41,7 @@ class _ConvNd(Module):
                 raise ShapeError(f"{layer}: padding='same' needs stride 1, got {self.stride}")
             self.padding = padding
         else:
-            self.padding = _tuple(padding, self.dims, "padding", layer)
+            self.padding = ints(padding, self.dims, "padding", layer)
         shape = (out_channels, in_channels // groups) + self.kernel_size
         self.weight = Parameter(numpy.empty(shape, dtype=DEFAULT_FLOAT))
         if bias:

@@ -12,7 +12,7 @@ from collections import defaultdict
 import numpy
 
 from chainrule.autograd.tensor import Tensor
-from chainrule.backend import DEFAULT_FLOAT
+from chainrule.backend import DEFAULT_FLOAT, is_floating
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn import init
 from chainrule.nn.module import Module
@@ -35,6 +35,13 @@ def layer_name(layer, name=None):
     return base if count == 0 else f"{base}_{count}"
 
 
+def require_floating(x, layer):
+    """Integer input (uint8 pixels, counts) would silently run in float64: ask for the conversion instead."""
+    if not is_floating(x.dtype):
+        raise DTypeError(f"{layer} takes floating-point input, got {x.dtype}: convert it first, e.g. "
+                         f"x.astype('float32') / 255 for pixels")
+
+
 def float_input(layer, x):
     """``x`` as a floating Tensor or array; array-likes (lists, numbers) become tensors by the tensor rules.
 
@@ -46,9 +53,7 @@ def float_input(layer, x):
             raise TypeError(f"{type(layer).__name__} '{layer.name}' takes a Tensor or an array, got "
                             f"{type(x).__name__}")
         x = Tensor(x)  # Python floats become float32, as for chainrule.tensor
-    if x.dtype.kind != "f":
-        raise DTypeError(f"{type(layer).__name__} '{layer.name}' takes floating-point input, got {x.dtype}: "
-                         f"convert it first, e.g. x.astype('float32')")
+    require_floating(x, f"{type(layer).__name__} '{layer.name}'")
     return x
 
 

@@ -23,7 +23,7 @@ from chainrule.autograd.tensor import Tensor
 from chainrule.backend import DEFAULT_FLOAT
 from chainrule.errors import ShapeError
 from chainrule.nn import init
-from chainrule.nn.layers.conv import require_floating
+from chainrule.nn.layers.linear import require_floating
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.ops.elementwise import sqrt
