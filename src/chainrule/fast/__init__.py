@@ -9,8 +9,10 @@ Compiled code is cached on disk (``cache=True``), so only the very first run on 
 compilation; later processes load the machine code in milliseconds.
 """
 
+import importlib
 import importlib.util
 import os
+import warnings
 
 DISABLE_VARIABLE = "CHAINRULE_NO_NUMBA"
 
@@ -28,3 +30,23 @@ def numba_installed():
 def enabled():
     """True when compiled kernels will be used: Numba is installed and not switched off."""
     return not disabled_by_environment() and numba_installed()
+
+
+_failed = set()
+
+
+def load(name):
+    """The kernel module ``chainrule.fast.<name>``, or None where compiled kernels do not apply.
+
+    None when Numba is absent or switched off, and also when importing the module fails (a Numba
+    that does not fit this NumPy): then a warning says so, once, and the caller keeps its NumPy form.
+    """
+    if not enabled() or name in _failed:
+        return None
+    try:
+        return importlib.import_module(f"chainrule.fast.{name}")
+    except ImportError as error:
+        _failed.add(name)
+        warnings.warn(f"chainrule.fast: compiled {name} kernels unavailable ({error}); using NumPy",
+                      RuntimeWarning, stacklevel=3)
+        return None

@@ -20,7 +20,6 @@ to several leaves.
 """
 
 import copy
-import warnings
 
 import numpy
 
@@ -56,12 +55,7 @@ def compiled_kernel(optimizer_class):
         return None
     if not _kernels_loaded:
         _kernels_loaded = True
-        if fast.numba_installed():
-            try:
-                import chainrule.fast.optimizers  # noqa: F401 - registers its kernels
-            except ImportError as error:  # a Numba that does not fit this NumPy: stay with NumPy
-                warnings.warn(f"chainrule.fast: compiled optimiser kernels unavailable ({error}); "
-                              "using the NumPy updates", RuntimeWarning, stacklevel=3)
+        fast.load("optimizers")  # importing it registers its kernels
     return _kernels.get(optimizer_class)
 
 
