@@ -82,6 +82,8 @@ def main(engine):
             step_peak = _rss_kib("VmHWM") - step_baseline
             reply = {"ok": True, "memory_measurable": measurable}
         elif command == "run":
+            for _ in range(request.get("warmup", 0)):  # after another engine's turn: caches, threads
+                step()
             times = []
             for _ in range(request["steps"]):
                 start = time.perf_counter()
