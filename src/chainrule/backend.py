@@ -36,3 +36,26 @@ def asarray(value, dtype=None):
 
 def is_floating(dtype):
     return numpy.issubdtype(dtype, numpy.floating)
+
+
+def gemm(a, b, out=None):
+    """The matrix product ``a @ b`` of two 2-D arrays, the one door every hot 2-D product goes through.
+
+    With the optional ``mkl`` extra installed it runs on Intel MKL (see :mod:`chainrule.fast.blas`;
+    ``CHAINRULE_BLAS=numpy`` turns that off); otherwise, and for anything MKL does not take (other
+    dtypes, odd strides, CuPy data), it is ``xp.matmul(a, b, out=out)``. Batched products stay on
+    ``xp.matmul``. The library is looked for at the first call, not at ``import chainrule``.
+    """
+    return _gemm(a, b, out)
+
+
+def _first_gemm(a, b, out=None):
+    """Choose the product once (MKL or NumPy), then step aside."""
+    global _gemm
+    from chainrule.fast import blas
+
+    _gemm = blas.gemm if blas.load() else blas.numpy_gemm
+    return _gemm(a, b, out)
+
+
+_gemm = _first_gemm

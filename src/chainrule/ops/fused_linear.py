@@ -10,6 +10,7 @@ The rules are written with Tensor operations, so that gradients of gradients com
 """
 
 from chainrule.autograd.op import Op, needs_grad
+from chainrule.backend import gemm
 from chainrule.errors import ShapeError
 from chainrule.ops.linalg import matmul
 from chainrule.ops.reduce import sum as reduce_sum
@@ -20,7 +21,7 @@ class Linear(Op):
     """x (N, in) @ weight (out, in)ᵀ [+ bias (out,)] -> (N, out)."""
 
     def forward(self, x, weight, bias=None):
-        out = x.dot(weight.T)  # both are matrices here; dot skips the matmul ufunc's overhead
+        out = gemm(x, weight.T)  # a fresh C-ordered array; weight.T is passed as a transpose flag, not copied
         if bias is not None:
             out += bias  # in place: the GEMM's fresh output is ours to overwrite
         return out

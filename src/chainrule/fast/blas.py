@@ -1,0 +1,241 @@
+"""2-D matrix products on Intel MKL (the optional ``mkl`` extra), called through ``ctypes``.
+
+NumPy's wheels multiply matrices with OpenBLAS; PyTorch's CPU wheels use MKL, which is 10-75% faster
+on the shapes of a small network's training step. When Intel's ``mkl`` package is installed
+(``pip install chainrule[mkl]``), :func:`gemm` sends each 2-D float32/float64 product to
+``cblas_sgemm``/``cblas_dgemm``; everything else (other dtypes, mixed dtypes, batches, strides BLAS
+cannot describe, overlapping ``out``) goes to NumPy, so the answer is always NumPy's up to rounding.
+
+Nothing here runs at ``import chainrule``: :func:`chainrule.backend.gemm` imports this module and
+looks for the library at its first call, once. Environment, read at that moment:
+
+- ``CHAINRULE_BLAS=numpy`` forces NumPy's own BLAS (to compare, or to rule MKL out of a bug hunt);
+  ``mkl`` or ``auto`` (the default) use MKL when it is installed.
+- ``MKL_NUM_THREADS`` (else ``OMP_NUM_THREADS``) sets MKL's thread count; unset, MKL chooses (one
+  thread per physical core).
+- ``KMP_BLOCKTIME`` (Intel OpenMP's own setting, milliseconds, default 200) is how long MKL's worker
+  threads spin after a product before they sleep. The spin makes back-to-back products cheap on an
+  idle machine, but it holds the other cores meanwhile: on a busy machine, or beside OpenBLAS's own
+  threads (products that still call ``numpy.matmul`` directly), ``KMP_BLOCKTIME=0`` is faster.
+
+A product ``C = A B`` with ``A`` (m, k) and ``B`` (k, n) is one call in row-major order; a
+transposed view (strides of a column-major matrix) is passed as the transpose flag and its leading
+dimension instead of being copied, as NumPy does.
+"""
+
+import ctypes
+import os
+import sys
+import warnings
+
+from numpy import dtype, empty, matmul, ndarray
+
+from chainrule.backend import array_module
+
+SWITCH_VARIABLE = "CHAINRULE_BLAS"
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112  # CBLAS enumerations
+_INT_LIMIT = 1 << 31  # the LP64 interface takes 32-bit sizes and leading dimensions
+_FLOAT32 = dtype("float32")
+_FLOAT64 = dtype("float64")
+
+library = None  # the loaded libmkl_rt (a ctypes.CDLL), or None
+library_path = None  # where it was found
+_routines = {}  # dtype -> (cblas_?gemm, alpha 1, beta 0): the one dict lookup per call
+_field = ctypes.c_void_p.from_address  # see _pointer_field_works
+_HEADER = object.__basicsize__  # bytes of the object header before NumPy's ``data`` field
+_LP64 = 0  # MKL_INTERFACE_LP64
+SMALL_PRODUCT = 1 << 19  # m·n·k below which NumPy's product is faster (measured; see gemm); >= 1
+
+
+def requested():
+    """What ``CHAINRULE_BLAS`` asks for: "numpy", "mkl" or "auto" (unset, empty or unknown)."""
+    value = os.environ.get(SWITCH_VARIABLE, "").strip().lower()
+    if value in ("numpy", "mkl"):
+        return value
+    if value not in ("", "auto"):
+        warnings.warn(f"{SWITCH_VARIABLE}={value!r} is not one of 'numpy', 'mkl', 'auto'; using 'auto'",
+                      RuntimeWarning, stacklevel=3)
+    return "auto"
+
+
+def find_library():
+    """The path of ``libmkl_rt`` from the installed ``mkl`` distribution, or None.
+
+    The distribution's file list is the authority (it holds for virtual environments and user
+    installs); ``sys.prefix/lib`` is the fallback for installs without a RECORD.
+    """
+    from importlib import metadata
+
+    names = ("libmkl_rt.so", "mkl_rt", "libmkl_rt.")  # Linux, Windows (mkl_rt.2.dll), macOS (.dylib)
+    try:
+        files = metadata.distribution("mkl").files or ()
+    except metadata.PackageNotFoundError:
+        files = ()
+    found = sorted(os.path.normpath(f.locate()) for f in files if f.name.startswith(names))
+    for path in found:
+        if os.path.isfile(path):
+            return path
+    for folder in (os.path.join(sys.prefix, "lib"), os.path.join(sys.prefix, "Library", "bin")):
+        for name in ("libmkl_rt.so.3", "libmkl_rt.so.2", "libmkl_rt.so", "mkl_rt.2.dll"):
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                return path
+    return None
+
+
+def thread_count():
+    """The thread count the environment asks MKL for, or None to let MKL choose."""
+    for variable in ("MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(variable, "").split(",")[0].strip()  # OMP_NUM_THREADS may list levels
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return None
+
+
+def load():
+    """Find and open MKL once; True when :func:`gemm` will use it. Later calls cost nothing."""
+    global library, library_path
+    if library is not None:
+        return True
+    if requested() == "numpy":
+        return False
+    path = find_library()
+    if path is None:
+        if requested() == "mkl":
+            warnings.warn(f"{SWITCH_VARIABLE}=mkl but the mkl package is not installed "
+                          "(pip install chainrule[mkl]); using NumPy's BLAS", RuntimeWarning, stacklevel=3)
+        return False
+    try:
+        lib = ctypes.CDLL(path)
+        # gemm passes 32-bit sizes: pin the LP64 interface before any other MKL call, whatever
+        # MKL_INTERFACE_LAYER says (-1: another user of this library already chose otherwise)
+        if lib.MKL_Set_Interface_Layer(_LP64) != _LP64:
+            raise OSError("MKL's interface layer is not LP64 in this process")
+        if not _pointer_field_works():
+            raise OSError("NumPy's array struct has an unexpected layout on this interpreter")
+        for routine, scalar, key in ((lib.cblas_sgemm, ctypes.c_float, _FLOAT32),
+                                     (lib.cblas_dgemm, ctypes.c_double, _FLOAT64)):
+            routine.restype = None
+            # no argtypes, on purpose: converting 14 arguments through them costs ~1 µs a call, more
+            # than the rest of gemm. The arguments are passed as ready C values instead: Python ints
+            # (C int by default; gemm keeps them below 2**31), prebuilt alpha/beta scalars of the
+            # routine's type, and c_void_p views of the arrays' data fields.
+            _routines[key] = (routine, scalar(1.0), scalar(0.0))
+        threads = thread_count()
+        if threads is not None:
+            lib.MKL_Set_Num_Threads(threads)
+    except (OSError, AttributeError) as error:  # a broken or foreign install: say so once, keep NumPy
+        _routines.clear()
+        warnings.warn(f"chainrule.fast.blas: cannot use MKL at {path} ({error}); using NumPy's BLAS",
+                      RuntimeWarning, stacklevel=3)
+        return False
+    library, library_path = lib, path
+    return True
+
+
+def _pointer_field_works():
+    """Whether ``_field(id(a) + _HEADER)`` is a ``c_void_p`` holding the address of ``a``'s data.
+
+    ``a.ctypes.data`` costs ~1.7 µs (it builds a helper object), three per product. On CPython the
+    address is also the ``data`` field of NumPy's public ``PyArrayObject`` struct, right after the
+    object header; read through ``c_void_p.from_address`` it costs ~0.2 µs and is passed to C as is.
+    This probe checks that layout on views and copies before it is trusted.
+    """
+    if sys.implementation.name != "cpython":  # id() is an address only on CPython
+        return False
+    base = empty((3, 4), _FLOAT32)
+    probes = (base, base[1:, 2:], base.T[1:], empty((5,), _FLOAT64)[3:])
+    return all(_field(id(p) + _HEADER).value == p.ctypes.data for p in probes)
+
+
+def active():
+    """The BLAS that :func:`gemm` uses for float products: "mkl" or "numpy"."""
+    return "mkl" if load() else "numpy"
+
+
+def numpy_gemm(a, b, out=None):
+    """NumPy's product, the reference and the fallback (``ndarray.dot`` where that is the same thing)."""
+    if type(a) is ndarray and type(b) is ndarray:
+        if out is None and a.ndim == 2 and b.ndim == 2:
+            return a.dot(b)  # the product matmul computes, at half the matmul ufunc's call overhead
+        return matmul(a, b, out=out)
+    return array_module(b if type(a) is ndarray else a).matmul(a, b, out=out)  # CuPy data
+
+
+def gemm(a, b, out=None):
+    """``a @ b`` for 2-D arrays through MKL's ``cblas_?gemm`` where it applies, else :func:`numpy_gemm`.
+
+    Applies to float32/float64 matrices of one dtype that are row-major or column-major (C- or
+    F-ordered, transposed views, row or column slices), aligned, of at least ``SMALL_PRODUCT``
+    multiply-adds (so no zero-size dimension); ``out``, when given, must be a writable (m, n) array
+    of that dtype with unit column stride (C-contiguous, or a column slice of one) not overlapping
+    the operands. Call :func:`load` first.
+    """
+    if type(a) is not ndarray or type(b) is not ndarray or a.ndim != 2 or b.ndim != 2:
+        return numpy_gemm(a, b, out)
+    m, k = a.shape
+    k_b, n = b.shape
+    # NumPy raises the shape error, fills zeros for k = 0, and is faster on small products: MKL's
+    # fixed cost (~2 µs a call with this Python path) exceeds its gain below ~2**19 multiply-adds,
+    # and OpenBLAS runs those on the calling thread alone, so its worker threads stay asleep
+    if k != k_b or m * n * k < SMALL_PRODUCT:  # also every zero-size product (SMALL_PRODUCT >= 1)
+        return numpy_gemm(a, b, out)
+    kind = a.dtype
+    entry = _routines.get(kind)
+    if entry is None or b.dtype is not kind:
+        return numpy_gemm(a, b, out)
+    size = kind.itemsize
+    # Each operand is row-major (unit stride along a row: no transpose, leading dimension = row
+    # stride) or column-major (unit stride down a column: transpose flag, leading dimension = column
+    # stride). The stride of a dimension of length 1 is meaningless (NumPy leaves any value there);
+    # the leading dimension must still be at least the row length, as BLAS checks.
+    a_row, a_col = a.strides
+    if a_col == size or k == 1:
+        trans_a, lda = _NO_TRANS, (a_row // size if m > 1 else k)
+        if lda < k or a_row % size:
+            return numpy_gemm(a, b, out)
+    elif a_row == size or m == 1:
+        trans_a, lda = _TRANS, a_col // size  # here k > 1
+        if lda < m or a_col % size:
+            return numpy_gemm(a, b, out)
+    else:
+        return numpy_gemm(a, b, out)
+    b_row, b_col = b.strides
+    if b_col == size or n == 1:
+        trans_b, ldb = _NO_TRANS, (b_row // size if k > 1 else n)
+        if ldb < n or b_row % size:
+            return numpy_gemm(a, b, out)
+    elif b_row == size or k == 1:
+        trans_b, ldb = _TRANS, b_col // size  # here n > 1
+        if ldb < k or b_col % size:
+            return numpy_gemm(a, b, out)
+    else:
+        return numpy_gemm(a, b, out)
+    data_a, data_b = _field(id(a) + _HEADER), _field(id(b) + _HEADER)  # c_void_p, passed to C as is
+    if (data_a.value | data_b.value) % size or (m | n | k | lda | ldb) >= _INT_LIMIT:
+        return numpy_gemm(a, b, out)  # misaligned data (a view into a byte buffer), or too large for LP64
+    routine, one, zero = entry
+    if out is None:
+        out = empty((m, n), kind)
+        routine(_ROW_MAJOR, trans_a, trans_b, m, n, k, one, data_a, lda, data_b, ldb, zero,
+                _field(id(out) + _HEADER), n)
+        return out
+    if type(out) is not ndarray or out.dtype is not kind or out.shape != (m, n) or not out.flags.writeable:
+        return numpy_gemm(a, b, out)
+    row, col = out.strides
+    ldc = row // size if m > 1 else n
+    data_out = _field(id(out) + _HEADER)
+    start = data_out.value
+    if (col != size and n > 1) or ldc < n or row % size or start % size or ldc >= _INT_LIMIT:
+        return numpy_gemm(a, b, out)
+    # NumPy copies an operand that shares memory with out; leave that case to it. The spans are
+    # [first byte, one past the last) of each array, its strides all positive once checked above
+    # (a length-1 dimension adds nothing whatever its stride).
+    end = start + ((m - 1) * ldc + n) * size
+    a_start, b_start = data_a.value, data_b.value
+    if ((a_start < end and start < a_start + (m - 1) * a_row + (k - 1) * a_col + size)
+            or (b_start < end and start < b_start + (k - 1) * b_row + (n - 1) * b_col + size)):
+        return numpy_gemm(a, b, out)
+    routine(_ROW_MAJOR, trans_a, trans_b, m, n, k, one, data_a, lda, data_b, ldb, zero, data_out, ldc)
+    return out
+
