@@ -4,16 +4,22 @@ Both work one kernel offset at a time: offset k of a (kh, kw) window sees the st
 ``xpad[..., p·d : : s, q·d : : s]`` of shape (N, C, OH, OW), so a pool costs kh·kw passes over the
 output and never loops over pixels in Python.
 
-Max-pool keeps, per kernel offset k, a mask of the outputs whose maximum sits at offset k (the first
-one on ties, as PyTorch), built when the first derivative asks for it, so that inference never pays
-for it. Its backward ``MaxPoolScatter`` routes each gradient to that position; the scatter's own
-vjp, ``MaxPoolGather``, reads at the same positions, and the gather's vjp is the scatter again, so
-gradients of any order follow the argmax of the forward pass.
+Max-pool keeps where each window's maximum sits (the first one on ties, as PyTorch) as
+:class:`Winners`. Its backward ``MaxPoolScatter`` routes each gradient to that position; the
+scatter's own vjp, ``MaxPoolGather``, reads at the same positions, and the gather's vjp is the
+scatter again, so gradients of any order follow the argmax of the forward pass. With Numba (the
+``fast`` extra) and gradients enabled, the compiled kernels of :mod:`chainrule.fast.pool` compute the
+maximum and its argmax offset in one pass over a batch-innermost image and scatter and gather in one
+pass each (LeNet-5's pools, forward and backward: about twice as fast). The NumPy form, the reference,
+keeps one boolean mask per kernel offset instead, built when the first derivative asks for it, so
+that inference never pays for it.
 
 Every array is made in the memory order of the pool's input (batch-innermost after a convolution,
 see :mod:`chainrule.ops.window`): NumPy runs several times slower on operands of mixed orders.
 """
 
+from chainrule import workspace
+from chainrule.autograd.mode import state
 from chainrule.autograd.op import Op
 from chainrule.ops.window import batch_innermost, is_batch_innermost, padded_copy
 
@@ -40,6 +46,11 @@ def _in_layout(xp, g, batch_inner):
     return copy
 
 
+def _offset_dtype(xp, count):
+    """The smallest integer dtype that holds the offsets 0 … count − 1 of a window."""
+    return xp.int8 if count <= 127 else xp.int32
+
+
 def _tiles(window, image_hw):
     """True when the windows cover the input exactly once (stride = kernel, no padding, no remainder)."""
     (kh, kw), (sh, sw), (dh, dw) = window.kernel, window.stride, window.dilation
@@ -48,12 +59,78 @@ def _tiles(window, image_hw):
             and h % kh == 0 and w % kw == 0)
 
 
+KERNEL_MIN_BATCH = 16  # the kernels vectorise over the batch: fewer images run scalar code, slower than NumPy
+
+
+def compiled_pool(xp, *arrays):
+    """The kernels of :mod:`chainrule.fast.pool` when they apply to these arrays, else None.
+
+    They apply to NumPy float32 and float64 arrays when Numba is installed and not switched off
+    (``CHAINRULE_NO_NUMBA=1``); anything else runs the NumPy form.
+    """
+    from chainrule import fast
+
+    if getattr(xp, "__name__", "") != "numpy" or any(a.dtype.char not in "fd" for a in arrays):
+        return None
+    return fast.load("pool")
+
+
+def _rows(xp, x):
+    """The C-ordered (C, H, W, N) array of a (N, C, H, W) array: x's own memory when batch-innermost."""
+    rows = x.transpose(1, 2, 3, 0)
+    return rows if rows.flags.c_contiguous else xp.ascontiguousarray(rows)
+
+
+def _empty_rows(xp, shape, dtype, reuse_as=None):
+    """An empty batch-innermost (N, C, H, W) array, and its memory as the C-ordered (C, H, W, N) array.
+
+    With ``reuse_as`` (a key), the memory comes from :mod:`chainrule.workspace`: the step before's,
+    once nothing refers to it. The backward pass's large arrays page-faulted on fresh memory (0.72
+    against 0.42 ms for LeNet-5's first pool); the forward pass's measured no faster reused.
+    """
+    n, c, h, w = shape
+    if reuse_as is None:
+        rows = xp.empty((c, h, w, n), dtype=dtype)
+    else:
+        rows = workspace.reusable(reuse_as, (c, h, w, n), dtype, xp)
+    return rows.transpose(3, 0, 1, 2), rows
+
+
+class Winners:
+    """Where each window's maximum sits, for the derivatives of a max-pool.
+
+    Either ``offsets``, the batch-innermost (N, C, OH, OW) argmax offsets k = p·kw + q written by
+    the compiled forward kernel, or ``masks``, one boolean (N, C, OH, OW) mask per kernel offset from
+    the NumPy form. ``masks()`` makes the masks from the offsets when a NumPy form needs them (a
+    dtype the kernels do not take).
+    """
+
+    def __init__(self, window, offsets=None, masks=None):
+        self.window, self.offsets, self._masks = window, offsets, masks
+
+    @property
+    def out_hw(self):
+        return (self.offsets if self._masks is None else self._masks[0]).shape[2:]
+
+    def masks(self):
+        if self._masks is None:
+            kh, kw = self.window.kernel
+            self._masks = [self.offsets == k for k in range(kh * kw)]
+        return self._masks
+
+    def kernel_arguments(self):
+        window = self.window
+        return window.kernel, window.stride, window.dilation, (window.padding[0], window.padding[2])
+
+
 class MaxPool(Op):
     """Maximum over each window of x (N, C, H, W), padded with −inf.
 
-    Keeps ``winners``, one boolean (N, C, OH, OW) mask per kernel offset marking the outputs whose
-    maximum sits at that offset (the first one in row-major order on ties), in the output's memory
-    order (mixed memory orders make NumPy's loops several times slower).
+    Keeps where each maximum sits (the first one in row-major order on ties, the last NaN where
+    there is one, as PyTorch) as :class:`Winners`: argmax offsets from the compiled kernel, or, in
+    the NumPy form, one boolean (N, C, OH, OW) mask per kernel offset, computed when the first
+    derivative asks for them (inference never pays for them), in the output's memory order (mixed
+    memory orders make NumPy's loops several times slower).
     """
 
     def __init__(self, window):
@@ -62,6 +139,19 @@ class MaxPool(Op):
     def forward(self, x):
         xp = self.xp
         out_h, out_w = self.window.out_size(x.shape[2], x.shape[3], "max_pool2d")
+        # The kernels loop over the batch innermost: they take batch-innermost images (a convolution's).
+        # Without gradients the NumPy form is as fast (both wait on memory) and writes no offsets.
+        kernels = None
+        if state.grad_enabled and is_batch_innermost(x) and len(x) >= KERNEL_MIN_BATCH:
+            kernels = compiled_pool(xp, x)
+        if kernels is not None:
+            out_shape = x.shape[:2] + (out_h, out_w)
+            kh, kw = self.window.kernel
+            best, best_rows = _empty_rows(xp, out_shape, x.dtype)
+            offsets, offset_rows = _empty_rows(xp, out_shape, _offset_dtype(xp, kh * kw))
+            self.winners, self.source = Winners(self.window, offsets=offsets), None
+            kernels.max_pool_forward(_rows(xp, x), best_rows, offset_rows, *self.winners.kernel_arguments())
+            return best
         source = padded_copy(xp, x, self.window, -xp.inf, relayout=False)
         views = [view for _, view in self.window.offset_views(source, out_h, out_w)]
         best = views[0].copy(order="K")  # keeps x's memory order
@@ -71,7 +161,7 @@ class MaxPool(Op):
         return best
 
     def winner_masks(self):
-        """The per-offset argmax masks, computed once, on the first derivative asked for."""
+        """Where the maxima sit; the NumPy form computes its masks here, on the first derivative."""
         if self.winners is None:
             xp, best = self.xp, self.output.data
             views = [view for _, view in self.window.offset_views(self.source, *best.shape[2:])]
@@ -85,70 +175,94 @@ class MaxPool(Op):
                     xp.greater(winners[k], taken, out=winners[k])
                     if k < len(views) - 1:
                         taken |= winners[k]
-            self.winners, self.source = winners, None
+            if best.size and xp.isnan(best.min()):  # NaN equals nothing: the last NaN wins, as PyTorch
+                nan = xp.isnan(best)
+                for k in reversed(range(len(views))):
+                    here = xp.isnan(views[k]) & nan
+                    winners[k] |= here
+                    nan &= ~here
+            self.winners, self.source = Winners(self.window, masks=winners), None
         return self.winners
 
     def vjp(self, g):
         x = self.inputs[0]
-        return (MaxPoolScatter(self.window, self.winner_masks(), x.shape, _batch_inner(x.data))(g),)
+        return (MaxPoolScatter(self.winner_masks(), x.shape, _batch_inner(x.data))(g),)
 
     def jvp(self, dx):
-        return MaxPoolGather(self.window, self.winner_masks())(dx)
+        return MaxPoolGather(self.winner_masks())(dx)
 
 
 class MaxPoolScatter(Op):
     """Puts g (N, C, OH, OW) at the argmax of each window into zeros of the input's shape."""
 
-    def __init__(self, window, winners, image_shape, batch_inner=False):
-        self.window, self.winners, self.image_shape = window, winners, tuple(image_shape)
-        self.batch_inner = batch_inner
+    def __init__(self, winners, image_shape, batch_inner=False):
+        self.winners, self.image_shape, self.batch_inner = winners, tuple(image_shape), batch_inner
 
     def forward(self, g):
-        xp, window = self.xp, self.window
+        xp, winners = self.xp, self.winners
+        window = winners.window
         n, c, h, w = self.image_shape
-        padded = empty_in_layout(xp, self.batch_inner, (n, c) + window.padded_shape(h, w), g.dtype)
+        kernels = None if winners.offsets is None else compiled_pool(xp, g)
+        if kernels is not None:  # batch-innermost, as the offsets
+            image, image_rows = _empty_rows(xp, self.image_shape, g.dtype, reuse_as="max_pool_input_grad")
+            kernels.max_pool_scatter(_rows(xp, g), _rows(xp, winners.offsets), image_rows,
+                                     *winners.kernel_arguments(), _tiles(window, (h, w)))
+            return image
+        masks = winners.masks()
+        padded_shape = (n, c) + window.padded_shape(h, w)
+        if self.batch_inner:
+            padded, _ = _empty_rows(xp, padded_shape, g.dtype, reuse_as="max_pool_input_grad")
+        else:
+            padded = workspace.reusable("max_pool_input_grad", padded_shape, g.dtype, xp)
         g = _in_layout(xp, g, self.batch_inner)  # one small copy beats four mixed-order passes
         tiles = _tiles(window, (h, w))
         if not tiles:
             padded[...] = 0
         for k, view in window.offset_views(padded, *g.shape[2:]):
             if tiles:  # every input element belongs to exactly one window: write, don't add
-                xp.multiply(g, self.winners[k], out=view)
+                xp.multiply(g, masks[k], out=view)
             else:
-                view += g * self.winners[k]
+                view += g * masks[k]
         return padded[window.interior(h, w)]
 
     def vjp(self, gg):
-        return (MaxPoolGather(self.window, self.winners)(gg),)
+        return (MaxPoolGather(self.winners)(gg),)
 
     def jvp(self, dg):
-        return MaxPoolScatter(self.window, self.winners, self.image_shape, self.batch_inner)(dg)
+        return MaxPoolScatter(self.winners, self.image_shape, self.batch_inner)(dg)
 
 
 class MaxPoolGather(Op):
     """Reads y (N, C, H, W) at the argmax positions of a max-pool: the adjoint of ``MaxPoolScatter``."""
 
-    def __init__(self, window, winners):
-        self.window, self.winners = window, winners
+    def __init__(self, winners):
+        self.winners = winners
 
     def forward(self, y):
-        xp = self.xp
-        out_h, out_w = self.winners[0].shape[-2:]
-        source = padded_copy(xp, y, self.window, 0, relayout=False)
+        xp, winners = self.xp, self.winners
+        out_h, out_w = winners.out_hw
+        kernels = None if winners.offsets is None else compiled_pool(xp, y)
+        if kernels is not None:
+            out, out_rows = _empty_rows(xp, y.shape[:2] + (out_h, out_w), y.dtype)
+            kernels.max_pool_gather(_rows(xp, y), _rows(xp, winners.offsets), out_rows,
+                                    *winners.kernel_arguments())
+            return out
+        masks = winners.masks()
+        source = padded_copy(xp, y, winners.window, 0, relayout=False)
         out = None
-        for k, view in self.window.offset_views(source, out_h, out_w):
+        for k, view in winners.window.offset_views(source, out_h, out_w):
             if out is None:
-                out = view * self.winners[k]
+                out = view * masks[k]
             else:
-                out += view * self.winners[k]
+                out += view * masks[k]
         return out
 
     def vjp(self, g):
         y = self.inputs[0]
-        return (MaxPoolScatter(self.window, self.winners, y.shape, _batch_inner(y.data))(g),)
+        return (MaxPoolScatter(self.winners, y.shape, _batch_inner(y.data))(g),)
 
     def jvp(self, dy):
-        return MaxPoolGather(self.window, self.winners)(dy)
+        return MaxPoolGather(self.winners)(dy)
 
 
 class AvgPool(Op):
