@@ -245,7 +245,11 @@ class SigmoidBinaryCrossEntropy(_ReducedLoss):
 
 
 class BinaryCrossEntropy(_ReducedLoss):
-    """Binary cross-entropy of probabilities, logs clamped at −100 (so p = 0 or 1 stays finite)."""
+    """Binary cross-entropy of probabilities, logs clamped at −100 (so p = 0 or 1 stays finite).
+
+    With Numba, the summed loss and the plain gradient run as fused kernels
+    (:mod:`chainrule.fast.elementwise`, tested equal); the array code here is the reference form.
+    """
 
     EPS = 1e-12
 
@@ -265,6 +269,10 @@ class BinaryCrossEntropy(_ReducedLoss):
         −(Σ t log p + Σ log(1 − p) − Σ t log(1 − p)): a single large temporary is reused by the
         allocator, where two freed together are handed back to the OS and fault in again next step."""
         xp = self.xp
+        kernels = _kernels(xp)
+        total = None if kernels is None else kernels.bce_sum(probs, target)
+        if total is not None:  # the compiled form: the two logs, then one fused sum, block by block
+            return total
         buffer = xp.empty_like(probs)
         with _quiet(xp):
             xp.log(probs, out=buffer)
@@ -302,13 +310,17 @@ class BinaryCrossEntropy(_ReducedLoss):
                 grad_target = -upstream * (maximum(log(probs), -100.0) - maximum(log(1 - probs), -100.0))
             return grad_probs, grad_target
         scale, xp, p = self.raw(g), self.xp, probs.data
+        kernels = _kernels(xp)
+        grad = None if kernels is None else kernels.bce_probs_gradient(p, self.target, scale, self.EPS)
+        grad_target = Tensor._from_op(-scale * self.clamped_logs(p)[0]) if wants_target else None
+        if grad is not None:  # the compiled form: one pass, the same arithmetic
+            return Tensor._from_op(grad), grad_target
         denominator = xp.subtract(1, p, out=xp.empty_like(p))  # p(1 − p), clamped, in one buffer
         denominator *= p
         xp.maximum(denominator, self.EPS, out=denominator)
         grad = xp.subtract(p, self.target, out=xp.empty_like(p))
         grad /= denominator
         grad *= scale
-        grad_target = Tensor._from_op(-scale * self.clamped_logs(p)[0]) if wants_target else None
         return Tensor._from_op(grad.astype(p.dtype, copy=False)), grad_target
 
     def jvp(self, dprobs, dtarget):
@@ -319,6 +331,15 @@ class BinaryCrossEntropy(_ReducedLoss):
         if dtarget is not None:
             total = total - Tensor._from_op(self.clamped_logs(probs.data)[0]) * dtarget
         return self.reduce_tangent(total)
+
+
+def _kernels(xp):
+    """The compiled forms of :mod:`chainrule.fast.elementwise` for NumPy arrays, or None (NumPy forms)."""
+    if getattr(xp, "__name__", "") != "numpy":
+        return None
+    from chainrule import fast
+
+    return fast.load("elementwise")
 
 
 def _quiet(xp):
