@@ -23,10 +23,10 @@ nothing of size C·kh·kw·OH·OW·N is kept for the backward pass: the weight g
 The output is a (N, O, OH, OW) view of (O, OH, OW, N) memory, which the following layers keep.
 """
 
-import threading
-
+from chainrule import workspace
 from chainrule.autograd.op import Op, needs_grad
 from chainrule.autograd.tensor import Tensor
+from chainrule.backend import gemm
 from chainrule.errors import ShapeError
 from chainrule.ops.reduce import sum as reduce_sum
 from chainrule.ops.shape import reshape
@@ -45,26 +45,6 @@ CHUNK_BYTES = 512 * 1024  # unfolded columns per product: small enough to stay i
 INPUT_GRAD_CHUNKS_LARGER = 8
 
 
-_scratch = threading.local()  # per thread: {(name, dtype): the largest scratch buffer so far}
-SCRATCH_LIMIT_BYTES = 64 * 1024 * 1024
-
-
-def scratch(xp, name, size, dtype):
-    """A 1-D buffer of ``size`` elements, reused from call to call (never part of a result).
-
-    Fresh multi-megabyte arrays cost a page fault per 4 KB on first touch, which measured a third
-    of LeNet-5's convolution time; the chunk buffers are pure workspace, so they are kept.
-    """
-    buffers = _scratch.__dict__.setdefault("buffers", {})
-    key = (name, xp.__name__, xp.dtype(dtype).str)
-    buffer = buffers.get(key)
-    if buffer is None or buffer.size < size:
-        buffer = xp.empty(size, dtype=dtype)
-        if buffer.nbytes <= SCRATCH_LIMIT_BYTES:
-            buffers[key] = buffer
-    return buffer[:size]
-
-
 def _rows_per_chunk(view, itemsize, budget=None):
     c, kh, kw, _, out_w, n = view.shape
     row_bytes = max(1, c * kh * kw * out_w * n * itemsize)  # 0 for an empty batch: one chunk then
@@ -79,7 +59,7 @@ def _column_chunks(xp, view, dtype, ones_row=False):
     c, kh, kw, out_h, out_w, n = view.shape
     rows = min(out_h, _rows_per_chunk(view, xp.dtype(dtype).itemsize))
     depth = c * kh * kw + (1 if ones_row else 0)
-    buffer = scratch(xp, "columns", depth * rows * out_w * n, dtype)
+    buffer = workspace.scratch(xp, "conv_columns", depth * rows * out_w * n, dtype)
     width = out_w * n
     for top in range(0, out_h, rows):
         count = min(rows, out_h - top)
@@ -119,7 +99,8 @@ class Convolution(_Conv):
         source = padded_copy(xp, x, window, 0)
         self.source = source if source is not x else None  # the weight gradient unfolds it again
         view = unfold_view(xp, source, window, out_h, out_w)
-        out = xp.empty((o, out_h * out_w * n), dtype=dtype)
+        # reused from step to step once nothing holds the last one (see chainrule.workspace)
+        out = workspace.reusable("conv_output", (o, out_h * out_w * n), dtype, xp)
         kernel = weight.reshape(o, -1)
         blocks = self._blocks(weight.shape)
         # one group: the bias is one more kernel column against a row of ones in the columns, which
@@ -129,10 +110,10 @@ class Convolution(_Conv):
             kernel = xp.concatenate((kernel, bias.reshape(o, 1)), axis=1).astype(dtype, copy=False)
         for (start, stop), cols in _column_chunks(xp, view, dtype, ones_row=fold_bias):
             if fold_bias:
-                xp.matmul(kernel, cols, out=out[:, start:stop])
+                gemm(kernel, cols, out=out[:, start:stop])
                 continue
             for out_rows, col_rows in blocks:
-                xp.matmul(kernel[out_rows], cols[col_rows], out=out[out_rows, start:stop])
+                gemm(kernel[out_rows], cols[col_rows], out=out[out_rows, start:stop])
             if bias is not None:  # while the chunk is still in the cache
                 out[:, start:stop] += bias.reshape(o, 1)
         return out.reshape(o, out_h, out_w, n).transpose(3, 0, 1, 2)
@@ -178,19 +159,20 @@ class ConvInputGrad(_Conv):
         dtype = xp.result_type(g.dtype, weight.dtype)
         grads = _channels_first(g)
         kernel_t = weight.reshape(o, -1).T
-        padded = batch_innermost(xp, (n, c) + window.padded_shape(h, w), dtype, 0)
-        image = padded.transpose(1, 2, 3, 0)  # (C, Hp, Wp, N), contiguous
+        image = workspace.reusable("conv_input_grad", (c,) + window.padded_shape(h, w) + (n,), dtype, xp)
+        image.fill(0)  # (C, Hp, Wp, N): col2im adds into it
+        padded = image.transpose(3, 0, 1, 2)
         (sh, sw), (dh, dw) = window.stride, window.dilation
         budget = CHUNK_BYTES * INPUT_GRAD_CHUNKS_LARGER
         rows = min(out_h, _rows_per_chunk(unfold_view(xp, padded, window, out_h, out_w), dtype.itemsize,
                                           budget))
-        buffer = scratch(xp, "input_grad_columns", c * kh * kw * rows * out_w * n, dtype)
+        buffer = workspace.scratch(xp, "conv_input_grad_columns", c * kh * kw * rows * out_w * n, dtype)
         for top in range(0, out_h, rows):
             count = min(rows, out_h - top)
             start, stop = top * out_w * n, (top + count) * out_w * n
             cols = buffer[:c * kh * kw * count * out_w * n].reshape(c * kh * kw, count * out_w * n)
             for out_rows, col_rows in self._blocks(weight.shape):
-                xp.matmul(kernel_t[:, out_rows], grads[out_rows, start:stop], out=cols[col_rows])
+                gemm(kernel_t[:, out_rows], grads[out_rows, start:stop], out=cols[col_rows])
             blocks = cols.reshape(c, kh, kw, count, out_w, n)
             for p in range(kh):  # col2im: one add per kernel offset
                 first = top * sh + p * dh
@@ -237,7 +219,7 @@ class ConvWeightGrad(_Conv):
         blocks = self._blocks(self.weight_shape)
         for (start, stop), cols in _column_chunks(xp, view, dtype):
             for out_rows, col_rows in blocks:
-                dw_t[:, out_rows] += cols[col_rows] @ grads[out_rows, start:stop].T
+                dw_t[:, out_rows] += gemm(cols[col_rows], grads[out_rows, start:stop].T)
         return xp.ascontiguousarray(dw_t.T).reshape(self.weight_shape)
 
     def vjp(self, m):

@@ -22,13 +22,15 @@ Forward mode (jvp) pushes tangents through the same composed forward.
 layer) while reading and writing every array in time order, so no flip is ever materialised.
 """
 
+from chainrule import workspace
 from chainrule.autograd.mode import is_grad_enabled
 from chainrule.autograd.op import Op, needs_grad
 from chainrule.autograd.tensor import Tensor
+from chainrule.backend import gemm
 from chainrule.errors import ShapeError
 from chainrule.ops.elementwise import relu, sigmoid, tanh
 from chainrule.ops.reduce import sum as reduce_sum
-from chainrule.ops.shape import concatenate, reshape, stack
+from chainrule.ops.shape import concatenate, pad, reshape, stack, swapaxes
 
 
 def sigmoid_(xp, a):
@@ -110,7 +112,7 @@ class RNNRecurrence(_Recurrence):
         for t in self.order(steps):
             self.h_prev[t] = h
             h = out[t]
-            xp.matmul(self.h_prev[t], w_t, out=h)
+            gemm(self.h_prev[t], w_t, out=h)
             h += xproj[t]
             if self.nonlinearity == "tanh":
                 xp.tanh(h, out=h)
@@ -132,9 +134,9 @@ class RNNRecurrence(_Recurrence):
                 dpre[t] *= dh
             else:
                 xp.multiply(dh, out[t] > 0, out=dpre[t])
-            xp.matmul(dpre[t], w_hh, out=dh)
+            gemm(dpre[t], w_hh, out=dh)
         flat = dpre.reshape(-1, dpre.shape[2])
-        return dpre, flat.T @ self.h_prev.reshape(flat.shape), dh
+        return dpre, gemm(flat.T, self.h_prev.reshape(flat.shape)), dh
 
     def forward_composed(self, xproj, w_hh, h0):
         act = tanh if self.nonlinearity == "tanh" else relu
@@ -269,13 +271,17 @@ class LSTMRecurrence(_Recurrence):
         elif tuple(bias.shape) != (4 * hidden,):
             raise ShapeError(f"{self.name}: bias must have shape ({4 * hidden},), got {tuple(bias.shape)}")
         bias = xp.ascontiguousarray(bias, dtype=dtype)
+        # The large arrays come from the workspace: the same memory step after step, once the graph
+        # of the previous step has let go of it (no page faults on fresh memory; see chainrule.workspace).
         if w_ih is None:
             xproj = xp.ascontiguousarray(xproj)
-            acts = xp.empty(xproj.shape, dtype=dtype)  # i, f, g, o after their nonlinearities
+            # i, f, g, o after their nonlinearities
+            acts = workspace.reusable("lstm_activations", xproj.shape, dtype, xp)
         else:
-            recurrent = xp.empty(acts.shape[1:], dtype=dtype)  # h_{t−1} W_hhᵀ of one step
-        out = xp.empty((steps + 1, batch, hidden), dtype=dtype)
-        c_prev = xp.empty_like(out[:steps])  # c_{t−1} of step t; c_t is in the next step's slot
+            recurrent = workspace.reusable("lstm_recurrent", acts.shape[1:], dtype, xp)  # h_{t−1} W_hhᵀ
+        out = workspace.reusable("lstm_output", (steps + 1, batch, hidden), dtype, xp)
+        c_prev = workspace.reusable("lstm_cell_before", (steps, batch, hidden), dtype, xp)
+        # c_prev[t] is c_{t−1} of step t; c_t is in the next step's slot
         kernels = compiled_lstm_gates(xp, dtype)
         gates = kernels[0] if kernels else NumpyLSTMGates(xp, hidden, dtype).forward
         w_t = xp.ascontiguousarray(w_hh.T)  # BLAS runs (N, H) @ (H, 4H) fastest on this layout
@@ -285,10 +291,10 @@ class LSTMRecurrence(_Recurrence):
         for k, t in enumerate(order):
             # the gates add their two arguments, so either may be the one overwritten by activations
             if w_ih is None:
-                xp.matmul(h, w_t, out=acts[t])
+                gemm(h, w_t, out=acts[t])
                 other = xproj[t]
             else:
-                other = xp.matmul(h, w_t, out=recurrent)
+                other = gemm(h, w_t, out=recurrent)
             # c_t goes straight into the slot where the next step reads it as c_prev (no copies)
             c = c_prev[order[k + 1]] if k + 1 < steps else out[steps]
             h = out[t]
@@ -322,22 +328,31 @@ class LSTMRecurrence(_Recurrence):
             cell = c_prev[order[k + 1]] if k + 1 < steps else out[steps]  # c_t, as the forward wrote it
             gates(dacts[t], c_prev[t], cell, g[t], dh, dc, dbias)
             if want_h0 or k > 0:
-                xp.matmul(dacts[t], w_hh, out=dh)
+                gemm(dacts[t], w_hh, out=dh)
         # dW_hh = Σ_t da_tᵀ h_{t−1}: h_{t−1} is the output of the neighbouring step (h0 at the start),
         # so one GEMM over the T − 1 inner steps and one small one for the first.
         first, inner, previous = (steps - 1, slice(0, steps - 1), slice(1, steps)) if self.reverse \
             else (0, slice(1, steps), slice(0, steps - 1))
         dw = None
         if needs_grad(self.inputs[1]):  # a frozen recurrent weight costs no GEMM
-            dw = dacts[inner].reshape(-1, 4 * H).T @ out[previous].reshape(-1, H)
-            dw += dacts[first].T @ h0
+            dw = workspace.reusable("lstm_weight_hh_grad", (4 * H, H), acts.dtype, xp)
+            gemm(dacts[inner].reshape(-1, 4 * H).T, out[previous].reshape(-1, H), out=dw)
+            dw += gemm(dacts[first].T, h0)
         has_bias = len(self.inputs) > 4 and self.inputs[4] is not None
         grads = [dacts, dw, dh if want_h0 else None, dc, dbias.astype(acts.dtype) if has_bias else None]
         if len(self.inputs) > 5 and self.inputs[5] is not None:  # the op projected x itself
             x, w_ih = (v.data if isinstance(v, Tensor) else v for v in (self.inputs[0], self.inputs[5]))
-            flat = dacts.reshape(-1, 4 * H)
-            grads[0] = (flat @ w_ih).reshape(x.shape) if needs_grad(self.inputs[0]) else None
-            grads.append(flat.T @ x.reshape(flat.shape[0], -1) if needs_grad(self.inputs[5]) else None)
+            flat, dtype = dacts.reshape(-1, 4 * H), acts.dtype
+            if needs_grad(self.inputs[0]):
+                dx = workspace.reusable("lstm_input_grad", (flat.shape[0], w_ih.shape[1]), dtype, xp)
+                grads[0] = gemm(flat, w_ih, out=dx).reshape(x.shape)
+            else:
+                grads[0] = None
+            dw_ih = None
+            if needs_grad(self.inputs[5]):
+                dw_ih = workspace.reusable("lstm_weight_ih_grad", (4 * H, w_ih.shape[1]), dtype, xp)
+                gemm(flat.T, x.reshape(flat.shape[0], -1), out=dw_ih)
+            grads.append(dw_ih)
         return grads
 
     def project(self, x, w_ih, w_hh):
@@ -345,7 +360,10 @@ class LSTMRecurrence(_Recurrence):
         if x.ndim != 3 or w_ih.ndim != 2 or x.shape[2] != w_ih.shape[1] or w_ih.shape[0] != w_hh.shape[0]:
             raise ShapeError(f"{self.name}: expects x (T, N, in) and weight_ih (4H, in) with weight_hh "
                              f"(4H, H), got {x.shape}, {w_ih.shape} and {w_hh.shape}")
-        return x.reshape(-1, x.shape[2]).dot(w_ih.T).reshape(x.shape[0], x.shape[1], w_ih.shape[0])
+        dtype = self.xp.result_type(x.dtype, w_ih.dtype)
+        acts = workspace.reusable("lstm_activations", x.shape[:2] + w_ih.shape[:1], dtype, self.xp)
+        gemm(x.reshape(-1, x.shape[2]), w_ih.T, out=acts.reshape(-1, w_ih.shape[0]))
+        return acts
 
     def forward_composed(self, xproj, w_hh, h0, c0, bias=None, w_ih=None):
         H = w_hh.shape[1]  # noqa: N806
@@ -387,6 +405,42 @@ class LSTMRecurrence(_Recurrence):
         return grads
 
 
+class BatchMajor(Op):
+    """The first ``steps`` time steps of a time-major (T′, N, ...) array as a contiguous (N, steps, ...) one.
+
+    A batch_first layer returns (N, T, H), and the next layer (a Linear head over ``reshape(−1, H)``)
+    wants it contiguous; the recurrence itself must run time-major, because the compiled gate kernels
+    need contiguous (N, 4H) rows at each step (on strided rows they measured 5x slower). One copy into
+    memory reused from step to step replaces a slice, a transposed view and the head's reshape copy;
+    its adjoint writes the gradient back in time-major order and zeroes only the rows past ``steps``
+    (an LSTM's final cell state), where slicing would zero the whole array first.
+    """
+
+    def __init__(self, steps):
+        self.steps = steps
+
+    def forward(self, sequence):
+        shape = (sequence.shape[1], self.steps) + sequence.shape[2:]
+        out = workspace.reusable("recurrent_batch_major", shape, sequence.dtype, self.xp)
+        out[...] = sequence[:self.steps].swapaxes(0, 1)
+        return out
+
+    def vjp(self, g):
+        source = self.inputs[0]
+        extra = source.shape[0] - self.steps
+        if is_grad_enabled():  # create_graph: composed of differentiable operations
+            back = swapaxes(g, 0, 1)
+            return (pad(back, [(0, extra)] + [(0, 0)] * (back.ndim - 1)) if extra else back,)
+        data = source.data if isinstance(source, Tensor) else source
+        grad = workspace.reusable("recurrent_batch_major_grad", data.shape, g.dtype, self.xp)
+        grad[:self.steps] = g.data.swapaxes(0, 1)
+        grad[self.steps:] = 0
+        return (Tensor._from_op(grad),)
+
+    def jvp(self, tangent):
+        return BatchMajor(self.steps)(tangent)
+
+
 class GRURecurrence(_Recurrence):
     """GRU over a sequence, PyTorch's formulation and gate order (r, z, n).
 
@@ -413,7 +467,7 @@ class GRURecurrence(_Recurrence):
         for t in self.order(steps):
             h_prev[t] = h
             a, b = acts[t], hproj[t]
-            xp.matmul(h_prev[t], w_t, out=b)
+            gemm(h_prev[t], w_t, out=b)
             if b_hh is not None:
                 b += b_hh
             xp.add(xproj[t, :, :2 * H], b[:, :2 * H], out=a[:, :2 * H])
@@ -456,9 +510,9 @@ class GRURecurrence(_Recurrence):
             dr -= dr * r
             dhproj[t, :, :2 * H] = dx[t, :, :2 * H]
             dh *= z
-            dh += dhproj[t] @ w_hh
+            dh += gemm(dhproj[t], w_hh)
         flat = dhproj.reshape(-1, acts.shape[2])
-        dw = flat.T @ h_prev.reshape(-1, H)
+        dw = gemm(flat.T, h_prev.reshape(-1, H))
         db = None if self.inputs[2] is None else flat.sum(axis=0)
         return dx, dw, db, dh
 

@@ -24,7 +24,7 @@ from chainrule.nn.layers.linear import layer_name
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.ops.fused_linear import linear
-from chainrule.ops.recurrent import GRURecurrence, LSTMRecurrence, RNNRecurrence
+from chainrule.ops.recurrent import BatchMajor, GRURecurrence, LSTMRecurrence, RNNRecurrence
 from chainrule.ops.shape import concatenate, expand_dims, squeeze, stack, swapaxes
 
 _GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
@@ -238,7 +238,11 @@ class _RNNBase(Module):
         return states
 
     def _direction(self, x, layer, reverse, states):
-        """Run one layer in one direction: (hidden sequence (T, N, H), [final state per kind])."""
+        """Run one layer in one direction: (hidden states, [final state per kind]).
+
+        The hidden states are (T, N, H), or for an LSTM the op's whole (T + 1, N, H) output, whose
+        first T steps they are (the caller slices, or copies them batch-major in one go).
+        """
         suffix = f"l{layer}" + ("_reverse" if reverse else "")
         w_ih, w_hh = getattr(self, "weight_ih_" + suffix), getattr(self, "weight_hh_" + suffix)
         b_ih, b_hh = (getattr(self, "bias_ih_" + suffix), getattr(self, "bias_hh_" + suffix)) \
@@ -250,7 +254,7 @@ class _RNNBase(Module):
         bias = None if b_ih is None else b_ih + b_hh  # one bias vector for the one projection
         if self.mode == "LSTM":  # the op projects x, adds the bias per step and sums its gradients
             out = LSTMRecurrence(reverse)(x, w_hh, *states, bias, w_ih)
-            return out[:steps], [out[last], out[steps]]
+            return out, [out[last], out[steps]]
         out = RNNRecurrence(self.nonlinearity, reverse)(linear(x, w_ih, bias), w_hh, *states)
         return out, [out[last]]
 
@@ -276,6 +280,8 @@ class _RNNBase(Module):
         initial = self._initial_states(hx, x, batched)
         directions = 2 if self.bidirectional else 1
         finals = [[] for _ in initial]
+        steps = x.shape[0]
+        batch_major = batched and self.batch_first
         for layer in range(self.num_layers):
             if layer > 0 and self.training and self.dropout > 0:
                 x = apply_dropout(x, self.dropout)
@@ -286,12 +292,16 @@ class _RNNBase(Module):
                 outputs.append(out)
                 for kind, state in zip(finals, last):
                     kind.append(state)
-            x = outputs[0] if directions == 1 else concatenate(outputs, axis=2)
+            if directions == 1 and batch_major and layer == self.num_layers - 1:
+                x = outputs[0]  # BatchMajor below copies its first T steps, with no slice before
+            else:
+                outputs = [out if out.shape[0] == steps else out[:steps] for out in outputs]
+                x = outputs[0] if directions == 1 else concatenate(outputs, axis=2)
         finals = [stack(kind) for kind in finals]
         if not batched:
             x, finals = squeeze(x, 1), [squeeze(f, 1) for f in finals]
-        elif self.batch_first:
-            x = swapaxes(x, 0, 1)
+        elif batch_major:  # one contiguous (N, T, D·H) copy, so that the next layer's reshape is free
+            x = BatchMajor(steps)(x)
         return x, (tuple(finals) if self.mode == "LSTM" else finals[0])
 
 
