@@ -15,6 +15,7 @@ and the rest (the overhead an engine adds around the products).
 """
 
 import argparse
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -70,6 +71,15 @@ class Worker:
         self.process.wait(timeout=30)
 
 
+def mkl_installed():
+    """True when chainrule's products will run on MKL (the mkl extra installed, not switched off)."""
+    try:
+        importlib.metadata.distribution("mkl")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return os.environ.get("CHAINRULE_BLAS", "").strip().lower() != "numpy"
+
+
 def gemm_limit_gflops(size=2048, repeats=5):
     """The best float32 matmul rate of this machine on two threads: the ceiling for any engine."""
     a = np.random.default_rng(0).random((size, size), dtype=np.float32)
@@ -90,8 +100,8 @@ def measure(name, workers, rounds, steps, fit_batches, settle=0.0):
     ``fit`` over ``fit_batches`` batches).
 
     ``settle`` seconds of pause after each turn let the BLAS and OpenMP threads of the engine that just
-    ran stop spinning (OpenBLAS spins ~2^28 cycles after a product by default), so that they do not
-    take the cores from the next engine's turn.
+    ran stop spinning (OpenBLAS spins ~2^28 cycles after a product by default, MKL's Intel OpenMP
+    200 ms), so that they do not take the cores from the next engine's turn.
     """
     for w in workers.values():
         w.ask(cmd="setup", name=name, fit_steps=fit_batches)
@@ -113,9 +123,9 @@ def main(argv=None):
     parser.add_argument("names", nargs="*", help=f"workloads (default all): {', '.join(WORKLOADS)}, mlp_fit")
     parser.add_argument("--quick", action="store_true", help="a short smoke run (under a minute)")
     parser.add_argument("--json", type=Path, help="also write one JSON object per workload to this file")
-    parser.add_argument("--settle", type=float, default=0.2, metavar="SECONDS",
+    parser.add_argument("--settle", type=float, default=0.3, metavar="SECONDS",
                         help="pause after each engine's turn, so that its idle threads stop spinning "
-                             "before the next engine runs (default 0.2; 0 to disable)")
+                             "before the next engine runs (default 0.3; 0 to disable)")
     parser.add_argument("--ours-malloc", action="store_true",
                         help="also time chainrule with the same malloc thresholds as torch+malloc")
     parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
@@ -133,10 +143,14 @@ def main(argv=None):
     if not have_torch:
         print("PyTorch is not installed: timing chainrule alone (pip install torch==2.13.0 for the peer)")
 
-    labels = ["chainrule"] + (["baseline"] if args.baseline else []) + \
+    with_mkl = mkl_installed()
+    labels = ["chainrule"] + (["chainrule-openblas"] if with_mkl else []) + \
+        (["baseline"] if args.baseline else []) + \
         (["chainrule+malloc"] if args.ours_malloc else []) + (["torch", "torch+malloc"] if have_torch else [])
     rows = []
     workers = {"chainrule": Worker("ours")}
+    if with_mkl:  # the same engine on NumPy's own BLAS: what a user without the mkl extra gets
+        workers["chainrule-openblas"] = Worker("ours", {"CHAINRULE_BLAS": "numpy"})
     if args.baseline:
         workers["baseline"] = Worker("ours", checkout=args.baseline.resolve())
     if args.ours_malloc:
@@ -183,6 +197,10 @@ def main(argv=None):
             if f"{label}_best" in row:
                 ratio = row["chainrule_best"] / row[f"{label}_best"]
                 row[f"best_ratio_{label}"] = 1 / ratio if row["unit"] == "tokens/s" else ratio
+        for peer in ("torch", "torch+malloc"):  # without the mkl extra: NumPy's OpenBLAS
+            if "chainrule-openblas" in row and peer in row:
+                ratio = row["chainrule-openblas"] / row[peer]
+                row[f"ratio_openblas_{peer}"] = 1 / ratio if row["unit"] == "tokens/s" else ratio
         if "chainrule+malloc" in row and "torch+malloc" in row:
             ratio = row["chainrule+malloc"] / row["torch+malloc"]
             row["ratio_both_malloc"] = 1 / ratio if row["unit"] == "tokens/s" else ratio
@@ -201,6 +219,10 @@ def main(argv=None):
                  for label in labels if f"{label}_gemm_ms" in row]
         if parts:
             print(f"  {row['workload']:<10} " + "; ".join(parts))
+    for row in rows:
+        if "ratio_openblas_torch" in row:
+            print(f"{row['workload']}: chainrule-openblas / torch = {row['ratio_openblas_torch']:.2f}, "
+                  f"/ torch+malloc = {row.get('ratio_openblas_torch+malloc', float('nan')):.2f}")
     for row in rows:
         if "ratio_both_malloc" in row:
             print(f"{row['workload']}: chainrule+malloc / torch+malloc = {row['ratio_both_malloc']:.2f}")

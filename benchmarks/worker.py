@@ -40,7 +40,7 @@ def _gemm_seconds(engine, shapes, repeats):
         operands = {key: (torch.from_numpy(a), torch.from_numpy(b)) for key, (a, b) in operands.items()}
         product = torch.mm
     else:
-        product = np.matmul
+        from chainrule.backend import gemm as product  # MKL with the mkl extra, else np.matmul
     pairs = [operands[tuple(shape)] for shape in shapes]
     best = float("inf")
     for _ in range(repeats):
