@@ -73,6 +73,76 @@ def test_backward_kernel_equals_numpy_form(batch, hidden):
         np.testing.assert_allclose(got, want, err_msg=name, **TOL)
 
 
+@pytest.mark.parametrize("batch, hidden", [(3, 33), (2, 1024)])
+def test_forward_kernel_on_strided_rows_equals_numpy_form(batch, hidden):
+    """Odd widths and row-strided views (every other row of a larger block) give the same values."""
+    rng = np.random.default_rng(20 + hidden)
+    a = _f32(rng, 2 * batch, 4 * hidden, scale=4)[::2]
+    xproj = _f32(rng, 2 * batch, 4 * hidden, scale=4)[::2]
+    c_prev, bias = _f32(rng, 2 * batch, hidden, scale=2)[1::2], _f32(rng, 4 * hidden)
+    ours = [a.copy(), np.empty_like(c_prev), np.empty_like(c_prev)]
+    ref = [a.copy(), np.empty_like(c_prev), np.empty_like(c_prev)]
+    kernels.gates_forward_kernel(ours[0], xproj, bias, c_prev, *ours[1:])
+    NumpyLSTMGates(np, hidden, np.float32).forward(ref[0], xproj, bias, c_prev, *ref[1:])
+    for name, got, want in zip(["acts", "c", "h"], ours, ref):
+        np.testing.assert_allclose(got, want, err_msg=name, **TOL)
+    sigmoid_blocks = np.concatenate([ours[0][:, :2 * hidden], ours[0][:, 3 * hidden:]], axis=1)
+    assert np.all((sigmoid_blocks >= 0) & (sigmoid_blocks <= 1)) and np.all(np.abs(ours[0]) <= 1)
+
+
+def test_forward_kernel_propagates_nan_to_its_cell_only():
+    rng = np.random.default_rng(21)
+    hidden = 6
+    a, xproj = _f32(rng, 2, 4 * hidden), _f32(rng, 2, 4 * hidden)
+    c_prev, bias = _f32(rng, 2, hidden), _f32(rng, 4 * hidden)
+    xproj[1, 2 * hidden + 3] = np.nan  # the g gate of cell (1, 3)
+    c, h = np.empty_like(c_prev), np.empty_like(c_prev)
+    kernels.gates_forward_kernel(a, xproj, bias, c_prev, c, h)
+    assert np.isnan(a[1, 2 * hidden + 3]) and np.isnan(c[1, 3]) and np.isnan(h[1, 3])
+    assert np.isnan(a).sum() == 1 and np.isnan(c).sum() == 1 and np.isnan(h).sum() == 1
+
+
+def test_backward_kernel_sums_the_bias_gradient_row_by_row_in_float64():
+    """dbias is the float64 sum of the rows of da taken in row order: the same bits on every run."""
+    rng = np.random.default_rng(22)
+    batch, hidden = 9, 13
+    acts = rng.uniform(0.01, 0.99, (batch, 4 * hidden)).astype(np.float32)
+    c_prev, cell, g_out = (_f32(rng, batch, hidden) for _ in range(3))
+    dh, dc = _f32(rng, batch, hidden), _f32(rng, batch, hidden)
+    dbias = rng.standard_normal(4 * hidden)
+    expected = dbias.copy()
+    kernels.gates_backward_kernel(acts, c_prev, cell, g_out, dh, dc, dbias)
+    for row in acts:  # acts now holds da
+        expected += row.astype(np.float64)
+    np.testing.assert_array_equal(dbias, expected)
+
+
+def test_steps_of_kernels_equal_steps_of_numpy_form():
+    """Several steps forward then back, each state feeding the next, as the recurrence chains them."""
+    rng = np.random.default_rng(23)
+    steps, batch, hidden = 4, 3, 10
+    xproj, rec = _f32(rng, steps, batch, 4 * hidden), _f32(rng, steps, batch, 4 * hidden)
+    bias, c0 = _f32(rng, 4 * hidden), _f32(rng, batch, hidden)
+    g_out = _f32(rng, steps, batch, hidden)
+    results = []
+    for fwd, bwd in [(kernels.gates_forward_kernel, kernels.gates_backward_kernel),
+                     (NumpyLSTMGates(np, hidden, np.float32).forward,
+                      NumpyLSTMGates(np, hidden, np.float32).backward)]:
+        acts, cells = rec.copy(), np.empty((steps + 1, batch, hidden), np.float32)
+        h = np.empty((steps, batch, hidden), np.float32)
+        cells[0] = c0
+        for t in range(steps):
+            fwd(acts[t], xproj[t], bias, cells[t], cells[t + 1], h[t])
+        dh, dc = np.zeros((batch, hidden), np.float32), np.zeros((batch, hidden), np.float32)
+        dbias = np.zeros(4 * hidden)
+        for t in reversed(range(steps)):
+            bwd(acts[t], cells[t], cells[t + 1], g_out[t], dh, dc, dbias)
+            dh = dh * np.float32(0.5)  # stands in for the recurrent product
+        results.append([h, cells, acts, dc, dbias])
+    for name, got, want in zip(["h", "c", "da", "dc", "dbias"], *results):
+        np.testing.assert_allclose(got, want, err_msg=name, **TOL)
+
+
 def test_kernels_apply_to_numpy_float32_only(monkeypatch):
     monkeypatch.delenv("CHAINRULE_NO_NUMBA", raising=False)
     assert compiled_lstm_gates(np, np.dtype(np.float32)) is not None
