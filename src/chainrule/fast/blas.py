@@ -162,6 +162,23 @@ def numpy_gemm(a, b, out=None):
     return array_module(b if type(a) is ndarray else a).matmul(a, b, out=out)  # CuPy data
 
 
+def _layout(row_stride, col_stride, rows, cols, size):
+    """(transpose flag, leading dimension) under which BLAS reads a (rows, cols) operand in place, or None.
+
+    Row-major (unit stride along a row): no transpose, leading dimension = the row stride.
+    Column-major (unit stride down a column): the transpose flag, leading dimension = the column
+    stride. The stride of a dimension of length 1 is meaningless (NumPy leaves any value there); the
+    leading dimension must still be at least the row length, as BLAS checks.
+    """
+    if col_stride == size or cols == 1:
+        ld = row_stride // size if rows > 1 else cols
+        return None if ld < cols or row_stride % size else (_NO_TRANS, ld)
+    if row_stride == size or rows == 1:
+        ld = col_stride // size  # here cols > 1
+        return None if ld < rows or col_stride % size else (_TRANS, ld)
+    return None
+
+
 def gemm(a, b, out=None):
     """``a @ b`` for 2-D arrays through MKL's ``cblas_?gemm`` where it applies, else :func:`numpy_gemm`.
 
@@ -185,32 +202,12 @@ def gemm(a, b, out=None):
     if entry is None or b.dtype is not kind:
         return numpy_gemm(a, b, out)
     size = kind.itemsize
-    # Each operand is row-major (unit stride along a row: no transpose, leading dimension = row
-    # stride) or column-major (unit stride down a column: transpose flag, leading dimension = column
-    # stride). The stride of a dimension of length 1 is meaningless (NumPy leaves any value there);
-    # the leading dimension must still be at least the row length, as BLAS checks.
     a_row, a_col = a.strides
-    if a_col == size or k == 1:
-        trans_a, lda = _NO_TRANS, (a_row // size if m > 1 else k)
-        if lda < k or a_row % size:
-            return numpy_gemm(a, b, out)
-    elif a_row == size or m == 1:
-        trans_a, lda = _TRANS, a_col // size  # here k > 1
-        if lda < m or a_col % size:
-            return numpy_gemm(a, b, out)
-    else:
-        return numpy_gemm(a, b, out)
     b_row, b_col = b.strides
-    if b_col == size or n == 1:
-        trans_b, ldb = _NO_TRANS, (b_row // size if k > 1 else n)
-        if ldb < n or b_row % size:
-            return numpy_gemm(a, b, out)
-    elif b_row == size or k == 1:
-        trans_b, ldb = _TRANS, b_col // size  # here n > 1
-        if ldb < k or b_col % size:
-            return numpy_gemm(a, b, out)
-    else:
+    layout_a, layout_b = _layout(a_row, a_col, m, k, size), _layout(b_row, b_col, k, n, size)
+    if layout_a is None or layout_b is None:
         return numpy_gemm(a, b, out)
+    (trans_a, lda), (trans_b, ldb) = layout_a, layout_b
     data_a, data_b = _field(id(a) + _HEADER), _field(id(b) + _HEADER)  # c_void_p, passed to C as is
     if (data_a.value | data_b.value) % size or (m | n | k | lda | ldb) >= _INT_LIMIT:
         return numpy_gemm(a, b, out)  # misaligned data (a view into a byte buffer), or too large for LP64
