@@ -27,13 +27,17 @@ def test_dropout_is_the_identity_in_eval_mode():
     assert np.any(layer(x).data != x.data)
 
 
-def test_dropout_mask_is_one_float32_draw_from_the_generator():
-    x = cr.tensor(np.arange(1.0, 13.0, dtype=np.float32).reshape(3, 4))
+def test_dropout_mask_is_16_bits_per_element_from_the_generator():
+    x = cr.tensor(np.arange(1.0, 14.0, dtype=np.float32).reshape(13, 1))  # 13: not a multiple of 4
     cr.manual_seed(42)
     y = F.dropout(x, 0.25, training=True)
-    u = np.random.default_rng(42).random((3, 4), dtype=np.float32)
-    np.testing.assert_allclose(y.data, np.where(u >= 0.25, x.data / 0.75, 0), rtol=1e-6)
+    words = np.random.default_rng(42).bit_generator.random_raw(4)  # the rule, recomputed by hand
+    bits = np.frombuffer(words.tobytes(), dtype=np.uint16)[:13].reshape(13, 1)
+    np.testing.assert_allclose(y.data, np.where(bits >= 0.25 * 65536, x.data / 0.75, 0), rtol=1e-6)
     assert y.dtype == np.float32
+    # the next draw continues the generator's stream after the words this mask used
+    assert cr.random.generator().bit_generator.random_raw() == \
+        np.random.default_rng(42).bit_generator.random_raw(5)[4]
 
 
 def test_dropout_gradient_is_the_scaled_mask():
