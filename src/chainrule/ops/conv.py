@@ -43,6 +43,7 @@ from chainrule.ops.window import (
     padded_copy,
     pair,
     resolve_padding,
+    rows_last,
     unfold_view,
 )
 
@@ -109,11 +110,6 @@ def direct_kernels(xp, weight_shape, batch, groups, *arrays):
     return fast.load("conv")
 
 
-def _rows_last(xp, array, dtype):
-    """The C-ordered (C, H, W, N) array of a (N, C, H, W) one: its own memory when batch-innermost."""
-    return xp.ascontiguousarray(array.transpose(1, 2, 3, 0), dtype=dtype)
-
-
 class _Conv(Op):
     def __init__(self, window, groups):
         self.window, self.groups = window, groups
@@ -141,7 +137,7 @@ class Convolution(_Conv):
         kernels = direct_kernels(xp, weight.shape, n, self.groups, x, weight)
         if kernels is not None:
             shift = xp.zeros(o, dtype) if bias is None else bias.astype(dtype, copy=False)
-            kernels.conv_forward(_rows_last(xp, source, dtype), xp.ascontiguousarray(weight, dtype), shift,
+            kernels.conv_forward(rows_last(xp, source, dtype), xp.ascontiguousarray(weight, dtype), shift,
                                  out.reshape(o, out_h, out_w, n), window.stride, window.dilation)
             return out.reshape(o, out_h, out_w, n).transpose(3, 0, 1, 2)
         view = unfold_view(xp, source, window, out_h, out_w)
@@ -203,16 +199,15 @@ class ConvInputGrad(_Conv):
         dtype = xp.result_type(g.dtype, weight.dtype)
         kernels = direct_kernels(xp, weight.shape, n, self.groups, g, weight)
         if kernels is not None:
-            image = workspace.reusable("conv_input_grad_direct", (c, h, w, n), dtype, xp)
+            image = batch_innermost(xp, self.image_shape, dtype, reuse_as="conv_input_grad_direct")
             top, _, left, _ = window.padding
-            kernels.conv_input_grad(_rows_last(xp, g, dtype), xp.ascontiguousarray(weight, dtype), image,
-                                    window.stride, window.dilation, (top, left))
-            return image.transpose(3, 0, 1, 2)
+            kernels.conv_input_grad(rows_last(xp, g, dtype), xp.ascontiguousarray(weight, dtype),
+                                    rows_last(xp, image), window.stride, window.dilation, (top, left))
+            return image
         grads = _channels_first(g)
         kernel_t = weight.reshape(o, -1).T
-        image = workspace.reusable("conv_input_grad", (c,) + window.padded_shape(h, w) + (n,), dtype, xp)
-        image.fill(0)  # (C, Hp, Wp, N): col2im adds into it
-        padded = image.transpose(3, 0, 1, 2)
+        padded = batch_innermost(xp, (n, c) + window.padded_shape(h, w), dtype, 0, reuse_as="conv_input_grad")
+        image = rows_last(xp, padded)  # (C, Hp, Wp, N), the same memory: col2im adds into it
         (sh, sw), (dh, dw) = window.stride, window.dilation
         budget = CHUNK_BYTES * INPUT_GRAD_CHUNKS_LARGER
         rows = min(out_h, _rows_per_chunk(unfold_view(xp, padded, window, out_h, out_w), dtype.itemsize,
@@ -266,7 +261,7 @@ class ConvWeightGrad(_Conv):
         kernels = direct_kernels(xp, self.weight_shape, len(g), self.groups, g, x)
         if kernels is not None:
             dw = xp.empty(self.weight_shape, dtype=dtype)
-            kernels.conv_weight_grad(_rows_last(xp, g, dtype), _rows_last(xp, source, dtype), dw,
+            kernels.conv_weight_grad(rows_last(xp, g, dtype), rows_last(xp, source, dtype), dw,
                                      window.stride, window.dilation)
             return dw
         grads = _channels_first(g)

@@ -21,7 +21,7 @@ see :mod:`chainrule.ops.window`): NumPy runs several times slower on operands of
 from chainrule import workspace
 from chainrule.autograd.mode import state
 from chainrule.autograd.op import Op
-from chainrule.ops.window import batch_innermost, is_batch_innermost, padded_copy
+from chainrule.ops.window import batch_innermost, is_batch_innermost, padded_copy, rows_last
 
 
 def empty_in_layout(xp, batch_inner, shape, dtype):
@@ -75,27 +75,6 @@ def compiled_pool(xp, *arrays):
     return fast.load("pool")
 
 
-def _rows(xp, x):
-    """The C-ordered (C, H, W, N) array of a (N, C, H, W) array: x's own memory when batch-innermost."""
-    rows = x.transpose(1, 2, 3, 0)
-    return rows if rows.flags.c_contiguous else xp.ascontiguousarray(rows)
-
-
-def _empty_rows(xp, shape, dtype, reuse_as=None):
-    """An empty batch-innermost (N, C, H, W) array, and its memory as the C-ordered (C, H, W, N) array.
-
-    With ``reuse_as`` (a key), the memory comes from :mod:`chainrule.workspace`: the step before's,
-    once nothing refers to it. The backward pass's large arrays page-faulted on fresh memory (0.72
-    against 0.42 ms for LeNet-5's first pool); the forward pass's measured no faster reused.
-    """
-    n, c, h, w = shape
-    if reuse_as is None:
-        rows = xp.empty((c, h, w, n), dtype=dtype)
-    else:
-        rows = workspace.reusable(reuse_as, (c, h, w, n), dtype, xp)
-    return rows.transpose(3, 0, 1, 2), rows
-
-
 class Winners:
     """Where each window's maximum sits, for the derivatives of a max-pool.
 
@@ -147,10 +126,11 @@ class MaxPool(Op):
         if kernels is not None:
             out_shape = x.shape[:2] + (out_h, out_w)
             kh, kw = self.window.kernel
-            best, best_rows = _empty_rows(xp, out_shape, x.dtype)
-            offsets, offset_rows = _empty_rows(xp, out_shape, _offset_dtype(xp, kh * kw))
+            best = batch_innermost(xp, out_shape, x.dtype)
+            offsets = batch_innermost(xp, out_shape, _offset_dtype(xp, kh * kw))
             self.winners, self.source = Winners(self.window, offsets=offsets), None
-            kernels.max_pool_forward(_rows(xp, x), best_rows, offset_rows, *self.winners.kernel_arguments())
+            kernels.max_pool_forward(rows_last(xp, x), rows_last(xp, best), rows_last(xp, offsets),
+                                     *self.winners.kernel_arguments())
             return best
         source = padded_copy(xp, x, self.window, -xp.inf, relayout=False)
         views = [view for _, view in self.window.offset_views(source, out_h, out_w)]
@@ -204,14 +184,14 @@ class MaxPoolScatter(Op):
         n, c, h, w = self.image_shape
         kernels = None if winners.offsets is None else compiled_pool(xp, g)
         if kernels is not None:  # batch-innermost, as the offsets
-            image, image_rows = _empty_rows(xp, self.image_shape, g.dtype, reuse_as="max_pool_input_grad")
-            kernels.max_pool_scatter(_rows(xp, g), _rows(xp, winners.offsets), image_rows,
+            image = batch_innermost(xp, self.image_shape, g.dtype, reuse_as="max_pool_input_grad")
+            kernels.max_pool_scatter(rows_last(xp, g), rows_last(xp, winners.offsets), rows_last(xp, image),
                                      *winners.kernel_arguments(), _tiles(window, (h, w)))
             return image
         masks = winners.masks()
         padded_shape = (n, c) + window.padded_shape(h, w)
         if self.batch_inner:
-            padded, _ = _empty_rows(xp, padded_shape, g.dtype, reuse_as="max_pool_input_grad")
+            padded = batch_innermost(xp, padded_shape, g.dtype, reuse_as="max_pool_input_grad")
         else:
             padded = workspace.reusable("max_pool_input_grad", padded_shape, g.dtype, xp)
         g = _in_layout(xp, g, self.batch_inner)  # one small copy beats four mixed-order passes
@@ -243,8 +223,8 @@ class MaxPoolGather(Op):
         out_h, out_w = winners.out_hw
         kernels = None if winners.offsets is None else compiled_pool(xp, y)
         if kernels is not None:
-            out, out_rows = _empty_rows(xp, y.shape[:2] + (out_h, out_w), y.dtype)
-            kernels.max_pool_gather(_rows(xp, y), _rows(xp, winners.offsets), out_rows,
+            out = batch_innermost(xp, y.shape[:2] + (out_h, out_w), y.dtype)
+            kernels.max_pool_gather(rows_last(xp, y), rows_last(xp, winners.offsets), rows_last(xp, out),
                                     *winners.kernel_arguments())
             return out
         masks = winners.masks()
