@@ -14,6 +14,8 @@ import importlib.util
 import os
 import warnings
 
+import numpy
+
 DISABLE_VARIABLE = "CHAINRULE_NO_NUMBA"
 
 
@@ -33,6 +35,19 @@ def enabled():
 
 
 _failed = set()
+
+
+def for_arrays(name, *arrays, dtypes="fd"):
+    """The kernel module ``chainrule.fast.<name>`` when its kernels apply to these arrays, else None.
+
+    They apply to NumPy arrays (not CuPy's, not subclasses) whose dtype character is in ``dtypes``
+    (float32 and float64 unless a kernel says otherwise), with Numba installed and not switched off.
+    The one rule every op asks before it runs a compiled form instead of its NumPy one.
+    """
+    for a in arrays:
+        if type(a) is not numpy.ndarray or a.dtype.char not in dtypes:
+            return None
+    return load(name)
 
 
 def load(name):

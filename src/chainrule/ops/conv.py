@@ -102,12 +102,11 @@ def direct_kernels(xp, weight_shape, batch, groups, *arrays):
     forward convolution) over a batch of at least ``DIRECT_MIN_BATCH`` images, NumPy float32 or
     float64 arrays, with Numba installed and not switched off.
     """
-    if (groups != 1 or weight_shape[0] > DIRECT_MAX_OUT_CHANNELS or batch < DIRECT_MIN_BATCH
-            or getattr(xp, "__name__", "") != "numpy" or any(a.dtype.char not in "fd" for a in arrays)):
+    if groups != 1 or weight_shape[0] > DIRECT_MAX_OUT_CHANNELS or batch < DIRECT_MIN_BATCH:
         return None
     from chainrule import fast
 
-    return fast.load("conv")
+    return fast.for_arrays("conv", *arrays)
 
 
 class _Conv(Op):

@@ -6,6 +6,7 @@ relu'(0) = 0, abs'(0) = 0, and where ``maximum``/``minimum`` tie, each input get
 
 import contextlib
 
+from chainrule import fast
 from chainrule.autograd.mode import state
 from chainrule.autograd.op import Op, needs_grad
 from chainrule.autograd.tensor import Tensor
@@ -237,18 +238,9 @@ class Sigmoid(Op):
     underflowing to subnormals is slow too, so neither is used.
     """
 
-    @staticmethod
-    def kernels(xp):
-        """:mod:`chainrule.fast.elementwise` (one fused pass after eˣ) for NumPy arrays, or None."""
-        if getattr(xp, "__name__", "") != "numpy":
-            return None
-        from chainrule import fast
-
-        return fast.load("elementwise")
-
     def forward(self, a):
         xp = self.xp
-        kernels = self.kernels(xp)
+        kernels = fast.for_arrays("elementwise", a)  # one fused pass after eˣ
         out = None if kernels is None else kernels.sigmoid(a)  # None where the kernel does not apply
         if out is not None:
             return out
@@ -261,7 +253,7 @@ class Sigmoid(Op):
     def vjp(self, g):
         y = self.output
         if not state.grad_enabled:  # plain backward: σ'(x) = y(1 − y) on arrays, in one buffer
-            kernels = self.kernels(self.xp)
+            kernels = fast.for_arrays("elementwise", y.data, g.data)
             slope = None if kernels is None else kernels.sigmoid_gradient(y.data, g.data)
             if slope is not None:
                 return (Tensor._from_op(slope),)
@@ -338,10 +330,8 @@ class Relu(Op):
                 and x.dtype.char in "fd" and getattr(xp, "__name__", "") == "numpy":  # plain backward
             order = self.dense_order(x, g.data)
             if order is not None:
-                from chainrule import fast
-
                 out = self.reusable_like(xp, "relu_backward", x, order)
-                kernels = fast.load("relu")
+                kernels = fast.for_arrays("relu", x, g.data)
                 if kernels is None:
                     xp.multiply(g.data, x > 0, out=out)
                 else:

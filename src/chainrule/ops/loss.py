@@ -14,6 +14,7 @@ gradients of gradients are exact; otherwise it uses the arrays saved by the forw
 
 import contextlib
 
+from chainrule import fast
 from chainrule.autograd.mode import state
 from chainrule.autograd.op import Op, needs_grad
 from chainrule.autograd.tensor import Tensor
@@ -269,7 +270,7 @@ class BinaryCrossEntropy(_ReducedLoss):
         −(Σ t log p + Σ log(1 − p) − Σ t log(1 − p)): a single large temporary is reused by the
         allocator, where two freed together are handed back to the OS and fault in again next step."""
         xp = self.xp
-        kernels = _kernels(xp)
+        kernels = fast.for_arrays("elementwise", probs, target)
         total = None if kernels is None else kernels.bce_sum(probs, target)
         if total is not None:  # the compiled form: the two logs, then one fused sum, block by block
             return total
@@ -310,7 +311,7 @@ class BinaryCrossEntropy(_ReducedLoss):
                 grad_target = -upstream * (maximum(log(probs), -100.0) - maximum(log(1 - probs), -100.0))
             return grad_probs, grad_target
         scale, xp, p = self.raw(g), self.xp, probs.data
-        kernels = _kernels(xp)
+        kernels = fast.for_arrays("elementwise", p, self.target)
         grad = None if kernels is None else kernels.bce_probs_gradient(p, self.target, scale, self.EPS)
         grad_target = Tensor._from_op(-scale * self.clamped_logs(p)[0]) if wants_target else None
         if grad is not None:  # the compiled form: one pass, the same arithmetic
@@ -331,15 +332,6 @@ class BinaryCrossEntropy(_ReducedLoss):
         if dtarget is not None:
             total = total - Tensor._from_op(self.clamped_logs(probs.data)[0]) * dtarget
         return self.reduce_tangent(total)
-
-
-def _kernels(xp):
-    """The compiled forms of :mod:`chainrule.fast.elementwise` for NumPy arrays, or None (NumPy forms)."""
-    if getattr(xp, "__name__", "") != "numpy":
-        return None
-    from chainrule import fast
-
-    return fast.load("elementwise")
 
 
 def _quiet(xp):

@@ -18,7 +18,7 @@ Every array is made in the memory order of the pool's input (batch-innermost aft
 see :mod:`chainrule.ops.window`): NumPy runs several times slower on operands of mixed orders.
 """
 
-from chainrule import workspace
+from chainrule import fast, workspace
 from chainrule.autograd.mode import state
 from chainrule.autograd.op import Op
 from chainrule.ops.window import batch_innermost, is_batch_innermost, padded_copy, rows_last
@@ -60,19 +60,6 @@ def _tiles(window, image_hw):
 
 
 KERNEL_MIN_BATCH = 16  # the kernels vectorise over the batch: fewer images run scalar code, slower than NumPy
-
-
-def compiled_pool(xp, *arrays):
-    """The kernels of :mod:`chainrule.fast.pool` when they apply to these arrays, else None.
-
-    They apply to NumPy float32 and float64 arrays when Numba is installed and not switched off
-    (``CHAINRULE_NO_NUMBA=1``); anything else runs the NumPy form.
-    """
-    from chainrule import fast
-
-    if getattr(xp, "__name__", "") != "numpy" or any(a.dtype.char not in "fd" for a in arrays):
-        return None
-    return fast.load("pool")
 
 
 class Winners:
@@ -122,7 +109,7 @@ class MaxPool(Op):
         # Without gradients the NumPy form is as fast (both wait on memory) and writes no offsets.
         kernels = None
         if state.grad_enabled and is_batch_innermost(x) and len(x) >= KERNEL_MIN_BATCH:
-            kernels = compiled_pool(xp, x)
+            kernels = fast.for_arrays("pool", x)
         if kernels is not None:
             out_shape = x.shape[:2] + (out_h, out_w)
             kh, kw = self.window.kernel
@@ -182,7 +169,7 @@ class MaxPoolScatter(Op):
         xp, winners = self.xp, self.winners
         window = winners.window
         n, c, h, w = self.image_shape
-        kernels = None if winners.offsets is None else compiled_pool(xp, g)
+        kernels = None if winners.offsets is None else fast.for_arrays("pool", g)
         if kernels is not None:  # batch-innermost, as the offsets
             image = batch_innermost(xp, self.image_shape, g.dtype, reuse_as="max_pool_input_grad")
             kernels.max_pool_scatter(rows_last(xp, g), rows_last(xp, winners.offsets), rows_last(xp, image),
@@ -221,7 +208,7 @@ class MaxPoolGather(Op):
     def forward(self, y):
         xp, winners = self.xp, self.winners
         out_h, out_w = winners.out_hw
-        kernels = None if winners.offsets is None else compiled_pool(xp, y)
+        kernels = None if winners.offsets is None else fast.for_arrays("pool", y)
         if kernels is not None:
             out = batch_innermost(xp, y.shape[:2] + (out_h, out_w), y.dtype)
             kernels.max_pool_gather(rows_last(xp, y), rows_last(xp, winners.offsets), rows_last(xp, out),

@@ -159,17 +159,16 @@ class RNNRecurrence(_Recurrence):
         return stack(dpre), dw, dh
 
 
-def compiled_lstm_gates(xp, dtype):
+def compiled_lstm_gates(acts):
     """The compiled (forward, backward) gate kernels of :mod:`chainrule.fast.lstm`, or None.
 
-    They apply to NumPy float32 arrays when Numba is installed and not switched off
-    (``CHAINRULE_NO_NUMBA=1``); anything else runs :class:`NumpyLSTMGates`, the reference form.
+    They apply to NumPy float32 arrays (their tanh is a float32 approximation) when Numba is installed
+    and not switched off (``CHAINRULE_NO_NUMBA=1``); anything else runs :class:`NumpyLSTMGates`, the
+    reference form.
     """
     from chainrule import fast
 
-    if getattr(xp, "__name__", "") != "numpy" or dtype != xp.float32:
-        return None
-    lstm = fast.load("lstm")
+    lstm = fast.for_arrays("lstm", acts, dtypes="f")
     return None if lstm is None else (lstm.gates_forward_kernel, lstm.gates_backward_kernel)
 
 
@@ -297,7 +296,7 @@ class LSTMRecurrence(_Recurrence):
         out = workspace.reusable("lstm_output", (steps + 1, batch, hidden), dtype, xp)
         c_prev = workspace.reusable("lstm_cell_before", (steps, batch, hidden), dtype, xp)
         # c_prev[t] is c_{t−1} of step t; c_t is in the next step's slot
-        kernels = compiled_lstm_gates(xp, dtype)
+        kernels = compiled_lstm_gates(acts)
         gates = kernels[0] if kernels else NumpyLSTMGates(xp, hidden, dtype).forward
         w_t = recurrent_weight_layout(xp, w_hh)
         order = list(self.order(steps))
@@ -323,7 +322,7 @@ class LSTMRecurrence(_Recurrence):
         w_hh, h0 = (x.data if isinstance(x, Tensor) else x for x in (self.inputs[1], self.inputs[2]))
         steps, H = len(acts), out.shape[2]  # noqa: N806
         g = xp.ascontiguousarray(g)
-        kernels = compiled_lstm_gates(xp, acts.dtype)
+        kernels = compiled_lstm_gates(acts)
         gates = kernels[1] if kernels else NumpyLSTMGates(xp, H, acts.dtype).backward
         # The gate gradients overwrite the activations step by step (one (T, N, 4H) array fewer).
         # A second backward through a retained graph finds them gone and recomputes the forward.
