@@ -38,24 +38,42 @@ def is_floating(dtype):
     return numpy.issubdtype(dtype, numpy.floating)
 
 
-def gemm(a, b, out=None):
+def gemm(a, b, out=None, accumulate=False):
     """The matrix product ``a @ b`` of two 2-D arrays, the one door every hot 2-D product goes through.
 
     With the optional ``mkl`` extra installed it runs on Intel MKL (see :mod:`chainrule.fast.blas`;
     ``CHAINRULE_BLAS=numpy`` turns that off); otherwise, and for anything MKL does not take (other
     dtypes, odd strides, CuPy data), it is ``xp.matmul(a, b, out=out)``. Batched products stay on
     ``xp.matmul``. The library is looked for at the first call, not at ``import chainrule``.
+
+    ``accumulate=True`` computes ``out += a @ b``: inside the product on MKL (free there, see
+    :func:`gemm_accumulates`), with one temporary on NumPy.
     """
+    if accumulate:
+        if out is None:
+            raise ValueError("gemm: accumulate=True adds the product into out, and out is missing")
+        return _gemm(a, b, out, True)
     return _gemm(a, b, out)
 
 
-def _first_gemm(a, b, out=None):
+def gemm_accumulates():
+    """True when ``gemm(..., accumulate=True)`` adds inside the product (MKL) rather than after it.
+
+    An op that would otherwise add the product to another array in a kernel of its own asks this to
+    choose the form with fewer passes over memory.
+    """
+    from chainrule.fast import blas
+
+    return blas.active() == "mkl"
+
+
+def _first_gemm(a, b, out=None, accumulate=False):
     """Choose the product once (MKL or NumPy), then step aside."""
     global _gemm
     from chainrule.fast import blas
 
     _gemm = blas.gemm if blas.load() else blas.numpy_gemm
-    return _gemm(a, b, out)
+    return _gemm(a, b, out, accumulate)
 
 
 _gemm = _first_gemm

@@ -31,9 +31,9 @@ def fallbacks(monkeypatch):
     count = [0]
     reference = blas.numpy_gemm
 
-    def spy(a, b, out=None):
+    def spy(a, b, out=None, accumulate=False):
         count[0] += 1
-        return reference(a, b, out)
+        return reference(a, b, out, accumulate)
 
     monkeypatch.setattr(blas, "numpy_gemm", spy)
     monkeypatch.setattr(blas, "SMALL_PRODUCT", 1)  # small shapes exercise MKL here; see the test below
@@ -105,6 +105,38 @@ def test_every_layout_and_out_matches_numpy_on_mkl(fallbacks, dtype, m, k, n):
             if wide is not None:  # the columns around the slice are untouched
                 assert np.isnan(wide[:, :2]).all() and np.isnan(wide[:, n + 2:]).all(), where
     assert fallbacks[0] == 0  # every one of them ran on MKL
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m, k, n", SHAPES)
+def test_accumulate_adds_the_product_into_out_on_mkl(fallbacks, dtype, m, k, n):
+    rng = np.random.default_rng(m * 7 + k * 3 + n)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    start = rng.standard_normal((m, n)).astype(dtype)
+    for (name_a, left), (name_b, right) in itertools.product(layouts(a), layouts(b)):
+        expected = start + np.matmul(left, right)
+        for name_out, out, wide in outputs(m, n, dtype):
+            if out is None:
+                continue
+            out[...] = start
+            result = backend.gemm(left, right, out=out, accumulate=True)
+            assert result is out
+            tol, where = TOLERANCE[dtype], f"{name_a} @ {name_b}, out {name_out}"
+            np.testing.assert_allclose(out, expected, rtol=tol, atol=tol, err_msg=where)
+            if wide is not None:  # the columns around the slice are untouched
+                assert np.isnan(wide[:, :2]).all() and np.isnan(wide[:, n + 2:]).all()
+    assert fallbacks[0] == 0  # every one of them ran on MKL
+
+
+def test_accumulate_on_numpy_and_without_out():
+    rng = np.random.default_rng(8)
+    a, b = rng.standard_normal((5, 4)), rng.standard_normal((4, 3))
+    out = np.ones((5, 3))
+    assert blas.numpy_gemm(a, b, out, accumulate=True) is out
+    np.testing.assert_allclose(out, 1 + a @ b)
+    with pytest.raises(ValueError, match="out is missing"):
+        backend.gemm(a, b, accumulate=True)
 
 
 def test_small_products_stay_on_numpy_by_default(fallbacks, monkeypatch):

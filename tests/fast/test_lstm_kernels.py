@@ -13,7 +13,9 @@ pytest.importorskip("numba")
 import chainrule as cr  # noqa: E402
 import chainrule.nn as nn  # noqa: E402
 from chainrule.autograd import gradcheck, gradgradcheck  # noqa: E402
+from chainrule.fast import blas  # noqa: E402
 from chainrule.fast import lstm as kernels  # noqa: E402
+from chainrule.ops import recurrent  # noqa: E402
 from chainrule.ops.recurrent import LSTMRecurrence, NumpyLSTMGates, compiled_lstm_gates  # noqa: E402
 
 TOL = {"rtol": 2e-5, "atol": 2e-6}
@@ -71,6 +73,21 @@ def test_backward_kernel_equals_numpy_form(batch, hidden):
     NumpyLSTMGates(np, hidden, np.float32).backward(ref[0], c_prev, cell, g_out, *ref[1:])
     for name, got, want in zip(["da", "dh", "dc", "dbias"], ours, ref):
         np.testing.assert_allclose(got, want, err_msg=name, **TOL)
+
+
+@pytest.mark.parametrize("batch, hidden", [(5, 7), (64, 256)])
+def test_forward_without_xproj_equals_forward_on_the_sum(batch, hidden):
+    """xproj=None (the product already added into a inside the GEMM) gives the same bits as passing it."""
+    rng = np.random.default_rng(30 + batch)
+    a, xproj = _f32(rng, batch, 4 * hidden, scale=3), _f32(rng, batch, 4 * hidden, scale=3)
+    c_prev, bias = _f32(rng, batch, hidden, scale=2), _f32(rng, 4 * hidden)
+    for gates in (kernels.gates_forward_kernel, NumpyLSTMGates(np, hidden, np.float32).forward):
+        separate = [a.copy(), np.empty_like(c_prev), np.empty_like(c_prev)]
+        summed = [a + xproj, np.empty_like(c_prev), np.empty_like(c_prev)]
+        gates(separate[0], xproj, bias, c_prev, *separate[1:])
+        gates(summed[0], None, bias, c_prev, *summed[1:])
+        for name, got, want in zip(["acts", "c", "h"], summed, separate):
+            np.testing.assert_array_equal(got, want, err_msg=name)
 
 
 @pytest.mark.parametrize("batch, hidden", [(3, 33), (2, 1024)])
@@ -170,6 +187,19 @@ def test_lstm_layer_step_is_the_same_with_and_without_kernels(monkeypatch, bidir
     for k, (got, want) in enumerate(zip(compiled, reference)):
         assert got.dtype == np.float32
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=f"array {k}")
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_lstm_step_is_the_same_with_the_product_added_inside_the_gemm_or_after(monkeypatch, accumulate):
+    """The forward's two forms (h W_hhᵀ added onto the projection by the GEMM, or kept apart and added
+    by the gates) give one step, on whichever BLAS runs here (MKL even for these small products)."""
+    monkeypatch.setattr(blas, "SMALL_PRODUCT", 1)
+    monkeypatch.setattr(recurrent, "gemm_accumulates", lambda: accumulate)
+    got = _lstm_step(False)
+    monkeypatch.setattr(recurrent, "gemm_accumulates", lambda: not accumulate)
+    want = _lstm_step(False)
+    for k, (a, b) in enumerate(zip(got, want)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=f"array {k}")
 
 
 @pytest.mark.parametrize("reverse", [False, True])

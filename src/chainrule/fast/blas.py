@@ -153,8 +153,14 @@ def active():
     return "mkl" if load() else "numpy"
 
 
-def numpy_gemm(a, b, out=None):
-    """NumPy's product, the reference and the fallback (``ndarray.dot`` where that is the same thing)."""
+def numpy_gemm(a, b, out=None, accumulate=False):
+    """NumPy's product, the reference and the fallback (``ndarray.dot`` where that is the same thing).
+
+    ``accumulate=True``: ``out += a @ b``, through one temporary the size of ``out``.
+    """
+    if accumulate:
+        out += numpy_gemm(a, b)
+        return out
     if type(a) is ndarray and type(b) is ndarray:
         if out is None and a.ndim == 2 and b.ndim == 2:
             return a.dot(b)  # the product matmul computes, at half the matmul ufunc's call overhead
@@ -179,52 +185,54 @@ def _layout(row_stride, col_stride, rows, cols, size):
     return None
 
 
-def gemm(a, b, out=None):
+def gemm(a, b, out=None, accumulate=False):
     """``a @ b`` for 2-D arrays through MKL's ``cblas_?gemm`` where it applies, else :func:`numpy_gemm`.
 
     Applies to float32/float64 matrices of one dtype that are row-major or column-major (C- or
     F-ordered, transposed views, row or column slices), aligned, of at least ``SMALL_PRODUCT``
     multiply-adds (so no zero-size dimension); ``out``, when given, must be a writable (m, n) array
     of that dtype with unit column stride (C-contiguous, or a column slice of one) not overlapping
-    the operands. Call :func:`load` first.
+    the operands. With ``accumulate=True`` (``out`` required) the product is added to ``out``
+    (BLAS's β = 1): MKL reads ``out`` inside the product, on its threads, instead of a separate pass.
+    Call :func:`load` first.
     """
     if type(a) is not ndarray or type(b) is not ndarray or a.ndim != 2 or b.ndim != 2:
-        return numpy_gemm(a, b, out)
+        return numpy_gemm(a, b, out, accumulate)
     m, k = a.shape
     k_b, n = b.shape
     # NumPy raises the shape error, fills zeros for k = 0, and is faster on small products: MKL's
     # fixed cost (~2 µs a call with this Python path) exceeds its gain below ~2**19 multiply-adds,
     # and OpenBLAS runs those on the calling thread alone, so its worker threads stay asleep
     if k != k_b or m * n * k < SMALL_PRODUCT:  # also every zero-size product (SMALL_PRODUCT >= 1)
-        return numpy_gemm(a, b, out)
+        return numpy_gemm(a, b, out, accumulate)
     kind = a.dtype
     entry = _routines.get(kind)
     if entry is None or b.dtype is not kind:
-        return numpy_gemm(a, b, out)
+        return numpy_gemm(a, b, out, accumulate)
     size = kind.itemsize
     a_row, a_col = a.strides
     b_row, b_col = b.strides
     layout_a, layout_b = _layout(a_row, a_col, m, k, size), _layout(b_row, b_col, k, n, size)
     if layout_a is None or layout_b is None:
-        return numpy_gemm(a, b, out)
+        return numpy_gemm(a, b, out, accumulate)
     (trans_a, lda), (trans_b, ldb) = layout_a, layout_b
     data_a, data_b = _field(id(a) + _HEADER), _field(id(b) + _HEADER)  # c_void_p, passed to C as is
     if (data_a.value | data_b.value) % size or (m | n | k | lda | ldb) >= _INT_LIMIT:
-        return numpy_gemm(a, b, out)  # misaligned data (a view into a byte buffer), or too large for LP64
+        return numpy_gemm(a, b, out, accumulate)  # misaligned (a view of bytes), or too large for LP64
     routine, one, zero = entry
-    if out is None:
+    if out is None and not accumulate:
         out = empty((m, n), kind)
         routine(_ROW_MAJOR, trans_a, trans_b, m, n, k, one, data_a, lda, data_b, ldb, zero,
                 _field(id(out) + _HEADER), n)
         return out
     if type(out) is not ndarray or out.dtype is not kind or out.shape != (m, n) or not out.flags.writeable:
-        return numpy_gemm(a, b, out)
+        return numpy_gemm(a, b, out, accumulate)
     row, col = out.strides
     ldc = row // size if m > 1 else n
     data_out = _field(id(out) + _HEADER)
     start = data_out.value
     if (col != size and n > 1) or ldc < n or row % size or start % size or ldc >= _INT_LIMIT:
-        return numpy_gemm(a, b, out)
+        return numpy_gemm(a, b, out, accumulate)
     # NumPy copies an operand that shares memory with out; leave that case to it. The spans are
     # [first byte, one past the last) of each array, its strides all positive once checked above
     # (a length-1 dimension adds nothing whatever its stride).
@@ -232,7 +240,8 @@ def gemm(a, b, out=None):
     a_start, b_start = data_a.value, data_b.value
     if ((a_start < end and start < a_start + (m - 1) * a_row + (k - 1) * a_col + size)
             or (b_start < end and start < b_start + (k - 1) * b_row + (n - 1) * b_col + size)):
-        return numpy_gemm(a, b, out)
-    routine(_ROW_MAJOR, trans_a, trans_b, m, n, k, one, data_a, lda, data_b, ldb, zero, data_out, ldc)
+        return numpy_gemm(a, b, out, accumulate)
+    routine(_ROW_MAJOR, trans_a, trans_b, m, n, k, one, data_a, lda, data_b, ldb, one if accumulate else zero,
+            data_out, ldc)
     return out
 

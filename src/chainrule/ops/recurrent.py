@@ -26,7 +26,7 @@ from chainrule import workspace
 from chainrule.autograd.mode import is_grad_enabled
 from chainrule.autograd.op import Op, needs_grad
 from chainrule.autograd.tensor import Tensor
-from chainrule.backend import gemm
+from chainrule.backend import gemm, gemm_accumulates
 from chainrule.errors import ShapeError
 from chainrule.ops.elementwise import relu, sigmoid, tanh
 from chainrule.ops.reduce import sum as reduce_sum
@@ -190,8 +190,9 @@ def recurrent_weight_layout(xp, w_hh):
 class NumpyLSTMGates:
     """The LSTM's gate arithmetic at one step as whole-array calls in place: the reference form.
 
-    ``forward(a, xproj, bias, c_prev, c, h)``: on entry a (N, 4H) holds h_{t−1} W_hhᵀ; on exit the
-    activations i, f, g, o of a + xproj + bias; c = f ⊙ c_prev + i ⊙ g and h = o ⊙ tanh(c) are written.
+    ``forward(a, xproj, bias, c_prev, c, h)``: on entry a (N, 4H) holds h_{t−1} W_hhᵀ (and x_t W_ihᵀ
+    too when xproj is None); on exit the activations i, f, g, o of a + xproj + bias;
+    c = f ⊙ c_prev + i ⊙ g and h = o ⊙ tanh(c) are written.
     ``backward(a, c_prev, c, g_out, dh, dc, dbias)``: with tanh(c) recomputed (cheaper than storing a
     (T, N, H) array of it and reading it back), dh += g_out (the output's gradient), then
     dc += dh ⊙ o ⊙ (1 − tanh²c), a ← da, the gradient of the pre-activations (in place: the
@@ -212,7 +213,8 @@ class NumpyLSTMGates:
         xp, H = self.xp, self.hidden  # noqa: N806 - the math's name
         if self.scratch is None or self.scratch.shape != c.shape:
             self.scratch = xp.empty_like(c)
-        a += xproj
+        if xproj is not None:
+            a += xproj
         a += bias
         a *= self.scale
         xp.tanh(a, out=a)
@@ -285,13 +287,17 @@ class LSTMRecurrence(_Recurrence):
         elif tuple(bias.shape) != (4 * hidden,):
             raise ShapeError(f"{self.name}: bias must have shape ({4 * hidden},), got {tuple(bias.shape)}")
         bias = xp.ascontiguousarray(bias, dtype=dtype)
+        # Where the BLAS adds inside the product (MKL), h_{t−1} W_hhᵀ goes straight onto the
+        # projection x_t W_ihᵀ already in the activations' buffer: the gates then read one (N, 4H)
+        # stream instead of two (measured 16.1 -> 14.6 ms for a 64-step forward at N = 64, H = 256).
+        accumulate = w_ih is not None and getattr(xp, "__name__", "") == "numpy" and gemm_accumulates()
         # The large arrays come from the workspace: the same memory step after step, once the graph
         # of the previous step has let go of it (no page faults on fresh memory; see chainrule.workspace).
         if w_ih is None:
             xproj = xp.ascontiguousarray(xproj)
             # i, f, g, o after their nonlinearities
             acts = workspace.reusable("lstm_activations", xproj.shape, dtype, xp)
-        else:
+        elif not accumulate:
             recurrent = workspace.reusable("lstm_recurrent", acts.shape[1:], dtype, xp)  # h_{t−1} W_hhᵀ
         out = workspace.reusable("lstm_output", (steps + 1, batch, hidden), dtype, xp)
         c_prev = workspace.reusable("lstm_cell_before", (steps, batch, hidden), dtype, xp)
@@ -307,6 +313,9 @@ class LSTMRecurrence(_Recurrence):
             if w_ih is None:
                 gemm(h, w_t, out=acts[t])
                 other = xproj[t]
+            elif accumulate:
+                gemm(h, w_t, out=acts[t], accumulate=True)
+                other = None
             else:
                 other = gemm(h, w_t, out=recurrent)
             # c_t goes straight into the slot where the next step reads it as c_prev (no copies)
