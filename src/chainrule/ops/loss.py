@@ -69,6 +69,10 @@ class SoftmaxCrossEntropy(_ReducedLoss):
     distributions; an empty sum gives nan, as in PyTorch. Class-index targets are constants;
     a distribution target that requires grad gets ∂ℓ/∂t = −(1 − ε)·w·log softmax(x). The weight is
     a constant.
+
+    With Numba, the common case (class indices, no weight, no smoothing, none ignored) runs as fused
+    kernels (:mod:`chainrule.fast.softmax`, tested equal); the array code here is the reference form
+    and handles every other case.
     """
 
     def __init__(self, reduction="mean", label_smoothing=0.0, weight=None, ignore_index=-100):
@@ -130,6 +134,9 @@ class SoftmaxCrossEntropy(_ReducedLoss):
     def forward(self, logits, target):
         xp = self.xp
         n, num_classes = logits.shape
+        loss = self.compiled_forward(logits, target)
+        if loss is not None:
+            return loss
         shifted = logits - logits.max(axis=1, keepdims=True) if n else logits.copy()
         probs = xp.exp(shifted)
         sums = probs.sum(axis=1, keepdims=True)
@@ -150,6 +157,24 @@ class SoftmaxCrossEntropy(_ReducedLoss):
             losses = -(dense * shifted).sum(axis=1)
             self.log_probs = None if self.indices else shifted
         return self.reduce_by(losses, self.divisor(target, n, kept))
+
+    def compiled_forward(self, logits, target):
+        """Run the compiled form (:mod:`chainrule.fast.softmax`) where it applies: hard labels, no
+        weight, no smoothing, none ignored. The reduced loss, or None where it does not apply."""
+        if self.label_smoothing or self.weight is not None:
+            return None
+        kernels = fast.for_arrays("softmax", logits)
+        result = None if kernels is None else \
+            kernels.hard_label_forward(logits, target, self.ignore_index, self.reduction == "none")
+        if result is None:
+            return None
+        self.probs, loss = result
+        self.log_probs, self.indices, self.hard_labels, self.target_sum = None, True, True, 1.0
+        n = logits.shape[0]  # at least 1 here
+        self.scale = 1.0 / n if self.reduction == "mean" else 1.0
+        if self.reduction != "none":  # the float64 sum, scaled, rounded once to the logits' dtype
+            loss = logits.dtype.type(loss * self.scale)
+        return loss
 
     def target_gradient_scale(self, dtype):
         """∂ℓ/∂t = −log softmax(x) times this: (1 − ε), times w when weighted."""
@@ -181,6 +206,11 @@ class SoftmaxCrossEntropy(_ReducedLoss):
             return grad_logits, grad_target
         scale = self.raw(g)
         scale = scale.reshape(-1, 1) if self.reduction == "none" else scale
+        if self.hard_labels:
+            kernels = fast.for_arrays("softmax", self.probs)
+            grad = None if kernels is None else kernels.hard_label_gradient(self.probs, target_data, scale)
+            if grad is not None:  # the compiled form: one pass, the same arithmetic
+                return Tensor._from_op(grad), None
         grad = self.probs.copy() if self.hard_labels else self.probs * self.target_sum
         if self.hard_labels:
             grad[self.xp.arange(grad.shape[0]), target_data] -= 1
