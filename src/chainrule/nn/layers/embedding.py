@@ -7,6 +7,7 @@ PyTorch, so a padding vector stays what it was set to (zeros by default).
 
 import numpy
 
+from chainrule import fast
 from chainrule.autograd.op import Op
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import DEFAULT_FLOAT, array_module
@@ -44,9 +45,20 @@ class EmbeddingScatter(Op):
 
     def forward(self, g):
         xp, dim = self.xp, g.shape[-1]
+        # zeros then a scatter, as PyTorch's dense backward does: for a large table the zeros are
+        # fresh pages from calloc, and only the rows that are looked up are ever touched
         out = xp.zeros((self.num_embeddings, dim), dtype=g.dtype)
         rows, flat = _rows_in_memory_order(xp, g, self.indices)
-        if flat.size and hasattr(xp.add, "reduceat"):
+        kernels = fast.for_arrays("embedding", rows)
+        if kernels is not None:
+            # one pass over the rows in memory order, adding in g's dtype (chainrule/fast/embedding.py)
+            bad = kernels.scatter_add_rows(rows, flat, out)
+            if bad >= 0:
+                raise ShapeError(f"Embedding backward: indices must lie in [0, {self.num_embeddings}), "
+                                 f"got {flat[bad]}: check the indices given to the lookup")
+        elif flat.size and hasattr(xp.add, "reduceat"):
+            if flat.min() < 0:  # -1 and V-1 name one row: one run of the sort, not two that overwrite
+                flat = flat % self.num_embeddings
             # sort the rows by index and sum each run: about 3x faster than add.at (measured); a
             # stable sort of 16-bit keys is a radix sort, 8x faster than sorting int64 keys
             keys = flat.astype(xp.int16) if self.num_embeddings <= 1 << 15 else flat
