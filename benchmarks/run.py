@@ -2,14 +2,15 @@
 
     python benchmarks/run.py [NAME ...] [--quick] [--json FILE]
 
-Three worker processes take turns step batch by step batch (A B C A B C ...), so that the machine's
-drift cancels: chainrule, PyTorch as installed, and PyTorch with glibc's malloc thresholds raised
-(its CPU times swing with the allocator). Each turn runs one untimed warm-up step, then times a few
-steps back to back, as a training run takes them. Reported per workload: median step time in the workload's
-unit, the ratio chainrule / PyTorch (below 1 means we are faster), achieved GFLOP/s of the step's
-matrix products against the GEMM limit of this machine measured in the same run, and the peak
-resident memory that a steady training step adds to what is held between steps (the JSON also has
-the first step's, which includes buffers made once and lazily loaded code). A GEMM-bound check times
+Worker processes take turns step batch by step batch (A B C A B C ...), so that the machine's drift
+cancels: chainrule (on MKL with the mkl extra, and on NumPy's OpenBLAS), PyTorch as installed, and
+PyTorch with glibc's malloc thresholds raised (its CPU times swing with the allocator). Each turn
+runs untimed warm-up steps for a quarter of a second, then times a few steps back to back, as a
+training run takes them. Reported per workload: median step time in the workload's unit, the ratio
+chainrule / PyTorch (below 1 means we are faster), achieved GFLOP/s of the step's matrix products
+against the GEMM limit of this machine measured in the same run, and the peak resident memory that
+a steady training step adds to what is held between steps (the JSON also has the first step's,
+which includes buffers made once and lazily loaded code). A GEMM-bound check times
 each step's matrix products alone on each engine's own BLAS, which splits the step into GEMM time
 and the rest (the overhead an engine adds around the products).
 """
@@ -36,13 +37,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks.workloads import GEMMS, WORKLOADS  # noqa: E402
 
-# Steps run untimed at the start of each turn. The first step after another engine's turn pays for
-# its caches, its sleeping BLAS/OpenMP threads and the CPU's clock ramping up again (measured: ae
-# 4.4 ms against 2.7 ms steady for chainrule, 24 ms against 3.0 for PyTorch); a training run's
-# steps follow each other, so that step is not what "seconds per 60,000 samples" means. With the
-# first step of each turn timed too, the median sat between two populations and flattered whichever
-# engine woke up more slowly.
-WARMUP = 1
+# Untimed steps at the start of each turn, for at least WARMUP_SECONDS (and at least one step). After
+# another engine's turn (and the settle pause) both engines run slower for a while: on these 2-vCPU
+# machines, measured on a quiet machine after a 0.3 s sleep, medians of 20-step windows of the mlp
+# step were chainrule 4.20, 3.33, then 3.0 ms (steady 2.92) and PyTorch+malloc 5.21, 5.38, then
+# 4.44 ms (steady 4.43): about 0.15-0.2 s to recover, longer than the stalls of sleeping BLAS
+# threads alone (the same happens with one BLAS thread, and after a sleep of 1 ms). One warm-up step
+# (the earlier rule) left the timed steps inside that transient, which adds about the same
+# milliseconds to both engines and so pulled every ratio towards 1. A training run's steps follow
+# each other; "seconds per 60,000 samples" means those steps.
+WARMUP_STEPS = 1
+WARMUP_SECONDS = 0.25
 
 MALLOC = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "1000000000"}
 
@@ -95,9 +100,9 @@ def _timed(fn):
     return time.perf_counter() - start
 
 
-def measure(name, workers, rounds, steps, fit_batches, settle=0.0):
+def measure(name, workers, rounds, steps, fit_batches, settle=0.0, warmup=WARMUP_SECONDS):
     """Median step time per worker, interleaved round by round (a round of ``mlp_fit`` is one call of
-    ``fit`` over ``fit_batches`` batches).
+    ``fit`` over ``fit_batches`` batches); each turn first runs untimed steps for ``warmup`` seconds.
 
     ``settle`` seconds of pause after each turn let the BLAS and OpenMP threads of the engine that just
     ran stop spinning (OpenBLAS spins ~2^28 cycles after a product by default, MKL's Intel OpenMP
@@ -109,7 +114,7 @@ def measure(name, workers, rounds, steps, fit_batches, settle=0.0):
     for _ in range(rounds):
         for label, w in workers.items():
             times[label] += w.ask(cmd="run", steps=1 if name == "mlp_fit" else steps,
-                                  warmup=0 if name == "mlp_fit" else WARMUP)["times"]
+                                  warmup=WARMUP_STEPS, warmup_seconds=warmup)["times"]
             time.sleep(settle)
     memory = {label: w.ask(cmd="memory") for label, w in workers.items()}
     per = fit_batches if name == "mlp_fit" else 1
@@ -126,6 +131,9 @@ def main(argv=None):
     parser.add_argument("--settle", type=float, default=0.3, metavar="SECONDS",
                         help="pause after each engine's turn, so that its idle threads stop spinning "
                              "before the next engine runs (default 0.3; 0 to disable)")
+    parser.add_argument("--warmup", type=float, default=WARMUP_SECONDS, metavar="SECONDS",
+                        help="untimed steps at the start of each turn, for at least this long "
+                             f"(default {WARMUP_SECONDS}; 0 for a single warm-up step)")
     parser.add_argument("--ours-malloc", action="store_true",
                         help="also time chainrule with the same malloc thresholds as torch+malloc")
     parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
@@ -164,7 +172,8 @@ def main(argv=None):
             ours_only = name == "mlp_fit"
             active = {k: w for k, w in workers.items() if not ours_only or k in ("chainrule", "baseline")}
             medians, best, memory = measure(name, active, rounds, steps, fit_batches,
-                                     0.0 if args.quick else args.settle)
+                                            0.0 if args.quick else args.settle,
+                                            0.0 if args.quick else args.warmup)
             workload = WORKLOADS["mlp" if ours_only else name]
             row = {"workload": name, "unit": workload.unit, "rounds": rounds, "steps": steps}
             for label, seconds in medians.items():
