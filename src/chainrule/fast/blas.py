@@ -44,7 +44,11 @@ _routines = {}  # dtype -> (cblas_?gemm, alpha 1, beta 0): the one dict lookup p
 _field = ctypes.c_void_p.from_address  # see _pointer_field_works
 _HEADER = object.__basicsize__  # bytes of the object header before NumPy's ``data`` field
 _LP64 = 0  # MKL_INTERFACE_LP64
-SMALL_PRODUCT = 1 << 19  # m·n·k below which NumPy's product is faster (measured; see gemm); >= 1
+# m·n·k below which a product goes to NumPy (see gemm); >= 1. Alone, NumPy is faster up to ~2**19,
+# but OpenBLAS starts its own worker threads above ~2**16, and in a step that also runs MKL's the two
+# pools then fight for the 2 cores after any pause (deep_ae, measured on a quiet machine: 4.6 ms per
+# step for as long as 200 steps after a 0.3 s sleep at 2**19, 3.3-3.7 ms at 2**16; steady 3.2 both).
+SMALL_PRODUCT = 1 << 16
 
 
 def requested():
@@ -201,7 +205,7 @@ def gemm(a, b, out=None, accumulate=False):
     m, k = a.shape
     k_b, n = b.shape
     # NumPy raises the shape error, fills zeros for k = 0, and is faster on small products: MKL's
-    # fixed cost (~2 µs a call with this Python path) exceeds its gain below ~2**19 multiply-adds,
+    # fixed cost (~2 µs a call with this Python path) exceeds its gain on the smallest ones,
     # and OpenBLAS runs those on the calling thread alone, so its worker threads stay asleep
     if k != k_b or m * n * k < SMALL_PRODUCT:  # also every zero-size product (SMALL_PRODUCT >= 1)
         return numpy_gemm(a, b, out, accumulate)
