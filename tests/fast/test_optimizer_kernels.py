@@ -83,3 +83,28 @@ def test_subclass_keeps_its_own_update(monkeypatch):
         pass
 
     assert optimizer_module.compiled_kernel(HalfStepAdam) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("optimizer_class, options, key", [
+    (cr.optim.Adam, {"lr": 1e-2}, "exp_avg"),
+    (cr.optim.Adam, {"lr": 1e-2, "weight_decay": 1e-1}, "exp_avg"),
+    (cr.optim.SGD, {"lr": 1e-2, "momentum": 0.9}, "momentum_buffer"),
+    (cr.optim.RMSprop, {"lr": 1e-2}, "square_avg"),
+    (cr.optim.RMSprop, {"lr": 1e-2, "momentum": 0.9}, "momentum_buffer"),
+])
+def test_state_decaying_below_the_smallest_normal_number_becomes_zero(optimizer_class, options, key, dtype):
+    """A dead unit's state decays geometrically into subnormal numbers, ~100x slower per operation:
+    the kernels set it to zero there, keep it above, and keep NaN."""
+    tiny = np.finfo(dtype).tiny
+    p = cr.tensor(np.zeros(4, dtype=dtype), requires_grad=True)
+    opt = optimizer_class([p], **options)
+    p.grad = cr.tensor(np.zeros(4, dtype=dtype))
+    opt.step()  # creates the state
+    state = opt.state[p][key]
+    state[...] = np.array([tiny * 1.01, tiny * 1e3, 1.0, np.nan], dtype=dtype)
+    if key == "exp_avg":
+        opt.state[p]["exp_avg_sq"][...] = 1.0
+    opt.step()  # zero gradient: the state only decays (by 0.9 or 0.99)
+    assert state[0] == 0 and state[1] > 0 and state[2] > 0 and np.isnan(state[3])
+    assert not np.any((np.abs(state) > 0) & (np.abs(state) < tiny))
