@@ -86,17 +86,24 @@ def outputs(rows, cols, dtype):
 SHAPES = [(5, 7, 3), (1, 7, 3), (5, 1, 3), (5, 7, 1), (1, 1, 1), (1, 6, 1), (6, 1, 1), (67, 130, 45)]
 
 
+@pytest.mark.parametrize("accumulate", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("m, k, n", SHAPES)
-def test_every_layout_and_out_matches_numpy_on_mkl(fallbacks, dtype, m, k, n):
+def test_every_layout_and_out_matches_numpy_on_mkl(fallbacks, dtype, m, k, n, accumulate):
+    """a @ b, or out + a @ b with accumulate=True (BLAS's beta = 1), for every layout MKL takes."""
     rng = np.random.default_rng(m * 100 + k * 10 + n)
     a = rng.standard_normal((m, k)).astype(dtype)
     b = rng.standard_normal((k, n)).astype(dtype)
+    start = rng.standard_normal((m, n)).astype(dtype) if accumulate else 0
     tol = TOLERANCE[dtype]
     for (name_a, left), (name_b, right) in itertools.product(layouts(a), layouts(b)):
-        expected = np.matmul(left, right)
+        expected = start + np.matmul(left, right)
         for name_out, out, wide in outputs(m, n, dtype):
-            result = backend.gemm(left, right, out=out)
+            if accumulate and out is None:
+                continue
+            if accumulate:
+                out[...] = start
+            result = backend.gemm(left, right, out=out, accumulate=accumulate)
             where = f"{name_a} @ {name_b}, out {name_out}"
             assert result.dtype == dtype and result.shape == (m, n), where
             np.testing.assert_allclose(result, expected, rtol=tol, atol=tol, err_msg=where)
@@ -104,28 +111,6 @@ def test_every_layout_and_out_matches_numpy_on_mkl(fallbacks, dtype, m, k, n):
                 assert result is out, where
             if wide is not None:  # the columns around the slice are untouched
                 assert np.isnan(wide[:, :2]).all() and np.isnan(wide[:, n + 2:]).all(), where
-    assert fallbacks[0] == 0  # every one of them ran on MKL
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("m, k, n", SHAPES)
-def test_accumulate_adds_the_product_into_out_on_mkl(fallbacks, dtype, m, k, n):
-    rng = np.random.default_rng(m * 7 + k * 3 + n)
-    a = rng.standard_normal((m, k)).astype(dtype)
-    b = rng.standard_normal((k, n)).astype(dtype)
-    start = rng.standard_normal((m, n)).astype(dtype)
-    for (name_a, left), (name_b, right) in itertools.product(layouts(a), layouts(b)):
-        expected = start + np.matmul(left, right)
-        for name_out, out, wide in outputs(m, n, dtype):
-            if out is None:
-                continue
-            out[...] = start
-            result = backend.gemm(left, right, out=out, accumulate=True)
-            assert result is out
-            tol, where = TOLERANCE[dtype], f"{name_a} @ {name_b}, out {name_out}"
-            np.testing.assert_allclose(out, expected, rtol=tol, atol=tol, err_msg=where)
-            if wide is not None:  # the columns around the slice are untouched
-                assert np.isnan(wide[:, :2]).all() and np.isnan(wide[:, n + 2:]).all()
     assert fallbacks[0] == 0  # every one of them ran on MKL
 
 
