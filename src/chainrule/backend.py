@@ -56,6 +56,19 @@ def gemm(a, b, out=None, accumulate=False):
     return _gemm(a, b, out)
 
 
+def prepack(b, rows):
+    """``b`` (k, n) made ready as the right operand of many products ``a @ b`` with ``rows``-row ``a``.
+
+    Returns an object whose ``matmul(a, out=None, accumulate=False)`` is :func:`gemm` with ``b``. On
+    MKL, ``b`` is packed once into the layout MKL's kernel reads, which each plain product otherwise
+    repeats (see :class:`chainrule.fast.blas.PackedRight`); elsewhere it is the plain product. The
+    packed copy holds ``b``'s values as they are now: prepack again after ``b`` changes.
+    """
+    from chainrule.fast import blas
+
+    return blas.PackedRight(b, rows)
+
+
 def gemm_accumulates():
     """True when ``gemm(..., accumulate=True)`` adds inside the product (MKL) rather than after it.
 

@@ -48,6 +48,7 @@ def without_mkl(monkeypatch):
     monkeypatch.setattr(blas, "find_library", lambda: None)
     monkeypatch.setattr(blas, "library", None)
     monkeypatch.setattr(blas, "_routines", {})
+    monkeypatch.setattr(blas, "_packers", {})
     monkeypatch.setattr(backend, "_gemm", backend._first_gemm)
 
 

@@ -26,7 +26,7 @@ from chainrule import workspace
 from chainrule.autograd.mode import is_grad_enabled
 from chainrule.autograd.op import Op, needs_grad
 from chainrule.autograd.tensor import Tensor
-from chainrule.backend import gemm, gemm_accumulates
+from chainrule.backend import gemm, gemm_accumulates, prepack
 from chainrule.errors import ShapeError
 from chainrule.ops.elementwise import relu, sigmoid, tanh
 from chainrule.ops.reduce import sum as reduce_sum
@@ -108,11 +108,11 @@ class RNNRecurrence(_Recurrence):
         steps, batch, hidden = self.check(xproj, w_hh, h0)
         out = xp.empty((steps, batch, hidden), dtype=xproj.dtype)
         self.h_prev = xp.empty_like(out)
-        h, w_t = h0, xp.ascontiguousarray(w_hh.T)  # the faster layout for BLAS
+        h, w_t = h0, prepack(recurrent_weight_layout(xp, w_hh), batch)  # the same operand every step
         for t in self.order(steps):
             self.h_prev[t] = h
             h = out[t]
-            gemm(self.h_prev[t], w_t, out=h)
+            w_t.matmul(self.h_prev[t], out=h)
             h += xproj[t]
             if self.nonlinearity == "tanh":
                 xp.tanh(h, out=h)
@@ -126,6 +126,7 @@ class RNNRecurrence(_Recurrence):
         w_hh = w_hh.data if isinstance(w_hh, Tensor) else w_hh
         dpre = xp.empty_like(out)
         dh = xp.zeros_like(out[0])
+        w_back = prepack(w_hh, len(dh))
         for t in reversed(self.order(len(out))):
             dh += g[t]
             if self.nonlinearity == "tanh":  # tanh' = 1 − h²
@@ -134,7 +135,7 @@ class RNNRecurrence(_Recurrence):
                 dpre[t] *= dh
             else:
                 xp.multiply(dh, out[t] > 0, out=dpre[t])
-            gemm(dpre[t], w_hh, out=dh)
+            w_back.matmul(dpre[t], out=dh)
         flat = dpre.reshape(-1, dpre.shape[2])
         return dpre, gemm(flat.T, self.h_prev.reshape(flat.shape)), dh
 
@@ -175,8 +176,9 @@ def compiled_lstm_gates(acts):
 def recurrent_weight_layout(xp, w_hh):
     """W_hhᵀ (H, 4H) for the per-step products h_{t−1} W_hhᵀ, in the layout the BLAS in use runs fastest.
 
-    MKL takes the transposed view as a transpose flag at no measurable cost per product (~1 µs), so
-    the view saves a 1 MB transposing copy per sequence (~0.27 ms at H = 256). NumPy's OpenBLAS runs
+    MKL takes the transposed view as a transpose flag (of the product, or of :func:`prepack`, which
+    packs it once per sequence), so the view saves a 1 MB transposing copy per sequence (~0.27 ms at
+    H = 256). NumPy's OpenBLAS runs
     the same (N, H) @ (H, 4H) product ~20% slower on the view, 64 times over: there the copy pays.
     """
     if getattr(xp, "__name__", "") == "numpy":
@@ -304,20 +306,20 @@ class LSTMRecurrence(_Recurrence):
         # c_prev[t] is c_{t−1} of step t; c_t is in the next step's slot
         kernels = compiled_lstm_gates(acts)
         gates = kernels[0] if kernels else NumpyLSTMGates(xp, hidden, dtype).forward
-        w_t = recurrent_weight_layout(xp, w_hh)
+        w_t = prepack(recurrent_weight_layout(xp, w_hh), batch)  # the same operand at every step
         order = list(self.order(steps))
         c_prev[order[0]] = c0
         h = h0
         for k, t in enumerate(order):
             # the gates add their two arguments, so either may be the one overwritten by activations
             if w_ih is None:
-                gemm(h, w_t, out=acts[t])
+                w_t.matmul(h, out=acts[t])
                 other = xproj[t]
             elif accumulate:
-                gemm(h, w_t, out=acts[t], accumulate=True)
+                w_t.matmul(h, out=acts[t], accumulate=True)
                 other = None
             else:
-                other = gemm(h, w_t, out=recurrent)
+                other = w_t.matmul(h, out=recurrent)
             # c_t goes straight into the slot where the next step reads it as c_prev (no copies)
             c = c_prev[order[k + 1]] if k + 1 < steps else out[steps]
             h = out[t]
@@ -345,13 +347,14 @@ class LSTMRecurrence(_Recurrence):
         dbias = xp.zeros(4 * H, dtype=xp.float64)  # summed over T·N rows: accumulate in float64
         # the last product gives the gradient of h0: skip it when nobody asks for that (h0 = zeros)
         want_h0 = needs_grad(self.inputs[2])
+        w_hh_packed = prepack(w_hh, len(dh))
         order = list(self.order(steps))
         for k in range(steps - 1, -1, -1):
             t = order[k]
             cell = c_prev[order[k + 1]] if k + 1 < steps else out[steps]  # c_t, as the forward wrote it
             gates(dacts[t], c_prev[t], cell, g[t], dh, dc, dbias)
             if want_h0 or k > 0:
-                gemm(dacts[t], w_hh, out=dh)
+                w_hh_packed.matmul(dacts[t], out=dh)
         # dW_hh = Σ_t da_tᵀ h_{t−1}: h_{t−1} is the output of the neighbouring step (h0 at the start),
         # so one GEMM over the T − 1 inner steps and one small one for the first.
         first, inner, previous = (steps - 1, slice(0, steps - 1), slice(1, steps)) if self.reverse \
@@ -488,11 +491,11 @@ class GRURecurrence(_Recurrence):
         acts = xp.empty(xproj.shape, dtype=xproj.dtype)  # r, z, n after their nonlinearities
         hproj = xp.empty_like(acts)  # h_{t−1} W_hhᵀ + b_hh
         h_prev = xp.empty_like(out)
-        h, w_t = h0, xp.ascontiguousarray(w_hh.T)  # the faster layout for BLAS
+        h, w_t = h0, prepack(recurrent_weight_layout(xp, w_hh), batch)  # the same operand every step
         for t in self.order(steps):
             h_prev[t] = h
             a, b = acts[t], hproj[t]
-            gemm(h_prev[t], w_t, out=b)
+            w_t.matmul(h_prev[t], out=b)
             if b_hh is not None:
                 b += b_hh
             xp.add(xproj[t, :, :2 * H], b[:, :2 * H], out=a[:, :2 * H])
@@ -514,6 +517,7 @@ class GRURecurrence(_Recurrence):
         H = h_prev.shape[2]  # noqa: N806
         dx, dhproj = xp.empty_like(acts), xp.empty_like(acts)
         dh = xp.zeros_like(g[0])
+        w_back = prepack(w_hh, len(dh))
         for t in reversed(self.order(len(acts))):
             r, z, n = acts[t, :, :H], acts[t, :, H:2 * H], acts[t, :, 2 * H:]
             dr, dz, dn = dx[t, :, :H], dx[t, :, H:2 * H], dx[t, :, 2 * H:]
@@ -535,7 +539,7 @@ class GRURecurrence(_Recurrence):
             dr -= dr * r
             dhproj[t, :, :2 * H] = dx[t, :, :2 * H]
             dh *= z
-            dh += gemm(dhproj[t], w_hh)
+            dh += w_back.matmul(dhproj[t])
         flat = dhproj.reshape(-1, acts.shape[2])
         dw = gemm(flat.T, h_prev.reshape(-1, H))
         db = None if self.inputs[2] is None else flat.sum(axis=0)
