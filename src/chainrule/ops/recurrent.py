@@ -173,6 +173,18 @@ def compiled_lstm_gates(acts):
     return None if lstm is None else (lstm.gates_forward_kernel, lstm.gates_backward_kernel)
 
 
+def team_split(direction, *arrays):
+    """The compiled gate kernel of every step split by rows over MKL's threads, or None.
+
+    ``direction`` "forward" or "backward"; see :mod:`chainrule.fast.lstm_team`, which says where the
+    split applies. Asked only where :func:`compiled_lstm_gates` gave kernels.
+    """
+    from chainrule import fast
+
+    module = fast.load("lstm_team")
+    return None if module is None else getattr(module, direction + "_split")(*arrays)
+
+
 def recurrent_weight_layout(xp, w_hh):
     """W_hhᵀ (H, 4H) for the per-step products h_{t−1} W_hhᵀ, in the layout the BLAS in use runs fastest.
 
@@ -307,6 +319,8 @@ class LSTMRecurrence(_Recurrence):
         kernels = compiled_lstm_gates(acts)
         gates = kernels[0] if kernels else NumpyLSTMGates(xp, hidden, dtype).forward
         w_t = prepack(recurrent_weight_layout(xp, w_hh), batch)  # the same operand at every step
+        # the gate kernel on all of MKL's threads (where it applies), each taking a share of the rows
+        split = team_split("forward", acts, bias, c_prev, out) if kernels and accumulate else None
         order = list(self.order(steps))
         c_prev[order[0]] = c0
         h = h0
@@ -321,6 +335,10 @@ class LSTMRecurrence(_Recurrence):
             else:
                 other = w_t.matmul(h, out=recurrent)
             # c_t goes straight into the slot where the next step reads it as c_prev (no copies)
+            if split is not None:
+                split.step(t, order[k + 1] if k + 1 < steps else -1)
+                h = out[t]
+                continue
             c = c_prev[order[k + 1]] if k + 1 < steps else out[steps]
             h = out[t]
             gates(acts[t], other, bias, c_prev[t], c, h)
@@ -348,13 +366,19 @@ class LSTMRecurrence(_Recurrence):
         # the last product gives the gradient of h0: skip it when nobody asks for that (h0 = zeros)
         want_h0 = needs_grad(self.inputs[2])
         w_hh_packed = prepack(w_hh, len(dh))
+        split = team_split("backward", dacts, c_prev, out, g, dh, dc) if kernels else None
         order = list(self.order(steps))
         for k in range(steps - 1, -1, -1):
             t = order[k]
-            cell = c_prev[order[k + 1]] if k + 1 < steps else out[steps]  # c_t, as the forward wrote it
-            gates(dacts[t], c_prev[t], cell, g[t], dh, dc, dbias)
+            if split is not None:
+                split.step(t, order[k + 1] if k + 1 < steps else -1)
+            else:
+                cell = c_prev[order[k + 1]] if k + 1 < steps else out[steps]  # c_t, as the forward wrote it
+                gates(dacts[t], c_prev[t], cell, g[t], dh, dc, dbias)
             if want_h0 or k > 0:
                 w_hh_packed.matmul(dacts[t], out=dh)
+        if split is not None:
+            dbias += split.bias_gradient()
         # dW_hh = Σ_t da_tᵀ h_{t−1}: h_{t−1} is the output of the neighbouring step (h0 at the start),
         # so one GEMM over the T − 1 inner steps and one small one for the first.
         first, inner, previous = (steps - 1, slice(0, steps - 1), slice(1, steps)) if self.reverse \

@@ -1,0 +1,144 @@
+"""The LSTM gate kernels split by rows over MKL's OpenMP team (chainrule.fast.lstm_team).
+
+The split runs the one-thread kernel's code on each share of rows, so every array it writes must be
+bit for bit the one-thread kernel's, except the bias gradient, which is summed per share (float64)
+and must agree to rounding. Where no team exists (no MKL, another threading layer) the split must
+not be chosen. Tests that need the team skip without MKL or with one core, and in a process where
+PyTorch was imported before MKL's first call (the oracle tests do, at collection): MKL then runs on
+PyTorch's GNU OpenMP, not its own team. The last test therefore runs this file again in a fresh
+interpreter, where nothing has loaded PyTorch, and requires every test there to pass.
+"""
+
+import ctypes
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+
+import chainrule as cr  # noqa: E402
+import chainrule.nn as nn  # noqa: E402
+from chainrule.fast import blas, lstm_team, team  # noqa: E402
+from chainrule.ops import recurrent  # noqa: E402
+
+
+@pytest.fixture
+def the_team(monkeypatch):
+    """MKL's team, opened afresh; skip where it is not available here."""
+    monkeypatch.delenv("MKL_THREADING_LAYER", raising=False)
+    monkeypatch.delenv(blas.SWITCH_VARIABLE, raising=False)
+    monkeypatch.setattr(team, "_opened", None)
+    if team.size() < 2:
+        pytest.skip("needs MKL (pip install chainrule[mkl]) with its OpenMP team of 2 or more threads")
+    forks = [0]
+    fork = team.fork
+
+    def counting(task, arguments):
+        forks[0] += 1
+        fork(task, arguments)
+
+    monkeypatch.setattr(team, "fork", counting)
+    return forks
+
+
+def _training_step(seed=0, reverse=False):
+    """Forward and backward of an LSTM large enough to split (N = 24, H = 40), float32."""
+    cr.manual_seed(seed)
+    lstm = nn.LSTM(12, 40, bidirectional=reverse)
+    rng = np.random.default_rng(seed)
+    x = cr.tensor(rng.standard_normal((9, 24, 12)).astype(np.float32), requires_grad=True)
+    out, (h, c) = lstm(x)
+    weights = cr.tensor(rng.standard_normal(out.shape).astype(np.float32))
+    ((out * weights).sum() + (h * h).sum() + c.sum()).backward()
+    named = {"out": out.data, "h": h.data, "c": c.data, "x.grad": x.grad.data}
+    named.update({name + ".grad": p.grad.data for name, p in lstm.named_parameters()})
+    return named
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_split_kernels_give_the_one_thread_kernels_results(the_team, monkeypatch, reverse):
+    monkeypatch.setattr(lstm_team, "PARALLEL_FROM", 1)
+    split = _training_step(reverse=reverse)
+    assert the_team[0] > 0  # the split really ran
+    monkeypatch.setattr(recurrent, "team_split", lambda *arrays: None)
+    one_thread = _training_step(reverse=reverse)
+    for name, want in one_thread.items():
+        got = split[name]
+        assert got.dtype == np.float32, name
+        if name.startswith("bias"):  # summed per share, then the shares in order
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=name)
+        else:
+            np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+def _only_the_first_thread(task, arguments):
+    """A team of one thread: the runtime may give fewer threads than asked for."""
+    function = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_int32),
+                                ctypes.c_void_p)(task.value)
+    function(ctypes.byref(ctypes.c_int32(0)), ctypes.byref(ctypes.c_int32(0)), arguments)
+
+
+@pytest.mark.parametrize("fork", [lambda task, arguments: None, _only_the_first_thread],
+                         ids=["no thread ran", "one thread ran"])
+def test_shares_no_thread_ran_are_run_by_the_caller(the_team, monkeypatch, fork):
+    monkeypatch.setattr(lstm_team, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(team, "fork", fork)
+    short = _training_step(seed=3)
+    monkeypatch.setattr(recurrent, "team_split", lambda *arrays: None)
+    one_thread = _training_step(seed=3)
+    for name, want in one_thread.items():
+        np.testing.assert_allclose(short[name], want, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_small_steps_and_other_arrays_keep_one_thread(the_team):
+    rows, hidden, steps = 4, 8, 3  # 4 x 32 activations per step, far below PARALLEL_FROM
+    acts = np.zeros((steps, rows, 4 * hidden), np.float32)
+    c_prev, out = np.zeros((steps, rows, hidden), np.float32), np.zeros((steps + 1, rows, hidden), np.float32)
+    bias = np.zeros(4 * hidden, np.float32)
+    assert lstm_team.forward_split(acts, bias, c_prev, out) is None
+    big = np.zeros((steps, 64, 1024), np.float32), np.zeros((steps, 64, 256), np.float32)
+    out = np.zeros((steps + 1, 64, 256), np.float32)
+    assert lstm_team.forward_split(big[0], np.zeros(1024, np.float32), big[1], out) is not None
+    as64 = [a.astype(np.float64) for a in (big[0], big[1], out)]
+    assert lstm_team.forward_split(as64[0], np.zeros(1024), as64[1], as64[2]) is None
+    assert lstm_team.forward_split(big[0][:, ::2], np.zeros(1024, np.float32), big[1][:, ::2],
+                                   out[:, ::2]) is None  # not contiguous
+
+
+@pytest.mark.parametrize("setting", ["MKL_THREADING_LAYER=GNU", "MKL_THREADING_LAYER=SEQUENTIAL",
+                                     "CHAINRULE_BLAS=numpy", "MKL_NUM_THREADS=1"])
+def test_no_team_where_it_might_not_be_mkls_own(monkeypatch, setting):
+    monkeypatch.delenv(blas.SWITCH_VARIABLE, raising=False)
+    mkl = blas.library if blas.load() else None  # the process's MKL, before the setting
+    threads = mkl.MKL_Get_Max_Threads() if mkl is not None else None
+    variable, value = setting.split("=")
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setattr(team, "_opened", None)
+    monkeypatch.setattr(blas, "library", None)  # so that load() reads the environment again
+    monkeypatch.setattr(blas, "_routines", {})
+    monkeypatch.setattr(blas, "_packers", {})
+    try:
+        assert team.size() == 1
+    finally:
+        if threads is not None:
+            mkl.MKL_Set_Num_Threads(threads)  # MKL_NUM_THREADS=1 set the process's MKL to one thread
+
+
+_CHILD = "CHAINRULE_TEST_TEAM_CHILD"
+
+
+@pytest.mark.skipif(bool(os.environ.get(_CHILD)), reason="this is the fresh interpreter already")
+def test_in_a_fresh_process_the_team_is_found_and_every_test_above_passes():
+    if blas.find_library() is None or (os.cpu_count() or 1) < 2:
+        pytest.skip("needs MKL (pip install chainrule[mkl]) and 2 cores")
+    if "torch" in sys.modules and team.size() > 1:
+        pytest.skip("the tests above ran on the team in this process already")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-k", "not fresh_process",
+         __file__],
+        env={**os.environ, _CHILD: "1"}, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "skipped" not in result.stdout and " passed" in result.stdout, result.stdout[-4000:]
