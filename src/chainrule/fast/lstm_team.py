@@ -12,72 +12,43 @@ Measured at N = 64, H = 256 on 2 cores, a 64-step forward loop of MKL products a
 ``parallel=True``) measured slower than one thread, because the two pools fought for the cores.
 
 Each task reads its arguments from a table of 64-bit integers (array addresses, byte strides between
-time steps, the step): the table is filled once per sequence, and per step only the step's two
-indices change, so a step costs one ``ctypes`` call beside the kernel.
+time steps, the step; see :mod:`chainrule.fast.team_tasks`): the table is filled once per sequence,
+and per step only the step's two indices change, so a step costs one ``ctypes`` call beside the
+kernel.
 """
-
-import ctypes
 
 import numba
 import numpy
-from numba import carray, types
-from numba.extending import intrinsic
+from numba import carray
 
 from chainrule.fast import team
 from chainrule.fast.lstm import gates_backward_rows, gates_forward_rows
+from chainrule.fast.team_tasks import TASK, SharedCall, address, finish, float32_at, float64_at, share
 
 # a step's activations (rows x 4H elements) below which one thread is faster than a parallel region
 PARALLEL_FROM = 1 << 14
-_TASK = types.void(types.CPointer(types.int32), types.CPointer(types.int32), types.voidptr)
 
-
-def _pointer_intrinsic(element):
-    """An intrinsic turning an address (int64) into a pointer to ``element``, for ``carray``."""
-
-    @intrinsic
-    def at(typingctx, address):
-        signature = types.CPointer(element)(types.int64)
-
-        def codegen(context, builder, sig, args):
-            return builder.inttoptr(args[0], context.get_value_type(sig.return_type))
-
-        return signature, codegen
-
-    return at
-
-
-_float32_at = _pointer_intrinsic(types.float32)
-_float64_at = _pointer_intrinsic(types.float64)
-_int64_at = _pointer_intrinsic(types.int64)
-
-
-@numba.njit(cache=True, nogil=True)
-def _share(rows, parts, part):
-    return part * rows // parts, (part + 1) * rows // parts
-
-
-# Argument tables. Shared slots: 0 rows, 1 hidden, 2 parts, 3 address of the done flags (int64, one
-# per share). Forward: 4/5 activations base/step bytes, 6 bias, 7/8 c_prev base/step bytes, 9/10
-# hidden states base/step bytes, 11 final cell state, 12 the step t, 13 the step whose c_prev slot
-# receives c_t (-1: the final cell state).
+# Argument tables, after SharedCall's two slots: 2 rows, 3 hidden. Forward: 4/5 activations base and
+# step bytes, 6 bias, 7/8 c_prev base/step bytes, 9/10 hidden states base/step bytes, 11 final cell
+# state, 12 the step t, 13 the step whose c_prev slot receives c_t (-1: the final cell state).
 _FORWARD_SLOTS = 14
 
 
-@numba.cfunc(_TASK, nopython=True, cache=True)
+@numba.cfunc(TASK, nopython=True, cache=True)
 def _forward_task(global_id, thread, arguments):
     p = carray(arguments, (_FORWARD_SLOTS,), dtype=numpy.int64)
-    part, parts = numpy.int64(thread[0]), p[2]
+    part, parts = numpy.int64(thread[0]), p[0]
     if part >= parts:
         return
-    rows, hidden, t, following = p[0], p[1], p[12], p[13]
-    acts = carray(_float32_at(p[4] + t * p[5]), (rows, 4 * hidden))
-    bias = carray(_float32_at(p[6]), (4 * hidden,))
-    c_prev = carray(_float32_at(p[7] + t * p[8]), (rows, hidden))
-    cell = carray(_float32_at(p[11] if following < 0 else p[7] + following * p[8]), (rows, hidden))
-    h = carray(_float32_at(p[9] + t * p[10]), (rows, hidden))
-    first, stop = _share(rows, parts, part)
+    rows, hidden, t, following = p[2], p[3], p[12], p[13]
+    acts = carray(float32_at(p[4] + t * p[5]), (rows, 4 * hidden))
+    bias = carray(float32_at(p[6]), (4 * hidden,))
+    c_prev = carray(float32_at(p[7] + t * p[8]), (rows, hidden))
+    cell = carray(float32_at(p[11] if following < 0 else p[7] + following * p[8]), (rows, hidden))
+    h = carray(float32_at(p[9] + t * p[10]), (rows, hidden))
+    first, stop = share(rows, parts, part)
     gates_forward_rows(acts, None, bias, c_prev, cell, h, first, stop)
-    carray(_int64_at(p[3]), (parts,))[part] = 1
+    finish(p, part)
 
 
 # Backward: 4/5 activations (gradients on exit) base/step bytes, 6/7 c_prev base/step bytes, 8 final
@@ -86,27 +57,23 @@ def _forward_task(global_id, thread, arguments):
 _BACKWARD_SLOTS = 16
 
 
-@numba.cfunc(_TASK, nopython=True, cache=True)
+@numba.cfunc(TASK, nopython=True, cache=True)
 def _backward_task(global_id, thread, arguments):
     p = carray(arguments, (_BACKWARD_SLOTS,), dtype=numpy.int64)
-    part, parts = numpy.int64(thread[0]), p[2]
+    part, parts = numpy.int64(thread[0]), p[0]
     if part >= parts:
         return
-    rows, hidden, t, following = p[0], p[1], p[14], p[15]
-    acts = carray(_float32_at(p[4] + t * p[5]), (rows, 4 * hidden))
-    c_prev = carray(_float32_at(p[6] + t * p[7]), (rows, hidden))
-    cell = carray(_float32_at(p[8] if following < 0 else p[6] + following * p[7]), (rows, hidden))
-    g_out = carray(_float32_at(p[9] + t * p[10]), (rows, hidden))
-    dh = carray(_float32_at(p[11]), (rows, hidden))
-    dc = carray(_float32_at(p[12]), (rows, hidden))
-    dbias = carray(_float64_at(p[13] + part * 4 * hidden * 8), (4 * hidden,))
-    first, stop = _share(rows, parts, part)
+    rows, hidden, t, following = p[2], p[3], p[14], p[15]
+    acts = carray(float32_at(p[4] + t * p[5]), (rows, 4 * hidden))
+    c_prev = carray(float32_at(p[6] + t * p[7]), (rows, hidden))
+    cell = carray(float32_at(p[8] if following < 0 else p[6] + following * p[7]), (rows, hidden))
+    g_out = carray(float32_at(p[9] + t * p[10]), (rows, hidden))
+    dh = carray(float32_at(p[11]), (rows, hidden))
+    dc = carray(float32_at(p[12]), (rows, hidden))
+    dbias = carray(float64_at(p[13] + part * 4 * hidden * 8), (4 * hidden,))
+    first, stop = share(rows, parts, part)
     gates_backward_rows(acts, c_prev, cell, g_out, dh, dc, dbias, first, stop)
-    carray(_int64_at(p[3]), (parts,))[part] = 1
-
-
-def _address(array):
-    return array.__array_interface__["data"][0]
+    finish(p, part)
 
 
 def _splittable(*arrays):
@@ -114,45 +81,32 @@ def _splittable(*arrays):
                for a in arrays)
 
 
-class _Split:
-    """One sequence's table, done flags and fallback: ``step(t, following)`` runs one step's shares."""
+class _Split(SharedCall):
+    """One sequence's table: ``step(t, following)`` runs one step's shares."""
 
-    def __init__(self, task, slots, rows, hidden, parts):
-        self.table = (ctypes.c_int64 * slots)()
-        self.table[0], self.table[1], self.table[2] = rows, hidden, parts
-        self.done = (ctypes.c_int64 * parts)()
-        self.table[3] = ctypes.addressof(self.done)
-        self.task = ctypes.c_void_p(task.address)
-        self.arguments = ctypes.c_void_p(ctypes.addressof(self.table))
-        self.parts, self.rows = parts, rows
+    def __init__(self, task, slots, rows, hidden, parts, step_slot):
+        super().__init__(task, slots, parts)
+        self.table[2], self.table[3] = rows, hidden
+        self.rows, self.step_slot = rows, step_slot
 
-    def _run(self, step_slot, t, following):
-        table, done = self.table, self.done
-        table[step_slot], table[step_slot + 1] = t, following
-        for part in range(self.parts):
-            done[part] = 0
-        team.fork(self.task, self.arguments)
-        for part in range(self.parts):
-            if not done[part]:  # the runtime gave fewer threads than asked: finish the share here
-                self.run_share(t, following, *_share(self.rows, self.parts, part), part)
+    def step(self, t, following):
+        """Step t; ``following`` is the step whose c_prev slot holds c_t (-1: the final cell state)."""
+        self.table[self.step_slot], self.table[self.step_slot + 1] = t, following
+        self.run(lambda part: self.run_share(t, following, *share(self.rows, self.parts, part), part))
 
 
 class ForwardSplit(_Split):
     """The forward gate kernel of every step of one sequence, split over the team."""
 
     def __init__(self, acts, bias, c_prev, out, parts):
-        rows, width = acts.shape[1], acts.shape[2]
-        super().__init__(_forward_task, _FORWARD_SLOTS, rows, width // 4, parts)
+        super().__init__(_forward_task, _FORWARD_SLOTS, acts.shape[1], acts.shape[2] // 4, parts, 12)
         self.arrays = acts, bias, c_prev, out  # kept alive while the table holds their addresses
         table, steps = self.table, c_prev.shape[0]
-        table[4], table[5] = _address(acts), acts.strides[0]
-        table[6] = _address(bias)
-        table[7], table[8] = _address(c_prev), c_prev.strides[0]
-        table[9], table[10] = _address(out), out.strides[0]
-        table[11] = _address(out) + steps * out.strides[0]  # out[steps]: the final cell state
-
-    def step(self, t, following):
-        self._run(12, t, following)
+        table[4], table[5] = address(acts), acts.strides[0]
+        table[6] = address(bias)
+        table[7], table[8] = address(c_prev), c_prev.strides[0]
+        table[9], table[10] = address(out), out.strides[0]
+        table[11] = address(out) + steps * out.strides[0]  # out[steps]: the final cell state
 
     def run_share(self, t, following, first, stop, part):
         acts, bias, c_prev, out = self.arrays
@@ -164,20 +118,16 @@ class BackwardSplit(_Split):
     """The backward gate kernel of every step of one sequence, split over the team."""
 
     def __init__(self, acts, c_prev, out, g, dh, dc, parts):
-        rows, width = acts.shape[1], acts.shape[2]
-        super().__init__(_backward_task, _BACKWARD_SLOTS, rows, width // 4, parts)
-        self.bias_parts = numpy.zeros((parts, width))
+        super().__init__(_backward_task, _BACKWARD_SLOTS, acts.shape[1], acts.shape[2] // 4, parts, 14)
+        self.bias_parts = numpy.zeros((parts, acts.shape[2]))
         self.arrays = acts, c_prev, out, g, dh, dc, self.bias_parts
         table, steps = self.table, c_prev.shape[0]
-        table[4], table[5] = _address(acts), acts.strides[0]
-        table[6], table[7] = _address(c_prev), c_prev.strides[0]
-        table[8] = _address(out) + steps * out.strides[0]
-        table[9], table[10] = _address(g), g.strides[0]
-        table[11], table[12] = _address(dh), _address(dc)
-        table[13] = _address(self.bias_parts)
-
-    def step(self, t, following):
-        self._run(14, t, following)
+        table[4], table[5] = address(acts), acts.strides[0]
+        table[6], table[7] = address(c_prev), c_prev.strides[0]
+        table[8] = address(out) + steps * out.strides[0]
+        table[9], table[10] = address(g), g.strides[0]
+        table[11], table[12] = address(dh), address(dc)
+        table[13] = address(self.bias_parts)
 
     def run_share(self, t, following, first, stop, part):
         acts, c_prev, out, g, dh, dc, bias_parts = self.arrays
@@ -187,8 +137,8 @@ class BackwardSplit(_Split):
     def bias_gradient(self):
         """Σ over all rows and steps of the pre-activation gradients: the shares added in order."""
         total = self.bias_parts[0].copy()
-        for share in self.bias_parts[1:]:
-            total += share
+        for part_sum in self.bias_parts[1:]:
+            total += part_sum
         return total
 
 

@@ -457,6 +457,19 @@ class LSTMRecurrence(_Recurrence):
         return grads
 
 
+def swap_leading_axes(source, out):
+    """``out[a, b] = source[b, a]``: the first ``out.shape[1]`` steps of ``source`` with axes 0, 1 swapped.
+
+    Shared over MKL's threads where that applies (:func:`chainrule.fast.layout.team_swap`), else one
+    NumPy copy; the bytes are the same.
+    """
+    from chainrule import fast
+
+    layout = fast.for_arrays("layout", source, out)
+    if layout is None or not layout.team_swap(source, out):
+        out[...] = source[:out.shape[1]].swapaxes(0, 1)
+
+
 class BatchMajor(Op):
     """The first ``steps`` time steps of a time-major (T′, N, ...) array as a contiguous (N, steps, ...) one.
 
@@ -474,7 +487,7 @@ class BatchMajor(Op):
     def forward(self, sequence):
         shape = (sequence.shape[1], self.steps) + sequence.shape[2:]
         out = workspace.reusable("recurrent_batch_major", shape, sequence.dtype, self.xp)
-        out[...] = sequence[:self.steps].swapaxes(0, 1)
+        swap_leading_axes(sequence, out)
         return out
 
     def vjp(self, g):
@@ -485,7 +498,7 @@ class BatchMajor(Op):
             return (pad(back, [(0, extra)] + [(0, 0)] * (back.ndim - 1)) if extra else back,)
         data = source.data if isinstance(source, Tensor) else source
         grad = workspace.reusable("recurrent_batch_major_grad", data.shape, g.dtype, self.xp)
-        grad[:self.steps] = g.data.swapaxes(0, 1)
+        swap_leading_axes(g.data, grad[:self.steps])
         grad[self.steps:] = 0
         return (Tensor._from_op(grad),)
 

@@ -1,4 +1,5 @@
-"""The LSTM gate kernels split by rows over MKL's OpenMP team (chainrule.fast.lstm_team).
+"""Kernels shared out over MKL's OpenMP team: the LSTM gates (chainrule.fast.lstm_team) and the
+time-major <-> batch-major copies (chainrule.fast.layout).
 
 The split runs the one-thread kernel's code on each share of rows, so every array it writes must be
 bit for bit the one-thread kernel's, except the bias gradient, which is summed per share (float64)
@@ -21,13 +22,16 @@ pytest.importorskip("numba")
 
 import chainrule as cr  # noqa: E402
 import chainrule.nn as nn  # noqa: E402
-from chainrule.fast import blas, lstm_team, team  # noqa: E402
+from chainrule import fast  # noqa: E402
+from chainrule.fast import blas, layout, lstm_team, team  # noqa: E402
 from chainrule.ops import recurrent  # noqa: E402
 
 
 @pytest.fixture
 def the_team(monkeypatch):
     """MKL's team, opened afresh; skip where it is not available here."""
+    if not fast.enabled():
+        pytest.skip("compiled kernels are switched off (CHAINRULE_NO_NUMBA)")
     monkeypatch.delenv("MKL_THREADING_LAYER", raising=False)
     monkeypatch.delenv(blas.SWITCH_VARIABLE, raising=False)
     monkeypatch.setattr(team, "_opened", None)
@@ -127,13 +131,69 @@ def test_no_team_where_it_might_not_be_mkls_own(monkeypatch, setting):
             mkl.MKL_Set_Num_Threads(threads)  # MKL_NUM_THREADS=1 set the process's MKL to one thread
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("source_shape, steps", [((65, 64, 256), 64), ((9, 31, 1000), 9), ((5, 3, 40000), 2)])
+def test_team_copy_gives_numpys_bytes(the_team, dtype, source_shape, steps):
+    rng = np.random.default_rng(steps)
+    source = rng.standard_normal(source_shape).astype(dtype)
+    out = np.full((source_shape[1], steps, source_shape[2]), np.nan, dtype)
+    assert layout.team_swap(source, out)
+    assert the_team[0] == 1
+    np.testing.assert_array_equal(out, source[:steps].swapaxes(0, 1))
+
+
+@pytest.mark.parametrize("fork", [lambda task, arguments: None, _only_the_first_thread],
+                         ids=["no thread ran", "one thread ran"])
+def test_team_copy_shares_no_thread_ran_are_copied_by_the_caller(the_team, monkeypatch, fork):
+    monkeypatch.setattr(team, "fork", fork)
+    source = np.random.default_rng(1).standard_normal((33, 17, 600)).astype(np.float32)
+    out = np.full((17, 33, 600), np.nan, np.float32)
+    assert layout.team_swap(source, out)
+    np.testing.assert_array_equal(out, source.swapaxes(0, 1))
+
+
+def test_what_the_team_copy_does_not_take_is_left_to_numpy(the_team):
+    big = np.zeros((64, 64, 256), np.float32)
+    buffer = np.zeros(2 * big.size, np.float32)
+    cases = {
+        "small": (np.zeros((4, 3, 5), np.float32), np.zeros((3, 4, 5), np.float32)),
+        "dtypes differ": (big, np.zeros((64, 64, 256))),
+        "source not contiguous": (np.zeros((64, 64, 512), np.float32)[:, :, ::2], big.copy()),
+        "out overlapping the source": (buffer[:big.size].reshape(big.shape),
+                                       buffer[1000:1000 + big.size].reshape(big.shape)),
+        "shapes do not fit": (np.zeros((64, 63, 256), np.float32), big.copy()),
+        "too few source steps": (np.zeros((32, 64, 256), np.float32), big.copy()),
+    }
+    for name, (source, out) in cases.items():
+        assert not layout.team_swap(source, out), name
+    assert the_team[0] == 0
+
+
+def test_batch_first_lstm_is_the_same_with_and_without_the_team_copy(the_team, monkeypatch):
+    def step():
+        cr.manual_seed(4)
+        lstm = nn.LSTM(8, 64, batch_first=True)
+        rng = np.random.default_rng(4)
+        x = cr.tensor(rng.standard_normal((32, 40, 8)).astype(np.float32), requires_grad=True)
+        out, _ = lstm(x)
+        (out * cr.tensor(rng.standard_normal(out.shape).astype(np.float32))).sum().backward()
+        return [out.data, x.grad.data] + [p.grad.data for p in lstm.parameters()]
+
+    shared = step()
+    assert the_team[0] > 0
+    monkeypatch.setattr(layout, "team_swap", lambda source, out: False)
+    monkeypatch.setattr(recurrent, "team_split", lambda *arrays: None)
+    for k, (got, want) in enumerate(zip(shared, step())):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=f"array {k}")
+
+
 _CHILD = "CHAINRULE_TEST_TEAM_CHILD"
 
 
 @pytest.mark.skipif(bool(os.environ.get(_CHILD)), reason="this is the fresh interpreter already")
 def test_in_a_fresh_process_the_team_is_found_and_every_test_above_passes():
-    if blas.find_library() is None or (os.cpu_count() or 1) < 2:
-        pytest.skip("needs MKL (pip install chainrule[mkl]) and 2 cores")
+    if blas.find_library() is None or (os.cpu_count() or 1) < 2 or not fast.enabled():
+        pytest.skip("needs MKL (pip install chainrule[mkl]), 2 cores and the compiled kernels")
     if "torch" in sys.modules and team.size() > 1:
         pytest.skip("the tests above ran on the team in this process already")
     result = subprocess.run(

@@ -1,0 +1,80 @@
+"""What every compiled task run on MKL's team (:mod:`chainrule.fast.team`) shares.
+
+A task is a Numba ``cfunc`` with the signature :data:`TASK`, called on each thread of the team with
+the thread's number and the address of an argument table of 64-bit integers (sizes, array addresses,
+byte strides). Slots 0 and 1 of every table are the same: the number of shares, and the address of
+one done flag per share, which the task sets once its share is finished. :class:`SharedCall` fills
+those, runs the task on the team, and runs any share the team left undone (a team may be smaller
+than asked for) through the caller's one-thread fallback.
+"""
+
+import ctypes
+
+import numba
+from numba import types
+from numba.extending import intrinsic
+
+TASK = types.void(types.CPointer(types.int32), types.CPointer(types.int32), types.voidptr)
+FIRST_FREE_SLOT = 2  # slots 0 (shares) and 1 (done flags) are SharedCall's
+
+
+def _pointer_intrinsic(element):
+    """An intrinsic turning an address (int64) into a pointer to ``element``, for ``numba.carray``."""
+
+    @intrinsic
+    def at(typingctx, address):
+        signature = types.CPointer(element)(types.int64)
+
+        def codegen(context, builder, sig, args):
+            return builder.inttoptr(args[0], context.get_value_type(sig.return_type))
+
+        return signature, codegen
+
+    return at
+
+
+float32_at = _pointer_intrinsic(types.float32)
+float64_at = _pointer_intrinsic(types.float64)
+int64_at = _pointer_intrinsic(types.int64)
+uint8_at = _pointer_intrinsic(types.uint8)
+
+
+@numba.njit(cache=True, nogil=True)
+def share(rows, parts, part):
+    """The rows [first, stop) of share ``part`` of ``parts``: as even as whole rows allow."""
+    return part * rows // parts, (part + 1) * rows // parts
+
+
+@numba.njit(cache=True, nogil=True)
+def finish(table, part):
+    """Mark share ``part`` done (a task's last call): slot 1 holds the address of the done flags."""
+    numba.carray(int64_at(table[1]), (table[0],))[part] = 1
+
+
+def address(array):
+    """The address of an array's first element."""
+    return array.__array_interface__["data"][0]
+
+
+class SharedCall:
+    """A task, its argument table and done flags: :meth:`run` runs every share, on the team or here."""
+
+    def __init__(self, task, slots, parts):
+        self.table = (ctypes.c_int64 * slots)()
+        self.done = (ctypes.c_int64 * parts)()
+        self.table[0], self.table[1] = parts, ctypes.addressof(self.done)
+        self.task = ctypes.c_void_p(task.address)
+        self.arguments = ctypes.c_void_p(ctypes.addressof(self.table))
+        self.parts = parts
+
+    def run(self, fallback):
+        """Run the task on the team, then ``fallback(part)`` for each share no thread finished."""
+        from chainrule.fast import team
+
+        done = self.done
+        for part in range(self.parts):
+            done[part] = 0
+        team.fork(self.task, self.arguments)
+        for part in range(self.parts):
+            if not done[part]:
+                fallback(part)
