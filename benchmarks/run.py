@@ -184,6 +184,10 @@ def main(argv=None):
                 row[f"{label}_first_step_mb"] = round(memory[label]["first_step_mb"], 1)
             if not ours_only:  # the step's matrix products alone, on each engine's own BLAS
                 for label, w in active.items():
+                    # the engine asked before still has threads spinning (MKL for KMP_BLOCKTIME):
+                    # without the pause they shared the 2 cores with this one (PyTorch's ae products
+                    # measured 30 ms instead of 0.3 ms)
+                    time.sleep(0.0 if args.quick else args.settle)
                     gemm = w.ask(cmd="gemm", shapes=GEMMS[name])["seconds"]
                     row[f"{label}_gemm_ms"] = 1000 * gemm
                     row[f"{label}_other_ms"] = 1000 * (medians[label] - gemm)
