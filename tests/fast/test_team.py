@@ -187,6 +187,19 @@ def test_batch_first_lstm_is_the_same_with_and_without_the_team_copy(the_team, m
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=f"array {k}")
 
 
+def test_the_team_is_no_larger_than_the_openmp_runtime_allows():
+    """MKL may be told more threads than the runtime gives a team: the shares must follow the runtime."""
+    if blas.find_library() is None:
+        pytest.skip("needs MKL (pip install chainrule[mkl])")
+    code = "from chainrule.fast import team; print(team.size())"
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "2"}
+    environment.pop(blas.SWITCH_VARIABLE, None)
+    result = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1"]
+
+
 _CHILD = "CHAINRULE_TEST_TEAM_CHILD"
 
 

@@ -57,8 +57,13 @@ def _open():
     if not any(_loaded(f"libmkl_intel_thread.so{suffix}") for suffix in (".3", ".2", ".1", "")):
         return ()
     try:
-        fork = ctypes.CDLL("libiomp5.so", mode=os.RTLD_NOLOAD).__kmpc_fork_call
+        runtime = ctypes.CDLL("libiomp5.so", mode=os.RTLD_NOLOAD)
+        fork = runtime.__kmpc_fork_call
+        # a team has the runtime's size, whatever MKL was told: shares beyond it would run serially
+        threads = min(threads, runtime.omp_get_max_threads())
     except (OSError, AttributeError):
+        return ()
+    if threads < 2:
         return ()
     fork.restype = None
     return fork, ctypes.byref(_LOCATION), int(threads)
