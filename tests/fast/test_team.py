@@ -2,12 +2,15 @@
 time-major <-> batch-major copies (chainrule.fast.layout).
 
 The split runs the one-thread kernel's code on each share of rows, so every array it writes must be
-bit for bit the one-thread kernel's, except the bias gradient, which is summed per share (float64)
-and must agree to rounding. Where no team exists (no MKL, another threading layer) the split must
-not be chosen. Tests that need the team skip without MKL or with one core, and in a process where
-PyTorch was imported before MKL's first call (the oracle tests do, at collection): MKL then runs on
-PyTorch's GNU OpenMP, not its own team. The last test therefore runs this file again in a fresh
-interpreter, where nothing has loaded PyTorch, and requires every test there to pass.
+bit for bit the one-thread kernel's, except the bias gradient, which is summed per share (float64),
+and anything downstream of the per-step products when each share computes its own rows of them (MKL
+on one thread, for fewer rows): those must agree to rounding. Where no team exists (no MKL, another
+threading layer) the split must not be chosen.
+
+Tests that need the team skip without MKL or with one core, and in a process where PyTorch was
+imported before MKL's first call (the oracle tests do, at collection): MKL then runs on PyTorch's
+GNU OpenMP, not its own team. The last test therefore runs this file again in a fresh interpreter,
+where nothing has loaded PyTorch, and requires every test there to pass.
 """
 
 import ctypes
@@ -62,17 +65,38 @@ def _training_step(seed=0, reverse=False):
     return named
 
 
+def _recording_splits(monkeypatch):
+    """Record every split made, to see whether it took the per-step products."""
+    made = []
+    for direction in ("forward", "backward"):
+        original = getattr(lstm_team, direction + "_split")
+
+        def recording(*arrays, original=original):
+            split = original(*arrays)
+            made.append(split)
+            return split
+
+        monkeypatch.setattr(lstm_team, direction + "_split", recording)
+    return made
+
+
+@pytest.mark.parametrize("products", [True, False], ids=["products in the shares", "products by the caller"])
 @pytest.mark.parametrize("reverse", [False, True])
-def test_split_kernels_give_the_one_thread_kernels_results(the_team, monkeypatch, reverse):
+def test_split_kernels_give_the_one_thread_kernels_results(the_team, monkeypatch, reverse, products):
     monkeypatch.setattr(lstm_team, "PARALLEL_FROM", 1)
+    if not products:  # too small to pack for a share: the caller keeps the products
+        monkeypatch.setattr(blas, "SMALL_PRODUCT", 1 << 30)
+    made = _recording_splits(monkeypatch)
     split = _training_step(reverse=reverse)
     assert the_team[0] > 0  # the split really ran
+    assert made and all(s is not None and s.products == products for s in made)
     monkeypatch.setattr(recurrent, "team_split", lambda *arrays: None)
     one_thread = _training_step(reverse=reverse)
     for name, want in one_thread.items():
         got = split[name]
         assert got.dtype == np.float32, name
-        if name.startswith("bias"):  # summed per share, then the shares in order
+        if name.startswith("bias") or products:  # the bias: summed per share, then the shares in
+            # order; the products: MKL's one-thread kernel for a share's rows may round differently
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=name)
         else:
             np.testing.assert_array_equal(got, want, err_msg=name)
@@ -90,7 +114,9 @@ def _only_the_first_thread(task, arguments):
 def test_shares_no_thread_ran_are_run_by_the_caller(the_team, monkeypatch, fork):
     monkeypatch.setattr(lstm_team, "PARALLEL_FROM", 1)
     monkeypatch.setattr(team, "fork", fork)
+    made = _recording_splits(monkeypatch)
     short = _training_step(seed=3)
+    assert made and all(s.products for s in made)  # the caller then runs the shares' products too
     monkeypatch.setattr(recurrent, "team_split", lambda *arrays: None)
     one_thread = _training_step(seed=3)
     for name, want in one_thread.items():

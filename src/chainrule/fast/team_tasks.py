@@ -11,6 +11,7 @@ than asked for) through the caller's one-thread fallback.
 import ctypes
 
 import numba
+from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
@@ -37,6 +38,33 @@ float32_at = _pointer_intrinsic(types.float32)
 float64_at = _pointer_intrinsic(types.float64)
 int64_at = _pointer_intrinsic(types.int64)
 uint8_at = _pointer_intrinsic(types.uint8)
+
+
+@intrinsic
+def sgemm_compute_at(typingctx, routine, m, n, k, a, lda, packed, c, ldc, accumulate):
+    """Call ``cblas_sgemm_compute`` at address ``routine``: C (m, n) = A (m, k) @ B, plus C if
+    ``accumulate``; A row-major at address ``a``, B packed by MKL at ``packed`` (see
+    :meth:`chainrule.fast.blas.PackedRight.compute_routine`), C row-major at ``c``. Every argument is
+    an int64 (sizes, leading dimensions, addresses). Inside a parallel region MKL runs it on the
+    calling thread alone."""
+    signature = types.void(*([types.int64] * 10))
+
+    def codegen(context, builder, sig, args):
+        int32, float32, pointer = ir.IntType(32), ir.FloatType(), ir.IntType(8).as_pointer()
+        function_type = ir.FunctionType(ir.VoidType(), [int32] * 6 + [pointer, int32, pointer, int32,
+                                                                       float32, pointer, int32])
+        function = builder.inttoptr(args[0], function_type.as_pointer())
+        m_, n_, k_, a_, lda_, packed_, c_, ldc_, accumulate_ = args[1:]
+        narrow = [builder.trunc(v, int32) for v in (m_, n_, k_, lda_, ldc_)]
+        beta = builder.select(builder.icmp_signed("!=", accumulate_, ir.Constant(accumulate_.type, 0)),
+                              ir.Constant(float32, 1.0), ir.Constant(float32, 0.0))
+        row_major, no_transpose, packed_flag = (ir.Constant(int32, v) for v in (101, 111, 151))
+        builder.call(function, [row_major, no_transpose, packed_flag, narrow[0], narrow[1], narrow[2],
+                                builder.inttoptr(a_, pointer), narrow[3], builder.inttoptr(packed_, pointer),
+                                narrow[2], beta, builder.inttoptr(c_, pointer), narrow[4]])
+        return context.get_dummy_value()
+
+    return signature, codegen
 
 
 @numba.njit(cache=True, nogil=True)

@@ -318,13 +318,19 @@ class LSTMRecurrence(_Recurrence):
         # c_prev[t] is c_{t−1} of step t; c_t is in the next step's slot
         kernels = compiled_lstm_gates(acts)
         gates = kernels[0] if kernels else NumpyLSTMGates(xp, hidden, dtype).forward
-        w_t = prepack(recurrent_weight_layout(xp, w_hh), batch)  # the same operand at every step
-        # the gate kernel on all of MKL's threads (where it applies), each taking a share of the rows
-        split = team_split("forward", acts, bias, c_prev, out) if kernels and accumulate else None
+        w_t = recurrent_weight_layout(xp, w_hh)
+        # The gate kernel on all of MKL's threads (where that applies), each taking a share of the
+        # rows, and with them each share's rows of the step's product (split.products).
+        split = team_split("forward", acts, bias, c_prev, out, w_t, h0) if kernels and accumulate else None
+        if split is None or not split.products:
+            w_t = prepack(w_t, batch)  # the same operand at every step
         order = list(self.order(steps))
         c_prev[order[0]] = c0
         h = h0
         for k, t in enumerate(order):
+            if split is not None and split.products:
+                split.step(t, order[k + 1] if k + 1 < steps else -1, order[k - 1] if k > 0 else -1)
+                continue
             # the gates add their two arguments, so either may be the one overwritten by activations
             if w_ih is None:
                 w_t.matmul(h, out=acts[t])
@@ -365,17 +371,20 @@ class LSTMRecurrence(_Recurrence):
         dbias = xp.zeros(4 * H, dtype=xp.float64)  # summed over T·N rows: accumulate in float64
         # the last product gives the gradient of h0: skip it when nobody asks for that (h0 = zeros)
         want_h0 = needs_grad(self.inputs[2])
-        w_hh_packed = prepack(w_hh, len(dh))
-        split = team_split("backward", dacts, c_prev, out, g, dh, dc) if kernels else None
+        split = team_split("backward", dacts, c_prev, out, g, dh, dc, w_hh) if kernels else None
+        w_hh_packed = None if split is not None and split.products else prepack(w_hh, len(dh))
         order = list(self.order(steps))
         for k in range(steps - 1, -1, -1):
             t = order[k]
+            multiply = want_h0 or k > 0
             if split is not None:
-                split.step(t, order[k + 1] if k + 1 < steps else -1)
+                split.step(t, order[k + 1] if k + 1 < steps else -1, multiply)
+                if split.products:
+                    continue
             else:
                 cell = c_prev[order[k + 1]] if k + 1 < steps else out[steps]  # c_t, as the forward wrote it
                 gates(dacts[t], c_prev[t], cell, g[t], dh, dc, dbias)
-            if want_h0 or k > 0:
+            if multiply:
                 w_hh_packed.matmul(dacts[t], out=dh)
         if split is not None:
             dbias += split.bias_gradient()
