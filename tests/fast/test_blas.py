@@ -22,33 +22,20 @@ TOLERANCE = {np.float32: 2e-5, np.float64: 1e-12}
 
 
 @pytest.fixture
-def fallbacks(monkeypatch):
+def fallbacks(monkeypatch, mkl, count_calls):
     """Count the products that went to NumPy instead of MKL (MKL loaded; skip where not installed)."""
-    monkeypatch.delenv(blas.SWITCH_VARIABLE, raising=False)
-    if blas.find_library() is None:
-        pytest.skip("the mkl package is not installed (pip install chainrule[mkl])")
-    assert blas.load()
-    count = [0]
-    reference = blas.numpy_gemm
-
-    def spy(a, b, out=None, accumulate=False):
-        count[0] += 1
-        return reference(a, b, out, accumulate)
-
-    monkeypatch.setattr(blas, "numpy_gemm", spy)
+    count = count_calls(blas, "numpy_gemm")
     monkeypatch.setattr(blas, "SMALL_PRODUCT", 1)  # small shapes exercise MKL here; see the test below
     monkeypatch.setattr(backend, "_gemm", blas.gemm)  # even if this process chose NumPy already
     return count
 
 
 @pytest.fixture
-def without_mkl(monkeypatch):
+def without_mkl(monkeypatch, forget_mkl):
     """A process where the mkl package is not found: gemm must choose NumPy at its first call."""
     monkeypatch.delenv(blas.SWITCH_VARIABLE, raising=False)
     monkeypatch.setattr(blas, "find_library", lambda: None)
-    monkeypatch.setattr(blas, "library", None)
-    monkeypatch.setattr(blas, "_routines", {})
-    monkeypatch.setattr(blas, "_packers", {})
+    forget_mkl()
     monkeypatch.setattr(backend, "_gemm", backend._first_gemm)
 
 

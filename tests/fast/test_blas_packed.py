@@ -17,20 +17,9 @@ TOLERANCE = {np.float32: 2e-5, np.float64: 1e-12}
 
 
 @pytest.fixture
-def plain_products(monkeypatch):
+def plain_products(monkeypatch, mkl, count_calls):
     """Count the products that went to the plain gemm instead of the packed copy (MKL loaded)."""
-    monkeypatch.delenv(blas.SWITCH_VARIABLE, raising=False)
-    if blas.find_library() is None:
-        pytest.skip("the mkl package is not installed (pip install chainrule[mkl])")
-    assert blas.load()
-    count = [0]
-    reference = blas.gemm
-
-    def spy(a, b, out=None, accumulate=False):
-        count[0] += 1
-        return reference(a, b, out, accumulate)
-
-    monkeypatch.setattr(blas, "gemm", spy)
+    count = count_calls(blas, "gemm")
     monkeypatch.setattr(blas, "SMALL_PRODUCT", 1)
     return count
 
@@ -146,11 +135,9 @@ def test_a_right_operand_that_cannot_be_packed_keeps_the_plain_product(plain_pro
     assert backend.prepack(np.ones((3, 5), np.float32), 4).packed is None
 
 
-def test_the_first_mkl_call_of_a_process_may_be_a_pack(plain_products, monkeypatch):
+def test_the_first_mkl_call_of_a_process_may_be_a_pack(plain_products, forget_mkl):
     """prepack must open MKL itself: before any plain product, it once saw no routines and did not pack."""
-    monkeypatch.setattr(blas, "library", None)
-    monkeypatch.setattr(blas, "_routines", {})
-    monkeypatch.setattr(blas, "_packers", {})
+    forget_mkl()
     rng = np.random.default_rng(5)
     a, b = rng.standard_normal((8, 6)).astype(np.float32), rng.standard_normal((6, 9)).astype(np.float32)
     packed = backend.prepack(b, 8)
@@ -159,11 +146,9 @@ def test_the_first_mkl_call_of_a_process_may_be_a_pack(plain_products, monkeypat
     assert plain_products[0] == 0
 
 
-def test_without_mkl_prepack_is_the_plain_product(monkeypatch):
+def test_without_mkl_prepack_is_the_plain_product(monkeypatch, forget_mkl):
     monkeypatch.setenv(blas.SWITCH_VARIABLE, "numpy")
-    monkeypatch.setattr(blas, "library", None)
-    monkeypatch.setattr(blas, "_routines", {})
-    monkeypatch.setattr(blas, "_packers", {})
+    forget_mkl()
     rng = np.random.default_rng(6)
     a, b = rng.standard_normal((8, 6)).astype(np.float32), rng.standard_normal((6, 9)).astype(np.float32)
     packed = backend.prepack(b, 8)

@@ -23,6 +23,7 @@ import pytest
 
 pytest.importorskip("numba")
 
+
 import chainrule as cr  # noqa: E402
 import chainrule.nn as nn  # noqa: E402
 from chainrule import fast  # noqa: E402
@@ -31,7 +32,7 @@ from chainrule.ops import recurrent  # noqa: E402
 
 
 @pytest.fixture
-def the_team(monkeypatch):
+def the_team(monkeypatch, count_calls):
     """MKL's team, opened afresh; skip where it is not available here."""
     if not fast.enabled():
         pytest.skip("compiled kernels are switched off (CHAINRULE_NO_NUMBA)")
@@ -40,15 +41,7 @@ def the_team(monkeypatch):
     monkeypatch.setattr(team, "_opened", None)
     if team.size() < 2:
         pytest.skip("needs MKL (pip install chainrule[mkl]) with its OpenMP team of 2 or more threads")
-    forks = [0]
-    fork = team.fork
-
-    def counting(task, arguments):
-        forks[0] += 1
-        fork(task, arguments)
-
-    monkeypatch.setattr(team, "fork", counting)
-    return forks
+    return count_calls(team, "fork")
 
 
 def _training_step(seed=0, reverse=False):
@@ -140,16 +133,14 @@ def test_small_steps_and_other_arrays_keep_one_thread(the_team):
 
 @pytest.mark.parametrize("setting", ["MKL_THREADING_LAYER=GNU", "MKL_THREADING_LAYER=SEQUENTIAL",
                                      "CHAINRULE_BLAS=numpy", "MKL_NUM_THREADS=1"])
-def test_no_team_where_it_might_not_be_mkls_own(monkeypatch, setting):
+def test_no_team_where_it_might_not_be_mkls_own(monkeypatch, forget_mkl, setting):
     monkeypatch.delenv(blas.SWITCH_VARIABLE, raising=False)
     mkl = blas.library if blas.load() else None  # the process's MKL, before the setting
     threads = mkl.MKL_Get_Max_Threads() if mkl is not None else None
     variable, value = setting.split("=")
     monkeypatch.setenv(variable, value)
     monkeypatch.setattr(team, "_opened", None)
-    monkeypatch.setattr(blas, "library", None)  # so that load() reads the environment again
-    monkeypatch.setattr(blas, "_routines", {})
-    monkeypatch.setattr(blas, "_packers", {})
+    forget_mkl()  # so that load() reads the environment again
     try:
         assert team.size() == 1
     finally:
