@@ -328,26 +328,23 @@ class LSTMRecurrence(_Recurrence):
         c_prev[order[0]] = c0
         h = h0
         for k, t in enumerate(order):
-            if split is not None and split.products:
-                split.step(t, order[k + 1] if k + 1 < steps else -1, order[k - 1] if k > 0 else -1)
-                continue
-            # the gates add their two arguments, so either may be the one overwritten by activations
-            if w_ih is None:
-                w_t.matmul(h, out=acts[t])
-                other = xproj[t]
-            elif accumulate:
-                w_t.matmul(h, out=acts[t], accumulate=True)
-                other = None
-            else:
-                other = w_t.matmul(h, out=recurrent)
-            # c_t goes straight into the slot where the next step reads it as c_prev (no copies)
+            following = order[k + 1] if k + 1 < steps else -1  # whose c_prev slot receives c_t
+            if split is None or not split.products:
+                # the gates add their two arguments, so either may be the one overwritten by activations
+                if w_ih is None:
+                    w_t.matmul(h, out=acts[t])
+                    other = xproj[t]
+                elif accumulate:
+                    w_t.matmul(h, out=acts[t], accumulate=True)
+                    other = None
+                else:
+                    other = w_t.matmul(h, out=recurrent)
             if split is not None:
-                split.step(t, order[k + 1] if k + 1 < steps else -1)
-                h = out[t]
-                continue
-            c = c_prev[order[k + 1]] if k + 1 < steps else out[steps]
+                split.step(t, following, order[k - 1] if k > 0 else -1)
+            else:  # c_t goes straight into the slot where the next step reads it as c_prev (no copies)
+                cell = c_prev[following] if following >= 0 else out[steps]
+                gates(acts[t], other, bias, c_prev[t], cell, out[t])
             h = out[t]
-            gates(acts[t], other, bias, c_prev[t], c, h)
         self.acts, self.c_prev, self.out = acts, c_prev, out
         self.consumed = False  # the backward overwrites acts with the gate gradients
         return out
@@ -376,15 +373,14 @@ class LSTMRecurrence(_Recurrence):
         order = list(self.order(steps))
         for k in range(steps - 1, -1, -1):
             t = order[k]
+            following = order[k + 1] if k + 1 < steps else -1  # whose c_prev slot holds c_t
             multiply = want_h0 or k > 0
             if split is not None:
-                split.step(t, order[k + 1] if k + 1 < steps else -1, multiply)
-                if split.products:
-                    continue
+                split.step(t, following, multiply)
             else:
-                cell = c_prev[order[k + 1]] if k + 1 < steps else out[steps]  # c_t, as the forward wrote it
+                cell = c_prev[following] if following >= 0 else out[steps]  # c_t, as the forward wrote it
                 gates(dacts[t], c_prev[t], cell, g[t], dh, dc, dbias)
-            if multiply:
+            if multiply and w_hh_packed is not None:
                 w_hh_packed.matmul(dacts[t], out=dh)
         if split is not None:
             dbias += split.bias_gradient()
