@@ -40,7 +40,8 @@ def the_team(monkeypatch, count_calls):
     monkeypatch.delenv(blas.SWITCH_VARIABLE, raising=False)
     monkeypatch.setattr(team, "_opened", None)
     if team.size() < 2:
-        pytest.skip("needs MKL (pip install chainrule[mkl]) with its OpenMP team of 2 or more threads")
+        pytest.skip("needs MKL (pip install chainrule[mkl]) on its own OpenMP team of 2+ threads; where"
+                    " PyTorch came first, MKL uses PyTorch's: the last test reruns these in a fresh process")
     return count_calls(team, "fork")
 
 
