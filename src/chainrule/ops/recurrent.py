@@ -180,7 +180,10 @@ def team_split(direction, *arrays):
     split applies. Asked only where :func:`compiled_lstm_gates` gave kernels.
     """
     from chainrule import fast
+    from chainrule.fast import team
 
+    if team.size() < 2:  # checked first: without a team, importing the tasks would compile for nothing
+        return None
     module = fast.load("lstm_team")
     return None if module is None else getattr(module, direction + "_split")(*arrays)
 
@@ -469,8 +472,9 @@ def swap_leading_axes(source, out):
     NumPy copy; the bytes are the same.
     """
     from chainrule import fast
+    from chainrule.fast import team
 
-    layout = fast.for_arrays("layout", source, out)
+    layout = fast.for_arrays("layout", source, out) if team.size() > 1 else None
     if layout is None or not layout.team_swap(source, out):
         out[...] = source[:out.shape[1]].swapaxes(0, 1)
 
