@@ -14,12 +14,12 @@ import numpy
 from numba import carray
 
 from chainrule.fast import team
-from chainrule.fast.team_tasks import TASK, SharedCall, address, finish, share, uint8_at
+from chainrule.fast.team_tasks import TASK, SharedCall, address, finish, open_share, uint8_at
 
 PARALLEL_FROM = 1 << 18  # bytes of output below which NumPy's one-thread copy is as fast
 
-# Table after SharedCall's two slots: 2 output rows (A), 3 its columns (B), 4 bytes per element
-# row (W), 5 the output's address, 6 the source's address.
+# Table after SharedCall's slots (2: the output's rows A, shared): 3 its columns (B), 4 bytes per
+# element row (W), 5 the output's address, 6 the source's address.
 _SLOTS = 7
 
 
@@ -35,14 +35,12 @@ def swap_rows(source, out, first, stop):
 
 @numba.cfunc(TASK, nopython=True, cache=True)
 def _swap_task(global_id, thread, arguments):
-    p = carray(arguments, (_SLOTS,), dtype=numpy.int64)
-    part, parts = numpy.int64(thread[0]), p[0]
-    if part >= parts:
+    p, part, first, stop = open_share(arguments, _SLOTS, thread)
+    if part < 0:
         return
     rows, cols, width = p[2], p[3], p[4]
     out = carray(uint8_at(p[5]), (rows, cols, width))
     source = carray(uint8_at(p[6]), (cols, rows, width))
-    first, stop = share(rows, parts, part)
     swap_rows(source, out, first, stop)
     finish(p, part)
 
@@ -64,11 +62,11 @@ def team_swap(source, out):
     parts = min(team.size(), rows)
     if parts < 2:
         return False
-    call = SharedCall(_swap_task, _SLOTS, parts)
+    call = SharedCall(_swap_task, _SLOTS, parts, rows)
     row_bytes = width * out.itemsize
-    call.table[2], call.table[3], call.table[4] = rows, cols, row_bytes
+    call.table[3], call.table[4] = cols, row_bytes
     call.table[5], call.table[6] = address(out), address(source)
     source_bytes = source.view(numpy.uint8).reshape(source.shape[0], rows, row_bytes)
     out_bytes = out.view(numpy.uint8).reshape(rows, cols, row_bytes)
-    call.run(lambda part: swap_rows(source_bytes, out_bytes, *share(rows, parts, part)))
+    call.run(lambda first, stop, part: swap_rows(source_bytes, out_bytes, first, stop))
     return True

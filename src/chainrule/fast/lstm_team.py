@@ -39,14 +39,14 @@ from chainrule.fast.team_tasks import (
     finish,
     float32_at,
     float64_at,
+    open_share,
     sgemm_compute_at,
-    share,
 )
 
 # a step's activations (rows x 4H elements) below which one thread is faster than a parallel region
 PARALLEL_FROM = 1 << 14
 
-# Argument tables, after SharedCall's two slots: 2 rows, 3 hidden. Forward: 4/5 activations base and
+# Argument tables, after SharedCall's slots (2: the rows shared): 3 hidden. Forward: 4/5 activations base and
 # step bytes, 6 bias, 7/8 c_prev base/step bytes, 9/10 hidden states base/step bytes, 11 final cell
 # state, 12 the step t, 13 the step whose c_prev slot receives c_t (-1: the final cell state),
 # 14 cblas_sgemm_compute (0: the caller multiplies), 15 packed W_hhᵀ, 16 h0, 17 the step before t
@@ -56,9 +56,8 @@ _FORWARD_SLOTS = 18
 
 @numba.cfunc(TASK, nopython=True, cache=True)
 def _forward_task(global_id, thread, arguments):
-    p = carray(arguments, (_FORWARD_SLOTS,), dtype=numpy.int64)
-    part, parts = numpy.int64(thread[0]), p[0]
-    if part >= parts:
+    p, part, first, stop = open_share(arguments, _FORWARD_SLOTS, thread)
+    if part < 0:
         return
     rows, hidden, t, following = p[2], p[3], p[12], p[13]
     acts = carray(float32_at(p[4] + t * p[5]), (rows, 4 * hidden))
@@ -66,7 +65,6 @@ def _forward_task(global_id, thread, arguments):
     c_prev = carray(float32_at(p[7] + t * p[8]), (rows, hidden))
     cell = carray(float32_at(p[11] if following < 0 else p[7] + following * p[8]), (rows, hidden))
     h = carray(float32_at(p[9] + t * p[10]), (rows, hidden))
-    first, stop = share(rows, parts, part)
     if p[14] != 0:  # this share's rows of h_{t−1} W_hhᵀ, added onto the projection: then its gates
         previous = p[16] if p[17] < 0 else p[9] + p[17] * p[10]
         sgemm_compute_at(p[14], stop - first, 4 * hidden, hidden, previous + first * hidden * 4, hidden,
@@ -84,9 +82,8 @@ _BACKWARD_SLOTS = 19
 
 @numba.cfunc(TASK, nopython=True, cache=True)
 def _backward_task(global_id, thread, arguments):
-    p = carray(arguments, (_BACKWARD_SLOTS,), dtype=numpy.int64)
-    part, parts = numpy.int64(thread[0]), p[0]
-    if part >= parts:
+    p, part, first, stop = open_share(arguments, _BACKWARD_SLOTS, thread)
+    if part < 0:
         return
     rows, hidden, t, following = p[2], p[3], p[14], p[15]
     acts = carray(float32_at(p[4] + t * p[5]), (rows, 4 * hidden))
@@ -96,7 +93,6 @@ def _backward_task(global_id, thread, arguments):
     dh = carray(float32_at(p[11]), (rows, hidden))
     dc = carray(float32_at(p[12]), (rows, hidden))
     dbias = carray(float64_at(p[13] + part * 4 * hidden * 8), (4 * hidden,))
-    first, stop = share(rows, parts, part)
     gates_backward_rows(acts, c_prev, cell, g_out, dh, dc, dbias, first, stop)
     if p[16] != 0 and p[18] != 0:  # this share's rows of dh = da W_hh, for the step before
         sgemm_compute_at(p[16], stop - first, hidden, 4 * hidden, p[4] + t * p[5] + first * 4 * hidden * 4,
@@ -113,9 +109,8 @@ class _Split(SharedCall):
     """One sequence's table; the subclasses' ``step`` runs one step's shares."""
 
     def __init__(self, task, slots, rows, hidden, parts, weight, routine_slot):
-        super().__init__(task, slots, parts)
-        self.table[2], self.table[3] = rows, hidden
-        self.rows, self.weight = rows, weight
+        super().__init__(task, slots, parts, rows)
+        self.table[3], self.weight = hidden, weight
         # The weight packed for the largest share: each thread then multiplies its own rows right
         # before (forward) or after (backward) their gates, on data in its own core's caches.
         self.packed = PackedRight(weight, -(-rows // parts)) if weight is not None else None
@@ -123,9 +118,6 @@ class _Split(SharedCall):
         self.products = routine is not None and weight.dtype == numpy.float32
         if self.products:
             self.table[routine_slot], self.table[routine_slot + 1] = routine
-
-    def shares(self, run_share):
-        self.run(lambda part: run_share(*share(self.rows, self.parts, part), part))
 
 
 class ForwardSplit(_Split):
@@ -151,7 +143,7 @@ class ForwardSplit(_Split):
         ``previous``: the step before t, whose h is h_{t−1} (-1: h0), used with ``products``."""
         table = self.table
         table[12], table[13], table[17] = t, following, previous
-        self.shares(lambda first, stop, part: self.run_share(t, following, previous, first, stop))
+        self.run(lambda first, stop, part: self.run_share(t, following, previous, first, stop))
 
     def run_share(self, t, following, previous, first, stop):
         acts, bias, c_prev, out, h0 = self.arrays
@@ -183,7 +175,7 @@ class BackwardSplit(_Split):
         """Step t (``following`` as in the forward); ``multiply``: also dh = da_t W_hh (``products``)."""
         table = self.table
         table[14], table[15], table[18] = t, following, multiply
-        self.shares(lambda first, stop, part: self.run_share(t, following, multiply, first, stop, part))
+        self.run(lambda first, stop, part: self.run_share(t, following, multiply, first, stop, part))
 
     def run_share(self, t, following, multiply, first, stop, part):
         acts, c_prev, out, g, dh, dc, bias_parts = self.arrays

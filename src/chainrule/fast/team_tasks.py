@@ -2,21 +2,22 @@
 
 A task is a Numba ``cfunc`` with the signature :data:`TASK`, called on each thread of the team with
 the thread's number and the address of an argument table of 64-bit integers (sizes, array addresses,
-byte strides). Slots 0 and 1 of every table are the same: the number of shares, and the address of
-one done flag per share, which the task sets once its share is finished. :class:`SharedCall` fills
-those, runs the task on the team, and runs any share the team left undone (a team may be smaller
-than asked for) through the caller's one-thread fallback.
+byte strides). Slots 0-2 of every table are the same: the number of shares, the address of one done
+flag per share, which the task sets once its share is finished, and the number of rows the shares
+divide. A task opens its table with :func:`open_share` and ends with :func:`finish`.
+:class:`SharedCall` fills those slots, runs the task on the team, and runs any share the team left
+undone (a team may be smaller than asked for) through the caller's one-thread fallback.
 """
 
 import ctypes
 
 import numba
+import numpy
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
 TASK = types.void(types.CPointer(types.int32), types.CPointer(types.int32), types.voidptr)
-FIRST_FREE_SLOT = 2  # slots 0 (shares) and 1 (done flags) are SharedCall's
 
 
 def _pointer_intrinsic(element):
@@ -74,6 +75,18 @@ def share(rows, parts, part):
 
 
 @numba.njit(cache=True, nogil=True)
+def open_share(arguments, slots, thread):
+    """(table, part, first, stop) for the calling thread: its table of ``slots`` integers and its
+    share's rows [first, stop); part is -1 for a thread beyond the shares (it has nothing to do)."""
+    table = numba.carray(arguments, (slots,), dtype=numpy.int64)
+    part = numpy.int64(thread[0])
+    if part >= table[0]:
+        return table, numpy.int64(-1), numpy.int64(0), numpy.int64(0)
+    first, stop = share(table[2], table[0], part)
+    return table, part, first, stop
+
+
+@numba.njit(cache=True, nogil=True)
 def finish(table, part):
     """Mark share ``part`` done (a task's last call): slot 1 holds the address of the done flags."""
     numba.carray(int64_at(table[1]), (table[0],))[part] = 1
@@ -87,16 +100,17 @@ def address(array):
 class SharedCall:
     """A task, its argument table and done flags: :meth:`run` runs every share, on the team or here."""
 
-    def __init__(self, task, slots, parts):
+    def __init__(self, task, slots, parts, rows):
         self.table = (ctypes.c_int64 * slots)()
         self.done = (ctypes.c_int64 * parts)()
-        self.table[0], self.table[1] = parts, ctypes.addressof(self.done)
+        self.table[0], self.table[1], self.table[2] = parts, ctypes.addressof(self.done), rows
         self.task = ctypes.c_void_p(task.address)
         self.arguments = ctypes.c_void_p(ctypes.addressof(self.table))
-        self.parts = parts
+        self.parts, self.rows = parts, rows
 
     def run(self, fallback):
-        """Run the task on the team, then ``fallback(part)`` for each share no thread finished."""
+        """Run the task on the team, then ``fallback(first, stop, part)`` for each share no thread
+        finished (its rows [first, stop))."""
         from chainrule.fast import team
 
         done = self.done
@@ -105,4 +119,4 @@ class SharedCall:
         team.fork(self.task, self.arguments)
         for part in range(self.parts):
             if not done[part]:
-                fallback(part)
+                fallback(*share(self.rows, self.parts, part), part)
