@@ -198,6 +198,29 @@ def _layout(row_stride, col_stride, rows, cols, size):
     return None
 
 
+def _out_place(out, kind, m, n, a_start, a_row, a_col, k):
+    """(data field, leading dimension, first byte, one past the last) of an ``out`` MKL can write the
+    (m, n) product into, or None: a writable (m, n) array of ``kind`` with unit column stride,
+    aligned, not overlapping the left operand (k columns from ``a_start`` with strides ``a_row``,
+    ``a_col``; the right operand is the caller's to check). NumPy copies an operand that shares
+    memory with out; that case is left to it. The spans are [first byte, one past the last) of each
+    array, its strides all positive once checked (a length-1 dimension adds nothing whatever its
+    stride)."""
+    if type(out) is not ndarray or out.dtype is not kind or out.shape != (m, n) or not out.flags.writeable:
+        return None
+    size = kind.itemsize
+    row, col = out.strides
+    ldc = row // size if m > 1 else n
+    data_out = _field(id(out) + _HEADER)
+    start = data_out.value
+    if (col != size and n > 1) or ldc < n or row % size or start % size or ldc >= _INT_LIMIT:
+        return None
+    end = start + ((m - 1) * ldc + n) * size
+    if a_start < end and start < a_start + (m - 1) * a_row + (k - 1) * a_col + size:
+        return None
+    return data_out, ldc, start, end
+
+
 def gemm(a, b, out=None, accumulate=False):
     """``a @ b`` for 2-D arrays through MKL's ``cblas_?gemm`` where it applies, else :func:`numpy_gemm`.
 
@@ -238,26 +261,16 @@ def gemm(a, b, out=None, accumulate=False):
         routine(_ROW_MAJOR, trans_a, trans_b, m, n, k, one, data_a, lda, data_b, ldb, zero,
                 _field(id(out) + _HEADER), n)
         return out
-    if type(out) is not ndarray or out.dtype is not kind or out.shape != (m, n) or not out.flags.writeable:
+    place = _out_place(out, kind, m, n, data_a.value, a_row, a_col, k)
+    if place is None:
         return numpy_gemm(a, b, out, accumulate)
-    row, col = out.strides
-    ldc = row // size if m > 1 else n
-    data_out = _field(id(out) + _HEADER)
-    start = data_out.value
-    if (col != size and n > 1) or ldc < n or row % size or start % size or ldc >= _INT_LIMIT:
-        return numpy_gemm(a, b, out, accumulate)
-    # NumPy copies an operand that shares memory with out; leave that case to it. The spans are
-    # [first byte, one past the last) of each array, its strides all positive once checked above
-    # (a length-1 dimension adds nothing whatever its stride).
-    end = start + ((m - 1) * ldc + n) * size
-    a_start, b_start = data_a.value, data_b.value
-    if ((a_start < end and start < a_start + (m - 1) * a_row + (k - 1) * a_col + size)
-            or (b_start < end and start < b_start + (k - 1) * b_row + (n - 1) * b_col + size)):
+    data_out, ldc, start, end = place
+    b_start = data_b.value
+    if b_start < end and start < b_start + (k - 1) * b_row + (n - 1) * b_col + size:
         return numpy_gemm(a, b, out, accumulate)
     routine(_ROW_MAJOR, trans_a, trans_b, m, n, k, one, data_a, lda, data_b, ldb, one if accumulate else zero,
             data_out, ldc)
     return out
-
 
 
 class PackedRight:
@@ -267,7 +280,7 @@ class PackedRight:
     product repeated with the same ``b`` repacks ``b`` every time. MKL can instead pack ``b`` once
     (``cblas_?gemm_pack``) and multiply from the packed copy (``cblas_?gemm_compute``): an LSTM's
     recurrent weight, used by every time step of a sequence, is such an operand. Measured at
-    (64, 256) @ (256, 1024) on 2 cores: 115 -> 100 µs a product, after one 90 µs pack.
+    (64, 256) @ (256, 1024) on 2 cores: 110-115 -> 95-100 µs a product, after one 90 µs pack.
 
     The packed copy is of ``b``'s values when packed: pack again after ``b`` changes. Without MKL, or
     for anything the packed route does not take (another row count, dtype or layout), :meth:`matmul`
@@ -325,19 +338,10 @@ class PackedRight:
             if accumulate:
                 return gemm(a, self.matrix, out, accumulate)  # raises, as gemm does
             out = empty((m, n), kind)
-        elif (type(out) is not ndarray or out.dtype is not kind or out.shape != (m, n)
-              or not out.flags.writeable):
+        place = _out_place(out, kind, m, n, data_a.value, *a.strides, k)
+        if place is None:
             return gemm(a, self.matrix, out, accumulate)
-        row, col = out.strides
-        ldc = row // size if m > 1 else n
-        data_out = _field(id(out) + _HEADER)
-        start = data_out.value
-        if (col != size and n > 1) or ldc < n or row % size or start % size or ldc >= _INT_LIMIT:
-            return gemm(a, self.matrix, out, accumulate)
-        a_start, (a_row, a_col) = data_a.value, a.strides
-        a_end = a_start + (m - 1) * a_row + (k - 1) * a_col + size
-        if a_start < start + ((m - 1) * ldc + n) * size and start < a_end:
-            return gemm(a, self.matrix, out, accumulate)  # out overlaps a: NumPy copies, MKL would not
+        data_out, ldc = place[:2]
         _, one, zero = _routines[kind]
         self._compute(_ROW_MAJOR, layout_a[0], _PACKED, m, n, k, data_a, layout_a[1], packed, n,
                       one if accumulate else zero, data_out, ldc)

@@ -135,8 +135,8 @@ def gates_backward_rows(a, c_prev, c, g_out, dh, dc, dbias, first, stop):
 
     a (N, 4H) the activations of the step on entry, the gradients of the pre-activations on exit;
     dbias (4H,) (float64) += Σ_n da over rows first to stop − 1, the only rows read and written;
-    the others (N, H). On entry dh holds the gradient from the
-    later step's recurrent product, dc the later step's cell gradient. The bias gradient is summed
+    the others (N, H). On entry dh holds the gradient from the later step's recurrent product, dc
+    the later step's cell gradient. The bias gradient is summed
     row by row right after each row of da is written, while it is in L1: a separate pass over all
     T·N rows is saved, and the element loop stays free of the float64 accumulators, which cost it
     its vectorisation (the accumulation inside that loop measured 1.6x slower than this form). Rows

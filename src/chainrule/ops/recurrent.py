@@ -193,8 +193,8 @@ def recurrent_weight_layout(xp, w_hh):
 
     MKL takes the transposed view as a transpose flag (of the product, or of :func:`prepack`, which
     packs it once per sequence), so the view saves a 1 MB transposing copy per sequence (~0.27 ms at
-    H = 256). NumPy's OpenBLAS runs
-    the same (N, H) @ (H, 4H) product ~20% slower on the view, 64 times over: there the copy pays.
+    H = 256). NumPy's OpenBLAS runs the same (N, H) @ (H, 4H) product ~20% slower on the view, 64
+    times over: there the copy pays.
     """
     if getattr(xp, "__name__", "") == "numpy":
         from chainrule.fast import blas
