@@ -34,3 +34,34 @@ def test_a_blank_image_is_refused(tmp_path):
     mpimg.imsave(blank, numpy.zeros((28, 28)), cmap="gray", vmin=0.0, vmax=1.0)
     with pytest.raises(ChainruleError, match="blank"):
         read_digit_image(blank)
+
+
+def test_a_large_off_centre_drawing_is_cropped_scaled_and_centred_as_mnist(tmp_path):
+    pytest.importorskip("PIL")
+    canvas = numpy.zeros((300, 400))
+    canvas[20:140, 30:90] = 1.0  # a tall block of ink in the top-left corner
+    path = tmp_path / "drawing.png"
+    mpimg.imsave(path, canvas, cmap="gray", vmin=0.0, vmax=1.0)
+    digit = read_digit_image(path)
+    assert digit.shape == (28, 28)
+    rows, cols = numpy.nonzero(digit > 0.5)
+    assert rows.max() - rows.min() + 1 == pytest.approx(20, abs=1)  # the longer side fills MNIST's 20 pixels
+    assert cols.max() - cols.min() + 1 == pytest.approx(10, abs=1)  # the aspect ratio is kept
+    mass = digit / digit.sum()
+    grid_rows, grid_cols = numpy.indices(digit.shape)
+    assert (mass * grid_rows).sum() == pytest.approx(14, abs=1)  # centred by mass in the 28x28 frame
+    assert (mass * grid_cols).sum() == pytest.approx(14, abs=1)
+
+
+def test_the_box_places_the_frame_over_the_original_drawing():
+    pytest.importorskip("PIL")
+    from chainrule.zoo.digit_image import prepare_digit
+
+    canvas = numpy.zeros((300, 400))
+    canvas[20:140, 30:90] = 1.0
+    digit, (x, y, width, height) = prepare_digit(canvas)
+    assert width == height == pytest.approx(28 * 120 / 20)  # 120 pixels of ink became 20
+    rows, cols = numpy.nonzero(digit > 0.5)
+    # the frame's inked rows and columns map back onto the block's rows 20-140 and columns 30-90
+    assert y + rows.min() * height / 28 == pytest.approx(20, abs=height / 28)
+    assert x + cols.min() * width / 28 == pytest.approx(30, abs=width / 28)

@@ -1,10 +1,9 @@
 """Using a saved model from the command line: evaluate it, predict a digit image, summarise it."""
 
-from pathlib import Path
-
 import numpy
 
 from chainrule.errors import ChainruleError
+from chainrule.zoo.digit_image import read_digit_image  # noqa: F401 - used by the CLI from here
 
 
 def _input_kind(model):
@@ -60,61 +59,6 @@ def evaluate_file(model, data=None, limit=None):
         raise ChainruleError(f"the model's outputs have shape {outputs.shape[1:]}: expected 10 class "
                              "scores or 784 reconstructed pixels")
     return lines
-
-
-def read_digit_image(path):
-    """A 28x28 grayscale image as float32 in [0, 1], white digit on black as in MNIST.
-
-    PNG files are read with matplotlib (``chainrule[plot]``); colour is averaged to gray; an image on a
-    light background is inverted; other sizes are resized with Pillow when it is installed.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no image file {str(path)!r}")
-    try:
-        from matplotlib import image as mpimg
-    except ModuleNotFoundError:
-        raise ChainruleError('reading an image needs matplotlib: pip install "chainrule[plot]"') from None
-    try:
-        pixels = numpy.asarray(mpimg.imread(str(path)), dtype=numpy.float64)
-    except (OSError, ValueError, SyntaxError) as error:
-        raise ChainruleError(f"{path}: not an image that can be read ({error}); "
-                             "expected a 28x28 PNG") from None
-    if pixels.max() > 1.0:  # 8-bit data from a non-PNG reader
-        pixels = pixels / 255.0
-    if pixels.ndim == 3:
-        pixels = _gray(pixels)
-    if pixels.size == 0 or float(pixels.max() - pixels.min()) < 1e-6:
-        raise ChainruleError(f"{path}: the image is blank (one colour all over); expected a digit drawn on a "
-                             "plain background")
-    if pixels.shape != (28, 28):
-        pixels = _resize(pixels, path)
-    if pixels.mean() > 0.5:
-        pixels = 1.0 - pixels
-    return pixels.astype(numpy.float32)
-
-
-def _gray(pixels):
-    """Gray levels of an RGB(A) or gray+alpha image; transparent pixels count as white paper.
-
-    A drawing exported from a canvas is often black ink on a transparent background: its colour
-    channels are all black, and only the alpha channel holds the digit.
-    """
-    channels = pixels.shape[2]
-    if channels in (2, 4):
-        colour, alpha = pixels[..., :channels - 1].mean(axis=2), pixels[..., channels - 1]
-        return colour * alpha + (1.0 - alpha)
-    return pixels[..., :3].mean(axis=2)
-
-
-def _resize(pixels, path):
-    try:
-        from PIL import Image
-    except ModuleNotFoundError:
-        raise ChainruleError(f"{path}: the image is {pixels.shape[1]}x{pixels.shape[0]}, expected 28x28; "
-                             "resize it, or install Pillow to have it resized") from None
-    image = Image.fromarray((pixels * 255).astype(numpy.uint8)).resize((28, 28))
-    return numpy.asarray(image, dtype=numpy.float64) / 255.0
 
 
 def predict_image(model, image):
