@@ -6,6 +6,7 @@
     chainrule summary NAME|FILE        the layers, output shapes and parameter counts
     chainrule explain tlu|xor|backprop a hand-worked example, number by number
     chainrule generate FILE            text from a trained char_rnn model
+    chainrule serve FILE               an HTTP API and a page to try the model (the serve extra)
 
 A user's mistake (a missing file, an unknown name, a bad option) ends in one line on stderr and a
 non-zero exit status, never in a traceback.
@@ -19,6 +20,9 @@ from pathlib import Path
 from chainrule.errors import ChainruleError
 
 EXPLAINABLE = ("tlu", "xor", "backprop")
+# the extra that brings each optional package, for the one-line message when one is missing
+EXTRA_OF_PACKAGE = {"starlette": "serve", "uvicorn": "serve", "PIL": "serve", "onnx": "onnx",
+                    "optuna": "search", "tensorboardX": "tensorboard", "mpi4py": "mpi"}
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -79,6 +83,15 @@ def _parser():
     generate.add_argument("--prime", default="", help="text to start from (default: one random character)")
     generate.add_argument("--seed", type=int, default=None, help="random seed")
     generate.set_defaults(handler=_generate)
+
+    serve = commands.add_parser("serve", help="serve a saved model over HTTP, with a page to try it")
+    serve.add_argument("file", help="a .chainrule model file")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=_positive_int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--max-body", type=_positive_int, default=None, metavar="BYTES",
+                       help="largest request body accepted (default: 2 MiB)")
+    serve.set_defaults(handler=_serve)
     return parser
 
 
@@ -185,6 +198,15 @@ def _generate(args):
     return 0
 
 
+def _serve(args):
+    from chainrule import serve
+
+    model = _load(args.file)
+    _say(f"serving {args.file} on http://{args.host}:{args.port}/ (Ctrl-C stops)")
+    serve.run(model, name=Path(args.file).stem, host=args.host, port=args.port, max_body=args.max_body)
+    return 0
+
+
 # ---------------------------------------------------------------- entry point
 def main(argv=None):
     """Run the command line; returns the exit status (0 on success)."""
@@ -208,7 +230,8 @@ def main(argv=None):
             raise  # our own bug, not the user's
         message = " ".join(str(error).split()) or type(error).__name__
         if isinstance(error, ModuleNotFoundError) and error.name:
-            message = f"this needs the package '{error.name}': pip install \"chainrule[course]\""
+            extra = EXTRA_OF_PACKAGE.get(error.name.split(".")[0], "course")
+            message = f"this needs the package '{error.name}': pip install \"chainrule[{extra}]\""
         print(f"chainrule: error: {message}", file=sys.stderr)
         return 1
     finally:
