@@ -7,6 +7,7 @@
     chainrule explain tlu|xor|backprop a hand-worked example, number by number
     chainrule generate FILE            text from a trained char_rnn model
     chainrule serve FILE               an HTTP API and a page to try the model (the serve extra)
+    chainrule export FILE OUT.onnx     the model as an ONNX file (for onnxruntime and others)
 
 A user's mistake (a missing file, an unknown name, a bad option) ends in one line on stderr and a
 non-zero exit status, never in a traceback.
@@ -92,6 +93,12 @@ def _parser():
     serve.add_argument("--max-body", type=_positive_int, default=None, metavar="BYTES",
                        help="largest request body accepted (default: 2 MiB)")
     serve.set_defaults(handler=_serve)
+
+    export = commands.add_parser("export", help="write a saved model as an ONNX file")
+    export.add_argument("file", help="a .chainrule model file")
+    export.add_argument("out", help="the .onnx file to write")
+    export.add_argument("--opset", type=_positive_int, default=17, help="ONNX operator set (default: 17)")
+    export.set_defaults(handler=_export)
     return parser
 
 
@@ -204,6 +211,13 @@ def _serve(args):
     model = _load(args.file)
     _say(f"serving {args.file} on http://{args.host}:{args.port}/ (Ctrl-C stops)")
     serve.run(model, name=Path(args.file).stem, host=args.host, port=args.port, max_body=args.max_body)
+    return 0
+
+
+def _export(args):
+    from chainrule.onnx.exporter import export_file
+
+    _say(f"wrote {export_file(_load(args.file), args.out, opset=args.opset)}")
     return 0
 
 

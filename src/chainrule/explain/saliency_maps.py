@@ -14,14 +14,13 @@ Three methods, all from the engine's own reverse mode (nothing is differentiated
     >>> maps = cr.explain.saliency(model, images, method="integrated_gradients")   # doctest: +SKIP
 """
 
-import contextlib
-
 import numpy
 
 from chainrule.autograd.functional import grad_of
 from chainrule.autograd.mode import enable_grad, no_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ChainruleError, ShapeError
+from chainrule.nn.modes import evaluating as _evaluating
 
 METHODS = ("gradient", "smoothgrad", "integrated_gradients")
 _CHUNK = 128  # inputs per forward-backward pass along a path or a noise sample
@@ -187,18 +186,3 @@ def _baseline(baseline, inputs):
         raise ShapeError(f"saliency: the baseline's shape {array.shape} is neither one sample's "
                          f"{inputs.shape[1:]} nor the batch's {inputs.shape}")
     return array
-
-
-@contextlib.contextmanager
-def _evaluating(model):
-    """Eval mode while explaining (dropout off, running statistics), each module's own mode after."""
-    if not hasattr(model, "modules"):
-        yield
-        return
-    modes = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for module, mode in modes:
-            object.__setattr__(module, "training", mode)

@@ -1,0 +1,217 @@
+"""``export``: trace the model once, then translate its layers and the operations between them."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy
+
+from chainrule.atomic import atomic_write
+from chainrule.autograd.mode import enable_grad
+from chainrule.autograd.tensor import Tensor
+from chainrule.errors import ChainruleError
+from chainrule.nn.modes import evaluating
+from chainrule.onnx import functions, layers, recurrent
+from chainrule.onnx.graph import GraphBuilder
+
+# layer class name -> translation; a subclass finds its nearest ancestor's
+TRANSLATIONS = {
+    "Linear": layers.linear, "Dense": layers.dense,
+    "Conv1d": layers.conv, "Conv2d": layers.conv,
+    "ConvTranspose1d": layers.conv_transpose, "ConvTranspose2d": layers.conv_transpose,
+    "MaxPool1d": layers.pool, "MaxPool2d": layers.pool, "AvgPool1d": layers.pool, "AvgPool2d": layers.pool,
+    "GlobalAvgPool2d": layers.global_avg_pool,
+    "BatchNorm1d": layers.batch_norm, "BatchNorm2d": layers.batch_norm, "LayerNorm": layers.layer_norm,
+    "Embedding": layers.embedding, "Flatten": layers.flatten, "Reshape": layers.reshape,
+    "Identity": layers.identity, "Dropout": layers.identity,
+    "ReLU": layers.activation, "Sigmoid": layers.activation, "Tanh": layers.activation,
+    "LeakyReLU": layers.activation, "Softplus": layers.activation, "Softmax": layers.activation,
+    "LogSoftmax": layers.activation, "Step": layers.activation,
+    "RNN": recurrent.recurrent, "LSTM": recurrent.recurrent, "GRU": recurrent.recurrent,
+}
+
+
+@dataclass
+class Call:
+    """One call of a layer during the trace."""
+
+    module: object
+    prefix: str  # "features.0." : the layer's state_dict prefix
+    args: tuple
+    output: object
+    batch: int
+    dtype: object
+
+    def describe(self):
+        name = self.prefix[:-1] or "the model"
+        return f"layer '{name}' ({type(self.module).__name__})"
+
+
+def export(model, path, sample_input, opset=17, dynamic_batch=True):
+    """Write ``model`` as an ONNX file at ``path``; returns the path.
+
+    Args:
+        model: a Module (Sequential, ``cr.Model``, or one with its own ``forward``) of layers ONNX can
+            express; anything else fails with an error naming the layer.
+        sample_input: one batch the model accepts (array or Tensor); it fixes every axis but the batch.
+        opset: the ONNX operator set (17, the first with LayerNormalization, or newer).
+        dynamic_batch: leave the batch axis free ("batch") instead of the sample's size.
+    """
+    onnx = _onnx()
+    if not 17 <= opset <= onnx.defs.onnx_opset_version():
+        raise ChainruleError(f"onnx.export: opset {opset} is not supported: choose one from 17 to "
+                             f"{onnx.defs.onnx_opset_version()} (this onnx's newest)")
+    sample = numpy.asarray(sample_input.data if isinstance(sample_input, Tensor) else sample_input)
+    if sample.ndim == 0:
+        raise ChainruleError("onnx.export: sample_input must be a batch (N, ...), got a scalar")
+    model_proto = to_model(onnx, model, sample, opset, dynamic_batch)
+    onnx.checker.check_model(model_proto)
+    path = Path(path)
+    atomic_write(path, lambda handle: handle.write(model_proto.SerializeToString()))
+    return path
+
+
+def export_file(model, path, opset=17):
+    """``export`` on a sample batch made from the model's ``input_spec``: ``chainrule export``."""
+    spec = getattr(model, "input_spec", None)
+    if not spec or any(n is None for n in spec["shape"][1:]):
+        raise ChainruleError(f"onnx.export: {type(model).__name__} does not record the shape of its inputs "
+                             "(input_spec); call cr.onnx.export(model, path, sample_input) with a batch")
+    # three samples: a batch size less likely than 1 to equal another axis of the model
+    sample = numpy.zeros((3, *spec["shape"][1:]), dtype=spec["dtype"])
+    return export(model, path, sample, opset=opset)
+
+
+def to_model(onnx, model, sample, opset, dynamic_batch):
+    """The ONNX ModelProto of ``model`` traced on ``sample``."""
+    calls, output, x = _trace(model, sample)
+    dtype = next((p.dtype for p in model.parameters() if p.dtype.kind == "f"), sample.dtype)
+    g = GraphBuilder(onnx, opset)
+    names = {id(x): "input"}
+    g.fresh("input")
+    known = {id(t): name for name, t in [*model.named_parameters(), *model.named_buffers()] if t is not None}
+    walker = _Walker(g, calls, names, known, len(sample), dtype)
+    outputs = _tensors(output)  # nested tuples (an LSTM's (out, (h, c))) in depth-first order
+    if not outputs:
+        raise ChainruleError(f"onnx.export: the model returned {type(output).__name__}; export a model "
+                             "that returns a tensor (or a tuple of tensors)")
+    graph_outputs = []
+    for index, tensor in enumerate(outputs):
+        label = "output" if len(outputs) == 1 else f"output_{index}"
+        g.nodes.append(onnx.helper.make_node("Identity", [walker.name(tensor)], [g.fresh(label)]))
+        graph_outputs.append(_value_info(onnx, label, tensor, len(sample), dynamic_batch))
+    graph = onnx.helper.make_graph(g.nodes, type(model).__name__, [_value_info(onnx, "input", x, len(sample),
+                                                                                dynamic_batch)],
+                                   graph_outputs, initializer=g.initializers)
+    opsets = [onnx.helper.make_opsetid("", opset)]
+    # pinned to the oldest IR that carries this opset: onnxruntime refuses IRs newer than it knows
+    return onnx.helper.make_model(graph, opset_imports=opsets, producer_name="chainrule",
+                                  ir_version=onnx.helper.find_min_ir_version_for(opsets))
+
+
+class _Walker:
+    """Names the ONNX value of each tensor, translating what produced it first (depth first)."""
+
+    def __init__(self, g, calls, names, known, batch, dtype):
+        self.g, self.calls, self.names, self.known = g, calls, names, known
+        self.batch, self.dtype = batch, dtype
+
+    def name(self, tensor):
+        key = id(tensor)
+        if key in self.names:
+            return self.names[key]
+        if key in self.calls:
+            self._layer(self.calls[key])
+        elif key in self.known:
+            self.names[key] = self.g.constant(numpy.asarray(tensor.data), self.known[key])
+        elif getattr(tensor, "_node", None) is not None:
+            op = tensor._node
+            inputs = [self.name(t) if isinstance(t, Tensor) else self._constant(t) for t in op.inputs]
+            self.names[key] = functions.convert(self.g, op, inputs, tensor, self.batch)
+        else:  # a tensor made outside the graph (a mask, a constant table): baked in
+            self.names[key] = self.g.constant(numpy.asarray(tensor.data), "const")
+        return self.names[key]
+
+    def _constant(self, value):
+        value = numpy.asarray(value)
+        return self.g.constant(value.astype(self.dtype) if value.dtype.kind in "fiub" else value)
+
+    def _layer(self, call):
+        translate = _translation(call)
+        inputs = [self.name(a) for a in call.args if isinstance(a, Tensor)]
+        call.dtype = self.dtype
+        result = translate(self.g, call.module, inputs, call)
+        for tensor, name in zip(_tensors(call.output), _names(result)):
+            self.names.setdefault(id(tensor), name)
+
+
+def _translation(call):
+    for cls in type(call.module).__mro__:
+        if cls.__name__ in TRANSLATIONS:
+            return TRANSLATIONS[cls.__name__]
+    raise ChainruleError(f"onnx.export: {call.describe()} has no ONNX translation; exportable layers are "
+                         f"{', '.join(sorted(TRANSLATIONS))}")
+
+
+def _trace(model, sample):
+    """Run the model once, recording each leaf layer's call by the identity of its output tensors."""
+    x = Tensor(sample, requires_grad=sample.dtype.kind == "f")
+    calls, handles = {}, []
+    keep = []  # holds every traced tensor, so that no id is reused during the walk
+
+    def record(prefix):
+        def hook(module, args, output):
+            call = Call(module, prefix, args, output, len(sample), None)
+            keep.append(call)
+            arguments = {id(a) for a in args if isinstance(a, Tensor)}
+            for tensor in _tensors(output):
+                if id(tensor) not in arguments:  # Dropout in eval mode returns its input itself
+                    calls[id(tensor)] = call
+        return hook
+
+    for prefix, module in model.named_modules():
+        if not any(True for _ in module.children()):
+            handles.append(module.register_forward_hook(record(prefix + "." if prefix else "")))
+    try:
+        with evaluating(model), enable_grad():
+            output = model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return calls, output, x
+
+
+def _tensors(value):
+    """The tensors of a nested output ((out, (h, c))), depth first."""
+    if isinstance(value, Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for item in value for t in _tensors(item)]
+    return []
+
+
+def _names(value):
+    if isinstance(value, str):
+        return [value]
+    return [n for item in value for n in _names(item)]
+
+
+def _value_info(onnx, label, tensor, batch, dynamic_batch):
+    shape = list(tensor.shape)
+    if dynamic_batch and shape and shape[0] == batch:
+        shape[0] = "batch"
+    elif dynamic_batch and shape:
+        shape[0] = None  # the batch merged into this axis (N·T rows)
+    element = onnx.helper.np_dtype_to_tensor_dtype(numpy.dtype(tensor.dtype))
+    return onnx.helper.make_tensor_value_info(label, element, shape)
+
+
+def _onnx():
+    try:
+        import onnx
+        import onnx.checker
+        import onnx.helper
+        import onnx.numpy_helper
+    except ModuleNotFoundError:
+        raise ChainruleError('exporting to ONNX needs the onnx package: pip install "chainrule[onnx]"') \
+            from None
+    return onnx
