@@ -5,6 +5,7 @@
     chainrule predict FILE IMAGE.png   the digit in a 28x28 grayscale image
     chainrule summary NAME|FILE        the layers, output shapes and parameter counts
     chainrule explain tlu|xor|backprop a hand-worked example, number by number
+    chainrule explain graph|saliency|filters ...   pictures of a network (see --help)
     chainrule generate FILE            text from a trained char_rnn model
     chainrule serve FILE               an HTTP API and a page to try the model (the serve extra)
     chainrule export FILE OUT.onnx     the model as an ONNX file (for onnxruntime and others)
@@ -21,6 +22,7 @@ from pathlib import Path
 from chainrule.errors import ChainruleError
 
 EXPLAINABLE = ("tlu", "xor", "backprop")
+PICTURES = ("graph", "saliency", "filters")  # chainrule.explain.commands
 # the extra that brings each optional package, for the one-line message when one is missing
 EXTRA_OF_PACKAGE = {"starlette": "serve", "uvicorn": "serve", "PIL": "serve", "onnx": "onnx",
                     "optuna": "search", "tensorboardX": "tensorboard", "mpi4py": "mpi"}
@@ -72,8 +74,14 @@ def _parser():
     summary.add_argument("model", metavar="NAME|FILE", help="a zoo model name or a .chainrule file")
     summary.set_defaults(handler=_summary)
 
-    explain = commands.add_parser("explain", help="print a worked example number by number")
-    explain.add_argument("name", choices=EXPLAINABLE, metavar="NAME", help=", ".join(EXPLAINABLE))
+    explain = commands.add_parser("explain", help="a worked example number by number, or a picture")
+    explain.add_argument("name", choices=EXPLAINABLE + PICTURES, metavar="NAME",
+                         help=f"{', '.join(EXPLAINABLE)}; or graph NAME|FILE, saliency FILE IMAGE.png, "
+                              "filters NAME|FILE")
+    explain.add_argument("arguments", nargs="*", help=argparse.SUPPRESS)
+    explain.add_argument("--out", default=".", help="directory for pictures (default: .)")
+    explain.add_argument("--method", default="gradient",
+                         choices=("gradient", "smoothgrad", "integrated_gradients"), help="saliency method")
     explain.set_defaults(handler=_explain)
 
     generate = commands.add_parser("generate", help="sample text from a trained char_rnn model")
@@ -193,6 +201,14 @@ def _summary(args):
 def _explain(args):
     from chainrule import zoo
 
+    if args.name in PICTURES:
+        from chainrule.explain import commands
+
+        for line in commands.run(args.name, args.arguments, out=args.out, method=args.method, load=_load):
+            _say(line)
+        return 0
+    if args.arguments:
+        raise ValueError(f"explain {args.name} takes no further arguments, got {' '.join(args.arguments)}")
     zoo.get(args.name).explain(_say)
     return 0
 

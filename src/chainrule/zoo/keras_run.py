@@ -58,6 +58,17 @@ def save_loss_curve(history, options, name, log):
         return None
 
 
+def save_decision_boundary(model, x, y, options, name, log, title):
+    """Write ``<out>/<name>_boundary.png`` (2-D inputs); returns its path, or None without matplotlib."""
+    from chainrule import plots
+
+    try:
+        return plots.decision_boundary(model, x, y, Path(options.out) / f"{name}_boundary.png", title=title)
+    except ChainruleError as error:
+        log(f"(no decision boundary picture: {error})")
+        return None
+
+
 def metric_value(result, index):
     """Element ``index`` of what ``evaluate`` returned (a number, a list, or a dict of metrics)."""
     if isinstance(result, dict):

@@ -89,7 +89,16 @@ def train(options, log):
     xor_converged, xor_mistakes = fit_perceptron(xor_unit, XOR_INPUTS, XOR_TARGETS, lr=lr, max_epochs=epochs)
     log(f"XOR: {'converged' if xor_converged else 'not converged'} after {len(xor_mistakes)} epochs "
         f"(mistakes in the last epoch: {xor_mistakes[-1]}): no line separates XOR, a hidden layer is needed")
-    return {"converged": converged, "xor_converged": xor_converged}
+    from chainrule.zoo.keras_run import save_decision_boundary
+
+    files = {}
+    for name, model, points, labels, title in [
+            ("perceptron", unit, x, y, "perceptron on separable points"),
+            ("perceptron_xor", xor_unit, XOR_INPUTS, XOR_TARGETS, "perceptron on XOR: no line fits")]:
+        path = save_decision_boundary(model, points, labels, options, name, log, title)
+        if path is not None:
+            files[f"decision boundary ({name})"] = path
+    return {"converged": converged, "xor_converged": xor_converged, "files": files}
 
 
 PERCEPTRON = ZooModel(name="perceptron", summary="Rosenblatt's rule: converges on separable data, not on XOR",

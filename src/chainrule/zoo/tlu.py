@@ -98,9 +98,18 @@ def smoke_test():
 
 def train(options, log):
     """The units have fixed weights, nothing to learn: show what they compute."""
+    from chainrule.zoo.keras_run import save_decision_boundary
+
     log("tlu: threshold units have fixed weights; nothing to train. Their truth tables:")
     explain(log)
-    return {"and": truth_table(and_unit()), "implication": truth_table(implication_unit())}
+    files = {}
+    corners = numpy.array(list(itertools.product([0.0, 1.0], repeat=2)))
+    for kind, unit, title in [("and", and_unit(), "x1 AND x2: 3·x1 + 2·x2 ≥ 4"),
+                              ("implication", implication_unit(), "x2 → x1: 2·x1 − 2·x2 ≥ −1")]:
+        path = save_decision_boundary(unit, corners, unit(corners).data, options, f"tlu_{kind}", log, title)
+        if path is not None:
+            files[f"decision boundary ({kind})"] = path
+    return {"and": truth_table(and_unit()), "implication": truth_table(implication_unit()), "files": files}
 
 
 TLU = ZooModel(name="tlu", summary="threshold logic units: AND (3, 2; θ=4) and x2 → x1 (2, −2; θ=−1)",

@@ -113,7 +113,11 @@ def train(options, log):
         log(f"epoch {epoch}: error {errors[epoch - 1]:.6f}")
     acc = accuracy(model)
     log(f"accuracy on the four points: {acc:.2f}")
-    return {"accuracy": acc, "error": errors[-1]}
+    from chainrule.zoo.keras_run import save_decision_boundary
+
+    path = save_decision_boundary(model, INPUTS, TARGETS, options, "xor", log, "2-2-1 network on XOR")
+    files = {} if path is None else {"decision boundary": path}
+    return {"accuracy": acc, "error": errors[-1], "files": files}
 
 
 XOR = ZooModel(name="xor", summary="a 2-2-1 sigmoid network that learns XOR", build=build,
