@@ -170,6 +170,7 @@ def filters(conv_layer, path, title=None):
             if i == 0:
                 axes.set_title(str(o), fontsize=7)
     figure.suptitle(title or f"{out_channels} filters (red positive, blue negative)", fontsize=9)
+    figure.tight_layout()
     return _save(figure, path)
 
 

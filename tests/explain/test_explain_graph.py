@@ -58,6 +58,8 @@ def test_render_draws_png_and_svg(tmp_path):
     dot = cr.explain.graph((x * 3.0).sum())
     png = cr.explain.render(dot, tmp_path / "g.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    small = cr.explain.render(dot, tmp_path / "small.png", dpi=30)
+    assert 0 < small.stat().st_size < png.stat().st_size
     svg = cr.explain.render(dot, tmp_path / "g.svg").read_text()
     assert "<svg" in svg and "mul" in svg
 

@@ -74,8 +74,11 @@ def graph(output, model=None):
     return "\n".join(lines) + "\n"
 
 
-def render(dot_text, path):
-    """Draw DOT text to ``path`` (.png, .svg or .pdf) with Graphviz's ``dot`` program; returns the path."""
+def render(dot_text, path, dpi=None):
+    """Draw DOT text to ``path`` (.png, .svg or .pdf) with Graphviz's ``dot`` program; returns the path.
+
+    ``dpi`` sets a PNG's resolution (Graphviz's default is 96).
+    """
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
@@ -85,7 +88,8 @@ def render(dot_text, path):
     if program is None:
         raise ChainruleError("explain.render: Graphviz's 'dot' program is not installed (apt install "
                              "graphviz, brew install graphviz); the DOT text itself needs nothing")
-    result = subprocess.run([program, f"-T{fmt}", "-o", str(path)], input=dot_text, text=True,
+    options = [] if dpi is None else [f"-Gdpi={int(dpi)}"]
+    result = subprocess.run([program, f"-T{fmt}", *options, "-o", str(path)], input=dot_text, text=True,
                             capture_output=True, timeout=120)
     if result.returncode != 0:
         raise ChainruleError(f"explain.render: dot failed: {result.stderr.strip()}")
