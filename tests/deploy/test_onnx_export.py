@@ -151,6 +151,24 @@ def test_a_module_with_its_own_forward_exports(tmp_path):
     _run_both(_Custom(), _images((3, 5, 3)), tmp_path)
 
 
+class _TwoBranches(nn.Module):
+    """A tree: two Sequential branches on one input, merged by concatenation, then a head."""
+
+    def __init__(self):
+        super().__init__()
+        self.left = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Flatten())
+        self.right = nn.Sequential(nn.Flatten(), nn.Dense(5, activation="sigmoid", input_dim=16))
+        self.head = nn.Sequential(nn.Linear(2 * 16 + 5, 3), nn.LogSoftmax(axis=1))
+
+    def forward(self, x):
+        return self.head(cr.concatenate([self.left(x), self.right(x)], axis=1))
+
+
+def test_a_tree_of_modules_exports(tmp_path):
+    cr.manual_seed(7)
+    _run_both(cr.Model(_TwoBranches()), _images((3, 1, 4, 4)), tmp_path)
+
+
 def test_a_layer_without_onnx_form_is_named(tmp_path):
     class Odd(nn.Module):
         def forward(self, x):

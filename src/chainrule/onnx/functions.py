@@ -27,6 +27,8 @@ def convert(g, op, inputs, output, batch):
         return reshape_to(g, inputs[0], op.inputs[0].shape, output.shape, batch)
     if kind == "Transpose":
         return g.node("Transpose", inputs, hint="transpose", perm=[int(a) % output.ndim for a in op.axes])
+    if kind == "Concatenate":  # a two-branch model's merge
+        return g.node("Concat", inputs, hint="concat", axis=int(op.axis))
     if kind == "GetItem":
         return _basic_index(g, op, inputs[0])
     raise ChainruleError(f"onnx.export: the operation {op.name} (in a forward method, between layers) has "
