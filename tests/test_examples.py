@@ -17,8 +17,9 @@ EXPECTED = {
     "autoencoder.py": ("Total params: 50,992", ["autoencoder_digits.png", "autoencoder_weights.png"]),
     "lenet5.py": ("Total params: 61,706", []),
     "char_rnn.py": ("--- temperature 0.8 ---", []),
-    "explain_lenet5.py": ("pictures in", ["explain_saliency.png", "explain_filters.png", "explain_maximize.png",
-                                          "explain_top_activations.png", "explain_feature_maps.png"]),
+    "explain_lenet5.py": ("pictures in", ["explain_saliency.png", "explain_filters.png",
+                                          "explain_maximize.png", "explain_top_activations.png",
+                                          "explain_feature_maps.png"]),
 }
 
 
