@@ -36,7 +36,8 @@ def test_a_write_killed_midway_leaves_a_temporary_that_the_next_write_removes(tm
     import time
 
     script = ("import sys, time\nfrom chainrule.atomic import atomic_write\n"
-              "def slow(handle):\n    handle.write(b'x' * 1000); handle.flush(); print('writing', flush=True)\n"
+              "def slow(handle):\n    handle.write(b'x' * 1000); handle.flush()\n"
+              "    print('writing', flush=True)\n"
               "    time.sleep(60)\n"
               f"atomic_write({str(tmp_path / 'model.bin')!r}, slow)\n")
     writer = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)

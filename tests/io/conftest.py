@@ -16,7 +16,8 @@ pytest.importorskip("safetensors")
 
 def tiny_model(dtype=None):
     cr.manual_seed(0)
-    model = cr.Sequential([cr.nn.Dense(4, activation="relu", input_shape=(3,)), cr.nn.Dense(2, input_shape=(4,))])
+    model = cr.Sequential([cr.nn.Dense(4, activation="relu", input_shape=(3,)),
+                           cr.nn.Dense(2, input_shape=(4,))])
     if dtype is not None:
         model.to(dtype=dtype)
     model.compile(loss="mse", optimizer=cr.optim.Adam(lr=0.01))
@@ -82,5 +83,5 @@ def assert_unchanged(model, before):
 @pytest.fixture
 def files():
     """The helpers above (test modules cannot import a conftest under --import-mode=importlib)."""
-    return types.SimpleNamespace(tiny_model=tiny_model, rewrite=rewrite, edit_json=edit_json, raw_file=raw_file,
-                                 snapshot=snapshot, assert_unchanged=assert_unchanged)
+    return types.SimpleNamespace(tiny_model=tiny_model, rewrite=rewrite, edit_json=edit_json,
+                                 raw_file=raw_file, snapshot=snapshot, assert_unchanged=assert_unchanged)

@@ -116,7 +116,8 @@ def test_malformed_optimizer_state_is_a_format_error(tmp_path, saved, break_stat
 def test_load_weights_checks_names_and_shapes_before_changing_anything(tmp_path, saved, files):
     model, path = saved
     before = files.snapshot(model)
-    wrong = files.rewrite(path, tmp_path / "wrong.chainrule", tensors={"1.weight": np.zeros((3, 4), "float32")})
+    wrong = files.rewrite(path, tmp_path / "wrong.chainrule",
+                          tensors={"1.weight": np.zeros((3, 4), "float32")})
     with pytest.raises(cr.FormatError, match=r"1.weight: expected shape \(2, 4\), got \(3, 4\)"):
         model.load_weights(wrong)
     files.assert_unchanged(model, before)

@@ -88,8 +88,8 @@ def _read_stream(stream, name, limit, size):
             _check_length(name, shape, dtype, expected, size - 4 - 4 * ndim)
         raise FormatError(
             f"IDX file {name!r}: expected dimensions whose data fits the file ({size} bytes can hold at most "
-            f"{limit} uncompressed), got shape {shape} of {dtype.name} promising {expected} bytes; the header "
-            "is corrupted (or the file is a decompression bomb)"
+            f"{limit} uncompressed), got shape {shape} of {dtype.name} promising {expected} bytes; the "
+            "header is corrupted (or the file is a decompression bomb)"
         )
     data = numpy.empty(expected, dtype=numpy.uint8)
     got = _read_into(stream, data)

@@ -40,5 +40,5 @@ def loads(text, path, what, max_depth=MAX_DEPTH):
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as error:
-        raise FormatError(f"{path}: expected JSON in {what}, got text that does not parse ({str(error)[:200]}); "
-                          "hint: the file is corrupted") from None
+        raise FormatError(f"{path}: expected JSON in {what}, got text that does not parse "
+                          f"({str(error)[:200]}); hint: the file is corrupted") from None

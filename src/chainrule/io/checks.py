@@ -38,12 +38,12 @@ def input_spec(spec, path):
                           f"{spec!r:.100}; hint: the file is corrupted")
     dtype = spec.get("dtype", "float32")
     if dtype not in INPUT_DTYPES:
-        raise FormatError(f"{path}: expected the input_spec dtype to be one of {', '.join(INPUT_DTYPES)}, got "
-                          f"{dtype!r:.60}; hint: the file is corrupted")
+        raise FormatError(f"{path}: expected the input_spec dtype to be one of {', '.join(INPUT_DTYPES)}, "
+                          f"got {dtype!r:.60}; hint: the file is corrupted")
     elements = math.prod(1 if s is None else s for s in shape)
     if elements > MAX_INPUT_ELEMENTS:
-        raise FormatError(f"{path}: expected an input_spec of at most {MAX_INPUT_ELEMENTS} values per sample, "
-                          f"got shape {shape}; hint: the file is corrupted or hostile")
+        raise FormatError(f"{path}: expected an input_spec of at most {MAX_INPUT_ELEMENTS} values per "
+                          f"sample, got shape {shape}; hint: the file is corrupted or hostile")
     return {"shape": list(shape), "dtype": dtype}
 
 
@@ -126,7 +126,8 @@ def optimizer_state(optimizer, state, path, what="optimiser state"):
     flat = type(optimizer).import_state is not _base_import_state()  # L-BFGS keeps whole-model vectors
     for index, entry in state["state"].items():
         if not (_integer(index) and 0 <= index < len(owners) and isinstance(entry, dict)):
-            raise bad(f"a state entry {index!r:.20}: {entry!r:.60} (expected parameter index: {{name: value}})")
+            raise bad(f"a state entry {index!r:.20}: {entry!r:.60} (expected parameter index: "
+                      "{name: value})")
         if not flat:
             _parameter_state(optimizer, owners[index], entry, bad, index)
 
@@ -165,7 +166,7 @@ def _parameter_state(optimizer, owner, entry, bad, index):
     """One parameter's state: every key a fresh state has, arrays shaped like the parameter."""
     p, group = owner
     fresh = optimizer.init_state(numpy.zeros((0,), dtype=p.dtype), group)
-    for key, value in fresh.items():
+    for key in fresh:
         if key not in entry:
             raise bad(f"no '{key}' in the state of parameter {index}")
     for key, value in entry.items():

@@ -31,11 +31,12 @@ def unfilled(config, custom_objects, saved, spec):
         except FormatError:
             raise
         except RecursionError:
-            raise FormatError(f"{saved.path}: expected an architecture of reasonable depth, got one nested too "
-                              "deeply to build; hint: the file is corrupted or hostile") from None
+            raise FormatError(f"{saved.path}: expected an architecture of reasonable depth, got one nested "
+                              "too deeply to build; hint: the file is corrupted or hostile") from None
         except (MemoryError, OverflowError):
-            raise FormatError(f"{saved.path}: expected layers of a size that can be built, got an architecture "
-                              "too large for memory; hint: the file is corrupted or hostile") from None
+            raise FormatError(f"{saved.path}: expected layers of a size that can be built, got an "
+                              "architecture too large for memory; hint: the file is corrupted or hostile") \
+                from None
         except (ChainruleError, ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
             raise FormatError(f"{saved.path}: expected an architecture that builds on its input_spec {spec}, "
                               f"got an error building it ({str(error)[:200]}); hint: the file is corrupted") \
@@ -73,8 +74,9 @@ class MissingLoss:
     def __call__(self, *args, **kwargs):
         raise ChainruleError(f"{self.path}: the model was compiled with the loss function '{self.__name__}', "
                              "which was not given when loading; hint: cr.load_model(path, custom_objects="
-                             f"{{'{self.__name__}': {self.__name__}}}), or model.compile(loss={self.__name__}, "
-                             "optimizer=model.optimizer) to keep the loaded optimiser")
+                             f"{{'{self.__name__}': {self.__name__}}}), or "
+                             f"model.compile(loss={self.__name__}, optimizer=model.optimizer) to keep the loaded "
+                             "optimiser")
 
 
 def compile_from(model, config, saved, custom_objects):

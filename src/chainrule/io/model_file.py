@@ -31,8 +31,9 @@ from chainrule.errors import ChainruleError, FormatError
 from chainrule.io import registry, safetensors_file, tree
 from chainrule.io.saved_file import FORMAT_VERSION, MODEL_FORMAT, WEIGHTS_FORMAT, SavedFile, read
 
-__all__ = ["FORMAT_VERSION", "MODEL_FORMAT", "WEIGHTS_FORMAT", "SavedFile", "architecture", "from_architecture",
-           "load_model", "load_weights", "load_weights_into", "read", "save_model", "save_weights"]
+__all__ = ["FORMAT_VERSION", "MODEL_FORMAT", "WEIGHTS_FORMAT", "SavedFile", "architecture",
+           "from_architecture", "load_model", "load_weights", "load_weights_into", "read", "save_model",
+           "save_weights"]
 OPTIMIZER_PREFIX = "__optimizer__/"
 TRAINING_PREFIX = "__training__/"
 

@@ -132,8 +132,8 @@ def read_header(path):
 def _entry(path, name, entry, body):
     """``(dtype, shape)`` of one header entry, after checking it fits the file."""
     if not isinstance(entry, dict):
-        raise FormatError(f"{path}: expected an entry {{dtype, shape, data_offsets}} for tensor '{name:.80}', "
-                          f"got {entry!r:.80}; hint: the file is corrupted")
+        raise FormatError(f"{path}: expected an entry {{dtype, shape, data_offsets}} for tensor "
+                          f"'{name:.80}', got {entry!r:.80}; hint: the file is corrupted")
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
     if dtype not in DTYPES:
         raise FormatError(f"{path}: expected the dtype of tensor '{name:.80}' to be one of "
@@ -152,8 +152,8 @@ def _entry(path, name, entry, body):
                           f"({dtype.name}), got a byte range of {offsets[1] - offsets[0]}; hint: the file is "
                           "corrupted")
     if offsets[1] > body:
-        raise FormatError(f"{path}: expected {offsets[1]} bytes of tensor data, got {body}; hint: the file is "
-                          "truncated (an interrupted copy or download?)")
+        raise FormatError(f"{path}: expected {offsets[1]} bytes of tensor data, got {body}; hint: the file "
+                          "is truncated (an interrupted copy or download?)")
     return dtype, tuple(shape)
 
 

@@ -60,7 +60,8 @@ class SavedFile:
         unknown = [n for n in names if not isinstance(n, str) or n not in self.header.tensors]
         if unknown:
             raise FormatError(f"{self.path}: expected the arrays that '{key}' refers to, got references to "
-                              f"{unknown[0]!r:.60}, which the file does not hold; hint: the file is corrupted")
+                              f"{unknown[0]!r:.60}, which the file does not hold; hint: the file is "
+                              "corrupted")
         arrays = self.header.load(set(names))
         try:
             return tree.rebuild(value, arrays)

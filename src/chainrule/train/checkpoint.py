@@ -12,7 +12,7 @@ Not covered: a DataLoader built with its own ``seed`` keeps its own generator, w
 """
 
 from chainrule import random as cr_random
-from chainrule.errors import ChainruleError, FormatError
+from chainrule.errors import FormatError
 
 
 def read(path):
