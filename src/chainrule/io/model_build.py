@@ -72,11 +72,11 @@ class MissingLoss:
         self.path = path
 
     def __call__(self, *args, **kwargs):
-        raise ChainruleError(f"{self.path}: the model was compiled with the loss function '{self.__name__}', "
-                             "which was not given when loading; hint: cr.load_model(path, custom_objects="
-                             f"{{'{self.__name__}': {self.__name__}}}), or "
-                             f"model.compile(loss={self.__name__}, optimizer=model.optimizer) to keep the loaded "
-                             "optimiser")
+        name = self.__name__
+        raise ChainruleError(f"{self.path}: the model was compiled with the loss function '{name}', which was "
+                             "not given when loading; hint: cr.load_model(path, custom_objects="
+                             f"{{'{name}': {name}}}), or model.compile(loss={name}, "
+                             "optimizer=model.optimizer) to keep the loaded optimiser")
 
 
 def compile_from(model, config, saved, custom_objects):
