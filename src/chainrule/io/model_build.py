@@ -73,8 +73,8 @@ class MissingLoss:
 
     def __call__(self, *args, **kwargs):
         name = self.__name__
-        raise ChainruleError(f"{self.path}: the model was compiled with the loss function '{name}', which was "
-                             "not given when loading; hint: cr.load_model(path, custom_objects="
+        raise ChainruleError(f"{self.path}: the model was compiled with the loss function '{name}', which "
+                             "was not given when loading; hint: cr.load_model(path, custom_objects="
                              f"{{'{name}': {name}}}), or model.compile(loss={name}, "
                              "optimizer=model.optimizer) to keep the loaded optimiser")
 
