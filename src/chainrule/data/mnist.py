@@ -118,8 +118,8 @@ def _verify_cache(found, hashes):
         actual = sha256_mismatch(file, hashes[name])
         if actual is not None:
             raise FormatError(f"MNIST file {str(file)!r} in the cache has SHA-256 {actual}, expected the "
-                              f"published {hashes[name]}: it is corrupted or not the original; fix: delete it "
-                              "and load with download=True to fetch it again, or keep your own files in a "
+                              f"published {hashes[name]}: it is corrupted or not the original; fix: delete "
+                              "it and load with download=True to fetch it again, or keep your own files in a "
                               "directory of yours and pass path=DIR (--data DIR), checked for structure only")
 
 
