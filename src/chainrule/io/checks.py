@@ -147,9 +147,8 @@ def _base_import_state():
 
 def _like(value, current):
     """Whether a saved hyperparameter has the kind of the current one (numbers finite, lists as long)."""
-    if current is _UNKNOWN:  # one the optimiser did not start with (a schedule's initial_lr): plain values
-        return value is None or isinstance(value, (bool, str)) or _real(value) or \
-            (isinstance(value, list) and all(_real(v) for v in value))
+    if current is _UNKNOWN:  # a hyperparameter this optimiser does not have
+        return False
     if current is None:
         return value is None or _real(value)
     if isinstance(current, (bool, str)):

@@ -135,7 +135,7 @@ def _entry(path, name, entry, body):
         raise FormatError(f"{path}: expected an entry {{dtype, shape, data_offsets}} for tensor "
                           f"'{name:.80}', got {entry!r:.80}; hint: the file is corrupted")
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-    if dtype not in DTYPES:
+    if not (isinstance(dtype, str) and dtype in DTYPES):
         raise FormatError(f"{path}: expected the dtype of tensor '{name:.80}' to be one of "
                           f"{', '.join(DTYPES)}, got {dtype!r:.40}; hint: the file is corrupted")
     if not (isinstance(shape, list) and len(shape) <= 32 and all(_count(s) for s in shape)):
