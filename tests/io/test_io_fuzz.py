@@ -45,8 +45,8 @@ def originals(tmp_path_factory):
     model.fit(x, x, epochs=1, batch_size=4, verbose=0, callbacks=[SaveEachEpoch(folder / "run.chainrule")])
     model.save(folder / "model.chainrule")
     model.save_weights(folder / "weights.safetensors")
-    return {kind: (folder / name).read_bytes() for kind, name in
-            [("model", "model.chainrule"), ("weights", "weights.safetensors"), ("checkpoint", "run.chainrule")]}
+    names = {"model": "model.chainrule", "weights": "weights.safetensors", "checkpoint": "run.chainrule"}
+    return {kind: (folder / name).read_bytes() for kind, name in names.items()}
 
 
 def _split(data):
