@@ -20,15 +20,6 @@ ODD_VALUES = [None, True, -1, 0, 2**70, 1e308, float("nan"), "x", "__import__", 
               {"__array__": "missing"}, {"__dict__": 3}, {"__tuple__": None}, [None, "a"], {"shape": 1}]
 
 
-class SaveEachEpoch(cr.callbacks.Callback):
-    def __init__(self, path):
-        super().__init__()
-        self.path = path
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.model.save(self.path)
-
-
 def _model():
     model = cr.Sequential([cr.nn.Dense(3, activation="tanh", input_shape=(2,)), cr.nn.Dropout(0.1),
                            cr.nn.Dense(2, input_shape=(3,))])
@@ -42,7 +33,8 @@ def originals(tmp_path_factory):
     cr.manual_seed(0)
     model = _model()
     x = np.linspace(-1, 1, 16, dtype="float32").reshape(8, 2)
-    model.fit(x, x, epochs=1, batch_size=4, verbose=0, callbacks=[SaveEachEpoch(folder / "run.chainrule")])
+    saver = cr.callbacks.ModelCheckpoint(folder / "run.chainrule", monitor="loss")
+    model.fit(x, x, epochs=1, batch_size=4, verbose=0, callbacks=[saver])
     model.save(folder / "model.chainrule")
     model.save_weights(folder / "weights.safetensors")
     names = {"model": "model.chainrule", "weights": "weights.safetensors", "checkpoint": "run.chainrule"}

@@ -12,15 +12,6 @@ from chainrule.io import safetensors_file
 pytest.importorskip("safetensors")
 
 
-class SaveEachEpoch(cr.callbacks.Callback):
-    def __init__(self, path):
-        super().__init__()
-        self.path = path
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.model.save(self.path)
-
-
 def _compiled(mlp_factory):
     model = mlp_factory(dropout=0.2)
     model.compile(loss="sparse_categorical_crossentropy", optimizer=cr.optim.Adam(lr=0.01))
@@ -30,7 +21,8 @@ def _compiled(mlp_factory):
 @pytest.fixture
 def checkpoint(tmp_path, blobs, mlp_factory):
     path = tmp_path / "run.chainrule"
-    _compiled(mlp_factory).fit(*blobs, epochs=2, batch_size=32, verbose=0, callbacks=[SaveEachEpoch(path)])
+    saver = cr.callbacks.ModelCheckpoint(path, monitor="loss")
+    _compiled(mlp_factory).fit(*blobs, epochs=2, batch_size=32, verbose=0, callbacks=[saver])
     return path
 
 
