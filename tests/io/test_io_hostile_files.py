@@ -181,3 +181,26 @@ def test_hostile_loads_stay_fast(tmp_path, saved, files):
         with pytest.raises(cr.FormatError):
             cr.load_model(hostile)
     assert time.perf_counter() - start < 10
+
+
+def test_a_large_file_is_judged_by_its_header_without_reading_the_data(tmp_path, saved, files):
+    import tracemalloc
+
+    model, _ = saved
+    before = files.snapshot(model)
+    size = 1 << 30
+    big = files.raw_file(tmp_path / "big.safetensors", {"big": {"dtype": "U8", "shape": [size],
+                                                                "data_offsets": [0, size]}})
+    with open(big, "r+b") as file:
+        file.truncate(big.stat().st_size + size)  # a valid 1 GiB file (sparse: costs no disk)
+    tracemalloc.start()
+    try:
+        header = safetensors_file.read_header(big)
+        with pytest.raises(cr.FormatError, match="unexpected big"):
+            model.load_weights(big)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert header.tensors["big"][1] == (size,)
+    assert peak < 8 << 20
+    files.assert_unchanged(model, before)

@@ -17,6 +17,10 @@ PyTorch-style names, ``0.weight``, ``0.bias``, ...). Its ``__metadata__`` holds 
 
 Loading runs no code from the file: class names resolve through :mod:`chainrule.io.registry`,
 configs are keyword arguments, arrays are arrays. Every problem is a FormatError naming the file.
+Nothing large is read or allocated before it is checked: the header first
+(:mod:`chainrule.io.safetensors_file`), then each metadata entry (:mod:`chainrule.io.checks`), then
+the architecture built unfilled and compared with the header (:mod:`chainrule.io.model_build`); only
+then are the arrays read. The header is written with sorted keys, so saving is deterministic.
 """
 
 import json
@@ -189,8 +193,9 @@ def load_weights_into(module, saved):
 
     build_from_spec(module, checks.input_spec(saved.json("input_spec"), saved.path))
     checks.weights_match(dict(module._state_entries()), saved.weight_specs, saved.path, type(module).__name__)
+    arrays = saved.weights()
     try:
-        module.load_state_dict(saved.weights(), strict=True)
+        module.load_state_dict(arrays, strict=True)
     except ValueError as error:
         raise FormatError(f"{saved.path}: expected weights matching {type(module).__name__}, got {error}; "
                           "hint: is this file from another model?") from None
