@@ -50,6 +50,10 @@ BREAKS = {
     "random kind": ("training", lambda t: t["random_state"].update(bit_generator="MT19937"), "PCG64"),
     "epoch": ("training", lambda t: t.update(epoch="1"), "'epoch' as a count"),
     "history": ("training", lambda t: t.update(history=[1, 2]), "'history' as"),
+    "early stopping": ("training", lambda t: t["callbacks"].update({"EarlyStopping#0": {"wait": 1}}),
+                       "callback 'EarlyStopping#0' holding wait, best, best_epoch"),
+    "plateau": ("training", lambda t: t["callbacks"].update({"ReduceLROnPlateau#0": {
+        "wait": "no", "best": 1.0, "cooldown_counter": 0}}), "'wait' of callback 'ReduceLROnPlateau#0'"),
     "weights": (None, lambda a: a.update({"0.weight": np.zeros((3, 3), "float32")}), "0.weight: expected"),
 }
 

@@ -220,8 +220,36 @@ def training_state(training, path):
     elif not (isinstance(training.get("optimizers", {}), dict)
               and all(isinstance(k, str) for k in training.get("optimizers", {}))):
         problem = f"'optimizers' as {{attribute: state}}, got {training.get('optimizers')!r:.60}"
+    else:
+        problem = _callback_states(training.get("callbacks", {}))
     if problem:
         raise FormatError(f"{path}: expected the training state with {problem}; hint: the checkpoint is "
                           "corrupted; nothing was changed")
     random_state(training.get("random_state"), path)
     return training
+
+
+# the state that chainrule's own callbacks save ("EarlyStopping#0": {...}); each field is a count, a
+# number (the best value may be ±inf) or None, and EarlyStopping's best weights a {name: array} or None
+CALLBACK_STATES = {"EarlyStopping": ("wait", "best", "best_epoch"), "ReduceLROnPlateau": ("wait", "best",
+                   "cooldown_counter"), "ModelCheckpoint": ("best",)}
+
+
+def _callback_states(states):
+    """A problem with the saved state of one of chainrule's callbacks, or None."""
+    for key, state in states.items():
+        fields = CALLBACK_STATES.get(str(key).split("#")[0])
+        if fields is None:
+            continue  # a user's callback: its own set_state judges its state
+        if not (isinstance(state, dict) and all(f in state for f in fields)):
+            return f"the state of callback '{key}' holding {', '.join(fields)}, got {state!r:.80}"
+        for field in fields:
+            value = state[field]
+            if not (value is None or (isinstance(value, numbers.Real) and not isinstance(value, bool)
+                                      and not math.isnan(value))):
+                return f"'{field}' of callback '{key}' as a number, got {value!r:.40}"
+        weights = state.get("best_weights")
+        if not (weights is None or (isinstance(weights, dict) and
+                                    all(isinstance(v, numpy.ndarray) for v in weights.values()))):
+            return f"'best_weights' of callback '{key}' as {{name: array}}, got {weights!r:.60}"
+    return None
