@@ -126,3 +126,39 @@ def test_atomic_write_cleans_up_when_the_writer_fails_midway(tmp_path):
     with pytest.raises(RuntimeError, match="interrupted"):
         atomic_write(target, half_then_fail)
     assert os.listdir(tmp_path / "sub") == []
+
+
+def _gzip_of_zeros(header, megabytes):
+    """A gzip stream of ``header`` then ``megabytes`` MiB of zeros (a few KiB per MiB: a bomb)."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: gzip framing
+    chunk = bytes(1 << 20)
+    parts = [packer.compress(header)] + [packer.compress(chunk) for _ in range(megabytes)]
+    return b"".join(parts) + packer.flush()
+
+
+def test_a_gzip_bomb_declaring_huge_dimensions_fails_before_decompressing(tmp_path):
+    import time
+
+    bomb = tmp_path / "bomb-idx1-ubyte.gz"
+    bomb.write_bytes(_gzip_of_zeros(bytes([0, 0, 0x08, 1]) + struct.pack(">I", 2**31), 16))
+    start = time.perf_counter()
+    with pytest.raises(FormatError, match="promising 2147483648 bytes.*decompression bomb"):
+        idx.read(bomb)
+    assert time.perf_counter() - start < 0.5
+
+
+def test_a_gzip_bomb_under_small_dimensions_is_read_only_as_far_as_they_say(tmp_path):
+    import tracemalloc
+
+    bomb = tmp_path / "bomb-idx1-ubyte.gz"
+    bomb.write_bytes(_gzip_of_zeros(bytes([0, 0, 0x08, 1]) + struct.pack(">I", 1000), 64))
+    tracemalloc.start()
+    try:
+        with pytest.raises(FormatError, match="longer than its dimensions say"):
+            idx.read(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20  # the 64 MiB inside are never decompressed

@@ -31,6 +31,11 @@ def fake_mnist(directory, n_train=30, n_test=10, gzipped=True):
     return arrays
 
 
+def hashes_of(directory):
+    return {name: hashlib.sha256((directory / name).read_bytes()).hexdigest()
+            for name in FILES if (directory / name).exists()}
+
+
 def assert_loaded_equals(data, arrays):
     (x_train, y_train), (x_test, y_test) = data
     np.testing.assert_array_equal(x_train, arrays["train-images-idx3-ubyte"])
@@ -44,7 +49,7 @@ def test_idx_files_in_the_cache_dir_are_used(tmp_path, monkeypatch, caplog, gzip
     monkeypatch.setenv("CHAINRULE_HOME", str(tmp_path))
     arrays = fake_mnist(tmp_path / "mnist", gzipped=gzipped)
     with caplog.at_level(logging.INFO, logger="chainrule.data"):
-        data = mnist.load()
+        data = mnist.load(sha256=hashes_of(tmp_path / "mnist"))  # the fakes stand for the published files
     assert data.source == "idx" and data.location == str(tmp_path / "mnist")
     assert_loaded_equals(data, arrays)
     assert "IDX files" in caplog.text
@@ -162,3 +167,34 @@ def test_download_through_a_monkeypatched_opener_uses_the_known_hashes(tmp_path,
     digest = hashlib.sha256(payload).hexdigest()
     good = download.fetch("blob.bin", ["http://a/", "http://b/"], digest, tmp_path)
     assert good.read_bytes() == payload and opened[-1] == "http://a/blob.bin"
+
+
+def test_cached_files_are_checked_against_the_published_hashes_once(tmp_path, monkeypatch):
+    from chainrule.data import _cache
+
+    monkeypatch.setenv("CHAINRULE_HOME", str(tmp_path))
+    cache = tmp_path / "mnist"
+    arrays = fake_mnist(cache)
+    hashes = hashes_of(cache)
+    hashed = []
+    real_hash = _cache.file_sha256
+    monkeypatch.setattr(_cache, "file_sha256", lambda path: hashed.append(path.name) or real_hash(path))
+    assert_loaded_equals(mnist.load(sha256=hashes), arrays)
+    assert sorted(hashed) == sorted(FILES)
+    assert_loaded_equals(mnist.load(sha256=hashes), arrays)
+    assert len(hashed) == 4  # remembered by size and mtime: not hashed again
+    # structurally valid MNIST with other contents: refused, naming the file and the fix
+    idx.write(cache / "t10k-labels-idx1-ubyte.gz", np.zeros(10, np.uint8))
+    message = r"t10k-labels-idx1-ubyte.gz' in the cache has SHA-256 .* published .*delete it and load with"
+    with pytest.raises(FormatError, match=message + " download=True"):
+        mnist.load(sha256=hashes, download=True)
+    with pytest.raises(FormatError, match="train-images-idx3-ubyte.gz' in the cache"):
+        mnist.load()  # the real published hashes: fakes are not MNIST
+
+
+def test_a_directory_of_your_own_gets_structural_checks_only(tmp_path):
+    arrays = fake_mnist(tmp_path)  # not the published files: fine, they are yours
+    assert_loaded_equals(mnist.load(tmp_path), arrays)
+    idx.write(tmp_path / "train-labels-idx1-ubyte.gz", np.full(30, 12, np.uint8))
+    with pytest.raises(FormatError, match="expected labels 0-9, got 12"):
+        mnist.load(tmp_path)

@@ -23,6 +23,7 @@ or longer than the dimensions promise, a broken gzip stream) raises
 
 import gzip
 import math
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -45,55 +46,120 @@ CODE_TO_DTYPE = {
 _KIND_SIZE_TO_CODE = {(dtype.kind, dtype.itemsize): code for code, dtype in CODE_TO_DTYPE.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAX_DIM = 2**32 - 1
+_MAX_DEFLATE_RATIO = 1032  # deflate expands at most about 1032:1, so a gzip file bounds its content
 
 
 def read(path):
     """Read an IDX file (plain or gzip) into a native-endian NumPy array.
 
-    Raises ``FileNotFoundError`` if the file is missing and :class:`FormatError` if it is not a
-    valid IDX file.
+    The file is streamed: the header is read first, and the data size its dimensions promise is
+    checked against what the file can hold (its size, or for gzip the most that deflate can expand
+    it to) before the array is allocated; then exactly that many bytes are read. So a corrupt header
+    or a gzip bomb fails fast with bounded memory. Raises ``FileNotFoundError`` if the file is missing
+    and :class:`FormatError` if it is not a valid IDX file.
     """
     path = Path(path)
-    raw = path.read_bytes()
-    if raw[:2] == _GZIP_MAGIC:
+    name = str(path)
+    with open(path, "rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        compressed = file.read(2) == _GZIP_MAGIC
+        file.seek(0)
+        if not compressed:
+            return _read_stream(file, name, size, size)
         try:
-            raw = gzip.decompress(raw)
+            with gzip.GzipFile(fileobj=file) as stream:
+                return _read_stream(stream, name, size * _MAX_DEFLATE_RATIO, size)
         except (OSError, EOFError, zlib.error) as error:
             raise FormatError(
-                f"IDX file {str(path)!r}: expected a complete gzip stream, got a broken one ({error}); "
+                f"IDX file {name!r}: expected a complete gzip stream, got a broken one ({error}); "
                 "the file is truncated or corrupted, download it again"
             ) from None
-    return decode(raw, name=str(path))
+
+
+def _read_stream(stream, name, limit, size):
+    """Read header then data from a binary stream that can yield at most ``limit`` bytes."""
+    head = _read_up_to(stream, 4)
+    dtype, ndim = _magic(head, name)
+    dims = _read_up_to(stream, 4 * ndim)
+    shape = _shape(head + dims, ndim, name)
+    expected = math.prod(shape) * dtype.itemsize
+    if 4 + 4 * ndim + expected > limit:
+        if limit == size:  # a plain file: its data is simply shorter than the dimensions say
+            _check_length(name, shape, dtype, expected, size - 4 - 4 * ndim)
+        raise FormatError(
+            f"IDX file {name!r}: expected dimensions whose data fits the file ({size} bytes can hold at most "
+            f"{limit} uncompressed), got shape {shape} of {dtype.name} promising {expected} bytes; the "
+            "header is corrupted (or the file is a decompression bomb)"
+        )
+    data = numpy.empty(expected, dtype=numpy.uint8)
+    got = _read_into(stream, data)
+    extra = len(stream.read(1)) if got == expected else 0
+    _check_length(name, shape, dtype, expected, got + extra)
+    return data.view(dtype).reshape(shape).astype(dtype.newbyteorder("="))  # a native-endian copy
+
+
+def _read_up_to(stream, count):
+    chunks, total = [], 0
+    while total < count:
+        chunk = stream.read(count - total)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+def _read_into(stream, array):
+    view, total = memoryview(array), 0
+    while total < len(view):
+        count = stream.readinto(view[total:])
+        if not count:
+            break
+        total += count
+    return total
 
 
 def decode(raw, name="<bytes>"):
     """Decode the (uncompressed) bytes of an IDX file; ``name`` appears in error messages."""
-    if len(raw) < 4:
-        raise FormatError(f"IDX file {name!r}: expected a 4-byte header, got {len(raw)} bytes; "
+    dtype, ndim = _magic(raw[:4], name)
+    shape = _shape(raw, ndim, name)
+    header_size = 4 + 4 * ndim
+    expected = math.prod(shape) * dtype.itemsize  # exact: a corrupt header cannot overflow it
+    _check_length(name, shape, dtype, expected, len(raw) - header_size)
+    array = numpy.frombuffer(raw, dtype=dtype, offset=header_size).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))  # a writable, native-endian copy
+
+
+def _magic(head, name):
+    """``(dtype, ndim)`` from the first 4 bytes, or FormatError."""
+    if len(head) < 4:
+        raise FormatError(f"IDX file {name!r}: expected a 4-byte header, got {len(head)} bytes; "
                           "the file is truncated or empty")
-    zero_a, zero_b, code, ndim = raw[:4]
+    zero_a, zero_b, code, ndim = head[:4]
     if zero_a != 0 or zero_b != 0 or code not in CODE_TO_DTYPE:
         known = ", ".join(f"0x{c:02X}" for c in CODE_TO_DTYPE)
         raise FormatError(
             f"IDX file {name!r}: expected a magic number 00 00 <dtype> <ndim> with dtype one of {known}, "
-            f"got {raw[:4].hex(' ')}; this is not an IDX file (or it is compressed in another way)"
+            f"got {bytes(head[:4]).hex(' ')}; this is not an IDX file (or it is compressed in another way)"
         )
+    return CODE_TO_DTYPE[code], ndim
+
+
+def _shape(head, ndim, name):
     header_size = 4 + 4 * ndim
-    if len(raw) < header_size:
+    if len(head) < header_size:
         raise FormatError(f"IDX file {name!r}: expected {ndim} dimension sizes ({header_size} header "
-                          f"bytes), got only {len(raw)} bytes; the file is truncated")
-    shape = struct.unpack(f">{ndim}I", raw[4:header_size])
-    dtype = CODE_TO_DTYPE[code]
-    expected = math.prod(shape) * dtype.itemsize  # exact: a corrupt header cannot overflow it
-    got = len(raw) - header_size
+                          f"bytes), got only {len(head)} bytes; the file is truncated")
+    return struct.unpack(f">{ndim}I", head[4:header_size])
+
+
+def _check_length(name, shape, dtype, expected, got):
     if got != expected:
         problem = "truncated" if got < expected else "longer than its dimensions say (wrong dimensions?)"
         raise FormatError(
             f"IDX file {name!r}: expected {expected} data bytes for shape {shape} of {dtype.name} "
-            f"({dtype.itemsize} bytes each), got {got}; the file is {problem}"
+            f"({dtype.itemsize} bytes each), got {got if got < expected else 'more'}; the file is {problem}"
         )
-    array = numpy.frombuffer(raw, dtype=dtype, offset=header_size).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))  # a writable, native-endian copy
 
 
 def encode(array):

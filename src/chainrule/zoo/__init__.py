@@ -39,11 +39,14 @@ def get(name):
 
 
 def custom_objects():
-    """The zoo's own model classes by the names their files use, for ``cr.load_model(custom_objects=...)``."""
-    from chainrule.zoo.char_rnn import CharRNN
+    """The zoo's own model classes and loss functions by the names their files use, for
+    ``cr.load_model(custom_objects=...)`` (a file names a loss function; the function comes from here)."""
+    from chainrule.nn import functional
+    from chainrule.zoo.char_rnn import CharRNN, next_character_loss
     from chainrule.zoo.mlp import MnistNet
 
-    return {"zoo.CharRNN": CharRNN, "zoo.MnistNet": MnistNet}
+    return {"zoo.CharRNN": CharRNN, "zoo.MnistNet": MnistNet, "nll_loss": functional.nll_loss,
+            "next_character_loss": next_character_loss}
 
 
 def build(name, **options):
