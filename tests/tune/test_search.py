@@ -59,7 +59,8 @@ def test_a_pruned_trial_leaves_fit_cleanly(quiet_optuna, tmp_path):
     csv, recorder = cr.callbacks.CSVLogger(tmp_path / "log.csv"), _Recorder()
     pruning = cr.callbacks.OptunaPruning(trial, monitor="val_loss")
     with pytest.raises(optuna.TrialPruned, match="epoch 1"):
-        model.fit(x, y, epochs=5, validation_split=0.25, verbose=0, callbacks=[pruning, stopper, csv, recorder])
+        model.fit(x, y, epochs=5, validation_split=0.25, verbose=0,
+                  callbacks=[pruning, stopper, csv, recorder])
     assert recorder.closed and csv._file is None  # the callbacks after the pruner closed too
     assert cr.is_grad_enabled() and model.training
     assert model._fit_state is None

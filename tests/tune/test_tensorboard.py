@@ -1,6 +1,5 @@
 """The TensorBoard callback, read back with TensorBoard's own reader (EventAccumulator)."""
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -86,8 +85,8 @@ def test_hyperparameters_in_the_log_directory_itself_without_a_timestamped_run(t
     content = read(tmp_path).PluginTagToContent("hparams")
     start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
     values = {k: v.string_value or v.number_value for k, v in start.session_start_info.hparams.items()}
-    assert values == {"units": 4, "activation": "relu", "optimizer": "Adam", "learning_rate": pytest.approx(1e-3),
-                      "batch_size": 16, "epochs": 2}
+    assert values == {"units": 4, "activation": "relu", "optimizer": "Adam",
+                      "learning_rate": pytest.approx(1e-3), "batch_size": 16, "epochs": 2}
     experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
     metrics = {(m.name.group, m.name.tag) for m in experiment.metric_infos}
     assert metrics == {("train", "epoch_loss"), ("train", "epoch_mae"),
