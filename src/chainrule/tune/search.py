@@ -44,7 +44,8 @@ def search(build, x, y=None, n_trials=None, sampler="tpe", search_space=None, di
             (the seed is kept as the trial's user attribute "seed"), so a study run twice with one
             seed tries the same points and gets the same values.
         fit_kwargs: passed to ``fit`` (epochs, batch_size, validation_split or validation_data,
-            callbacks, ...); ``verbose`` defaults to 0.
+            callbacks, ...); ``verbose`` defaults to 0. A ``validation_split`` is held out once, by
+            ``seed``, so that every trial is scored on the same samples.
     """
     if n_trials is None and sampler != "grid":
         raise ConfigError("search: n_trials is needed (only a grid search ends by itself); hint: n_trials=20")
@@ -55,6 +56,13 @@ def search(build, x, y=None, n_trials=None, sampler="tpe", search_space=None, di
     study = create_study(storage, study_name, direction, sampler=make_sampler(sampler, search_space, seed),
                          pruner=make_pruner(pruner))
     fit_kwargs.setdefault("verbose", 0)
+    if fit_kwargs.get("validation_split"):
+        # held out once, for every trial alike: a split drawn per trial would score trials on
+        # different data
+        from chainrule.train import data_adapter
+
+        (x, y), fit_kwargs["validation_data"], _ = data_adapter.split(
+            x, y, fit_kwargs.pop("validation_split"), 0 if seed is None else seed)
 
     def objective(trial):
         return run_trial(trial, build, x, y, monitor, seed, fit_kwargs)
@@ -79,12 +87,15 @@ def run_trial(trial, build, x, y, monitor, seed, fit_kwargs):
     if "batch_size" in trial.params:
         kwargs["batch_size"] = trial.params["batch_size"]
     kwargs["callbacks"] = [*kwargs.get("callbacks", ()), OptunaPruning(trial, monitor)]
-    history = model.fit(x, y, **kwargs)
-    values = history.history.get(monitor)
+    try:
+        model.fit(x, y, **kwargs)
+    finally:  # a pruned trial too: how far it got
+        history = model.history.history if model.history is not None else {}
+        trial.set_user_attr("epochs", len(history.get("loss", ())))
+    values = history.get(monitor)
     if not values:
         raise ConfigError(f"search: '{monitor}' is not in the history (available: "
-                          f"{', '.join(sorted(history.history)) or 'none'})")
-    trial.set_user_attr("epochs", len(values))
+                          f"{', '.join(sorted(history)) or 'none'})")
     return float(values[-1])
 
 

@@ -5,6 +5,8 @@ nodes that share a file system; an RDB URL (``sqlite:///study.db``, ``postgresql
 to Optuna as it is. None keeps the study in this process's memory.
 """
 
+from pathlib import Path
+
 from chainrule.errors import ConfigError
 
 JOURNAL = "journal:"
@@ -21,6 +23,7 @@ def open_storage(storage):
         from optuna.storages import JournalStorage
         from optuna.storages.journal import JournalFileBackend
 
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(path))
     if "://" not in storage:
         raise ConfigError(f"search: storage {storage!r} is neither journal:PATH nor a database URL; "
