@@ -42,6 +42,10 @@ class TensorBoard(Callback):
             learning rate, the batch size and the epochs are added to them.
     """
 
+    # distributed fit (chainrule.distributed) keeps such callbacks on rank 0 alone; without it the
+    # callback still asks is_main_process() itself (a script started by mpirun without init())
+    main_rank_only = True
+
     def __new__(cls, *args, **kwargs):
         # Only a per-batch writer defines a batch hook: fit calls batch hooks (and computes the
         # batch logs for them) only for callbacks whose class defines one, so epoch logging stays free.
