@@ -72,9 +72,11 @@ def test_batch_logs_every_update_freq_batches(tmp_path, images):
 
 
 def test_epoch_logging_adds_no_batch_hook():
-    callback = cr.callbacks.TensorBoard("unused")
-    lists = cr.callbacks.CallbackList([callback], model=None, params={})
+    lists = cr.callbacks.CallbackList([cr.callbacks.TensorBoard("unused")], model=None, params={})
     assert lists.train_batch == []  # fit computes no per-batch logs for it
+    per_batch = cr.callbacks.TensorBoard("unused", update_freq="batch")  # Keras's name for 1
+    assert per_batch.update_freq == 1
+    assert cr.callbacks.CallbackList([per_batch], model=None, params={}).train_batch == [per_batch]
 
 
 def test_hyperparameters_in_the_log_directory_itself_without_a_timestamped_run(tmp_path, images):
@@ -113,7 +115,7 @@ def test_only_rank_zero_writes(tmp_path, images, monkeypatch):
 
 def test_bad_settings_are_refused():
     with pytest.raises(cr.errors.ConfigError, match="update_freq"):
-        cr.callbacks.TensorBoard("logs", update_freq="batch")
+        cr.callbacks.TensorBoard("logs", update_freq="step")
     with pytest.raises(cr.errors.ConfigError, match="histogram_freq"):
         cr.callbacks.TensorBoard("logs", histogram_freq=-1)
 

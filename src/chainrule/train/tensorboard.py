@@ -36,7 +36,7 @@ class TensorBoard(Callback):
             given ``sample_inputs``, those inputs and, where the outputs are images too (an
             autoencoder's reconstructions), the model's outputs for them, every
             ``max(histogram_freq, 1)`` epochs.
-        update_freq: "epoch", or write the running batch logs every this many batches.
+        update_freq: "epoch", or write the running batch logs every this many batches ("batch": 1).
         sample_inputs: a few inputs shown as images: (n, h, w), (n, c, h, w) or flat squares (n, 784).
         hparams: the run's hyperparameters ({"units": 64, ...}); the optimiser's name and
             learning rate, the batch size and the epochs are added to them.
@@ -57,8 +57,9 @@ class TensorBoard(Callback):
     def __init__(self, log_dir="logs", histogram_freq=0, write_images=False, update_freq="epoch",
                  sample_inputs=None, hparams=None):
         super().__init__()
+        update_freq = 1 if update_freq == "batch" else update_freq  # Keras's name for 1
         if update_freq != "epoch" and not (isinstance(update_freq, int) and update_freq > 0):
-            raise ConfigError(f"TensorBoard: update_freq must be 'epoch' or a positive number of "
+            raise ConfigError(f"TensorBoard: update_freq must be 'epoch', 'batch' or a positive number of "
                               f"batches, got {update_freq!r}")
         if not isinstance(histogram_freq, int) or histogram_freq < 0:
             raise ConfigError(f"TensorBoard: histogram_freq must be a whole number >= 0, "
