@@ -88,7 +88,8 @@ def _parser():
     explain.set_defaults(handler=_explain)
 
     search = commands.add_parser("search", help="tune a zoo model's hyperparameters (Optuna)")
-    search.add_argument("name", metavar="NAME", help="mlp, autoencoder, deep_autoencoder or lenet5")
+    search.add_argument("name", metavar="NAME", help="a zoo model trained by fit: mlp, mlp_torch, "
+                        "autoencoder, deep_autoencoder, lenet5, char_rnn")
     search.add_argument("--trials", type=int, default=20, help="trials to run (default: 20; 0: only "
                         "create the study in --storage)")
     search.add_argument("--sampler", choices=("tpe", "random", "grid"), default="tpe",
@@ -98,7 +99,7 @@ def _parser():
     search.add_argument("--study", help="the study's name in --storage")
     search.add_argument("--seed", type=int, default=None, help="seed of the sampler and the trials")
     search.add_argument("--out", default=".", help="directory for the CSV and the plots (default: .)")
-    search.add_argument("--data", help="MNIST IDX directory (default: cache, else the embedded subset)")
+    search.add_argument("--data", help="MNIST IDX directory, or a text corpus for char_rnn")
     search.add_argument("--limit", type=_positive_int, help=argparse.SUPPRESS)
     search.set_defaults(handler=_search)
 

@@ -62,3 +62,32 @@ def test_train_with_tensorboard_writes_both_runs_and_reconstructions(tmp_path, c
     assert {"samples/input", "samples/output"} <= set(train.Tags()["images"])
     assert train.Images("samples/output")[0].height == 28
     assert list((logs / "validation").glob("events.out.tfevents.*"))
+
+
+@pytest.mark.parametrize("name", ["mlp", "mlp_torch", "autoencoder", "deep_autoencoder", "lenet5",
+                                  "char_rnn"])
+def test_every_searchable_zoo_model_builds_from_its_grid_and_trains(name):
+    optuna = pytest.importorskip("optuna")
+    import numpy as np
+
+    from chainrule.tune import zoo_spaces
+
+    space = zoo_spaces.get(name)
+    grid = space.grid()
+    assert {"lr", "batch_size", "optimizer", "units"} <= set(grid)
+    context = "abcdef" if name == "char_rnn" else None  # char_rnn's vocabulary
+    sizes = []
+    for units in grid["units"]:
+        values = {key: choices[0] for key, choices in grid.items()} | {"units": units}
+        model = space.builder(context)(optuna.trial.FixedTrial(values))
+        if name == "char_rnn":
+            x = np.random.default_rng(0).integers(0, 6, size=(4, 8))
+            y = x
+        else:
+            shape = (4, 1, 28, 28) if space.image else (4, 784)
+            x = np.random.default_rng(0).random(shape).astype("float32")
+            y = x if space.autoencoder else np.arange(4)
+        loss = model.train_on_batch(x, y)
+        assert np.isfinite(loss[0] if isinstance(loss, list) else loss)
+        sizes.append(model.count_params())
+    assert sizes[0] < sizes[1]  # units changes the network

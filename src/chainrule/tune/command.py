@@ -1,7 +1,7 @@
 """``chainrule search NAME``: tune a zoo model's hyperparameters over its documented space.
 
 The space of each model is in :mod:`chainrule.tune.zoo_spaces`. Trials are scored on the monitored
-value (val_loss) of a tenth of the training digits held out once; the trials' table and the best
+value (val_loss) of a tenth of the training samples held out once; the trials' table and the best
 trial are printed, and a CSV and Optuna's plots of the optimisation history and the parameter
 importances go to ``--out``. ``--trials 0`` creates the study in ``--storage`` and runs nothing:
 do that once before starting workers that share it.
@@ -25,10 +25,10 @@ def run(args, say):
         create_study(args.storage, args.study, "minimize")
         say(f"study {args.study or '(unnamed)'} ready in {args.storage or 'memory'}")
         return 0
-    x, y = space.data(args.data, args.limit)
+    (x, y), context = space.data(args.data, args.limit)
     say(f"searching {args.name}: {args.trials} trials, {args.sampler} sampler, {args.epochs} epochs each, "
-        f"{len(x)} training digits (a tenth held out for val_loss)")
-    study = search(space.build, x, y, n_trials=args.trials, sampler=args.sampler,
+        f"{len(x)} training samples (a tenth held out for val_loss)")
+    study = search(space.builder(context), x, y, n_trials=args.trials, sampler=args.sampler,
                    search_space=space.grid() if args.sampler == "grid" else None, storage=args.storage,
                    study_name=args.study, seed=args.seed, epochs=args.epochs, validation_split=0.1)
     for line in report.table_lines(study, "val_loss"):
