@@ -105,6 +105,7 @@ class TensorBoard(Callback):
             raise ModuleNotFoundError("TensorBoard needs tensorboardX: "
                                       "pip install \"chainrule[tensorboard]\"", name="tensorboardX") from None
         self._last_logs = {}
+        self._initial_lr = self._learning_rate({})  # the hyperparameter: the rate the run starts with
         if self.write_images and self.sample_inputs is not None:
             images = as_images(self.sample_inputs)
             if images is not None:
@@ -172,7 +173,7 @@ class TensorBoard(Callback):
     def _write_hparams(self):
         from tensorboardX.summary import hparams
 
-        values = {"optimizer": _optimizer_name(self.model), "learning_rate": self._learning_rate({}),
+        values = {"optimizer": _optimizer_name(self.model), "learning_rate": self._initial_lr,
                   "batch_size": self.params.get("batch_size"), "epochs": self.params.get("epochs")}
         values.update(self.hparams)
         values = {k: (v if isinstance(v, (bool, int, float, str)) else str(v))
