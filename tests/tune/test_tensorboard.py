@@ -130,3 +130,15 @@ def test_images_are_found_only_in_image_shaped_batches():
     assert as_images(np.zeros((2, 10))) is None  # class scores are no picture
     stretched = as_images(np.array([[[-2.0, 2.0], [0.0, 0.0]]]))
     assert stretched.min() == 0 and stretched.max() == 1
+
+
+def test_the_learning_rate_a_schedule_sets_each_epoch(tmp_path, images):
+    model = autoencoder()
+    schedule = cr.callbacks.LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1))
+    model.fit(images, images, epochs=3, verbose=0, callbacks=[schedule, cr.callbacks.TensorBoard(tmp_path)])
+    rates = [e.value for e in read(tmp_path / "train").Scalars("epoch_learning_rate")]
+    assert rates == pytest.approx([0.1, 0.05, 0.1 / 3])
+    assert "epoch_lr" not in read(tmp_path / "train").Tags()["scalars"]  # "lr" is that same rate
+    content = read(tmp_path).PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    start = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
+    assert start.hparams["learning_rate"].number_value == pytest.approx(0.1)  # the first epoch's

@@ -105,7 +105,7 @@ class TensorBoard(Callback):
             raise ModuleNotFoundError("TensorBoard needs tensorboardX: "
                                       "pip install \"chainrule[tensorboard]\"", name="tensorboardX") from None
         self._last_logs = {}
-        self._initial_lr = self._learning_rate({})  # the hyperparameter: the rate the run starts with
+        self._first_lr = None  # the hyperparameter: the rate of the first epoch (a schedule's first)
         if self.write_images and self.sample_inputs is not None:
             images = as_images(self.sample_inputs)
             if images is not None:
@@ -128,6 +128,7 @@ class TensorBoard(Callback):
         lr = self._learning_rate(logs)
         if lr is not None:
             train.add_scalar("epoch_learning_rate", lr, epoch)
+            self._first_lr = lr if self._first_lr is None else self._first_lr
         if self.histogram_freq and epoch % self.histogram_freq == 0:
             self._write_weights(train, epoch)
         if self.write_images and self.sample_inputs is not None and epoch % max(self.histogram_freq, 1) == 0:
@@ -173,7 +174,7 @@ class TensorBoard(Callback):
     def _write_hparams(self):
         from tensorboardX.summary import hparams
 
-        values = {"optimizer": _optimizer_name(self.model), "learning_rate": self._initial_lr,
+        values = {"optimizer": _optimizer_name(self.model), "learning_rate": self._first_lr,
                   "batch_size": self.params.get("batch_size"), "epochs": self.params.get("epochs")}
         values.update(self.hparams)
         values = {k: (v if isinstance(v, (bool, int, float, str)) else str(v))
