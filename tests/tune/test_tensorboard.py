@@ -142,3 +142,28 @@ def test_the_learning_rate_a_schedule_sets_each_epoch(tmp_path, images):
     content = read(tmp_path).PluginTagToContent("hparams")["_hparams_/session_start_info"]
     start = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
     assert start.hparams["learning_rate"].number_value == pytest.approx(0.1)  # the first epoch's
+
+
+class _Scorer(cr.Model):
+    """A model whose own train_step brings no optimiser: it only returns a named value."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer = cr.nn.Dense(2, input_shape=(16,))
+
+    def forward(self, x):
+        return self.layer(x)
+
+    def train_step(self, x, y):
+        return {"score": float(np.mean(x))}
+
+
+def test_a_custom_step_without_an_optimiser_logs_its_values_and_no_rate(tmp_path, images):
+    model = _Scorer()
+    model.compile()
+    model.fit(images, epochs=2, verbose=0, callbacks=[cr.callbacks.TensorBoard(tmp_path, histogram_freq=1)])
+    train = read(tmp_path / "train")
+    assert [e.value for e in train.Scalars("epoch_score")] == pytest.approx([float(np.mean(images))] * 2)
+    assert "epoch_learning_rate" not in train.Tags()["scalars"]
+    assert "layer.weight/histogram" in train.Tags()["histograms"]
+    assert "layer.weight/gradient" not in train.Tags()["histograms"]  # no backward pass, no gradient

@@ -19,7 +19,7 @@ import uuid
 
 import numpy
 
-from chainrule.errors import ConfigError
+from chainrule.errors import ChainruleError, ConfigError
 from chainrule.train.callbacks import Callback, get_lr, model_optimizers
 from chainrule.train.process import is_main_process
 
@@ -150,7 +150,7 @@ class TensorBoard(Callback):
             return float(logs["lr"])
         try:
             return get_lr(model_optimizers(self.model, "TensorBoard")[0])
-        except Exception:  # a model whose step brings no optimiser we can see: no rate to show
+        except ChainruleError:  # a model whose step brings no optimiser we can see: no rate to show
             return None
 
     def _write_weights(self, writer, epoch):
