@@ -167,3 +167,17 @@ def test_a_custom_step_without_an_optimiser_logs_its_values_and_no_rate(tmp_path
     assert "epoch_learning_rate" not in train.Tags()["scalars"]
     assert "layer.weight/histogram" in train.Tags()["histograms"]
     assert "layer.weight/gradient" not in train.Tags()["histograms"]  # no backward pass, no gradient
+
+
+def test_the_graph_comes_from_the_onnx_export(tmp_path, images):
+    pytest.importorskip("onnx")
+    model = autoencoder()
+    model.fit(images, images, epochs=2, verbose=0, callbacks=[cr.callbacks.TensorBoard(tmp_path)])
+    train = read(tmp_path / "train")
+    assert train.Tags()["graph"]
+    operators = [node.op for node in train.Graph().node]
+    assert operators.count("MatMul") == 2 and "Relu" in operators and "Sigmoid" in operators
+    without = tmp_path / "without"
+    autoencoder().fit(images, images, epochs=1, verbose=0,
+                      callbacks=[cr.callbacks.TensorBoard(without, write_graph=False)])
+    assert not read(without / "train").Tags()["graph"]

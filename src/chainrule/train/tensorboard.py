@@ -6,15 +6,21 @@ Keras's layout, so that Keras users find their way and the curves overlay: ``DIR
 weight and gradient histograms (``0.weight/histogram``, ``0.weight/gradient``) go to the train run
 every ``histogram_freq`` epochs, and ``update_freq=N`` adds ``batch_loss`` ... every N batches.
 The run's hyperparameters go to ``DIR`` itself (TensorBoard's HPARAMS tab), their metrics pointing
-at the two runs. Each run is its own writer, so two runs never share an event file; a second
-``fit`` adds new files beside the old ones. Under MPI only rank 0 writes.
+at the two runs, and the model's graph (its ONNX export, where :mod:`chainrule.onnx` can express
+it) to the train run, as Keras does with ``write_graph``. Each run is its own writer, so two runs
+never share an event file; a second ``fit`` adds new files beside the old ones. Under MPI only
+rank 0 writes.
 
 The writer is tensorboardX's (the ``tensorboard`` extra): event files without TensorFlow.
 """
 
+import contextlib
+import io
 import itertools
+import logging
 import math
 import os
+import tempfile
 import uuid
 
 import numpy
@@ -24,6 +30,7 @@ from chainrule.train.callbacks import Callback, get_lr, model_optimizers
 from chainrule.train.process import is_main_process
 
 _WRITERS_OPENED = itertools.count()
+logger = logging.getLogger("chainrule.tensorboard")
 
 
 class TensorBoard(Callback):
@@ -40,6 +47,8 @@ class TensorBoard(Callback):
         sample_inputs: a few inputs shown as images: (n, h, w), (n, c, h, w) or flat squares (n, 784).
         hparams: the run's hyperparameters ({"units": 64, ...}); the optimiser's name and
             learning rate, the batch size and the epochs are added to them.
+        write_graph: the model's graph, from its ONNX export (the ``onnx`` extra), after the first
+            epoch; a model ONNX cannot express trains without one.
     """
 
     # distributed fit (chainrule.distributed) keeps such callbacks on rank 0 alone; without it the
@@ -55,7 +64,7 @@ class TensorBoard(Callback):
         return super().__new__(cls)
 
     def __init__(self, log_dir="logs", histogram_freq=0, write_images=False, update_freq="epoch",
-                 sample_inputs=None, hparams=None):
+                 sample_inputs=None, hparams=None, write_graph=True):
         super().__init__()
         update_freq = 1 if update_freq == "batch" else update_freq  # Keras's name for 1
         if update_freq != "epoch" and not (isinstance(update_freq, int) and update_freq > 0):
@@ -70,6 +79,7 @@ class TensorBoard(Callback):
         self.update_freq = update_freq
         self.sample_inputs = None if sample_inputs is None else numpy.asarray(sample_inputs)
         self.hparams = dict(hparams or {})
+        self.write_graph = write_graph
         self._writers = {}
         self._batches_seen = 0
 
@@ -115,8 +125,11 @@ class TensorBoard(Callback):
         if not self._active:
             return
         logs = logs or {}
+        first_epoch = not self._last_logs
         self._last_logs = dict(logs)
         train, validation = self._writer("train"), None
+        if first_epoch and self.write_graph:  # now the model is built and knows its input
+            self._write_graph(train)
         for key, value in logs.items():
             if numpy.ndim(value) != 0 or key == "lr":
                 continue
@@ -152,6 +165,29 @@ class TensorBoard(Callback):
             return get_lr(model_optimizers(self.model, "TensorBoard")[0])
         except ChainruleError:  # a model whose step brings no optimiser we can see: no rate to show
             return None
+
+    def _write_graph(self, writer):
+        """The model as an ONNX graph (TensorBoard's GRAPHS tab), where it can be exported.
+
+        Needs the ``onnx`` extra; a model without a known input shape, or with a layer ONNX cannot
+        express, gets no graph (a debug line says why) and trains all the same.
+        """
+        spec = getattr(self.model, "input_spec", None)
+        if not spec or any(size is None for size in spec["shape"][1:]):
+            logger.debug("TensorBoard: no graph: the model does not know its input shape")
+            return
+        try:
+            from chainrule import onnx as chainrule_onnx
+
+            sample = numpy.zeros((1, *spec["shape"][1:]), dtype=spec["dtype"])
+            with tempfile.TemporaryDirectory() as directory:
+                path = chainrule_onnx.export(self.model, os.path.join(directory, "model.onnx"), sample)
+                with contextlib.redirect_stdout(io.StringIO()):  # tensorboardX prints every node name
+                    writer.add_onnx_graph(str(path))
+        except (ImportError, ChainruleError) as error:  # no onnx package, or a layer ONNX cannot express
+            logger.debug(f"TensorBoard: no graph: {error}")
+        except Exception as error:  # the graph is a picture: a failed export must not stop training
+            logger.warning(f"TensorBoard: no graph, the ONNX export failed: {error!r}")
 
     def _write_weights(self, writer, epoch):
         for name, parameter in self.model.named_parameters():
