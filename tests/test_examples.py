@@ -20,6 +20,7 @@ EXPECTED = {
     "explain_lenet5.py": ("pictures in", ["explain_saliency.png", "explain_filters.png",
                                           "explain_maximize.png", "explain_top_activations.png",
                                           "explain_feature_maps.png"]),
+    "tune_and_watch.py": ("best trial", []),
 }
 
 
@@ -27,8 +28,14 @@ def test_every_example_is_listed():
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(EXPECTED)
 
 
+# script -> the optional packages it needs (skipped without them)
+NEEDS = {"tune_and_watch.py": ("optuna", "tensorboardX")}
+
+
 @pytest.mark.parametrize("script", sorted(EXPECTED))
 def test_example_runs_in_quick_mode(script, tmp_path):
+    for package in NEEDS.get(script, ()):
+        pytest.importorskip(package)
     environment = {**os.environ, "CHAINRULE_EXAMPLE_QUICK": "1", "MPLBACKEND": "Agg"}
     result = subprocess.run([sys.executable, str(EXAMPLES / script)], cwd=tmp_path, env=environment,
                             capture_output=True, text=True, timeout=300)

@@ -8,7 +8,7 @@
     4.0
 """
 
-from chainrule import autograd, callbacks, data, explain, io, metrics, onnx, optim, zoo
+from chainrule import autograd, callbacks, data, explain, io, metrics, onnx, optim, tune, zoo
 from chainrule.autograd import (
     Tensor,
     enable_grad,

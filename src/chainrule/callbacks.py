@@ -10,6 +10,9 @@ from chainrule.train.callbacks import (
 )
 from chainrule.train.monitor import EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
 from chainrule.train.progress import EpochLines, TqdmBar
+from chainrule.train.pruning import OptunaPruning
+from chainrule.train.tensorboard import TensorBoard
 
 __all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "EpochLines", "History",
-           "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN", "TqdmBar"]
+           "LearningRateScheduler", "ModelCheckpoint", "OptunaPruning", "ReduceLROnPlateau", "TensorBoard",
+           "TerminateOnNaN", "TqdmBar"]

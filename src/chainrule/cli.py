@@ -9,6 +9,7 @@
     chainrule generate FILE            text from a trained char_rnn model
     chainrule serve FILE               an HTTP API and a page to try the model (the serve extra)
     chainrule export FILE OUT.onnx     the model as an ONNX file (for onnxruntime and others)
+    chainrule search NAME              tune a zoo model's hyperparameters with Optuna
 
 A user's mistake (a missing file, an unknown name, a bad option) ends in one line on stderr and a
 non-zero exit status, never in a traceback.
@@ -57,6 +58,8 @@ def _parser():
     train.add_argument("--data", help="data location: MNIST IDX directory, or a text corpus for char_rnn")
     train.add_argument("--limit", type=_positive_int, help=argparse.SUPPRESS)  # N samples: quick runs, tests
     train.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    train.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs to DIR "
+                       "(view: tensorboard --logdir DIR)")
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a saved model on the test set")
@@ -83,6 +86,22 @@ def _parser():
     explain.add_argument("--method", default="gradient",
                          choices=("gradient", "smoothgrad", "integrated_gradients"), help="saliency method")
     explain.set_defaults(handler=_explain)
+
+    search = commands.add_parser("search", help="tune a zoo model's hyperparameters (Optuna)")
+    search.add_argument("name", metavar="NAME", help="a zoo model trained by fit: mlp, mlp_torch, "
+                        "autoencoder, deep_autoencoder, lenet5, char_rnn")
+    search.add_argument("--trials", type=int, default=20, help="trials to run (default: 20; 0: only "
+                        "create the study in --storage)")
+    search.add_argument("--sampler", choices=("tpe", "random", "grid"), default="tpe",
+                        help="tpe (default), random or grid")
+    search.add_argument("--epochs", type=_positive_int, default=5, help="epochs per trial (default: 5)")
+    search.add_argument("--storage", help="shared study: journal:PATH or a database URL (sqlite:///s.db)")
+    search.add_argument("--study", help="the study's name in --storage")
+    search.add_argument("--seed", type=int, default=None, help="seed of the sampler and the trials")
+    search.add_argument("--out", default=".", help="directory for the CSV and the plots (default: .)")
+    search.add_argument("--data", help="MNIST IDX directory, or a text corpus for char_rnn")
+    search.add_argument("--limit", type=_positive_int, help=argparse.SUPPRESS)
+    search.set_defaults(handler=_search)
 
     generate = commands.add_parser("generate", help="sample text from a trained char_rnn model")
     generate.add_argument("file", help="a char_rnn .chainrule model file")
@@ -141,12 +160,16 @@ def _train(args):
         optim.get(args.optimizer)  # an unknown name fails now, not after the data has loaded
     options = zoo.TrainOptions(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                optimizer=args.optimizer, seed=args.seed, out=args.out, data=args.data,
-                               limit=args.limit, verbose=0 if args.quiet else 1)
+                               limit=args.limit, verbose=0 if args.quiet else 1, tensorboard=args.tensorboard)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     _say(f"training {entry.name}: {entry.summary}")
     results = entry.train(options, _say)
     for label, path in results.get("files", {}).items():
         _say(f"{label}: {path}")
+    if args.tensorboard is not None:
+        logs = args.tensorboard
+        _say(f"TensorBoard logs: {logs} (view: tensorboard --logdir {logs})" if Path(logs).is_dir()
+             else f"(no TensorBoard logs: {entry.name} is not trained by fit)")
     return 0
 
 
@@ -211,6 +234,14 @@ def _explain(args):
         raise ValueError(f"explain {args.name} takes no further arguments, got {' '.join(args.arguments)}")
     zoo.get(args.name).explain(_say)
     return 0
+
+
+def _search(args):
+    from chainrule.tune.command import run
+
+    if args.trials < 0:
+        raise ValueError(f"--trials must be 0 or more, got {args.trials}")
+    return run(args, _say)
 
 
 def _generate(args):

@@ -89,8 +89,16 @@ class CallbackList:
             c.on_train_begin(logs)
 
     def on_train_end(self, logs=None):
+        # every callback closes (files, writers) even when one raises, e.g. OptunaPruning's
+        # TrialPruned; the first error is raised once all have run
+        error = None
         for c in self.callbacks:
-            c.on_train_end(logs)
+            try:
+                c.on_train_end(logs)
+            except BaseException as caught:  # noqa: B036  (KeyboardInterrupt too: close, then re-raise)
+                error = error or caught
+        if error is not None:
+            raise error
 
     def on_epoch_begin(self, epoch, logs=None):
         for c in self.callbacks:

@@ -164,6 +164,7 @@ def _params(train_batches, val_batches, epochs, verbose):
         return len(dataset) if dataset is not None else None
 
     return {"epochs": epochs, "verbose": verbose, "steps": data_adapter.length(train_batches),
+            "batch_size": getattr(train_batches, "batch_size", None),
             "samples": size(train_batches), "val_samples": size(val_batches) if val_batches else None}
 
 

@@ -76,7 +76,8 @@ def _train(name, build_model, epochs, options, log):
     (x_train, _), (x_test, _) = load_digits(options.data, options.limit)
     log(f"data: {len(x_train)} training and {len(x_test)} test digits (input = target)")
     model = _compile(build_model(), options)
-    history = keras_run.fit(model, x_train, x_train, options, epochs=epochs, batch_size=256)
+    history = keras_run.fit(model, x_train, x_train, options, epochs=epochs, batch_size=256,
+                            samples=x_test[:8])
     loss = keras_run.metric_value(model.evaluate(x_test, x_test, verbose=0), 0)
     log(f"test reconstruction loss (binary cross-entropy): {loss:.4f}")
     files = {"model file": keras_run.save_model(model, options, name)}

@@ -37,6 +37,7 @@ class TrainOptions:
     data: str | None = None
     limit: int | None = None  # use only the first N training samples (tests, quick looks)
     verbose: int = 1
+    tensorboard: str | None = None  # a log directory for TensorBoard event files
 
     def get(self, name, default):
         """The option's value, or the model's default where the user gave none."""

@@ -26,6 +26,7 @@ from chainrule import nn
 from chainrule.autograd.mode import no_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.nn import functional as F
+from chainrule.zoo import keras_run
 from chainrule.zoo.entry import ZooModel
 from chainrule.zoo.mnist_data import load_digits
 
@@ -139,7 +140,7 @@ def train(options, log):
     gan.compile()
     grids = SampleGrids(noise(40), options.out, log)
     gan.fit(x_train, batch_size=options.get("batch_size", 64), epochs=options.get("epochs", 30), verbose=0,
-            callbacks=[grids])
+            callbacks=[grids, *keras_run.watch(options)])
     return {"files": grids.files}
 
 

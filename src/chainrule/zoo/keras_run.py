@@ -24,11 +24,26 @@ def optimizer_for(options, default, **default_kwargs):
     return keras_optimizer(name, **kwargs)  # another optimiser by name: Keras's defaults, as compile
 
 
-def fit(model, x, y, options, *, epochs, batch_size, validation_split=0.1, callbacks=()):
+def watch(options, samples=None):
+    """The TensorBoard callback that ``--tensorboard DIR`` asks for (``[]`` without it).
+
+    Histograms every epoch; ``samples`` (a few test images) are drawn with the model's outputs for
+    them, which for an autoencoder are its reconstructions.
+    """
+    if options.tensorboard is None:
+        return []
+    from chainrule.callbacks import TensorBoard
+
+    return [TensorBoard(options.tensorboard, histogram_freq=1, write_images=samples is not None,
+                        sample_inputs=samples, hparams={"seed": options.seed})]
+
+
+def fit(model, x, y, options, *, epochs, batch_size, validation_split=0.1, callbacks=(), samples=None):
     """``model.fit`` with the command line's epochs and batch size over the model's defaults.
 
     Where that would hold out fewer than 2 samples (tiny ``--limit`` runs) nothing is held out for validation.
     """
+    callbacks = [*callbacks, *watch(options, samples)]
     if len(x) * validation_split < 2:
         validation_split = 0.0
         callbacks = [c for c in callbacks if "val_" not in str(getattr(c, "monitor", ""))]
