@@ -9,7 +9,7 @@ Runs are interleaved and the medians reported in milliseconds; the ratio is chai
 
     python benchmarks/bench_layers_rnn.py [--repeat 15] [--hidden 256] [--clock cpu] [--profile]
 
-With Numba installed the per-step gate arithmetic runs in compiled kernels (chainrule.fast.lstm);
+With Numba installed the per-step gate arithmetic runs in compiled kernels (chainrule.kernels.compiled.lstm);
 ``CHAINRULE_NO_NUMBA=1`` runs the NumPy form instead, to compare the two.
 """
 

@@ -1,4 +1,4 @@
-"""chainrule.workspace: reuse only arrays that nobody holds, within the bound, per thread."""
+"""chainrule.kernels.workspace: reuse only arrays that nobody holds, within the bound, per thread."""
 
 import threading
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import workspace
+from chainrule.kernels import workspace
 
 SHAPE = (256, 128)  # 128 KB of float32: large enough to be pooled
 

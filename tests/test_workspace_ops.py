@@ -1,4 +1,4 @@
-"""Ops on reused memory (chainrule.workspace): same values and gradients as on fresh memory, step after step.
+"""Ops on reused memory (kernels.workspace): same values and gradients as on fresh memory, step after step.
 
 Every test here pools arrays of any size (``SMALLEST_BYTES = 0``), so the small shapes exercise reuse.
 Two ways of catching an op that reads memory it did not write, or overwrites memory someone holds:
@@ -10,8 +10,8 @@ import pytest
 
 import chainrule as cr
 import chainrule.nn as nn
-from chainrule import workspace
 from chainrule.autograd import gradcheck, gradgradcheck
+from chainrule.kernels import workspace
 from chainrule.ops.conv import conv2d
 from chainrule.ops.recurrent import BatchMajor, LSTMRecurrence
 

@@ -8,7 +8,19 @@
     4.0
 """
 
-from chainrule import autograd, callbacks, data, explain, io, metrics, onnx, optim, tune, zoo
+from chainrule import (  # noqa: F401 - kernels registers the faster forms on the reference ops
+    autograd,
+    callbacks,
+    data,
+    explain,
+    io,
+    kernels,
+    metrics,
+    onnx,
+    optim,
+    tune,
+    zoo,
+)
 from chainrule.autograd import (
     Tensor,
     enable_grad,
@@ -22,6 +34,7 @@ from chainrule.autograd import (
     vjp,
 )
 from chainrule.autograd.functional import grad
+from chainrule.autograd.seam import use_reference_ops
 from chainrule.creation import (
     arange,
     eye,

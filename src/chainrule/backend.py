@@ -41,52 +41,30 @@ def is_floating(dtype):
 def gemm(a, b, out=None, accumulate=False):
     """The matrix product ``a @ b`` of two 2-D arrays, the one door every hot 2-D product goes through.
 
-    With the optional ``mkl`` extra installed it runs on Intel MKL (see :mod:`chainrule.fast.blas`;
-    ``CHAINRULE_BLAS=numpy`` turns that off); otherwise, and for anything MKL does not take (other
-    dtypes, odd strides, CuPy data), it is ``xp.matmul(a, b, out=out)``. Batched products stay on
-    ``xp.matmul``. The library is looked for at the first call, not at ``import chainrule``.
-
-    ``accumulate=True`` computes ``out += a @ b``: inside the product on MKL (free there, see
-    :func:`gemm_accumulates`), with one temporary on NumPy.
+    ``xp.matmul`` unless a faster product was installed with :func:`set_gemm` (the ``mkl`` extra's,
+    installed by :mod:`chainrule.kernels`; ``CHAINRULE_BLAS=numpy`` keeps NumPy's). With
+    ``accumulate=True`` it computes ``out += a @ b``.
     """
-    if accumulate:
-        if out is None:
-            raise ValueError("gemm: accumulate=True adds the product into out, and out is missing")
-        return _gemm(a, b, out, True)
-    return _gemm(a, b, out)
-
-
-def prepack(b, rows):
-    """``b`` (k, n) made ready as the right operand of many products ``a @ b`` with ``rows``-row ``a``.
-
-    Returns an object whose ``matmul(a, out=None, accumulate=False)`` is :func:`gemm` with ``b``. On
-    MKL, ``b`` is packed once into the layout MKL's kernel reads, which each plain product otherwise
-    repeats (see :class:`chainrule.fast.blas.PackedRight`); elsewhere it is the plain product. The
-    packed copy holds ``b``'s values as they are now: prepack again after ``b`` changes.
-    """
-    from chainrule.fast import blas
-
-    return blas.PackedRight(b, rows)
-
-
-def gemm_accumulates():
-    """True when ``gemm(..., accumulate=True)`` adds inside the product (MKL) rather than after it.
-
-    An op that would otherwise add the product to another array in a kernel of its own asks this to
-    choose the form with fewer passes over memory.
-    """
-    from chainrule.fast import blas
-
-    return blas.active() == "mkl"
-
-
-def _first_gemm(a, b, out=None, accumulate=False):
-    """Choose the product once (MKL or NumPy), then step aside."""
-    global _gemm
-    from chainrule.fast import blas
-
-    _gemm = blas.gemm if blas.load() else blas.numpy_gemm
+    if accumulate and out is None:
+        raise ValueError("gemm: accumulate=True adds the product into out, and out is missing")
     return _gemm(a, b, out, accumulate)
 
 
-_gemm = _first_gemm
+def matmul_gemm(a, b, out=None, accumulate=False):
+    """``a @ b`` by the array module's own ``matmul`` (``accumulate``: ``out += a @ b``)."""
+    if accumulate:
+        out += array_module(a).matmul(a, b)
+        return out
+    return array_module(a).matmul(a, b, out=out)
+
+
+_gemm = matmul_gemm
+
+
+def set_gemm(function):
+    """Install ``function(a, b, out, accumulate)`` behind :func:`gemm`; None restores ``xp.matmul``.
+
+    The backend never imports an optional library itself: the kernels package calls this.
+    """
+    global _gemm
+    _gemm = matmul_gemm if function is None else function

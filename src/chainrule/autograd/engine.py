@@ -53,7 +53,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                     _store(found, wanted[id(output)], grad)
             if node.changes != state.changes:  # something changed in place since this node was made
                 _check_unchanged(node)
-            input_grads = node.vjp(grad)
+            input_grads = node.backward(grad, create_graph)
             for x, g in zip(node.inputs, input_grads):
                 if g is None or not isinstance(x, Tensor) or not x.requires_grad:
                     continue

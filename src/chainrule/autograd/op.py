@@ -15,6 +15,7 @@ import weakref
 import numpy
 from numpy import ndarray
 
+from chainrule.autograd import seam
 from chainrule.autograd.mode import state
 from chainrule.backend import array_module
 from chainrule.errors import ChainruleError, ShapeError
@@ -27,6 +28,7 @@ class Op:
     xp = numpy  # array module of the inputs (set per instance when they are not NumPy arrays)
     _output = None  # weak reference to the output tensor
     released = False
+    kernel = None  # the seam.Kernel that ran this op's forward or will run its backward, if any
 
     def __call__(self, *inputs):
         # The hot path of the whole library: every small op pays for each line here, so it is
@@ -53,8 +55,13 @@ class Op:
             arrays.append(data)
         if foreign is not None:  # self.xp is numpy unless the data lives elsewhere
             self.xp = array_module(foreign)
+        if type(self) in seam._registry:  # a faster form is registered: may it run here?
+            self.kernel = seam.kernel_for(type(self), self.xp, arrays, self)
         try:
-            result = self.forward(*arrays)
+            if self.kernel is not None and self.kernel.forward is not None:
+                result = self.kernel.forward(self, *arrays)
+            else:
+                result = self.forward(*arrays)
         except ChainruleError:
             raise
         except ValueError as error:
@@ -95,6 +102,13 @@ class Op:
 
     def forward(self, *arrays):
         raise NotImplementedError
+
+    def backward(self, grad, create_graph):
+        """The engine's call: the kernel's ``vjp_arrays`` in a first-order backward, else ``vjp``."""
+        kernel = self.kernel
+        if kernel is None or kernel.vjp_arrays is None or create_graph:
+            return self.vjp(grad)
+        return [None if a is None else Tensor._from_op(a) for a in kernel.vjp_arrays(self, grad.data)]
 
     def vjp(self, grad):
         """Return one gradient (Tensor or None) per input, given the output's gradient."""

@@ -6,8 +6,6 @@ relu'(0) = 0, abs'(0) = 0, and where ``maximum``/``minimum`` tie, each input get
 
 import contextlib
 
-from chainrule import fast
-from chainrule.autograd.mode import state
 from chainrule.autograd.op import Op, needs_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import DEFAULT_FLOAT, array_module, asarray, is_floating
@@ -240,10 +238,6 @@ class Sigmoid(Op):
 
     def forward(self, a):
         xp = self.xp
-        kernels = fast.for_arrays("elementwise", a)  # one fused pass after eˣ
-        out = None if kernels is None else kernels.sigmoid(a)  # None where the kernel does not apply
-        if out is not None:
-            return out
         out = xp.negative(a, out=xp.empty_like(a, dtype=_float_of(a)))  # out=: a 0-d array stays one
         with quiet_overflow(xp):
             xp.exp(out, out=out)
@@ -252,15 +246,6 @@ class Sigmoid(Op):
 
     def vjp(self, g):
         y = self.output
-        if not state.grad_enabled:  # plain backward: σ'(x) = y(1 − y) on arrays, in one buffer
-            kernels = fast.for_arrays("elementwise", y.data, g.data)
-            slope = None if kernels is None else kernels.sigmoid_gradient(y.data, g.data)
-            if slope is not None:
-                return (Tensor._from_op(slope),)
-            slope = self.xp.subtract(1, y.data, out=self.xp.empty_like(y.data))
-            slope *= y.data
-            slope *= g.data
-            return (Tensor._from_op(slope),)
         return (g * (y * (1 - y)),)
 
     def jvp(self, da):
@@ -282,63 +267,13 @@ class Softplus(Op):
 
 
 class Relu(Op):
-    """max(x, 0); its derivative at 0 is taken to be 0.
-
-    On large NumPy arrays (a convolution's activations) the plain backward pass writes g · [x > 0]
-    in x's memory order into memory reused from the step before (:mod:`chainrule.workspace`: fresh
-    memory page-faulted, 1.1 against 0.55 ms at LeNet-5's first layer), with the one-pass kernel of
-    :mod:`chainrule.fast.relu` where Numba is on. Small arrays, and the backward pass that records a
-    graph, keep ``g * (x > 0)``: there the checks would cost more than they save.
-    """
-
-    LARGE_BYTES = 256 * 1024  # measured: below this, reuse and the kernel save less than they cost
-
-    @staticmethod
-    def dense_order(*arrays):
-        """The axes of the first array, outermost in memory first, when all are dense in that order.
-
-        None otherwise (broadcast or strided arrays, shapes that differ): then the flat one-pass
-        forms do not apply.
-        """
-        first = arrays[0]
-        if first.flags.c_contiguous:
-            order = list(range(first.ndim))
-        else:
-            order = sorted(range(first.ndim), key=lambda axis: -first.strides[axis])
-        for a in arrays:
-            if a.shape != first.shape or not a.transpose(order).flags.c_contiguous:
-                return None
-        return order
-
-    @staticmethod
-    def reusable_like(xp, key, a, order):
-        """An uninitialised array shaped and laid out as ``a`` (dense in ``order``), from the workspace."""
-        from chainrule import workspace
-
-        inverse = [0] * len(order)
-        for position, axis in enumerate(order):
-            inverse[axis] = position
-        raw = workspace.reusable(key, [a.shape[axis] for axis in order], a.dtype, xp)
-        return raw.transpose(inverse)
+    """max(x, 0); its derivative at 0 is taken to be 0."""
 
     def forward(self, a):
-        return self.xp.maximum(a, 0)  # into fresh memory: reused memory measured no faster here
+        return self.xp.maximum(a, 0)
 
     def vjp(self, g):
-        x, xp = self.inputs[0].data, self.xp
-        if x.nbytes >= self.LARGE_BYTES and not state.grad_enabled and g.dtype == x.dtype \
-                and x.dtype.char in "fd" and getattr(xp, "__name__", "") == "numpy":  # plain backward
-            order = self.dense_order(x, g.data)
-            if order is not None:
-                out = self.reusable_like(xp, "relu_backward", x, order)
-                kernels = fast.for_arrays("relu", x, g.data)
-                if kernels is None:
-                    xp.multiply(g.data, x > 0, out=out)
-                else:
-                    kernels.relu_backward(x.transpose(order).reshape(-1), g.data.transpose(order).reshape(-1),
-                                          out.transpose(order).reshape(-1))
-                return (Tensor._from_op(out),)
-        return (g * (x > 0),)
+        return (g * (self.inputs[0].data > 0),)
 
     def jvp(self, da):
         return da * (self.inputs[0].data > 0)

@@ -13,7 +13,7 @@ from chainrule.autograd.op import Op, needs_grad
 from chainrule.backend import gemm
 from chainrule.errors import ShapeError
 from chainrule.ops.linalg import matmul
-from chainrule.ops.reduce import column_sums
+from chainrule.ops.reduce import sum as reduce_sum
 from chainrule.ops.shape import reshape, transpose
 
 
@@ -33,7 +33,7 @@ class Linear(Op):
         grad_w = matmul(transpose(g), x) if needs_grad(weight) else None
         if len(self.inputs) == 2:
             return grad_x, grad_w
-        return grad_x, grad_w, column_sums(g) if needs_grad(self.inputs[2]) else None
+        return grad_x, grad_w, reduce_sum(g, axis=0) if needs_grad(self.inputs[2]) else None
 
     def jvp(self, dx, dweight, dbias=None):
         x, weight = self.inputs[0], self.inputs[1]

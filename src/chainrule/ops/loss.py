@@ -7,18 +7,16 @@ backward pass is one or two array expressions instead of a chain of nodes:
     BCE with logits:   ℓ = max(x, 0) − x·t + log(1 + e^(−|x|))     ∂ℓ/∂x = σ(x) − t
     BCE on p:          ℓ = −(t·log p + (1 − t)·log(1 − p))         ∂ℓ/∂p = (p − t) / (p(1 − p))
 
-with the logs clamped at −100 and p(1 − p) at 1e−12, as PyTorch does. When the backward pass is itself
-recorded (``create_graph=True``) each rule switches to Tensor operations on the inputs, so that
-gradients of gradients are exact; otherwise it uses the arrays saved by the forward pass.
+with the logs clamped at −100 and p(1 − p) at 1e−12, as PyTorch does. Every rule is written with
+Tensor operations, so that gradients of gradients are exact; the array forms that reuse what the
+forward pass kept, and the compiled ones, are in :mod:`chainrule.kernels.loss`.
 """
 
 import contextlib
 
-from chainrule import fast
-from chainrule.autograd.mode import state
 from chainrule.autograd.op import Op, needs_grad
 from chainrule.autograd.tensor import Tensor
-from chainrule.ops.elementwise import log, maximum, quiet_overflow, sigmoid
+from chainrule.ops.elementwise import log, maximum, sigmoid
 from chainrule.ops.reduce import log_softmax, softmax
 from chainrule.ops.reduce import sum as reduce_sum
 
@@ -53,11 +51,6 @@ class _ReducedLoss(Op):
         """The output's gradient as a Tensor, scaled for the reduction (the recorded path)."""
         return g if self.reduction == "none" else g * self.scale
 
-    def raw(self, g):
-        """The upstream gradient as an array (the fast path), scaled for the reduction."""
-        data = g.data
-        return data if self.reduction == "none" else data * self.scale
-
 
 class SoftmaxCrossEntropy(_ReducedLoss):
     """Cross-entropy from logits (N, C) against class indices (N,) or distributions (N, C).
@@ -69,10 +62,6 @@ class SoftmaxCrossEntropy(_ReducedLoss):
     distributions; an empty sum gives nan, as in PyTorch. Class-index targets are constants;
     a distribution target that requires grad gets ∂ℓ/∂t = −(1 − ε)·w·log softmax(x). The weight is
     a constant.
-
-    With Numba, the common case (class indices, no weight, no smoothing, none ignored) runs as fused
-    kernels (:mod:`chainrule.fast.softmax`, tested equal); the array code here is the reference form
-    and handles every other case.
     """
 
     def __init__(self, reduction="mean", label_smoothing=0.0, weight=None, ignore_index=-100):
@@ -134,9 +123,6 @@ class SoftmaxCrossEntropy(_ReducedLoss):
     def forward(self, logits, target):
         xp = self.xp
         n, num_classes = logits.shape
-        loss = self.compiled_forward(logits, target)
-        if loss is not None:
-            return loss
         shifted = logits - logits.max(axis=1, keepdims=True) if n else logits.copy()
         probs = xp.exp(shifted)
         sums = probs.sum(axis=1, keepdims=True)
@@ -158,24 +144,6 @@ class SoftmaxCrossEntropy(_ReducedLoss):
             self.log_probs = None if self.indices else shifted
         return self.reduce_by(losses, self.divisor(target, n, kept))
 
-    def compiled_forward(self, logits, target):
-        """Run the compiled form (:mod:`chainrule.fast.softmax`) where it applies: hard labels, no
-        weight, no smoothing, none ignored. The reduced loss, or None where it does not apply."""
-        if self.label_smoothing or self.weight is not None:
-            return None
-        kernels = fast.for_arrays("softmax", logits)
-        result = None if kernels is None else \
-            kernels.hard_label_forward(logits, target, self.ignore_index, self.reduction == "none")
-        if result is None:
-            return None
-        self.probs, loss = result
-        self.log_probs, self.indices, self.hard_labels, self.target_sum = None, True, True, 1.0
-        n = logits.shape[0]  # at least 1 here
-        self.scale = 1.0 / n if self.reduction == "mean" else 1.0
-        if self.reduction != "none":  # the float64 sum, scaled, rounded once to the logits' dtype
-            loss = logits.dtype.type(loss * self.scale)
-        return loss
-
     def target_gradient_scale(self, dtype):
         """∂ℓ/∂t = −log softmax(x) times this: (1 − ε), times w when weighted."""
         factor = 1.0 - self.label_smoothing
@@ -184,44 +152,24 @@ class SoftmaxCrossEntropy(_ReducedLoss):
     def vjp(self, g):
         logits, target = self.inputs
         target_data = target.data if isinstance(target, Tensor) else target
-        if state.grad_enabled:  # recorded backward: Tensor ops all the way, for double backward
-            upstream = self.upstream(g)
-            upstream = upstream.reshape(-1, 1) if self.reduction == "none" else upstream
-            dense = target if isinstance(target, Tensor) and not self.indices else None
-            if dense is None or self.label_smoothing or self.weight is not None:
-                if dense is None:
-                    dense_array = self.target_distribution(target_data, logits.shape[1], logits.dtype)
-                    dense = Tensor._from_op(dense_array)
-                else:
-                    if self.label_smoothing:
-                        dense = dense * (1.0 - self.label_smoothing) + self.label_smoothing / logits.shape[1]
-                    if self.weight is not None:
-                        dense = dense * self.weight.astype(logits.dtype, copy=False)
-            total = reduce_sum(dense, axis=1, keepdims=True)
-            grad_logits = upstream * (softmax(logits, axis=1) * total - dense)
-            grad_target = None
-            if needs_grad(target):
-                grad_target = -upstream * log_softmax(logits, axis=1) * \
-                    self.target_gradient_scale(logits.dtype)
-            return grad_logits, grad_target
-        scale = self.raw(g)
-        scale = scale.reshape(-1, 1) if self.reduction == "none" else scale
-        if self.hard_labels:
-            kernels = fast.for_arrays("softmax", self.probs)
-            grad = None if kernels is None else kernels.hard_label_gradient(self.probs, target_data, scale)
-            if grad is not None:  # the compiled form: one pass, the same arithmetic
-                return Tensor._from_op(grad), None
-        grad = self.probs.copy() if self.hard_labels else self.probs * self.target_sum
-        if self.hard_labels:
-            grad[self.xp.arange(grad.shape[0]), target_data] -= 1
-        else:
-            grad -= self.target_distribution(target_data, grad.shape[1], grad.dtype)
-        grad *= scale
+        upstream = self.upstream(g)
+        upstream = upstream.reshape(-1, 1) if self.reduction == "none" else upstream
+        dense = target if isinstance(target, Tensor) and not self.indices else None
+        if dense is None or self.label_smoothing or self.weight is not None:
+            if dense is None:
+                dense_array = self.target_distribution(target_data, logits.shape[1], logits.dtype)
+                dense = Tensor._from_op(dense_array)
+            else:
+                if self.label_smoothing:
+                    dense = dense * (1.0 - self.label_smoothing) + self.label_smoothing / logits.shape[1]
+                if self.weight is not None:
+                    dense = dense * self.weight.astype(logits.dtype, copy=False)
+        total = reduce_sum(dense, axis=1, keepdims=True)
+        grad_logits = upstream * (softmax(logits, axis=1) * total - dense)
         grad_target = None
         if needs_grad(target):
-            grad_target = Tensor._from_op(-scale * self.log_probs * self.target_gradient_scale(grad.dtype))
-        return Tensor._from_op(grad), grad_target
-
+            grad_target = -upstream * log_softmax(logits, axis=1) * self.target_gradient_scale(logits.dtype)
+        return grad_logits, grad_target
     def jvp(self, dlogits, dtarget):
         logits, target = self.inputs
         target_data = target.data if isinstance(target, Tensor) else target
@@ -248,23 +196,9 @@ class SigmoidBinaryCrossEntropy(_ReducedLoss):
 
     def vjp(self, g):
         logits, target = self.inputs
-        wants_target = needs_grad(target)
-        if state.grad_enabled:
-            upstream = self.upstream(g)
-            grad_target = -upstream * logits if wants_target else None
-            return upstream * (sigmoid(logits) - target), grad_target
-        scale = self.raw(g)
-        xp, x = self.xp, logits.data
-        probs = xp.negative(x, out=xp.empty_like(x))  # σ(x) = 1/(1 + e^(−x)) in place, as in Sigmoid
-        with quiet_overflow(xp):
-            xp.exp(probs, out=probs)
-        probs += 1
-        xp.divide(1, probs, out=probs)
-        probs -= self.target
-        probs *= scale
-        grad_target = Tensor._from_op(-scale * x) if wants_target else None
-        return Tensor._from_op(probs), grad_target
-
+        upstream = self.upstream(g)
+        grad_target = -upstream * logits if needs_grad(target) else None
+        return upstream * (sigmoid(logits) - target), grad_target
     def jvp(self, dlogits, dtarget):
         logits, target = self.inputs
         total = 0
@@ -276,11 +210,7 @@ class SigmoidBinaryCrossEntropy(_ReducedLoss):
 
 
 class BinaryCrossEntropy(_ReducedLoss):
-    """Binary cross-entropy of probabilities, logs clamped at −100 (so p = 0 or 1 stays finite).
-
-    With Numba, the summed loss and the plain gradient run as fused kernels
-    (:mod:`chainrule.fast.elementwise`, tested equal); the array code here is the reference form.
-    """
+    """Binary cross-entropy of probabilities, logs clamped at −100 (so p = 0 or 1 stays finite)."""
 
     EPS = 1e-12
 
@@ -288,35 +218,10 @@ class BinaryCrossEntropy(_ReducedLoss):
         xp = self.xp
         target = xp.asarray(target, dtype=probs.dtype)
         self.target = target
-        if self.reduction != "none":
-            return self.reduce_sum_of(self.summed(probs, target), probs.size)
         losses, log_q = self.clamped_logs(probs)  # losses holds log p − log(1 − p) for now
         losses *= target  # in place through the two buffers; neither is kept for the backward pass
         losses += log_q
         return self.reduce(xp.negative(losses, out=losses))
-
-    def summed(self, probs, target):
-        """Σ −(t log p + (1 − t) log(1 − p)) through ONE temporary array, as
-        −(Σ t log p + Σ log(1 − p) − Σ t log(1 − p)): a single large temporary is reused by the
-        allocator, where two freed together are handed back to the OS and fault in again next step."""
-        xp = self.xp
-        kernels = fast.for_arrays("elementwise", probs, target)
-        total = None if kernels is None else kernels.bce_sum(probs, target)
-        if total is not None:  # the compiled form: the two logs, then one fused sum, block by block
-            return total
-        buffer = xp.empty_like(probs)
-        with _quiet(xp):
-            xp.log(probs, out=buffer)
-        xp.maximum(buffer, -100.0, out=buffer)
-        buffer *= target
-        with_p = buffer.sum()
-        xp.negative(probs, out=buffer)
-        with _quiet(xp):
-            xp.log1p(buffer, out=buffer)
-        xp.maximum(buffer, -100.0, out=buffer)
-        with_q = buffer.sum()
-        buffer *= target
-        return -(with_p + with_q - buffer.sum())
 
     def clamped_logs(self, probs):
         """(log p − log(1 − p), log(1 − p)) as two new arrays, each log clamped at −100."""
@@ -332,27 +237,12 @@ class BinaryCrossEntropy(_ReducedLoss):
 
     def vjp(self, g):
         probs, target = self.inputs
-        wants_target = needs_grad(target)
-        if state.grad_enabled:
-            upstream = self.upstream(g)
-            grad_probs = upstream * (probs - target) / maximum(probs * (1 - probs), self.EPS)
-            grad_target = None
-            if wants_target:
-                grad_target = -upstream * (maximum(log(probs), -100.0) - maximum(log(1 - probs), -100.0))
-            return grad_probs, grad_target
-        scale, xp, p = self.raw(g), self.xp, probs.data
-        kernels = fast.for_arrays("elementwise", p, self.target)
-        grad = None if kernels is None else kernels.bce_probs_gradient(p, self.target, scale, self.EPS)
-        grad_target = Tensor._from_op(-scale * self.clamped_logs(p)[0]) if wants_target else None
-        if grad is not None:  # the compiled form: one pass, the same arithmetic
-            return Tensor._from_op(grad), grad_target
-        denominator = xp.subtract(1, p, out=xp.empty_like(p))  # p(1 − p), clamped, in one buffer
-        denominator *= p
-        xp.maximum(denominator, self.EPS, out=denominator)
-        grad = xp.subtract(p, self.target, out=xp.empty_like(p))
-        grad /= denominator
-        grad *= scale
-        return Tensor._from_op(grad.astype(p.dtype, copy=False)), grad_target
+        upstream = self.upstream(g)
+        grad_probs = upstream * (probs - target) / maximum(probs * (1 - probs), self.EPS)
+        grad_target = None
+        if needs_grad(target):
+            grad_target = -upstream * (maximum(log(probs), -100.0) - maximum(log(1 - probs), -100.0))
+        return grad_probs, grad_target
 
     def jvp(self, dprobs, dtarget):
         probs, target = self.inputs

@@ -7,21 +7,17 @@ output and never loops over pixels in Python.
 Max-pool keeps where each window's maximum sits (the first one on ties, as PyTorch) as
 :class:`Winners`. Its backward ``MaxPoolScatter`` routes each gradient to that position; the
 scatter's own vjp, ``MaxPoolGather``, reads at the same positions, and the gather's vjp is the
-scatter again, so gradients of any order follow the argmax of the forward pass. With Numba (the
-``fast`` extra) and gradients enabled, the compiled kernels of :mod:`chainrule.fast.pool` compute the
-maximum and its argmax offset in one pass over a batch-innermost image and scatter and gather in one
-pass each (LeNet-5's pools, forward and backward: about twice as fast). The NumPy form, the reference,
-keeps one boolean mask per kernel offset instead, built when the first derivative asks for it, so
-that inference never pays for it.
+scatter again, so gradients of any order follow the argmax of the forward pass. The winners are
+one boolean mask per kernel offset, built when the first derivative asks for them, so that
+inference never pays for them (the compiled form in :mod:`chainrule.kernels.pool` keeps argmax
+offsets instead).
 
 Every array is made in the memory order of the pool's input (batch-innermost after a convolution,
 see :mod:`chainrule.ops.window`): NumPy runs several times slower on operands of mixed orders.
 """
 
-from chainrule import fast, workspace
-from chainrule.autograd.mode import state
 from chainrule.autograd.op import Op
-from chainrule.ops.window import batch_innermost, is_batch_innermost, padded_copy, rows_last
+from chainrule.ops.window import batch_innermost, is_batch_innermost, padded_copy
 
 
 def empty_in_layout(xp, batch_inner, shape, dtype):
@@ -46,20 +42,12 @@ def _in_layout(xp, g, batch_inner):
     return copy
 
 
-def _offset_dtype(xp, count):
-    """The smallest integer dtype that holds the offsets 0 … count − 1 of a window."""
-    return xp.int8 if count <= 127 else xp.int32
-
-
-def _tiles(window, image_hw):
+def tiles_exactly(window, image_hw):
     """True when the windows cover the input exactly once (stride = kernel, no padding, no remainder)."""
     (kh, kw), (sh, sw), (dh, dw) = window.kernel, window.stride, window.dilation
     h, w = image_hw
     return ((kh, kw) == (sh, sw) and (dh, dw) == (1, 1) and not any(window.padding)
             and h % kh == 0 and w % kw == 0)
-
-
-KERNEL_MIN_BATCH = 16  # the kernels vectorise over the batch: fewer images run scalar code, slower than NumPy
 
 
 class Winners:
@@ -105,20 +93,6 @@ class MaxPool(Op):
     def forward(self, x):
         xp = self.xp
         out_h, out_w = self.window.out_size(x.shape[2], x.shape[3], "max_pool2d")
-        # The kernels loop over the batch innermost: they take batch-innermost images (a convolution's).
-        # Without gradients the NumPy form is as fast (both wait on memory) and writes no offsets.
-        kernels = None
-        if state.grad_enabled and is_batch_innermost(x) and len(x) >= KERNEL_MIN_BATCH:
-            kernels = fast.for_arrays("pool", x)
-        if kernels is not None:
-            out_shape = x.shape[:2] + (out_h, out_w)
-            kh, kw = self.window.kernel
-            best = batch_innermost(xp, out_shape, x.dtype)
-            offsets = batch_innermost(xp, out_shape, _offset_dtype(xp, kh * kw))
-            self.winners, self.source = Winners(self.window, offsets=offsets), None
-            kernels.max_pool_forward(rows_last(xp, x), rows_last(xp, best), rows_last(xp, offsets),
-                                     *self.winners.kernel_arguments())
-            return best
         source = padded_copy(xp, x, self.window, -xp.inf, relayout=False)
         views = [view for _, view in self.window.offset_views(source, out_h, out_w)]
         best = views[0].copy(order="K")  # keeps x's memory order
@@ -169,20 +143,11 @@ class MaxPoolScatter(Op):
         xp, winners = self.xp, self.winners
         window = winners.window
         n, c, h, w = self.image_shape
-        kernels = None if winners.offsets is None else fast.for_arrays("pool", g)
-        if kernels is not None:  # batch-innermost, as the offsets
-            image = batch_innermost(xp, self.image_shape, g.dtype, reuse_as="max_pool_input_grad")
-            kernels.max_pool_scatter(rows_last(xp, g), rows_last(xp, winners.offsets), rows_last(xp, image),
-                                     *winners.kernel_arguments(), _tiles(window, (h, w)))
-            return image
         masks = winners.masks()
         padded_shape = (n, c) + window.padded_shape(h, w)
-        if self.batch_inner:
-            padded = batch_innermost(xp, padded_shape, g.dtype, reuse_as="max_pool_input_grad")
-        else:
-            padded = workspace.reusable("max_pool_input_grad", padded_shape, g.dtype, xp)
+        padded = empty_in_layout(xp, self.batch_inner, padded_shape, g.dtype)
         g = _in_layout(xp, g, self.batch_inner)  # one small copy beats four mixed-order passes
-        tiles = _tiles(window, (h, w))
+        tiles = tiles_exactly(window, (h, w))
         if not tiles:
             padded[...] = 0
         for k, view in window.offset_views(padded, *g.shape[2:]):
@@ -208,12 +173,6 @@ class MaxPoolGather(Op):
     def forward(self, y):
         xp, winners = self.xp, self.winners
         out_h, out_w = winners.out_hw
-        kernels = None if winners.offsets is None else fast.for_arrays("pool", y)
-        if kernels is not None:
-            out = batch_innermost(xp, y.shape[:2] + (out_h, out_w), y.dtype)
-            kernels.max_pool_gather(rows_last(xp, y), rows_last(xp, winners.offsets), rows_last(xp, out),
-                                    *winners.kernel_arguments())
-            return out
         masks = winners.masks()
         source = padded_copy(xp, y, winners.window, 0, relayout=False)
         out = None

@@ -10,7 +10,6 @@ Convolution and pooling work in "batch-innermost" memory: a (N, C, H, W) array w
 (C, H, W, N). Its rows of OW·N elements are contiguous, which keeps NumPy's inner loops long.
 """
 
-from chainrule import workspace
 from chainrule.errors import ShapeError
 
 
@@ -88,17 +87,10 @@ class Window:
                 k += 1
 
 
-def batch_innermost(xp, shape, dtype, fill=None, reuse_as=None):
-    """A (N, C, H, W) array whose memory is (C, H, W, N): the layout the convolution works in.
-
-    With ``reuse_as`` (a key) the memory comes from :mod:`chainrule.workspace`, the step before's
-    once nothing refers to it: large backward arrays page-faulted on fresh memory.
-    """
+def batch_innermost(xp, shape, dtype, fill=None):
+    """A (N, C, H, W) array whose memory is (C, H, W, N): the layout the convolution works in."""
     n, c, h, w = shape
-    if reuse_as is None:
-        raw = xp.empty((c, h, w, n), dtype=dtype)
-    else:
-        raw = workspace.reusable(reuse_as, (c, h, w, n), dtype, xp)
+    raw = xp.empty((c, h, w, n), dtype=dtype)
     if fill is not None:
         raw.fill(fill)
     return raw.transpose(3, 0, 1, 2)
@@ -107,7 +99,7 @@ def batch_innermost(xp, shape, dtype, fill=None, reuse_as=None):
 def rows_last(xp, x, dtype=None):
     """The C-ordered (C, H, W, N) array of a (N, C, H, W) one: x's own memory when batch-innermost.
 
-    The compiled kernels of :mod:`chainrule.fast` take this form (their innermost loop runs over N).
+    The compiled kernels take this form (their innermost loop runs over N).
     """
     return xp.ascontiguousarray(x.transpose(1, 2, 3, 0), dtype=dtype)
 

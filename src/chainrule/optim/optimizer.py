@@ -11,7 +11,7 @@ A rule is elementwise, so the loop hands it a large parameter in blocks of rows:
 parameter, gradient, state and scratch stay in the CPU cache through the rule's eight to twelve
 passes, instead of each pass streaming the whole parameter from memory.
 
-With Numba installed, ``chainrule.fast`` registers a one-pass compiled kernel per optimiser class,
+With Numba installed, ``chainrule.kernels.compiled`` registers a one-pass compiled kernel per optimiser class,
 used instead of ``update`` where it applies (:func:`register_kernel`); ``CHAINRULE_NO_NUMBA=1`` keeps
 the NumPy ``update`` everywhere.
 
@@ -23,40 +23,22 @@ import copy
 
 import numpy
 
+from chainrule.autograd import seam
 from chainrule.autograd.mode import enable_grad
 from chainrule.autograd.tensor import Tensor, mark_changed
 from chainrule.backend import array_module
 from chainrule.errors import ShapeError
 
-# ---------------------------------------------------------------- compiled kernels (optional)
-# An extra, not a branch inside the algorithms: chainrule.fast registers, per optimiser class, a
-# function ``kernel(optimizer, p, g, state, group)`` that applies the same rule as ``update`` in one
-# pass and returns True, or returns False for a configuration it does not cover. Exact classes only:
-# a user's subclass may change the rule, so it keeps its own ``update``.
-_kernels = {}
-_kernels_loaded = False
 
+def update_kernel(optimizer_class):
+    """The ``update`` kernel registered for exactly ``optimizer_class`` (see the seam), or None.
 
-def register_kernel(optimizer_class, kernel):
-    """Use ``kernel`` instead of ``optimizer_class.update`` wherever the kernel accepts the arrays."""
-    _kernels[optimizer_class] = kernel
-
-
-def compiled_kernel(optimizer_class):
-    """The registered kernel of ``optimizer_class``, or None (no Numba, or CHAINRULE_NO_NUMBA=1).
-
-    The kernels are loaded at the first call, not at import: a script that never steps an optimiser
-    never imports Numba.
+    A kernel ``kernel(optimizer, p, g, state, group)`` applies the same rule as ``update`` in one pass
+    and returns True, or returns False for a configuration it does not cover. Exact classes only: a
+    user's subclass may change the rule, so it keeps its own ``update``. None in reference mode.
     """
-    global _kernels_loaded
-    from chainrule import fast
-
-    if fast.disabled_by_environment():
-        return None
-    if not _kernels_loaded:
-        _kernels_loaded = True
-        fast.load("optimizers")  # importing it registers its kernels
-    return _kernels.get(optimizer_class)
+    kernel = seam.kernel_for(optimizer_class, numpy, ())
+    return None if kernel is None else kernel.update
 
 
 class Optimizer:
@@ -180,7 +162,7 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        kernel = compiled_kernel(type(self))
+        kernel = update_kernel(type(self))
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:

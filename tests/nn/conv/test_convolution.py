@@ -188,7 +188,7 @@ def test_conv_errors_name_the_problem():
 @pytest.mark.parametrize("chunk_bytes", [1, 6000])
 def test_cache_sized_row_chunks_give_the_same_result(monkeypatch, chunk_bytes):
     """The kernels unfold a few output rows at a time: one row, or several with a partial last chunk."""
-    from chainrule.ops import conv as conv_ops
+    from chainrule.kernels import conv as conv_ops
 
     rng = np.random.default_rng(5)
     x = rng.standard_normal((2, 4, 9, 7))

@@ -58,7 +58,7 @@ def test_array_backward_equals_composed_backward(reverse):
 
 def test_array_backward_equals_composed_backward_with_packed_recurrent_weights(monkeypatch):
     """Where MKL packs W_hh once per sequence (prepack), the fused op still equals the composed one."""
-    from chainrule.fast import blas
+    from chainrule.kernels import mkl as blas
 
     packed = [0]
     if blas.active() == "mkl":

@@ -7,7 +7,6 @@ PyTorch, so a padding vector stays what it was set to (zeros by default).
 
 import numpy
 
-from chainrule import fast
 from chainrule.autograd.op import Op
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import DEFAULT_FLOAT, array_module
@@ -44,30 +43,8 @@ class EmbeddingScatter(Op):
         self.indices, self.padding_idx, self.num_embeddings = indices, padding_idx, num_embeddings
 
     def forward(self, g):
-        xp, dim = self.xp, g.shape[-1]
-        # zeros then a scatter, as PyTorch's dense backward does: for a large table the zeros are
-        # fresh pages from calloc, and only the rows that are looked up are ever touched
-        out = xp.zeros((self.num_embeddings, dim), dtype=g.dtype)
-        rows, flat = _rows_in_memory_order(xp, g, self.indices)
-        kernels = fast.for_arrays("embedding", rows)
-        if kernels is not None:
-            # one pass over the rows in memory order, adding in g's dtype (chainrule/fast/embedding.py)
-            bad = kernels.scatter_add_rows(rows, flat, out)
-            if bad >= 0:
-                raise ShapeError(f"Embedding backward: indices must lie in [0, {self.num_embeddings}), "
-                                 f"got {flat[bad]}: check the indices given to the lookup")
-        elif flat.size and hasattr(xp.add, "reduceat"):
-            if flat.min() < 0:  # -1 and V-1 name one row: one run of the sort, not two that overwrite
-                flat = flat % self.num_embeddings
-            # sort the rows by index and sum each run: about 3x faster than add.at (measured); a
-            # stable sort of 16-bit keys is a radix sort, 8x faster than sorting int64 keys
-            keys = flat.astype(xp.int16) if self.num_embeddings <= 1 << 15 else flat
-            order = xp.argsort(keys, kind="stable")
-            ordered = flat[order]
-            starts = xp.flatnonzero(xp.concatenate([xp.ones(1, dtype=bool), ordered[1:] != ordered[:-1]]))
-            out[ordered[starts]] = xp.add.reduceat(rows[order], starts, axis=0)
-        else:
-            xp.add.at(out, flat, rows)
+        out = self.xp.zeros((self.num_embeddings, g.shape[-1]), dtype=g.dtype)
+        self.xp.add.at(out, self.indices.reshape(-1), g.reshape(-1, g.shape[-1]))  # repeated rows add up
         if self.padding_idx is not None:
             out[self.padding_idx] = 0
         return out
@@ -77,22 +54,6 @@ class EmbeddingScatter(Op):
 
     def jvp(self, dg):
         return EmbeddingScatter(self.indices, self.padding_idx, self.num_embeddings)(dg)
-
-
-def _rows_in_memory_order(xp, g, indices):
-    """g (*S, D) as rows (prod S, D) and the indices (*S) flattened in the same order, without copying g.
-
-    A gradient that arrives as a transposed view (a batch_first layer's swapaxes) is read in the
-    order of its memory: the leading axes are permuted until g is C-contiguous, and the (small, integer)
-    indices are permuted the same way, instead of copying the rows into index order.
-    """
-    lead = g.ndim - 1
-    if not g.flags.c_contiguous and lead > 1 and g.strides[-1] == g.itemsize:
-        axes = sorted(range(lead), key=lambda k: -abs(g.strides[k]))
-        view = g.transpose(axes + [lead])
-        if view.flags.c_contiguous:
-            return view.reshape(-1, g.shape[-1]), xp.ascontiguousarray(indices.transpose(axes)).reshape(-1)
-    return g.reshape(-1, g.shape[-1]), indices.reshape(-1)
 
 
 def _check_padding_idx(padding_idx, num_embeddings, where):

@@ -1,0 +1,211 @@
+"""The convolution's faster forms: cache-sized im2col chunks in batch-innermost memory, and direct kernels.
+
+The reference (:mod:`chainrule.ops.conv`) unfolds the whole image into ``cols`` (C·kh·kw, OH·OW·N)
+and makes one matrix product. Here:
+
+Batch innermost. The image is kept (C, H, W, N) in memory (see :mod:`chainrule.ops.window`): col2im
+then adds one block per kernel offset with contiguous runs of OW·N elements, and the output is a
+(N, O, OH, OW) view of (O, OH, OW, N) memory, which the following layers keep.
+
+Chunks. ``cols`` is never built whole: each product unfolds a few output rows at a time into a
+buffer of about ``CHUNK_BYTES`` that stays in the CPU cache, and multiplies it there; nothing of size
+C·kh·kw·OH·OW·N is kept for the backward pass (the weight gradient unfolds x again). Output and
+input-gradient memory is reused from step to step (:mod:`chainrule.kernels.workspace`).
+
+Direct kernels (Numba, :mod:`chainrule.kernels.compiled.conv`). With few output channels the
+products are thin (LeNet-5: 6 rows) and the unfolded copies, C·kh·kw times the input's bytes, cost
+more than the arithmetic: the direct kernels read the batch-innermost image in place. They run their
+outer loop on Numba's threads; next to OpenBLAS's own spinning thread pool those threads time-slice
+the same cores, and the direct path measured 1.6-1.8x SLOWER than the chunked products (issue #19).
+So they are chosen only where the products run on MKL (:func:`direct_applies`).
+
+Timings behind ``CHUNK_BYTES`` and ``DIRECT_MAX_OUT_CHANNELS`` are in benchmarks/README.md.
+"""
+
+from chainrule.autograd.seam import register
+from chainrule.backend import gemm
+from chainrule.kernels import compiled, workspace
+from chainrule.ops.conv import ConvInputGrad, Convolution, ConvWeightGrad, group_blocks
+from chainrule.ops.window import batch_innermost, is_batch_innermost, padded_copy, rows_last, unfold_view
+
+CHUNK_BYTES = 512 * 1024  # unfolded columns per product: small enough to stay in a 1 MB L2 cache
+INPUT_GRAD_CHUNKS_LARGER = 8  # col2im pays a fixed cost per add, kh·kw adds per chunk: larger chunks pay
+DIRECT_MAX_OUT_CHANNELS = 16  # the direct form wins where O is small, for any C·kh·kw
+DIRECT_MIN_BATCH = 16  # the kernels vectorise over the batch: at 8 images im2col is as fast or faster
+
+
+def direct_applies(weight_shape, batch, groups):
+    """True where the direct kernels run: one group, few output channels, a batch, Numba and MKL."""
+    if groups != 1 or weight_shape[0] > DIRECT_MAX_OUT_CHANNELS or batch < DIRECT_MIN_BATCH:
+        return False
+    return compiled.enabled() and numba_threads_pay()
+
+
+def numba_threads_pay():
+    """True where the products run on MKL: next to OpenBLAS's threads, Numba's lose (module docstring)."""
+    from chainrule.kernels import mkl
+
+    return mkl.active() == "mkl"
+
+
+def _rows_per_chunk(view, itemsize, budget=None):
+    c, kh, kw, _, out_w, n = view.shape
+    row_bytes = max(1, c * kh * kw * out_w * n * itemsize)  # 0 for an empty batch: one chunk then
+    return max(1, (budget or CHUNK_BYTES) // row_bytes)
+
+
+def _column_chunks(xp, view, dtype, ones_row=False):
+    """Yield ((start, stop) columns of the output, cols chunk (C·kh·kw, rows·OW·N)) over row chunks.
+
+    With ``ones_row`` the chunk has one more row, of ones, that multiplies a bias column of the kernel.
+    """
+    c, kh, kw, out_h, out_w, n = view.shape
+    rows = min(out_h, _rows_per_chunk(view, xp.dtype(dtype).itemsize))
+    depth = c * kh * kw + (1 if ones_row else 0)
+    buffer = workspace.scratch(xp, "conv_columns", depth * rows * out_w * n, dtype)
+    width = out_w * n
+    for top in range(0, out_h, rows):
+        count = min(rows, out_h - top)
+        cols = buffer[:depth * count * width].reshape(depth, count * width)
+        cols[:c * kh * kw].reshape(c, kh, kw, count, out_w, n)[...] = view[:, :, :, top:top + count]
+        if ones_row:
+            cols[-1] = 1
+        yield (top * width, (top + count) * width), cols
+
+
+def _channels_first(g):
+    """g (N, O, OH, OW) as the (O, OH·OW·N) matrix of the products (free when g is batch-innermost)."""
+    n, o, out_h, out_w = g.shape
+    return g.transpose(1, 2, 3, 0).reshape(o, out_h * out_w * n)
+
+
+def _batch_innermost_like(xp, x):
+    if is_batch_innermost(x):
+        return x
+    out = batch_innermost(xp, x.shape, x.dtype)
+    out[...] = x
+    return out
+
+
+def forward(xp, window, groups, x, weight, bias=None):
+    """(y (N, O, OH, OW) batch-innermost, the padded source the weight gradient unfolds again or None)."""
+    n, _, h, w = x.shape
+    o = weight.shape[0]
+    out_h, out_w = window.out_size(h, w, "conv2d")
+    dtype = xp.result_type(x.dtype, weight.dtype)
+    source = padded_copy(xp, x, window, 0)
+    kept = source if source is not x else None
+    out = workspace.reusable("conv_output", (o, out_h * out_w * n), dtype, xp)
+    if direct_applies(weight.shape, n, groups):
+        shift = xp.zeros(o, dtype) if bias is None else bias.astype(dtype, copy=False)
+        compiled.load("conv").conv_forward(rows_last(xp, source, dtype), xp.ascontiguousarray(weight, dtype),
+                                           shift, out.reshape(o, out_h, out_w, n), window.stride,
+                                           window.dilation)
+        return out.reshape(o, out_h, out_w, n).transpose(3, 0, 1, 2), kept
+    view = unfold_view(xp, source, window, out_h, out_w)
+    kernel = weight.reshape(o, -1)
+    blocks = group_blocks(weight.shape, groups)
+    # one group: the bias is one more kernel column against a row of ones in the columns, which
+    # saves a pass over the output
+    fold_bias = bias is not None and groups == 1
+    if fold_bias:
+        kernel = xp.concatenate((kernel, bias.reshape(o, 1)), axis=1).astype(dtype, copy=False)
+    for (start, stop), cols in _column_chunks(xp, view, dtype, ones_row=fold_bias):
+        if fold_bias:
+            gemm(kernel, cols, out=out[:, start:stop])
+            continue
+        for out_rows, col_rows in blocks:
+            gemm(kernel[out_rows], cols[col_rows], out=out[out_rows, start:stop])
+        if bias is not None:  # while the chunk is still in the cache
+            out[:, start:stop] += bias.reshape(o, 1)
+    return out.reshape(o, out_h, out_w, n).transpose(3, 0, 1, 2), kept
+
+
+def input_grad(xp, window, groups, image_shape, g, weight):
+    """dx (N, C, H, W) = Fold(wᵀ @ g), batch-innermost."""
+    n, c, h, w = image_shape
+    o, _, kh, kw = weight.shape
+    out_h, out_w = g.shape[2:]
+    dtype = xp.result_type(g.dtype, weight.dtype)
+    if direct_applies(weight.shape, n, groups):
+        image = workspace.batch_innermost(xp, image_shape, dtype, "conv_input_grad_direct")
+        top, _, left, _ = window.padding
+        compiled.load("conv").conv_input_grad(rows_last(xp, g, dtype), xp.ascontiguousarray(weight, dtype),
+                                              rows_last(xp, image), window.stride, window.dilation,
+                                              (top, left))
+        return image
+    grads = _channels_first(g)
+    kernel_t = weight.reshape(o, -1).T
+    padded = workspace.batch_innermost(xp, (n, c) + window.padded_shape(h, w), dtype, "conv_input_grad", 0)
+    image = rows_last(xp, padded)  # (C, Hp, Wp, N), the same memory: col2im adds into it
+    (sh, sw), (dh, dw) = window.stride, window.dilation
+    budget = CHUNK_BYTES * INPUT_GRAD_CHUNKS_LARGER
+    rows = min(out_h, _rows_per_chunk(unfold_view(xp, padded, window, out_h, out_w), dtype.itemsize, budget))
+    buffer = workspace.scratch(xp, "conv_input_grad_columns", c * kh * kw * rows * out_w * n, dtype)
+    for top in range(0, out_h, rows):
+        count = min(rows, out_h - top)
+        start, stop = top * out_w * n, (top + count) * out_w * n
+        cols = buffer[:c * kh * kw * count * out_w * n].reshape(c * kh * kw, count * out_w * n)
+        for out_rows, col_rows in group_blocks(weight.shape, groups):
+            gemm(kernel_t[:, out_rows], grads[out_rows, start:stop], out=cols[col_rows])
+        blocks = cols.reshape(c, kh, kw, count, out_w, n)
+        for p in range(kh):  # col2im: one add per kernel offset
+            first = top * sh + p * dh
+            for q in range(kw):
+                image[:, first:first + sh * (count - 1) + 1:sh,
+                      q * dw:q * dw + sw * (out_w - 1) + 1:sw] += blocks[:, p, q]
+    return padded[window.interior(h, w)]
+
+
+def weight_grad(xp, window, groups, weight_shape, g, x, source=None):
+    """dw (O, C/groups, kh, kw) = g @ Unfold(x)ᵀ, unfolding ``source`` (x padded) chunk by chunk."""
+    out_h, out_w = g.shape[2:]
+    dtype = xp.result_type(g.dtype, x.dtype)
+    source = padded_copy(xp, x, window, 0) if source is None else source
+    o = weight_shape[0]
+    if direct_applies(weight_shape, len(g), groups):
+        dw = xp.empty(weight_shape, dtype=dtype)
+        compiled.load("conv").conv_weight_grad(rows_last(xp, g, dtype), rows_last(xp, source, dtype), dw,
+                                               window.stride, window.dilation)
+        return dw
+    grads = _channels_first(g)
+    view = unfold_view(xp, source, window, out_h, out_w)
+    # dwᵀ = cols @ gᵀ: the long axis of the chunk is the product's inner one (1.5x faster than g @ colsᵀ)
+    dw_t = xp.zeros((view.shape[0] * view.shape[1] * view.shape[2] // groups, o), dtype=dtype)
+    blocks = group_blocks(weight_shape, groups)
+    for (start, stop), cols in _column_chunks(xp, view, dtype):
+        for out_rows, col_rows in blocks:
+            dw_t[:, out_rows] += gemm(cols[col_rows], grads[out_rows, start:stop].T)
+    return xp.ascontiguousarray(dw_t.T).reshape(weight_shape)
+
+
+# ---------------------------------------------------------------- attached to the reference ops
+def convolution_forward(op, x, weight, bias=None):
+    out, op.source = forward(op.xp, op.window, op.groups, x, weight, bias)
+    return out
+
+
+def convolution_backward(op, g):
+    """(dx, dw, db) from g laid out batch-innermost once for both products."""
+    xp, (x, weight) = op.xp, (v.data for v in op.inputs[:2])
+    wants = [getattr(v, "requires_grad", False) for v in op.inputs]
+    g = _batch_innermost_like(xp, g)
+    dx = input_grad(xp, op.window, op.groups, x.shape, g, weight) if wants[0] else None
+    dw = weight_grad(xp, op.window, op.groups, weight.shape, g, x, op.source) if wants[1] else None
+    op.source = None
+    if len(op.inputs) == 2:
+        return dx, dw
+    return dx, dw, (g.sum(axis=(0, 2, 3)) if wants[2] else None)
+
+
+def input_grad_forward(op, g, weight):
+    return input_grad(op.xp, op.window, op.groups, op.image_shape, g, weight)
+
+
+def weight_grad_forward(op, g, x):
+    return weight_grad(op.xp, op.window, op.groups, op.weight_shape, g, x)
+
+
+register(Convolution, forward=convolution_forward, vjp_arrays=convolution_backward)
+register(ConvInputGrad, forward=input_grad_forward)
+register(ConvWeightGrad, forward=weight_grad_forward)

@@ -1,0 +1,44 @@
+"""Fixtures shared by the tests of the compiled and MKL routes."""
+
+import pytest
+
+from chainrule.kernels import mkl as blas
+
+
+@pytest.fixture
+def count_calls(monkeypatch):
+    """``count_calls(owner, name)`` wraps ``owner.name`` to count its calls; returns the count (a list)."""
+
+    def wrap(owner, name):
+        count = [0]
+        original = getattr(owner, name)
+
+        def counting(*args, **kwargs):
+            count[0] += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, counting)
+        return count
+
+    return wrap
+
+
+@pytest.fixture
+def mkl(monkeypatch):
+    """MKL loaded, whatever CHAINRULE_BLAS says; skip where the mkl package is not installed."""
+    monkeypatch.delenv(blas.SWITCH_VARIABLE, raising=False)
+    if blas.find_library() is None:
+        pytest.skip("the mkl package is not installed (pip install chainrule[mkl])")
+    assert blas.load()
+
+
+@pytest.fixture
+def forget_mkl(monkeypatch):
+    """``forget_mkl()``: as in a process that has not looked for MKL yet (the next call looks again)."""
+
+    def forget():
+        monkeypatch.setattr(blas, "library", None)
+        monkeypatch.setattr(blas, "_routines", {})
+        monkeypatch.setattr(blas, "_packers", {})
+
+    return forget
