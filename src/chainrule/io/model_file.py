@@ -46,7 +46,7 @@ TRAINING_PREFIX = "__training__/"
 def architecture(module, custom_objects=None):
     """The JSON-able description of ``module``: class names from the registry and get_config()."""
     from chainrule.nn import ModuleList, Sequential
-    from chainrule.train.model import Model
+    Model = registry.model_class()  # noqa: N806 - the class, registered by chainrule.train
 
     cls = type(module)
     name = registry.name_of(cls, custom_objects)
@@ -80,7 +80,7 @@ def architecture(module, custom_objects=None):
 def from_architecture(entry, custom_objects=None, path="<file>"):
     """Build an untrained module from :func:`architecture`'s description (no code from the file)."""
     from chainrule.nn import ModuleList
-    from chainrule.train.model import Model
+    Model = registry.model_class()  # noqa: N806 - the class, registered by chainrule.train
 
     if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
         raise FormatError(f"{path}: expected a layer entry {{'class_name': ..., 'config': {{...}}}}, got "
@@ -214,7 +214,7 @@ def load_model(path, compile=True, custom_objects=None):  # noqa: A002 - Keras's
     file's. The weights keep the dtype they were saved in.
     """
     from chainrule.io import checks, model_build
-    from chainrule.train.model import Model
+    Model = registry.model_class()  # noqa: N806 - the class, registered by chainrule.train
 
     saved = read(path, MODEL_FORMAT)
     config = saved.json("architecture")

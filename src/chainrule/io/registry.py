@@ -32,8 +32,24 @@ MODELS = ("Model", "Sequential")
 OPTIMIZERS = ("GD", "SGD", "RMSprop", "Adam", "AdamW", "Adadelta", "Adagrad")
 
 
+_models = {}  # name -> class: chainrule.train registers its models here (io sits below train)
+
+
+def register_model(name, cls):
+    """Make a training model class (``Model``, ``Sequential``) savable and loadable under ``name``."""
+    _models[name] = cls
+
+
+def model_class():
+    """The class that wraps a module for training (``chainrule.train.Model``), as registered.
+
+    ``import chainrule`` imports train, which registers it: io never imports train (no cycle).
+    """
+    return _models["Model"]
+
+
 def _layer_table():
-    from chainrule import nn, train
+    from chainrule import nn
 
     table = {}
     for name in NN_LAYERS:
@@ -41,7 +57,7 @@ def _layer_table():
         if cls is not None:
             table[f"nn.{name}"] = cls
     for name in MODELS:
-        table[name] = getattr(train, name)
+        table[name] = _models[name]
     return table
 
 
