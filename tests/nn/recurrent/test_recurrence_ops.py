@@ -56,6 +56,7 @@ def test_array_backward_equals_composed_backward(reverse):
             np.testing.assert_allclose(a.data, b.data, rtol=1e-10, atol=1e-12, err_msg=name)
 
 
+@pytest.mark.kernels
 def test_array_backward_equals_composed_backward_with_packed_recurrent_weights(monkeypatch):
     """Where MKL packs W_hh once per sequence (prepack), the fused op still equals the composed one."""
     from chainrule.kernels import mkl as blas
