@@ -27,6 +27,15 @@ def _lenet5():
         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
 
 
+def _cifar_cnn():
+    def block(c_in, c_out):
+        return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+    return nn.Sequential(*block(3, 32), *block(32, 32), nn.MaxPool2d(2), *block(32, 64), *block(64, 64),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.25), nn.Linear(4096, 512), nn.ReLU(),
+                         nn.Linear(512, 10))
+
+
 class CharLSTM(nn.Module):
     def __init__(self):
         super().__init__()
@@ -52,6 +61,12 @@ def build(name, rng):
         model = _lenet5()
         x = rng.random((128, 1, 28, 28), dtype=np.float32)
         y = rng.integers(0, 10, 128)
+        opt = cr.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        loss_fn = F.cross_entropy
+    elif name == "cifar_cnn":
+        model = _cifar_cnn()
+        x = rng.random((64, 3, 32, 32), dtype=np.float32)
+        y = rng.integers(0, 10, 64)
         opt = cr.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         loss_fn = F.cross_entropy
     elif name == "mlp":

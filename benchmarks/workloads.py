@@ -1,4 +1,4 @@
-"""The five workloads of ../shared/WORKLOADS.md: sizes, batch, unit, and the matrix products of one
+"""The six workloads of ../shared/WORKLOADS.md: sizes, batch, unit, and the matrix products of one
 training step (from which the FLOPs and the GEMM share come), shared by both sides."""
 
 from dataclasses import dataclass
@@ -15,7 +15,8 @@ class Workload:
         """The workload's reported figure for one step's median time."""
         if self.unit == "tokens/s":
             return self.batch * SEQUENCE / step_seconds
-        return step_seconds * 60_000 / self.batch
+        samples = 50_000 if self.unit == "s/50k" else 60_000
+        return step_seconds * samples / self.batch
 
 
 SEQUENCE, VOCAB, EMBED, HIDDEN = 64, 65, 64, 256
@@ -44,6 +45,13 @@ def _lenet(batch):
             + _dense(batch, [400, 120, 84, 10]) + [(batch, 120, 400)])  # the input gradient of fc1
 
 
+def _cifar(batch):
+    """[conv 3x3 pad 1] x2 at 32 channels on 32x32, x2 at 64 on 16x16, then 4096-512-10."""
+    return (_conv(batch * 32 * 32, 3, 3, 32, False) + _conv(batch * 32 * 32, 32, 3, 32, True)
+            + _conv(batch * 16 * 16, 32, 3, 64, True) + _conv(batch * 16 * 16, 64, 3, 64, True)
+            + _dense(batch, [4096, 512, 10]) + [(batch, 512, 4096)])  # the input gradient of fc1
+
+
 def _lstm(batch):
     tokens, gates = batch * SEQUENCE, 4 * HIDDEN
     per_step = [(batch, HIDDEN, gates), (batch, gates, HIDDEN)]  # h·W_hhᵀ forward, its input gradient
@@ -63,6 +71,7 @@ GEMMS = {
     "deep_ae": _dense(256, [784, 128, 64, 32, 64, 128, 784]),
     "lenet5": _lenet(128),
     "char_lstm": _lstm(64),
+    "cifar_cnn": _cifar(64),
 }
 WORKLOADS = {
     "mlp": Workload("mlp", 128, "s/60k", flops(GEMMS["mlp"])),
@@ -70,4 +79,5 @@ WORKLOADS = {
     "deep_ae": Workload("deep_ae", 256, "s/60k", flops(GEMMS["deep_ae"])),
     "lenet5": Workload("lenet5", 128, "s/60k", flops(GEMMS["lenet5"])),
     "char_lstm": Workload("char_lstm", 64, "tokens/s", flops(GEMMS["char_lstm"])),
+    "cifar_cnn": Workload("cifar_cnn", 64, "s/50k", flops(GEMMS["cifar_cnn"])),
 }

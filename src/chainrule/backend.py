@@ -52,10 +52,16 @@ def gemm(a, b, out=None, accumulate=False):
 
 def matmul_gemm(a, b, out=None, accumulate=False):
     """``a @ b`` by the array module's own ``matmul`` (``accumulate``: ``out += a @ b``)."""
+    xp = array_module(a)
     if accumulate:
-        out += array_module(a).matmul(a, b)
+        out += xp.matmul(a, b)
         return out
-    return array_module(a).matmul(a, b, out=out)
+    if out is not None and not out.flags.c_contiguous:
+        # NumPy's matmul into a strided out (a column block of a larger array) measured 40x slower
+        # than into fresh memory with OpenBLAS on 2 threads (39 against 0.9 ms at 32x289 @ 289x8192)
+        out[...] = xp.matmul(a, b)
+        return out
+    return xp.matmul(a, b, out=out)
 
 
 _gemm = matmul_gemm

@@ -169,6 +169,9 @@ def numpy_gemm(a, b, out=None, accumulate=False):
     if type(a) is ndarray and type(b) is ndarray:
         if out is None and a.ndim == 2 and b.ndim == 2:
             return a.dot(b)  # the product matmul computes, at half the matmul ufunc's call overhead
+        if out is not None and not out.flags.c_contiguous:  # see chainrule.backend.matmul_gemm: 40x
+            out[...] = matmul(a, b)
+            return out
         return matmul(a, b, out=out)
     return array_module(b if type(a) is ndarray else a).matmul(a, b, out=out)  # CuPy data
 
