@@ -3,8 +3,10 @@
     python benchmarks/run.py [NAME ...] [--quick] [--json FILE]
 
 Worker processes take turns step batch by step batch (A B C A B C ...), so that the machine's drift
-cancels: chainrule (on MKL with the mkl extra, and on NumPy's OpenBLAS), PyTorch as installed, and
-PyTorch with glibc's malloc thresholds raised (its CPU times swing with the allocator). Each turn
+cancels: chainrule in three configurations, ``chainrule`` (the `fast,mkl` extras: Numba and MKL; just
+`fast` where MKL is not installed), ``fast`` (Numba, NumPy's BLAS) and ``core`` (NumPy alone: Numba
+off, NumPy's BLAS), PyTorch as installed, and PyTorch with glibc's malloc thresholds raised (its CPU
+times swing with the allocator). ``python -m benchmarks.startup`` times the start-up and first step. Each turn
 runs untimed warm-up steps for a quarter of a second, then times a few steps back to back, as a
 training run takes them. Reported per workload: median step time in the workload's unit, the ratio
 chainrule / PyTorch (below 1 means we are faster), achieved GFLOP/s of the step's matrix products
@@ -139,11 +141,14 @@ def main(argv=None):
     parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
                         help="also time the chainrule of another checkout (its src/), interleaved in "
                              "the same run: before/after figures of a change")
+    parser.add_argument("--rounds", type=int, metavar="N",
+                        help="interleaved rounds (default 30, 2 with --quick)")
     args = parser.parse_args(argv)
     names = args.names or [*WORKLOADS, "mlp_fit"]
     # many short rounds: on a shared machine, load comes in bursts that a long round would give to
     # one engine only
     rounds, steps, fit_batches = (2, 2, 4) if args.quick else (30, 4, 20)
+    rounds = args.rounds or rounds
     have_torch = importlib.util.find_spec("torch") is not None
 
     limit = gemm_limit_gflops(1024 if args.quick else 2048)
@@ -152,13 +157,14 @@ def main(argv=None):
         print("PyTorch is not installed: timing chainrule alone (pip install torch==2.13.0 for the peer)")
 
     with_mkl = mkl_installed()
-    labels = ["chainrule"] + (["chainrule-openblas"] if with_mkl else []) + \
+    labels = ["chainrule"] + (["fast"] if with_mkl else []) + ["core"] + \
         (["baseline"] if args.baseline else []) + \
         (["chainrule+malloc"] if args.ours_malloc else []) + (["torch", "torch+malloc"] if have_torch else [])
     rows = []
     workers = {"chainrule": Worker("ours")}
     if with_mkl:  # the same engine on NumPy's own BLAS: what a user without the mkl extra gets
-        workers["chainrule-openblas"] = Worker("ours", {"CHAINRULE_BLAS": "numpy"})
+        workers["fast"] = Worker("ours", {"CHAINRULE_BLAS": "numpy"})
+    workers["core"] = Worker("ours", {"CHAINRULE_BLAS": "numpy", "CHAINRULE_NO_NUMBA": "1"})  # NumPy only
     if args.baseline:
         workers["baseline"] = Worker("ours", checkout=args.baseline.resolve())
     if args.ours_malloc:
@@ -210,10 +216,11 @@ def main(argv=None):
             if f"{label}_best" in row:
                 ratio = row["chainrule_best"] / row[f"{label}_best"]
                 row[f"best_ratio_{label}"] = 1 / ratio if row["unit"] == "tokens/s" else ratio
-        for peer in ("torch", "torch+malloc"):  # without the mkl extra: NumPy's OpenBLAS
-            if "chainrule-openblas" in row and peer in row:
-                ratio = row["chainrule-openblas"] / row[peer]
-                row[f"ratio_openblas_{peer}"] = 1 / ratio if row["unit"] == "tokens/s" else ratio
+        for config in ("fast", "core"):  # the other configurations against PyTorch
+            for peer in ("torch", "torch+malloc"):
+                if config in row and peer in row:
+                    ratio = row[config] / row[peer]
+                    row[f"ratio_{config}_{peer}"] = 1 / ratio if row["unit"] == "tokens/s" else ratio
         if "chainrule+malloc" in row and "torch+malloc" in row:
             ratio = row["chainrule+malloc"] / row["torch+malloc"]
             row["ratio_both_malloc"] = 1 / ratio if row["unit"] == "tokens/s" else ratio
@@ -233,9 +240,10 @@ def main(argv=None):
         if parts:
             print(f"  {row['workload']:<10} " + "; ".join(parts))
     for row in rows:
-        if "ratio_openblas_torch" in row:
-            print(f"{row['workload']}: chainrule-openblas / torch = {row['ratio_openblas_torch']:.2f}, "
-                  f"/ torch+malloc = {row.get('ratio_openblas_torch+malloc', float('nan')):.2f}")
+        for config in ("fast", "core"):
+            if f"ratio_{config}_torch" in row:
+                print(f"{row['workload']}: {config} / torch = {row[f'ratio_{config}_torch']:.2f}, "
+                      f"/ torch+malloc = {row.get(f'ratio_{config}_torch+malloc', float('nan')):.2f}")
     for row in rows:
         if "ratio_both_malloc" in row:
             print(f"{row['workload']}: chainrule+malloc / torch+malloc = {row['ratio_both_malloc']:.2f}")
