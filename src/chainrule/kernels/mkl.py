@@ -274,8 +274,8 @@ class PackedRight:
     Each ``cblas_?gemm`` call copies its operands into the blocked layout its kernel reads, so a
     product repeated with the same ``b`` repacks ``b`` every time. MKL can instead pack ``b`` once
     (``cblas_?gemm_pack``) and multiply from the packed copy (``cblas_?gemm_compute``): an LSTM's
-    recurrent weight, used by every time step of a sequence, is such an operand. Measured at
-    (64, 256) @ (256, 1024) on 2 cores: 110-115 -> 95-100 µs a product, after one 90 µs pack.
+    recurrent weight, used by every time step of a sequence, is such an operand (figures:
+    benchmarks/README.md).
 
     The packed copy is of ``b``'s values when packed: pack again after ``b`` changes. Without MKL, or
     for anything the packed route does not take (another row count, dtype or layout), :meth:`matmul`

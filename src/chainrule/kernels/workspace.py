@@ -4,9 +4,9 @@ Why. A training step allocates the same large arrays every time (an LSTM's gate 
 convolution's output and input gradient: several MB each). glibc serves a block that large with a
 fresh ``mmap``, or from the top of its heap, and gives it back to the operating system when it is
 freed (``munmap``, or trimming the heap), so every step touches new pages, and the kernel zero-fills
-each 4 KB page at its first touch: about 0.25 µs per page, 1 ms for 16 MB. On the character LSTM that
-was ~4,400 page faults and ~9 ms of a 68 ms step; with its arrays from here, none. Keeping the
-arrays and handing them out again costs none of it.
+each 4 KB page at its first touch (on the character LSTM, thousands of page faults a step: figures
+in benchmarks/README.md); with its arrays from here, none. Keeping the arrays and handing them out
+again costs none of it.
 
 The rule that makes reuse safe: an array is handed out again only when nothing but this pool refers
 to it, which ``sys.getrefcount`` tells exactly. Whoever still uses an array holds a reference: the

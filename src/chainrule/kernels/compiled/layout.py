@@ -1,11 +1,10 @@
 """Time-major <-> batch-major copies of a sequence (its two leading axes swapped) on MKL's team.
 
 A ``batch_first`` recurrent layer runs time-major and returns batch-major: :class:`BatchMajor`
-(ops/recurrent.py) copies the (T, N, H) hidden states into (N, T, H), and the gradient back, 4 MB
+(kernels/recurrent.py) copies the (T, N, H) hidden states into (N, T, H), and the gradient back, 4 MB
 each way at the character LSTM's size. NumPy makes each copy on one core while MKL's threads spin
-after the last product; here each thread of MKL's team (:mod:`chainrule.kernels.compiled.team`) copies a share
-of the output's rows. Measured in the char_lstm step: 39.8 -> 38.7 ms with both copies shared (alone,
-one copy 294 -> 227 µs: it is memory-bound, and in the step it also reads what both cores wrote).
+after the last product; here each thread of MKL's team (:mod:`.team`) copies a share
+of the output's rows (figures: benchmarks/README.md).
 Anything this does not take stays with NumPy's copy, which gives the same bytes.
 """
 

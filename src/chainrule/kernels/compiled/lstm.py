@@ -1,10 +1,10 @@
 """Fused Numba kernels for the LSTM's gate arithmetic at one time step (float32).
 
-The NumPy forms in :mod:`chainrule.ops.recurrent` (``NumpyLSTMGates.forward`` / ``.backward``)
-are the reference: about a dozen whole-array calls per step each way, ~1,600 calls per step of a
+The NumPy forms in :mod:`chainrule.kernels.lstm` (``NumpyLSTMGates.forward`` / ``.backward``)
+are their reference: about a dozen whole-array calls per step each way, ~1,600 calls per step of a
 64-step sequence forward and backward. Each kernel here does the same arithmetic element by element,
 row by row (two short passes over a row that stays in L1), and is tested equal to the NumPy form
-(tests/fast/test_lstm_kernels.py). The matrix products stay with BLAS.
+(tests/kernels/test_lstm_kernels.py). The matrix products stay with BLAS.
 
 tanh has no vectorisable form in Numba (each call goes to libm, ~20x slower than NumPy's SIMD tanh),
 so the kernels use a rational approximation, tanh(x) ≈ x·P(x²)/Q(x²) with P, Q of degree 4, fitted
@@ -13,15 +13,12 @@ here by iterated least squares on [0, 9] (beyond 9, tanh rounds to ±1 in float3
 therefore used for float32 only; float64 runs keep the NumPy form. σ(a) = ½·tanh(½a) + ½, as in
 the NumPy form.
 
-Where the time goes (N = 64, H = 256, 2 cores): alone, with its arrays in cache, the forward kernel
-takes ~30 µs and the backward ~20 µs; inside the training step each takes ~2.5x that, because its
-arrays (the step's slice of the (T, N, 4H) activations, the product just written by MKL's threads)
-come from farther caches. Measured and NOT adopted, so that nobody tries them again blind:
+Measured and NOT adopted, so that nobody tries them again blind (figures: benchmarks/README.md):
 - splitting each call over the 2 cores (``numba.prange`` over two fixed row halves, the bias
-  gradient as two partial sums added in order): slower in the real step (forward 7.6 vs 5.7 ms,
-  backward 6.8 vs 4.8 ms per step), because MKL's worker threads spin on the other core for
-  ``KMP_BLOCKTIME`` after every product and the two thread pools then time-slice one core (the
-  same split on MKL's own OpenMP team does pay: :mod:`chainrule.kernels.compiled.lstm_team`);
+  gradient as two partial sums added in order): slower in the real step, because MKL's worker
+  threads spin on the other core for ``KMP_BLOCKTIME`` after every product and the two thread
+  pools then time-slice one core (the same split on MKL's own OpenMP team does pay:
+  :mod:`chainrule.kernels.compiled.lstm_team`);
 - one divide for two tanh (1/(q₁q₂) times the other denominator): no faster, the loop is not
   divide-bound once vectorised; written over four gate streams it stopped vectorising (6x slower);
 - software prefetch of the next step's activations: no measurable change.

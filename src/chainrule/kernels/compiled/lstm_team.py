@@ -1,8 +1,8 @@
 """The LSTM's gate kernels with each step's rows shared out over MKL's OpenMP team.
 
-The per-step kernels of :mod:`chainrule.kernels.compiled.lstm` run on one core while MKL's other threads spin,
+The per-step kernels of :mod:`.lstm` run on one core while MKL's other threads spin,
 waiting for the next product. Here each step's rows are split into one share per thread and the
-shares run as one parallel region on MKL's own team (:mod:`chainrule.kernels.compiled.team`): the same kernel
+shares run as one parallel region on MKL's own team (:mod:`.team`): the same kernel
 code over a row range, so every row is computed exactly as by the one-thread kernel. The bias
 gradient is summed per share (one float64 row per thread) and the shares are added in order at the
 end, so it is the same from run to run, though not bit for bit the one-thread sum.
@@ -14,11 +14,9 @@ dh = da_t W_hh just after them, from W_hh packed once for a share's rows
 region on the calling thread). A share's rows then stay in its own core's caches from product to
 gates, and a step is one parallel region instead of MKL's and ours.
 
-Measured at N = 64, H = 256 on 2 cores: a 64-step forward loop of MKL products and gate kernels
-9.1 -> 8.0 ms with the gates shared (the gate kernels 2.55 -> 1.5 ms), 8.7 -> 8.0 ms more with the
-products in the shares; in the char_lstm step (profiled) forward 11.3 -> 10.8 ms and backward
-23.1 -> 22.9 ms for the products. The same split on a pool of its own (Numba's ``parallel=True``)
-measured slower than one thread, because the two pools fought for the cores.
+The same split on a pool of its own (Numba's ``parallel=True``) measured slower than one thread,
+because the two pools fought for the cores. Figures: benchmarks/README.md ("Figures behind the
+kernels").
 
 Each task reads its arguments from a table of 64-bit integers (array addresses, byte strides between
 time steps, the step; see :mod:`.team_tasks`): the table is filled once per sequence,
