@@ -214,6 +214,7 @@ def load_model(path, compile=True, custom_objects=None):  # noqa: A002 - Keras's
     file's. The weights keep the dtype they were saved in.
     """
     from chainrule.io import checks, model_build
+
     Model = registry.model_class()  # noqa: N806 - the class, registered by chainrule.train
 
     saved = read(path, MODEL_FORMAT)
