@@ -8,7 +8,7 @@ gradient in ``.grad``.
 import numpy
 
 from chainrule import backend
-from chainrule.autograd.mode import state
+from chainrule.autograd.mode import shared, state
 from chainrule.errors import DTypeError, GraphError, ShapeError
 
 
@@ -415,7 +415,7 @@ class Tensor:
 def mark_changed(tensor):
     """Record that ``tensor``'s data changed in place (optimiser steps, +=, loads, initialisers)."""
     tensor._version += 1
-    state.changes += 1
+    shared.changes += 1
 
 
 class _HookHandle:
