@@ -20,13 +20,15 @@ to several leaves.
 """
 
 import copy
+import math
+import numbers
 
 import numpy
 
 from chainrule.autograd.mode import enable_grad
 from chainrule.autograd.tensor import Tensor, mark_changed
 from chainrule.backend import array_module
-from chainrule.errors import ShapeError
+from chainrule.errors import ConfigError, ShapeError
 
 # ---------------------------------------------------------------- compiled kernels (optional)
 # An extra, not a branch inside the algorithms: chainrule.fast registers, per optimiser class, a
@@ -68,6 +70,7 @@ class Optimizer:
     """
 
     scratch_buffers = 1  # how many temporaries shaped like a parameter ``update`` uses at most
+    named_settings = ("line_search_fn", "name")  # hyperparameters that are names, not numbers
     block_size = 32768  # elements per block of rows given to ``update`` (about 128 kB of float32)
 
     def __init__(self, params=None, **defaults):
@@ -75,6 +78,7 @@ class Optimizer:
         self.param_groups = []
         self.state = {}  # parameter tensor -> dict of its state (Tensor hashes by identity)
         self._scratch = {}  # dtype -> flat buffer as large as the largest parameter of that dtype
+        self.check_group(self.defaults)  # where the values are given, not at the first bind
         if params is not None:
             self.bind(params)
 
@@ -122,14 +126,23 @@ class Optimizer:
         self.param_groups.append(full)
 
     def check_group(self, group):
-        """Raise ValueError for hyperparameters out of range (subclasses extend this)."""
-        if group.get("lr", 0.0) < 0.0:
-            raise ValueError(f"{type(self).__name__}: lr must be >= 0, got {group['lr']}")
-        if group.get("weight_decay", 0.0) < 0.0:
-            raise ValueError(f"{type(self).__name__}: weight_decay must be >= 0, got "
-                             f"{group['weight_decay']}")
-        if group.get("eps", 0.0) < 0.0:
-            raise ValueError(f"{type(self).__name__}: eps must be >= 0, got {group['eps']}")
+        """Raise ConfigError for hyperparameters that are not finite numbers or out of range
+        (subclasses extend this). Runs on the defaults at construction and on every group added."""
+        name = type(self).__name__
+        for key, value in group.items():
+            if key == "params":
+                continue
+            for v in value if isinstance(value, (tuple, list)) else (value,):
+                if isinstance(v, bool) or v is None or callable(v) or (isinstance(v, str) and key in
+                                                                         self.named_settings):
+                    continue  # switches (nesterov), names (line_search_fn): checked by their owner
+                if not isinstance(v, numbers.Real):
+                    raise ConfigError(f"{name}: {key} must be a number, got {v!r}")
+                if not math.isfinite(v):
+                    raise ConfigError(f"{name}: {key} must be a finite number, got {v}")
+        for key in ("lr", "weight_decay", "eps"):
+            if group.get(key, 0.0) < 0.0:
+                raise ConfigError(f"{name}: {key} must be >= 0, got {group[key]}")
 
     @property
     def lr(self):
