@@ -20,7 +20,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_node", "_tangent", "_hooks", "_retains_grad", "_version",
-                 "__weakref__")
+                 "_keras_logits", "__weakref__")  # _keras_logits: see nn.layers.activation._keep_logits
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
     __array_priority__ = 1000
 

@@ -9,7 +9,8 @@ Keras-style ``categorical_crossentropy``, ``sparse_categorical_crossentropy`` an
 take probabilities, computing −Σ t·log(clip(p, 1e−7, 1 − 1e−7)); but when the probabilities come
 straight from a softmax (or sigmoid) op still in the graph, they use that op's logits and the fused
 loss instead, which is exact and stable (what Keras does too). Without a recorded graph (under
-``no_grad``) the clipped form is used; both agree to within the clipping.
+``no_grad``: evaluate, val_loss) the softmax or sigmoid activation keeps its logits on its output, so
+the same form gives the same value; probabilities from anywhere else use the clipped form.
 """
 
 from chainrule import backend
@@ -297,7 +298,10 @@ def _logits_of(probs, op_type):
         if op_type is reductions.Softmax and node.axis not in (-1, probs.ndim - 1):
             return None
         return node.inputs[0]
-    return None
+    # made without a graph (evaluate, val_loss): the activation kept its logits, so that the value is
+    # the one training reports for the same weights
+    kind, logits = getattr(probs, "_keras_logits", (None, None))
+    return logits if kind == ("softmax" if op_type is reductions.Softmax else "sigmoid") else None
 
 
 def _per_sample(losses, reduction):
