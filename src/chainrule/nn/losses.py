@@ -149,8 +149,16 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
 
 
 def hinge_loss(input, target, reduction="mean"):
-    """Binary hinge loss for targets ±1: mean(max(0, 1 − t·y))."""
+    """Binary hinge loss for targets ±1: mean(max(0, 1 − t·y)).
+
+    As in Keras, targets that are all 0 or 1 are taken as binary labels and converted to −1 and 1
+    (used as they are, a 0 target would contribute a constant 1 and no gradient).
+    """
     target = _elementwise_args(input, target, reduction, "hinge_loss")
+    if not isinstance(target, Tensor):
+        xp = backend.array_module(target)
+        if target.size and bool(xp.all((target == 0) | (target == 1))):
+            target = 2.0 * target - 1.0
     return _reduce(elementwise.relu(1.0 - input * target), reduction)
 
 
@@ -387,6 +395,9 @@ class _Loss(Module):
 
     def __init__(self, reduction="mean", **options):
         super().__init__()
+        if options and type(self).__init__ is _Loss.__init__:  # only subclasses pass options
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments {sorted(options)}; "
+                            "it takes only reduction ('mean', 'sum' or 'none')")
         _check_reduction(reduction, type(self).__name__)
         self.reduction, self.options = reduction, options
 
