@@ -61,6 +61,18 @@ def test_no_grad_and_enable_grad_as_decorators():
         assert not _records()
 
 
+def test_decorators_without_parentheses():
+    @cr.no_grad
+    def off():
+        return _records()
+
+    @cr.inference_mode
+    def inferring():
+        return _records(), cr.is_inference_mode_enabled()
+
+    assert off() is False and inferring() == (False, True) and _records()
+
+
 def test_inference_mode_as_context_and_decorator():
     with cr.inference_mode():
         assert cr.is_inference_mode_enabled() and not _records()

@@ -121,6 +121,10 @@ class _GradMode(_Switch):
 
     enabled = True
 
+    def __new__(cls, function=None):
+        switch = super().__new__(cls)
+        return switch if function is None else switch(function)  # ``@no_grad`` without parentheses
+
     def __enter__(self):
         self._previous = state.grad_enabled
         state.grad_enabled = self.enabled
@@ -173,6 +177,13 @@ class inference_mode(_Switch):  # noqa: N801
 
     ``inference_mode(False)`` leaves the current setting as it is, as PyTorch's does.
     """
+
+    def __new__(cls, mode=True):
+        switch = super().__new__(cls)
+        if not callable(mode):
+            return switch
+        switch.mode = True  # ``@inference_mode`` without parentheses: ``mode`` is the function
+        return switch(mode)
 
     def __init__(self, mode=True):
         self.mode = bool(mode)
