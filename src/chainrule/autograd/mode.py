@@ -101,11 +101,31 @@ def is_inference_mode_enabled():
 
 
 class _Switch:
-    """A context manager that is also a decorator: the decorated function runs with the switch set,
-    through a fresh instance per call (so recursion and threads do not share a saved value)."""
+    """A context manager that is also a decorator. ``settings()`` says which switches of
+    :data:`state` to set and to what; on exit they get back the values they had on entry. The
+    decorated function runs with them set, through a fresh instance per call (so recursion and
+    threads do not share a saved value)."""
+
+    def settings(self):
+        raise NotImplementedError
 
     def _fresh(self):
         return type(self)()
+
+    def _apply(self):
+        for name, value in self.settings().items():
+            setattr(state, name, value)
+
+    def _restore(self):
+        for name, value in self._previous.items():
+            setattr(state, name, value)
+
+    def __enter__(self):
+        self._previous = {name: getattr(state, name) for name in self.settings()}
+        self._apply()
+
+    def __exit__(self, *exc):
+        self._restore()
 
     def __call__(self, function):
         @functools.wraps(function)
@@ -114,6 +134,23 @@ class _Switch:
                 return function(*args, **kwargs)
 
         return wrapper
+
+
+class _SetNow(_Switch):
+    """PyTorch's ``set_*`` form: the call itself sets the switches (until set again); ``with``
+    restores on exit the values found at the call; as a decorator it applies only while the
+    function runs."""
+
+    def __init__(self):
+        self._previous = {name: getattr(state, name) for name in self.settings()}
+        self._apply()
+
+    def __call__(self, function):
+        self._restore()  # decorating is not calling: undo what __init__ set
+        return super().__call__(function)
+
+    def __enter__(self):
+        self._apply()
 
 
 class _GradMode(_Switch):
@@ -125,12 +162,8 @@ class _GradMode(_Switch):
         switch = super().__new__(cls)
         return switch if function is None else switch(function)  # ``@no_grad`` without parentheses
 
-    def __enter__(self):
-        self._previous = state.grad_enabled
-        state.grad_enabled = self.enabled
-
-    def __exit__(self, *exc):
-        state.grad_enabled = self._previous
+    def settings(self):
+        return {"grad_enabled": self.enabled}
 
 
 class no_grad(_GradMode):  # noqa: N801 - named like the PyTorch context manager it mirrors
@@ -145,7 +178,7 @@ class enable_grad(_GradMode):  # noqa: N801
     enabled = True
 
 
-class set_grad_enabled(_Switch):  # noqa: N801
+class set_grad_enabled(_SetNow):  # noqa: N801
     """Record graphs or not, as ``mode`` says: as a call, a context manager or a decorator.
 
     As in PyTorch, the call itself sets the mode (``cr.set_grad_enabled(False)`` alone turns graphs
@@ -155,21 +188,13 @@ class set_grad_enabled(_Switch):  # noqa: N801
 
     def __init__(self, mode=True):
         self.mode = bool(mode)
-        self._previous = state.grad_enabled
-        state.grad_enabled = self.mode
+        super().__init__()
 
     def _fresh(self):
         return type(self)(self.mode)
 
-    def __call__(self, function):
-        state.grad_enabled = self._previous  # decorating is not calling: undo what __init__ set
-        return super().__call__(function)
-
-    def __enter__(self):
-        state.grad_enabled = self.mode
-
-    def __exit__(self, *exc):
-        state.grad_enabled = self._previous
+    def settings(self):
+        return {"grad_enabled": self.mode}
 
 
 class inference_mode(_Switch):  # noqa: N801
@@ -191,13 +216,8 @@ class inference_mode(_Switch):  # noqa: N801
     def _fresh(self):
         return type(self)(self.mode)
 
-    def __enter__(self):
-        self._previous = state.grad_enabled, state.inference
-        if self.mode:
-            state.grad_enabled, state.inference = False, True
-
-    def __exit__(self, *exc):
-        state.grad_enabled, state.inference = self._previous
+    def settings(self):
+        return {"grad_enabled": False, "inference": True} if self.mode else {}
 
 
 def is_anomaly_enabled():
@@ -224,31 +244,19 @@ class detect_anomaly(_Switch):  # noqa: N801
     def _fresh(self):
         return type(self)(self.check_nan)
 
-    def __enter__(self):
-        self._previous = state.anomaly, state.anomaly_check_nan
-        state.anomaly, state.anomaly_check_nan = True, self.check_nan
-
-    def __exit__(self, *exc):
-        state.anomaly, state.anomaly_check_nan = self._previous
+    def settings(self):
+        return {"anomaly": True, "anomaly_check_nan": self.check_nan}
 
 
-class set_detect_anomaly(_Switch):  # noqa: N801
+class set_detect_anomaly(_SetNow):  # noqa: N801
     """Anomaly detection on or off: as a call (until set again), a context manager or a decorator."""
 
     def __init__(self, mode, check_nan=True):
         self.mode, self.check_nan = bool(mode), bool(check_nan)
-        self._previous = state.anomaly, state.anomaly_check_nan
-        state.anomaly, state.anomaly_check_nan = self.mode, self.check_nan
+        super().__init__()
 
     def _fresh(self):
         return type(self)(self.mode, self.check_nan)
 
-    def __call__(self, function):
-        state.anomaly, state.anomaly_check_nan = self._previous
-        return super().__call__(function)
-
-    def __enter__(self):
-        state.anomaly, state.anomaly_check_nan = self.mode, self.check_nan
-
-    def __exit__(self, *exc):
-        state.anomaly, state.anomaly_check_nan = self._previous
+    def settings(self):
+        return {"anomaly": self.mode, "anomaly_check_nan": self.check_nan}
