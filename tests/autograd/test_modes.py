@@ -234,3 +234,38 @@ def test_set_detect_anomaly_as_a_call_and_no_checks_when_off():
     cr.autograd.set_detect_anomaly(False)
     with numpy.errstate(invalid="ignore"):
         assert numpy.isnan(cr.sqrt(cr.tensor([-1.0])).item())
+
+
+def test_the_fast_path_summaries_return_to_the_defaults():
+    # Op.__call__ reads these instead of the thread's own state while every thread is in the defaults
+    from chainrule.autograd.mode import shared
+
+    with cr.no_grad():
+        assert not shared.all_grad
+    with cr.autograd.detect_anomaly():
+        assert shared.special
+    cr.jvp(lambda a: a * a, (cr.tensor([1.0]),), (cr.tensor([1.0]),))
+    assert shared.all_grad and not shared.special
+
+
+def test_forward_mode_in_one_thread_pushes_no_tangents_in_another():
+    inside, release, seen = threading.Event(), threading.Event(), []
+    carrier = cr.tensor([2.0])
+
+    def f(a):
+        inside.set()
+        release.wait(5)
+        return a * a
+
+    def run():
+        seen.append(cr.jvp(f, (carrier,), (cr.tensor([1.0]),))[1].item())
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    inside.wait(5)
+    x = cr.tensor([3.0])
+    x._tangent = cr.tensor([1.0])  # a tangent here must be ignored: this thread is not in cr.jvp
+    assert (x * x)._tangent is None
+    release.set()
+    thread.join()
+    assert seen == [4.0]

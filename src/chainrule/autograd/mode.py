@@ -42,7 +42,8 @@ class _State(threading.local):
     """
 
     _grad_enabled = True
-    _forward_level = 0  # > 0 while cr.jvp is pushing tangents; 0 skips all forward-mode work
+    forward_level = 0  # > 0 while cr.jvp is pushing tangents (an op's own jvp rule lowers it)
+    _jvp_depth = 0  # how many cr.jvp calls are running in this thread (see forward_mode)
     _anomaly = False  # detect_anomaly(): ops remember where they were made and check for NaN/inf
     anomaly_check_nan = True
     inference = False  # inside inference_mode(): no graph, and is_inference_mode_enabled() says so
@@ -59,13 +60,13 @@ class _State(threading.local):
             _count("grad_off_threads", -1 if value else 1)
 
     @property
-    def forward_level(self):
-        return self._forward_level
+    def jvp_depth(self):
+        return self._jvp_depth
 
-    @forward_level.setter
-    def forward_level(self, value):
+    @jvp_depth.setter
+    def jvp_depth(self, value):
         was_special = self._special()
-        self._forward_level = value
+        self._jvp_depth = value
         self._recount(was_special)
 
     @property
@@ -79,7 +80,7 @@ class _State(threading.local):
         self._recount(was_special)
 
     def _special(self):
-        return self._forward_level > 0 or self._anomaly
+        return self._jvp_depth > 0 or self._anomaly
 
     def _recount(self, was_special):
         now = self._special()
@@ -88,6 +89,18 @@ class _State(threading.local):
 
 
 state = _State()
+
+
+class forward_mode:  # noqa: N801 - a context manager, named as the others
+    """While ``cr.jvp`` runs its function: ops push tangents (in this thread)."""
+
+    def __enter__(self):
+        state.jvp_depth += 1
+        state.forward_level += 1
+
+    def __exit__(self, *exc):
+        state.forward_level -= 1
+        state.jvp_depth -= 1
 
 
 def is_grad_enabled():
