@@ -169,13 +169,15 @@ def test_callbacks_verbose_reports_as_keras_does(blobs, mlp_factory, tmp_path, c
                  cr.callbacks.EarlyStopping(patience=1, restore_best_weights=True, verbose=1),
                  cr.callbacks.ReduceLROnPlateau(patience=1, factor=0.5, verbose=1),
                  cr.callbacks.ModelCheckpoint(tmp_path / "best.safetensors", save_best_only=True,
-                                              save_weights_only=True, verbose=1)]
+                                              save_weights_only=True, verbose=1),
+                 cr.callbacks.LearningRateScheduler(lambda epoch, lr: lr, verbose=1)]
     _model(mlp_factory).fit(x, y, batch_size=40, epochs=3, callbacks=callbacks, verbose=0)
     out = capsys.readouterr().out
     assert "Epoch 2: early stopping" in out
     assert "Restoring model weights from the end of the best epoch: 1." in out
     assert "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.05." in out
     assert "Epoch 1: val_loss improved from inf to 1.00000" in out and "saving model to" in out
+    assert "Epoch 1: LearningRateScheduler setting learning rate to 0.1." in out
     quiet = [cr.callbacks.EarlyStopping(patience=1, verbose=0)]
     _model(mlp_factory).fit(x, y, batch_size=40, epochs=3, callbacks=[_Script([1.0, 2.0, 3.0], None, None),
                                                                       *quiet], verbose=0)
