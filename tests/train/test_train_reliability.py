@@ -106,6 +106,8 @@ def test_predict_batch_size_is_checked(blobs, mlp_factory):
     (lambda: cr.nn.Embedding(10, -1), "Embedding: embedding_dim must be a positive integer, got -1"),
     (lambda: cr.nn.LSTM(4, 0), "LSTM: hidden_size must be a positive integer, got 0"),
     (lambda: cr.nn.BatchNorm1d(0), "BatchNorm1d: num_features must be a positive integer, got 0"),
+    (lambda: cr.nn.LayerNorm((4, 0)), "LayerNorm: normalized_shape must be a positive integer, got 0"),
+    (lambda: cr.nn.Dropout(1.5), r"Dropout: p must lie in \[0, 1\], got 1.5"),
 ])
 def test_layer_sizes_are_checked(make, message):
     with pytest.raises(ConfigError, match=message):
