@@ -156,13 +156,20 @@ def test_two_threads_training_give_exactly_the_sequential_results():
     assert cr.is_grad_enabled()
 
 
-def test_two_threads_fitting_keras_models_match_sequential_runs():
+@pytest.mark.parametrize("kind", ["dense", "conv"])
+def test_two_threads_fitting_keras_models_match_sequential_runs(kind):
     def make(seed):
         cr.manual_seed(seed)
-        model = cr.Sequential([cr.nn.Dense(8, activation="tanh", input_shape=(4,)), cr.nn.Dense(1)])
-        model.compile(loss="mse", optimizer="adam")
         rng = numpy.random.default_rng(seed)
-        return model, rng.normal(size=(64, 4)).astype("float32"), rng.normal(size=(64, 1)).astype("float32")
+        if kind == "dense":
+            model = cr.Sequential([cr.nn.Dense(8, activation="tanh", input_shape=(4,)), cr.nn.Dense(1)])
+            x = rng.normal(size=(64, 4)).astype("float32")
+        else:  # the convolution and pooling kernels, with their scratch memory
+            model = cr.Sequential([cr.nn.Conv2d(1, 4, 3), cr.nn.ReLU(), cr.nn.MaxPool2d(2), cr.nn.Flatten(),
+                                   cr.nn.Linear(100, 1)])
+            x = rng.normal(size=(64, 1, 12, 12)).astype("float32")
+        model.compile(loss="mse", optimizer="adam")
+        return model, x, rng.normal(size=(64, 1)).astype("float32")
 
     def fit(job):
         model, x, y = job
