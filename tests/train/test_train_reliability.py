@@ -184,3 +184,22 @@ def test_callbacks_verbose_reports_as_keras_does(blobs, mlp_factory, tmp_path, c
     _model(mlp_factory).fit(x, y, batch_size=40, epochs=3, callbacks=[_Script([1.0, 2.0, 3.0], None, None),
                                                                       *quiet], verbose=0)
     assert capsys.readouterr().out == ""
+
+
+def test_a_custom_step_returning_nan_stops_fit_and_says_its_step_was_taken(blobs):
+    class NaNStep(cr.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = cr.nn.Dense(3, input_shape=(4,))
+            self.steps = 0
+
+        def train_step(self, x, y):
+            self.steps += 1
+            return {"loss": float("nan") if self.steps == 3 else 1.0}
+
+    model = NaNStep()
+    model.compile()
+    with pytest.warns(RuntimeWarning, match=r"epoch 1/4, batch 3/12: train_step returned loss=nan\. A custom "
+                                            r"train_step had already taken its step"):
+        model.fit(blobs[0], blobs[1], batch_size=10, epochs=4, verbose=0)
+    assert model.steps == 3
