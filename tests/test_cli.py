@@ -79,6 +79,7 @@ def test_evaluate_predict_and_summary_of_a_saved_model(trained_mlp, tmp_path):
     (["train", "nosuchmodel"], "unknown zoo model"),
     (["evaluate", "missing.chainrule"], "no model file"),
     (["explain", "lenet5"], "invalid choice"),
+    (["train", "--lr", "inf"], "--lr: expected a positive finite number, got 'inf'"),
 ])
 def test_user_mistakes_give_one_line_and_a_nonzero_status(args, message, tmp_path):
     code, stdout, stderr = run(*args, cwd=tmp_path)

@@ -33,3 +33,12 @@ class FormatError(ChainruleError, ValueError):
 class ConfigError(ChainruleError, ValueError):
     """A setting chainrule does not know or cannot take: an unknown loss, optimiser, activation or
     initialiser name, or a hyperparameter out of its range. The message lists what is allowed."""
+
+
+class DataError(ChainruleError, ValueError):
+    """Data that training must not use as it is: NaN or inf in the inputs or targets."""
+
+
+class AnomalyError(ChainruleError, FloatingPointError):
+    """Under ``cr.autograd.detect_anomaly()``: an op's forward or backward produced NaN or inf. The
+    message names the op and the line of code that made it."""

@@ -149,8 +149,13 @@ def test_terminate_on_nan(blobs, mlp_factory):
     x = x.copy()
     x[:] = np.nan
     model = _model(mlp_factory)
-    history = model.fit(x, y, batch_size=10, epochs=3, callbacks=[cr.callbacks.TerminateOnNaN()], verbose=0)
+    before = model.get_weights()
+    with pytest.warns(RuntimeWarning, match="epoch 1/3, batch 1/12"):
+        history = model.fit(x, y, batch_size=10, epochs=3, callbacks=[cr.callbacks.TerminateOnNaN()],
+                            verbose=0, check_finite=False, stop_on_nan=False)
     assert len(history.history["loss"]) == 1
+    for got, want in zip(model.get_weights(), before):  # stopped before the NaN step: unchanged
+        np.testing.assert_array_equal(got, want)
 
 
 def test_model_checkpoint_weights_only_every_epoch(tmp_path, blobs, mlp_factory):

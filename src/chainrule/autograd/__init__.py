@@ -4,10 +4,21 @@ from chainrule.autograd.forward import jvp
 from chainrule.autograd.functional import grad_of as grad
 from chainrule.autograd.functional import hvp, jacobian, value_and_grad, vjp
 from chainrule.autograd.gradcheck import gradcheck, gradgradcheck
-from chainrule.autograd.mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from chainrule.autograd.mode import (
+    detect_anomaly,
+    enable_grad,
+    inference_mode,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_detect_anomaly,
+    set_grad_enabled,
+)
 from chainrule.autograd.op import Op
 from chainrule.autograd.tensor import Tensor
 
-__all__ = ["Op", "Tensor", "enable_grad", "grad", "gradcheck", "gradgradcheck", "hvp",
-           "is_grad_enabled", "jacobian", "jvp", "no_grad", "set_grad_enabled", "value_and_grad",
-           "vjp"]
+__all__ = ["Op", "Tensor", "detect_anomaly", "enable_grad", "grad", "gradcheck", "gradgradcheck",
+           "hvp", "inference_mode", "is_anomaly_enabled", "is_grad_enabled",
+           "is_inference_mode_enabled", "jacobian", "jvp", "no_grad", "set_detect_anomaly",
+           "set_grad_enabled", "value_and_grad", "vjp"]

@@ -7,7 +7,8 @@ runs once, after every consumer of its output has contributed its gradient.
 
 from operator import attrgetter
 
-from chainrule.autograd.mode import set_grad_enabled, state
+from chainrule.autograd.anomaly import run_vjp
+from chainrule.autograd.mode import set_grad_enabled, shared, state
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import array_module
 from chainrule.errors import GraphError, ShapeError
@@ -26,6 +27,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
     grads = {}  # node -> gradient of that node's output, summed over its consumers
     delivered = set()  # ids of the arrays already given to a leaf as its .grad in this pass
 
+    checking = state.anomaly and state.anomaly_check_nan  # detect_anomaly(): check every vjp
     with set_grad_enabled(create_graph):
         for out, seed in zip(outputs, seeds):
             if out._node is None:
@@ -51,9 +53,9 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
                         output.grad = grad if output.grad is None else output.grad + grad
                 elif id(output) in wanted:
                     _store(found, wanted[id(output)], grad)
-            if node.changes != state.changes:  # something changed in place since this node was made
+            if node.changes != shared.changes:  # something changed in place since this node was made
                 _check_unchanged(node)
-            input_grads = node.backward(grad, create_graph)
+            input_grads = run_vjp(node, grad, create_graph) if checking else node.backward(grad, create_graph)
             for x, g in zip(node.inputs, input_grads):
                 if g is None or not isinstance(x, Tensor) or not x.requires_grad:
                     continue

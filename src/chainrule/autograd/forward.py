@@ -4,7 +4,7 @@ While :func:`jvp` runs ``f``, every tensor may carry a tangent; ``Op.__call__`` 
 tangent from the inputs' tangents as soon as the output exists, so no backward pass is involved.
 """
 
-from chainrule.autograd.mode import state
+from chainrule.autograd.mode import forward_mode
 from chainrule.autograd.op import Op
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ShapeError
@@ -45,11 +45,8 @@ def jvp(f, primals, tangents):
         carrier = Alias()(x)
         carrier._tangent = t.astype(x.dtype) if t.dtype != x.dtype else t
         carriers.append(carrier)
-    state.forward_level += 1
-    try:
+    with forward_mode():
         result = f(*carriers)
-    finally:
-        state.forward_level -= 1
     outputs = _as_tuple(result)
     out_tangents = []
     for out in outputs:

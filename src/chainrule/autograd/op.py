@@ -15,8 +15,8 @@ import weakref
 import numpy
 from numpy import ndarray
 
-from chainrule.autograd import seam
-from chainrule.autograd.mode import state
+from chainrule.autograd import anomaly, seam
+from chainrule.autograd.mode import shared, state
 from chainrule.backend import array_module
 from chainrule.errors import ChainruleError, ShapeError
 
@@ -74,21 +74,24 @@ class Op:
         out.grad = out._node = out._tangent = out._hooks = None
         out._retains_grad = False
         out._version = 0
-        if needs_graph and state.grad_enabled:
+        if needs_graph and (shared.all_grad or state.grad_enabled):
             out.requires_grad = True
             out._node = self
             self.sequence = next(_sequence)  # creation order: the engine's topological order
             self.inputs = inputs
             # backward refuses to run if an input was changed in place since: the sum then differs
             self.versions = versions
-            self.changes = state.changes
+            self.changes = shared.changes
             self._output = weakref.ref(out)
         else:
             out.requires_grad = False
-        if state.forward_level:
-            self.inputs = inputs
-            self._output = weakref.ref(out)
-            _push_tangent(self, inputs, out)
+        if shared.special:  # some thread is in forward mode or anomaly mode: is this one?
+            if state.forward_level:
+                self.inputs = inputs
+                self._output = weakref.ref(out)
+                _push_tangent(self, inputs, out)
+            if state.anomaly:
+                anomaly.check_forward(self, inputs, result)
         return out
 
     @property

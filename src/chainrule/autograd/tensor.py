@@ -8,7 +8,7 @@ gradient in ``.grad``.
 import numpy
 
 from chainrule import backend
-from chainrule.autograd.mode import state
+from chainrule.autograd.mode import shared, state
 from chainrule.errors import DTypeError, GraphError, ShapeError
 
 
@@ -20,7 +20,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_node", "_tangent", "_hooks", "_retains_grad", "_version",
-                 "__weakref__")
+                 "_keras_logits", "__weakref__")  # _keras_logits: see nn.layers.activation._keep_logits
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
     __array_priority__ = 1000
 
@@ -415,7 +415,7 @@ class Tensor:
 def mark_changed(tensor):
     """Record that ``tensor``'s data changed in place (optimiser steps, +=, loads, initialisers)."""
     tensor._version += 1
-    state.changes += 1
+    shared.changes += 1
 
 
 class _HookHandle:

@@ -9,7 +9,8 @@ Keras-style ``categorical_crossentropy``, ``sparse_categorical_crossentropy`` an
 take probabilities, computing −Σ t·log(clip(p, 1e−7, 1 − 1e−7)); but when the probabilities come
 straight from a softmax (or sigmoid) op still in the graph, they use that op's logits and the fused
 loss instead, which is exact and stable (what Keras does too). Without a recorded graph (under
-``no_grad``) the clipped form is used; both agree to within the clipping.
+``no_grad``: evaluate, val_loss) the softmax or sigmoid activation keeps its logits on its output, so
+the same form gives the same value; probabilities from anywhere else use the clipped form.
 """
 
 from chainrule import backend
@@ -148,8 +149,16 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
 
 
 def hinge_loss(input, target, reduction="mean"):
-    """Binary hinge loss for targets ±1: mean(max(0, 1 − t·y))."""
+    """Binary hinge loss for targets ±1: mean(max(0, 1 − t·y)).
+
+    As in Keras, targets that are all 0 or 1 are taken as binary labels and converted to −1 and 1
+    (used as they are, a 0 target would contribute a constant 1 and no gradient).
+    """
     target = _elementwise_args(input, target, reduction, "hinge_loss")
+    if not isinstance(target, Tensor):
+        xp = backend.array_module(target)
+        if target.size and bool(xp.all((target == 0) | (target == 1))):
+            target = 2.0 * target - 1.0
     return _reduce(elementwise.relu(1.0 - input * target), reduction)
 
 
@@ -297,7 +306,10 @@ def _logits_of(probs, op_type):
         if op_type is reductions.Softmax and node.axis not in (-1, probs.ndim - 1):
             return None
         return node.inputs[0]
-    return None
+    # made without a graph (evaluate, val_loss): the activation kept its logits, so that the value is
+    # the one training reports for the same weights
+    kind, logits = getattr(probs, "_keras_logits", (None, None))
+    return logits if kind == ("softmax" if op_type is reductions.Softmax else "sigmoid") else None
 
 
 def _per_sample(losses, reduction):
@@ -383,6 +395,9 @@ class _Loss(Module):
 
     def __init__(self, reduction="mean", **options):
         super().__init__()
+        if options and type(self).__init__ is _Loss.__init__:  # only subclasses pass options
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments {sorted(options)}; "
+                            "it takes only reduction ('mean', 'sum' or 'none')")
         _check_reduction(reduction, type(self).__name__)
         self.reduction, self.options = reduction, options
 

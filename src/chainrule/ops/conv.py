@@ -229,8 +229,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise ShapeError(f"conv2d: groups={groups} must be a positive int dividing the {out_channels} "
                          "output channels")
     if x.shape[1] != group_channels * groups:
-        raise ShapeError(f"conv2d: input has {x.shape[1]} channels, the weight {weight.shape} with "
-                         f"groups={groups} expects {group_channels * groups}")
+        raise ShapeError(f"conv2d: input of shape {x.shape} (N, C, H, W) has {x.shape[1]} channels, the "
+                         f"weight {weight.shape} with groups={groups} expects {group_channels * groups}")
     stride, dilation = pair(stride, "stride", "conv2d"), pair(dilation, "dilation", "conv2d")
     if min(stride) < 1 or min(dilation) < 1:
         raise ShapeError(f"conv2d: stride {stride} and dilation {dilation} must be positive")
@@ -259,10 +259,19 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         return (1, value)
 
     pad = padding if isinstance(padding, str) else (0, single(padding, "padding")[1])
-    out = conv2d(reshape(x, (x.shape[0], x.shape[1], 1, x.shape[2])),
-                 reshape(weight, weight.shape[:2] + (1, weight.shape[2])), bias,
-                 stride=single(stride, "stride"), padding=pad, dilation=single(dilation, "dilation"),
-                 groups=groups)
+    out_channels, group_channels, _ = weight.shape
+    if isinstance(groups, int) and groups >= 1 and x.shape[1] != group_channels * groups:
+        raise ShapeError(f"conv1d: input of shape {x.shape} (N, C, L) has {x.shape[1]} channels, the "
+                         f"weight {weight.shape} with groups={groups} expects {group_channels * groups}")
+    try:
+        out = conv2d(reshape(x, (x.shape[0], x.shape[1], 1, x.shape[2])),
+                     reshape(weight, weight.shape[:2] + (1, weight.shape[2])), bias,
+                     stride=single(stride, "stride"), padding=pad, dilation=single(dilation, "dilation"),
+                     groups=groups)
+    except ShapeError as error:  # conv1d runs as a conv2d of height 1: say so in the user's terms
+        detail = str(error).removeprefix("conv2d: ")
+        raise ShapeError(f"conv1d: input {x.shape} (N, C, L), weight {weight.shape} (O, C/groups, k): "
+                         f"{detail} (computed as a conv2d of height 1)") from None
     return reshape(out, (out.shape[0], out.shape[1], out.shape[3]))
 
 

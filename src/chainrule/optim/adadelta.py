@@ -1,6 +1,7 @@
 """Adadelta: steps in the units of the parameter, from running averages of squared gradients and steps."""
 
 from chainrule.backend import array_module
+from chainrule.errors import ConfigError
 from chainrule.optim.optimizer import Optimizer
 
 
@@ -26,7 +27,7 @@ class Adadelta(Optimizer):
     def check_group(self, group):
         super().check_group(group)
         if not 0.0 <= group["rho"] <= 1.0:
-            raise ValueError(f"Adadelta: rho must be in [0, 1], got {group['rho']}")
+            raise ConfigError(f"Adadelta: rho must be in [0, 1], got {group['rho']}")
 
     def state_arrays(self, group):
         return ("square_avg", "acc_delta")

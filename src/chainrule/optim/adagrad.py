@@ -1,6 +1,7 @@
 """Adagrad: a learning rate per coordinate, shrinking with the sum of that coordinate's squared gradients."""
 
 from chainrule.backend import array_module
+from chainrule.errors import ConfigError
 from chainrule.optim.optimizer import Optimizer
 
 
@@ -28,7 +29,7 @@ class Adagrad(Optimizer):
     def check_group(self, group):
         super().check_group(group)
         if group["lr_decay"] < 0.0 or group["initial_accumulator_value"] < 0.0:
-            raise ValueError("Adagrad: lr_decay and initial_accumulator_value must be >= 0, got "
+            raise ConfigError("Adagrad: lr_decay and initial_accumulator_value must be >= 0, got "
                              f"{group['lr_decay']} and {group['initial_accumulator_value']}")
 
     def state_arrays(self, group):

@@ -3,6 +3,7 @@
 import math
 
 from chainrule.backend import array_module
+from chainrule.errors import ConfigError
 from chainrule.optim.optimizer import Optimizer
 
 
@@ -35,7 +36,7 @@ class Adam(Optimizer):
         super().check_group(group)
         beta1, beta2 = group["betas"]
         if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
-            raise ValueError(f"{type(self).__name__}: betas must be in [0, 1), got {group['betas']}")
+            raise ConfigError(f"{type(self).__name__}: betas must be in [0, 1), got {group['betas']}")
 
     def state_arrays(self, group):
         return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")

@@ -20,6 +20,8 @@ to several leaves.
 """
 
 import copy
+import math
+import numbers
 
 import numpy
 
@@ -27,7 +29,7 @@ from chainrule.autograd import seam
 from chainrule.autograd.mode import enable_grad
 from chainrule.autograd.tensor import Tensor, mark_changed
 from chainrule.backend import array_module
-from chainrule.errors import ShapeError
+from chainrule.errors import ConfigError, ShapeError
 
 
 def update_kernel(optimizer_class):
@@ -50,6 +52,7 @@ class Optimizer:
     """
 
     scratch_buffers = 1  # how many temporaries shaped like a parameter ``update`` uses at most
+    named_settings = ("line_search_fn", "name")  # hyperparameters that are names, not numbers
     block_size = 32768  # elements per block of rows given to ``update`` (about 128 kB of float32)
 
     def __init__(self, params=None, **defaults):
@@ -57,6 +60,7 @@ class Optimizer:
         self.param_groups = []
         self.state = {}  # parameter tensor -> dict of its state (Tensor hashes by identity)
         self._scratch = {}  # dtype -> flat buffer as large as the largest parameter of that dtype
+        self.check_group(self.defaults)  # where the values are given, not at the first bind
         if params is not None:
             self.bind(params)
 
@@ -104,14 +108,23 @@ class Optimizer:
         self.param_groups.append(full)
 
     def check_group(self, group):
-        """Raise ValueError for hyperparameters out of range (subclasses extend this)."""
-        if group.get("lr", 0.0) < 0.0:
-            raise ValueError(f"{type(self).__name__}: lr must be >= 0, got {group['lr']}")
-        if group.get("weight_decay", 0.0) < 0.0:
-            raise ValueError(f"{type(self).__name__}: weight_decay must be >= 0, got "
-                             f"{group['weight_decay']}")
-        if group.get("eps", 0.0) < 0.0:
-            raise ValueError(f"{type(self).__name__}: eps must be >= 0, got {group['eps']}")
+        """Raise ConfigError for hyperparameters that are not finite numbers or out of range
+        (subclasses extend this). Runs on the defaults at construction and on every group added."""
+        name = type(self).__name__
+        for key, value in group.items():
+            if key == "params":
+                continue
+            for v in value if isinstance(value, (tuple, list)) else (value,):
+                if isinstance(v, bool) or v is None or callable(v) or (isinstance(v, str) and key in
+                                                                         self.named_settings):
+                    continue  # switches (nesterov), names (line_search_fn): checked by their owner
+                if not isinstance(v, numbers.Real):
+                    raise ConfigError(f"{name}: {key} must be a number, got {v!r}")
+                if not math.isfinite(v):
+                    raise ConfigError(f"{name}: {key} must be a finite number, got {v}")
+        for key in ("lr", "weight_decay", "eps"):
+            if group.get(key, 0.0) < 0.0:
+                raise ConfigError(f"{name}: {key} must be >= 0, got {group[key]}")
 
     @property
     def lr(self):

@@ -1,6 +1,7 @@
 """RMSprop: divide the step by a running root-mean-square of the gradient (Hinton's lecture 6e)."""
 
 from chainrule.backend import array_module
+from chainrule.errors import ConfigError
 from chainrule.optim.optimizer import Optimizer
 
 
@@ -36,9 +37,9 @@ class RMSprop(Optimizer):
     def check_group(self, group):
         super().check_group(group)
         if not 0.0 <= group["alpha"] <= 1.0:
-            raise ValueError(f"RMSprop: alpha must be in [0, 1], got {group['alpha']}")
+            raise ConfigError(f"RMSprop: alpha must be in [0, 1], got {group['alpha']}")
         if group["momentum"] < 0.0:
-            raise ValueError(f"RMSprop: momentum must be >= 0, got {group['momentum']}")
+            raise ConfigError(f"RMSprop: momentum must be >= 0, got {group['momentum']}")
 
     def state_arrays(self, group):
         return (("square_avg",) + (("momentum_buffer",) if group["momentum"] > 0.0 else ())

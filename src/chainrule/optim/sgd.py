@@ -1,6 +1,7 @@
 """Stochastic gradient descent, with momentum, dampening, Nesterov and weight decay; and plain ``GD``."""
 
 from chainrule.backend import array_module
+from chainrule.errors import ConfigError
 from chainrule.optim.optimizer import Optimizer
 
 
@@ -38,9 +39,9 @@ class SGD(Optimizer):
     def check_group(self, group):
         super().check_group(group)
         if group["momentum"] < 0.0:
-            raise ValueError(f"{type(self).__name__}: momentum must be >= 0, got {group['momentum']}")
+            raise ConfigError(f"{type(self).__name__}: momentum must be >= 0, got {group['momentum']}")
         if group["nesterov"] and (group["momentum"] <= 0.0 or group["dampening"] != 0.0):
-            raise ValueError(f"{type(self).__name__}: nesterov needs momentum > 0 and dampening 0, got "
+            raise ConfigError(f"{type(self).__name__}: nesterov needs momentum > 0 and dampening 0, got "
                              f"momentum={group['momentum']}, dampening={group['dampening']}")
 
     def state_arrays(self, group):

@@ -10,12 +10,16 @@ ReduceLROnPlateau, ModelCheckpoint) are in :mod:`chainrule.train.monitor`.
 
 import csv
 import inspect
+import logging
 import math
 import os
+import sys
 
 import numpy
 
 from chainrule.errors import ChainruleError, ConfigError
+
+logger = logging.getLogger("chainrule.train")
 
 
 class Callback:
@@ -39,6 +43,18 @@ class Callback:
     def on_test_end(self, logs=None): ...
     def on_predict_begin(self, logs=None): ...
     def on_predict_end(self, logs=None): ...
+
+    # Not a Keras hook: fit calls it, instead of on_train_end, when it ends by an exception or Ctrl-C
+    # (``error``), before the error goes on to the caller. Callbacks that must act however fit ends
+    # (EarlyStopping's restore_best_weights) do so here.
+    def on_train_interrupted(self, error): ...
+
+    def report(self, line):
+        """Write ``line`` to standard output if this callback was made with ``verbose`` > 0 (Keras's
+        messages: "Epoch 5: early stopping", ...)."""
+        if getattr(self, "verbose", 0):
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
 
     # Keras 2 names the training batch hooks on_batch_*; the on_train_batch_* hooks call them.
     def on_batch_begin(self, batch, logs=None): ...
@@ -99,6 +115,14 @@ class CallbackList:
                 error = error or caught
         if error is not None:
             raise error
+
+    def on_train_interrupted(self, error):
+        for c in self.callbacks:
+            try:
+                c.on_train_interrupted(error)
+            except Exception:  # noqa: BLE001 - the error that ended fit is the one the caller must see
+                logger.exception("%s.on_train_interrupted failed while fit was ending by %s",
+                                 type(c).__name__, type(error).__name__)
 
     def on_epoch_begin(self, epoch, logs=None):
         for c in self.callbacks:
@@ -274,6 +298,8 @@ class LearningRateScheduler(Callback):
         self._epoch = epoch
         if not self.per_batch:
             self._set(epoch)
+            lr = get_lr(model_optimizers(self.model, "LearningRateScheduler")[0])
+            self.report(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr:.6g}.")
 
     def on_train_batch_begin(self, batch, logs=None):
         if self.per_batch:
@@ -307,7 +333,15 @@ def _positional_arity(function):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training as soon as a batch's loss is NaN or infinite."""
+    """Stop training as soon as a batch's loss is NaN or infinite, with the last finite weights.
+
+    fit does this by default (``stop_on_nan=True``); this callback turns it on even where fit was
+    told ``stop_on_nan=False``: the batch is stopped before its step, so no weight becomes NaN.
+    """
+
+    def on_train_begin(self, logs=None):
+        if self.model._fit_state is not None:
+            self.model._fit_state["stop_on_nan"] = True
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")

@@ -12,17 +12,46 @@ returned and kept in checkpoints, so that a resumed run holds out the same sampl
 
 import numpy
 
+from chainrule import arguments
 from chainrule.autograd.tensor import Tensor
-from chainrule.errors import ChainruleError, ShapeError
+from chainrule.errors import ChainruleError, DataError, DTypeError, ShapeError
 
 _MAX_SEED = 2**63 - 1
 
 
-def as_array(value):
-    """A NumPy array from an array, a Tensor or a nested list (no copy when possible)."""
+def as_array(value, name="the data"):
+    """A NumPy array from an array, a Tensor or a nested list (no copy when possible).
+
+    Ragged nested lists and object arrays are refused, naming ``name``: NumPy would fail later
+    with a message about sequences, or keep Python objects that no layer can take.
+    """
     if isinstance(value, Tensor):
         return value.numpy()
-    return numpy.asarray(value)
+    try:
+        array = numpy.asarray(value)
+    except ValueError as error:
+        raise ShapeError(f"{name} is a ragged nested list (its rows differ in length or depth): {error}; "
+                         "hint: pad every row to one length, or pass a NumPy array") from None
+    if array.dtype == object:
+        raise DTypeError(f"{name} is an array of Python objects (dtype object, shape {array.shape}), "
+                         "which no layer can take; hint: rows of different lengths, or mixed types? "
+                         "build a numeric array, e.g. numpy.asarray(rows, dtype='float32')")
+    return array
+
+
+def check_finite(array, name, where):
+    """Refuse NaN or inf in ``array``, naming ``name`` and the first bad index (arrays only)."""
+    if array.dtype.kind not in "fc" or array.size == 0:
+        return
+    if numpy.isfinite(array.sum(dtype=numpy.float64)):  # a finite sum: no NaN or inf anywhere, no copy
+        return
+    bad = ~numpy.isfinite(array)
+    if not bad.any():  # the sum overflowed: large but finite values
+        return
+    index = tuple(int(i) for i in numpy.argwhere(bad)[0])
+    raise DataError(f"{where}: {name} holds {array[index]} at index {index} (the first of "
+                    f"{int(bad.sum())} NaN or inf values); hint: clean or impute the data, or pass "
+                    "check_finite=False to skip this check (for large data you have checked)")
 
 
 def model_input(model, x):
@@ -64,8 +93,9 @@ def predict_chunks(x, batch_size, spec, owner):
     An array that looks like one sample of ``spec`` (the model's input_spec) is refused, naming
     ``owner`` (the model's class name).
     """
+    arguments.integer(batch_size, "batch_size", f"{owner}.predict")
     if isinstance(x, (numpy.ndarray, Tensor, list)):
-        array = as_array(x)
+        array = as_array(x, f"{owner}.predict: x")
         refuse_one_unbatched_sample(spec, array, f"{owner}.predict")
         return (array[i:i + batch_size] for i in range(0, len(array), batch_size))
     return (inputs_of(batch) for batch in batches(x, None, batch_size, False, "predict"))
@@ -88,17 +118,21 @@ def batches(x, y, batch_size, shuffle, where):
     """An iterable of (inputs, targets) batches for ``x`` and ``y`` (arrays, a Dataset or a loader)."""
     from chainrule.data import DataLoader, TensorDataset
 
+    if batch_size is not None:
+        arguments.integer(batch_size, "batch_size", where)
     if _is_dataset(x) or _is_loader(x):
         if y is not None:
             raise ChainruleError(f"{where}: got a data set or loader as x and also y; hint: the targets come "
                                  "from the data set's samples, leave y out")
+        if _is_dataset(x) and hasattr(x, "__len__") and len(x) == 0:
+            raise ShapeError(f"{where}: the data set is empty (length 0)")
         return x if _is_loader(x) else DataLoader(x, batch_size=batch_size, shuffle=shuffle)
     if x is None:
         raise ChainruleError(f"{where}: no data; hint: pass arrays x and y, or a Dataset/DataLoader as x")
     if y is None:
         raise ChainruleError(f"{where}: got inputs x but no targets y; hint: pass y (for an autoencoder, "
                              "y=x)")
-    x, y = as_array(x), as_array(y)
+    x, y = as_array(x, f"{where}: x"), as_array(y, f"{where}: y")
     if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
         raise ShapeError(f"{where}: x and y need one row per sample and the same number of rows, got x of "
                          f"shape {x.shape} and y of shape {y.shape}")

@@ -11,17 +11,24 @@ The functions take the model as their first argument; the public doors are the M
 
 import numpy
 
-from chainrule.autograd.mode import no_grad
+from chainrule import arguments
+from chainrule.autograd.mode import no_grad, set_detect_anomaly
 from chainrule.autograd.tensor import Tensor
-from chainrule.errors import ChainruleError, ConfigError
-from chainrule.train import checkpoint, data_adapter, progress, targets
+from chainrule.errors import ChainruleError, ConfigError, ShapeError
+from chainrule.train import checkpoint, data_adapter, nan_guard, progress, targets
 from chainrule.train.callbacks import Callback, CallbackList, History
 from chainrule.train.metrics import Mean
 
 
 def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
-        initial_epoch, resume_from):
-    """Run ``Model.fit`` (see its docstring for the arguments); returns the History."""
+        initial_epoch, resume_from, guards=None):
+    """Run ``Model.fit`` (see its docstring for the arguments); returns the History.
+
+    ``guards``: {"stop_on_nan", "detect_anomaly", "check_finite"} as Model.fit takes them.
+    """
+    guards = {"stop_on_nan": True, "detect_anomaly": False, "check_finite": True, **(guards or {})}
+    epochs = arguments.integer(epochs, "epochs", "fit", minimum=0)
+    initial_epoch = arguments.integer(initial_epoch, "initial_epoch", "fit", minimum=0)
     saved, training = checkpoint.read(resume_from) if resume_from is not None else (None, None)
     split_seed = None
     if validation_split:
@@ -38,6 +45,9 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     if validation_data is not None:
         val_x, val_y = data_adapter.pair(validation_data)
         val_batches = data_adapter.batches(val_x, val_y, batch_size, False, "fit (validation)")
+    if guards["check_finite"]:
+        _check_finite(train_batches, "fit")
+        _check_finite(val_batches, "fit (validation)")
     callbacks = _callback_list(callbacks)
     history = History()
     if saved is not None:
@@ -55,10 +65,11 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         callback_list.restore(training.get("callbacks", {}))
     model.history = history
     model._fit_state = {"split_seed": split_seed, "history": history, "callbacks": callback_list,
-                        "epoch": None, "logs": None}
+                        "epoch": None, "logs": None, "epochs": epochs, "stop_on_nan": guards["stop_on_nan"]}
     model.stop_training = False
     model._new_run()
     epoch_logs = {}
+    anomaly = set_detect_anomaly(True) if guards["detect_anomaly"] else None  # on until fit ends
     try:
         callback_list.on_train_begin()
         for epoch in range(initial_epoch, epochs):
@@ -73,8 +84,13 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
             if model.stop_training:
                 break
         callback_list.on_train_end(epoch_logs)
+    except BaseException as error:  # Ctrl-C included: callbacks that must act however fit ends do
+        callback_list.on_train_interrupted(error)
+        raise
     finally:
         model._fit_state = None
+        if anomaly is not None:
+            anomaly.__exit__()
     return history
 
 
@@ -84,18 +100,37 @@ def train_epoch(model, batches, callback_list, unpack=data_adapter.unpack):
     model._reset_metrics()
     hooks = bool(callback_list.train_batch)
     train_step = model.train_step
+    step = -1
     for step, batch in enumerate(batches):
         x, y = unpack(batch, "fit")
         if hooks:
             callback_list.on_train_batch_begin(step)
-        result = train_step(x, y)
+        try:
+            result = train_step(x, y)
+        except nan_guard.NonFiniteStep as stop:  # before the step: the weights are still finite
+            _stop_on_nan(model, str(stop), step, batches, taken=False)
+            break
         if isinstance(result, dict):  # a custom step's named values (the built-in returns a float)
             track_step_values(model, result, x, "train_step")
+            if nan_guard.guarding(model):
+                bad = [f"{k}={v}" for k, v in model._logs().items() if not numpy.isfinite(v)]
+                if bad:
+                    _stop_on_nan(model, f"train_step returned {', '.join(bad)}", step, batches, taken=True)
+                    break
         if hooks:
             callback_list.on_train_batch_end(step, model._logs())
         if model.stop_training:
             break
+    if step < 0:
+        raise ShapeError("fit: the training data gave no batches (an empty data set or loader); hint: "
+                         "check its length, and drop_last with fewer samples than batch_size")
     return model._logs()
+
+
+def _stop_on_nan(model, reason, step, batches, taken):
+    state = model._fit_state
+    nan_guard.report(reason, state["epoch"], state["epochs"], step, data_adapter.length(batches), taken)
+    model.stop_training = True
 
 
 def evaluate_batches(model, batches):
@@ -106,14 +141,18 @@ def evaluate_batches(model, batches):
     was_training = model.training
     model.eval()
     model._reset_metrics()
+    count = 0
     try:
         for batch in batches:
+            count += 1
             x, y = data_adapter.unpack(batch, "evaluate")
             result = model.test_step(x, y)
             if isinstance(result, dict):
                 track_step_values(model, result, x, "test_step")
     finally:
         model.train(was_training)
+    if count == 0:
+        raise ShapeError("evaluate: the data gave no batches (an empty data set or loader)")
     return model._logs()
 
 
@@ -155,6 +194,12 @@ def _check_validation_targets(model, batches):
         targets.check(model._compiled.loss_name, getattr(output, "shape", None), y)
     except ChainruleError as error:
         raise type(error)(f"fit: validation_data: {error}") from None
+
+
+def _check_finite(batches, where):
+    """NaN or inf in array data, once per fit (a Dataset's or loader's samples are not looked at)."""
+    for name, array in zip(("x", "y"), getattr(getattr(batches, "dataset", None), "arrays", ())):
+        data_adapter.check_finite(array, name, where)
 
 
 def _params(train_batches, val_batches, epochs, verbose):

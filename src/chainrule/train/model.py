@@ -30,7 +30,7 @@ from chainrule.errors import ChainruleError
 from chainrule.nn.layers.containers import Sequential as _NNSequential
 from chainrule.nn.module import Module
 from chainrule.optim.lbfgs import LBFGS
-from chainrule.train import checkpoint, data_adapter, loop, progress, weights
+from chainrule.train import checkpoint, data_adapter, loop, nan_guard, progress, weights
 from chainrule.train.compiled import Compiled
 from chainrule.train.data_adapter import model_input
 from chainrule.train.targets import UNCHECKED, adapt_targets
@@ -188,6 +188,9 @@ class Model(Module):
         y = adapt_targets(compiled, y, output)
         loss = compiled.loss(output, y)
         value = float(loss.data)
+        guarded = nan_guard.guarding(self)
+        if guarded:
+            nan_guard.check_loss(value)
         # metrics first: one that refuses these targets does so before the weights change
         self._update_metrics(output.data, y, value)
         optimizer = compiled.optimizer
@@ -195,6 +198,8 @@ class Model(Module):
             optimizer.bind(list(self.parameters()))
         optimizer.zero_grad()
         loss.backward()
+        if guarded:
+            nan_guard.check_gradients(self, optimizer, value)
         if isinstance(optimizer, LBFGS):
             optimizer.step(lambda: self._closure_loss(x, y))  # L-BFGS re-evaluates during its line search
         else:
@@ -247,7 +252,8 @@ class Model(Module):
 
     # ---------------------------------------------------------------- fit
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, initial_epoch=0, resume_from=None):
+            validation_data=None, shuffle=True, initial_epoch=0, resume_from=None, stop_on_nan=True,
+            detect_anomaly=False, check_finite=True):
         """Train for ``epochs`` epochs of minibatches; returns a History (``history.history[name]``).
 
         Arguments:
@@ -259,10 +265,17 @@ class Model(Module):
             resume_from: a file written by ModelCheckpoint or ``save`` during fit: weights, optimiser
                 state, epoch, history, callback state and random streams are restored, and training
                 continues as if it had never stopped.
+            stop_on_nan: stop at the first batch whose loss or gradient is NaN or inf, before its step,
+                so the weights stay those of the last finite step (a warning names the epoch and batch).
+            detect_anomaly: train under ``cr.autograd.detect_anomaly()``, which names the op (and the line
+                that made it) whose forward or backward first produced NaN or inf. Slow.
+            check_finite: check once that array data hold no NaN or inf (False skips it, for large data).
         """
         self._require_compiled("fit")
         return loop.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-                        shuffle, initial_epoch, resume_from)
+                        shuffle, initial_epoch, resume_from,
+                        guards={"stop_on_nan": stop_on_nan, "detect_anomaly": detect_anomaly,
+                                "check_finite": check_finite})
 
     # ---------------------------------------------------------------- evaluate, predict, single batches
     def evaluate(self, x=None, y=None, batch_size=32, verbose=0, return_dict=False):

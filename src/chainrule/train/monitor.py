@@ -10,7 +10,7 @@ import os
 import warnings
 
 from chainrule.errors import ChainruleError, ConfigError
-from chainrule.train.callbacks import Callback, get_lr, model_optimizers, set_lr
+from chainrule.train.callbacks import Callback, get_lr, logger, model_optimizers, set_lr
 
 
 def _monitor_mode(monitor, mode, who):
@@ -111,10 +111,20 @@ class EarlyStopping(_PatienceCallback):
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
             self.model.stop_training = True
+            self.report(f"Epoch {epoch + 1}: early stopping")
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
+            self.report(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+
+    def on_train_interrupted(self, error):
+        """fit ends by an exception or Ctrl-C: restore the best weights all the same, and say so."""
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.load_state_dict(self.best_weights)
+            logger.warning("EarlyStopping: fit ended by %s; restored the weights of the best epoch %d "
+                           "(%s = %.6g)", type(error).__name__, self.best_epoch + 1, self.monitor,
+                           self._tracker.best)
 
     def get_state(self):
         # the best weights travel too (as arrays in the checkpoint), so a resumed run restores them
@@ -170,6 +180,8 @@ class ReduceLROnPlateau(_PatienceCallback):
                     new = max(old * self.factor, self.min_lr)
                     if old > new:
                         set_lr(optimizer, new)
+                        self.report(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
+                                    f"{new:.6g}.")
                 self.cooldown_counter = self.cooldown
                 self.wait = 0
 
@@ -210,7 +222,12 @@ class ModelCheckpoint(Callback):
         if self.save_best_only:
             value = self._tracker.value(logs)
             if value is None or not self._tracker.improved(value):
+                if value is not None:
+                    self.report(f"Epoch {epoch + 1}: {self.monitor} did not improve from "
+                                f"{self._tracker.best:.5f}")
                 return
+            self.report(f"Epoch {epoch + 1}: {self.monitor} improved from {self._tracker.best:.5f} to "
+                        f"{value:.5f}")
             self._tracker.best = value
         try:
             path = self.filepath.format(epoch=epoch + 1, **logs)
@@ -219,6 +236,7 @@ class ModelCheckpoint(Callback):
             raise ConfigError(f"ModelCheckpoint: cannot fill in the file name {self.filepath!r} "
                                  f"({error!r}); expected fields among: {fields}; hint: validation values "
                                  "(val_loss) need validation_data or validation_split") from None
+        self.report(f"Epoch {epoch + 1}: saving model to {path}")
         if self.save_weights_only:
             self.model.save_weights(path)
         else:

@@ -9,6 +9,7 @@ step(0) = 1, the threshold unit of the perceptron); its derivative is taken to b
 """
 
 from chainrule.autograd.op import Op
+from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ConfigError
 from chainrule.nn.layers.linear import layer_name
 from chainrule.nn.module import Module
@@ -33,8 +34,20 @@ def relu(x):
     return elementwise.relu(x)
 
 
+def _keep_logits(probabilities, kind, logits):
+    """Remember what ``probabilities`` were made from, when no graph records it (under no_grad).
+
+    Keras's losses of probabilities then use the logits form in evaluate and val_loss as in training
+    (where the graph's softmax or sigmoid node gives them), so both report one value (Keras's
+    TensorFlow backend keeps ``_keras_logits`` for the same reason).
+    """
+    if probabilities._node is None and isinstance(logits, Tensor):
+        probabilities._keras_logits = (kind, logits)
+    return probabilities
+
+
 def sigmoid(x):
-    return elementwise.sigmoid(x)
+    return _keep_logits(elementwise.sigmoid(x), "sigmoid", x)
 
 
 def tanh(x):
@@ -65,7 +78,9 @@ heaviside = step
 
 def softmax(x, axis=-1, dim=None):
     """exp(x)/Σexp(x) along ``axis`` (``dim`` is accepted as PyTorch's name for it)."""
-    return reduce.softmax(x, axis if dim is None else dim)
+    axis = axis if dim is None else dim
+    out = reduce.softmax(x, axis)
+    return _keep_logits(out, "softmax", x) if axis in (-1, out.ndim - 1) else out
 
 
 def log_softmax(x, axis=-1, dim=None):

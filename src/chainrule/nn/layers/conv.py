@@ -7,6 +7,7 @@ parameters: ``weight`` (out_channels, in_channels / groups, *kernel_size) and ``
 
 import numpy
 
+from chainrule import arguments
 from chainrule.backend import DEFAULT_FLOAT
 from chainrule.errors import ShapeError
 from chainrule.nn import init
@@ -26,6 +27,9 @@ class _ConvNd(Module):
                  bias=True):
         super().__init__()
         layer = type(self).__name__
+        in_channels = arguments.integer(in_channels, "in_channels", layer)
+        out_channels = arguments.integer(out_channels, "out_channels", layer)
+        groups = arguments.integer(groups, "groups", layer)
         if in_channels % groups or out_channels % groups:
             raise ShapeError(f"{layer}: groups={groups} must divide in_channels={in_channels} and "
                              f"out_channels={out_channels}")
@@ -33,6 +37,9 @@ class _ConvNd(Module):
         self.kernel_size = ints(kernel_size, self.dims, "kernel_size", layer)
         self.stride = ints(stride, self.dims, "stride", layer)
         self.dilation = ints(dilation, self.dims, "dilation", layer)
+        for name in ("kernel_size", "stride", "dilation"):
+            for value in getattr(self, name):
+                arguments.integer(value, name, layer)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ShapeError(f"{layer}: padding must be an int, a tuple, 'same' or 'valid', got "

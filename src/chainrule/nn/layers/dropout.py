@@ -11,7 +11,7 @@ import math
 
 import numpy
 
-from chainrule import random
+from chainrule import arguments, random
 from chainrule.autograd.op import Op
 from chainrule.nn.layers.linear import layer_name
 from chainrule.nn.module import Module
@@ -61,9 +61,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, name=None):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must lie in [0, 1], got {p}")
-        self.p = float(p)
+        self.p = arguments.fraction(p, "p", type(self).__name__, upper_open=False)
         self.name = layer_name(self, name)
 
     def forward(self, x):

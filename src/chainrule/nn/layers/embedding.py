@@ -7,6 +7,7 @@ PyTorch, so a padding vector stays what it was set to (zeros by default).
 
 import numpy
 
+from chainrule import arguments
 from chainrule.autograd.op import Op
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import DEFAULT_FLOAT, array_module
@@ -93,6 +94,8 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None):
         super().__init__()
+        num_embeddings = arguments.integer(num_embeddings, "num_embeddings", "Embedding")
+        embedding_dim = arguments.integer(embedding_dim, "embedding_dim", "Embedding")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = _check_padding_idx(padding_idx, num_embeddings, "Embedding")
         self.weight = Parameter(numpy.empty((num_embeddings, embedding_dim), dtype=DEFAULT_FLOAT))

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 import numpy
 
+from chainrule import arguments
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import DEFAULT_FLOAT, is_floating
 from chainrule.errors import DTypeError, ShapeError
@@ -86,7 +87,8 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, name=None):
         super().__init__()
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = arguments.integer(in_features, "in_features", "Linear")
+        self.out_features = arguments.integer(out_features, "out_features", "Linear")
         self.name = layer_name(self, name)
         self.weight = Parameter(numpy.empty((self.out_features, self.in_features), dtype=DEFAULT_FLOAT))
         if bias:
@@ -132,7 +134,7 @@ class Dense(Module):
         from chainrule.nn.layers import activation as activations
 
         super().__init__()
-        self.units = int(units)
+        self.units = arguments.integer(units, "units", "Dense")
         self.use_bias = bool(use_bias)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.name = layer_name(self, name)
@@ -153,7 +155,7 @@ class Dense(Module):
 
     def build(self, input_shape):
         """Create weight (units, input_shape[-1]) and bias; ``input_shape`` includes the batch axis."""
-        self.in_features = int(input_shape[-1])
+        self.in_features = arguments.integer(input_shape[-1], "the input's last dimension", "Dense.build")
         self.weight = Parameter(numpy.empty((self.units, self.in_features), dtype=DEFAULT_FLOAT))
         if self.use_bias:
             self.bias = Parameter(numpy.empty(self.units, dtype=DEFAULT_FLOAT))

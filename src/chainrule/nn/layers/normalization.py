@@ -18,10 +18,11 @@ their gradients of any order come from the engine.
 
 import numpy
 
+from chainrule import arguments
 from chainrule.autograd.mode import no_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import DEFAULT_FLOAT
-from chainrule.errors import ShapeError
+from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn import init
 from chainrule.nn.layers.linear import require_floating
 from chainrule.nn.module import Module
@@ -40,9 +41,28 @@ def _standardise(x, axes, eps):
 
 
 def _update_running(running, batch_value, factor):
-    """running ← (1 − factor)·running + factor·batch_value, in place and outside the graph."""
-    running.data *= 1.0 - factor
-    running.data += (factor * batch_value).astype(running.dtype, copy=False)
+    """running ← (1 − factor)·running + factor·batch_value, in place and outside the graph.
+
+    ``running`` is a Tensor or a NumPy array (PyTorch's F.batch_norm takes plain buffers too)."""
+    array = running.data if isinstance(running, Tensor) else running
+    array *= 1.0 - factor
+    array += (factor * batch_value).astype(array.dtype, copy=False)
+
+
+def _check_running(name, running, channels, training):
+    """A running statistic must have shape (C,); while training, be a float Tensor or array (updated
+    in place)."""
+    if running is None:
+        return
+    array = running.data if isinstance(running, Tensor) else running
+    if not training:
+        array = numpy.asarray(array) if not hasattr(array, "shape") else array
+    elif not isinstance(array, numpy.ndarray) and not hasattr(array, "__cuda_array_interface__"):
+        raise DTypeError(f"batch_norm: {name} must be a Tensor or a NumPy array (updated in place), got "
+                         f"{type(running).__name__}; hint: numpy.zeros({channels}, 'float32')")
+    if tuple(array.shape) != (channels,) or array.dtype.kind != "f":
+        raise ShapeError(f"batch_norm: {name} must be a float array of shape ({channels},) for an input "
+                         f"with {channels} channels, got shape {tuple(array.shape)} and dtype {array.dtype}")
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
@@ -56,6 +76,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if x.ndim < 2:
         raise ShapeError(f"batch_norm: expects input (N, C, ...), got shape {tuple(x.shape)}")
     channels = x.shape[1]
+    _check_running("running_mean", running_mean, channels, training)
+    _check_running("running_var", running_var, channels, training)
     axes = (0,) + tuple(range(2, x.ndim))
     per_channel = (1, channels) + (1,) * (x.ndim - 2)
     if x.size == 0:  # an empty batch: nothing to standardise, and no statistics to learn from
@@ -67,12 +89,14 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
                              f"has shape {tuple(x.shape)}: use a batch of more than one sample, or eval()")
         y, mu, variance = _standardise(x, axes, eps)
         if training and running_mean is not None:
-            if num_batches_tracked is not None:
-                num_batches_tracked.data += 1
+            tracked = num_batches_tracked.data if isinstance(num_batches_tracked, Tensor) \
+                else num_batches_tracked  # a Tensor or an array, counted in place
+            if tracked is not None:
+                tracked += 1
             if momentum is not None:
                 factor = momentum
             else:  # the cumulative average of every batch seen so far
-                factor = 1.0 / float(num_batches_tracked.data) if num_batches_tracked is not None else 0.0
+                factor = 1.0 / float(tracked) if tracked is not None else 0.0
             with no_grad():
                 _update_running(running_mean, mu.data.reshape(channels), factor)
                 unbiased = variance.data.reshape(channels) * (count / (count - 1))
@@ -114,6 +138,7 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
         super().__init__()
+        num_features = arguments.integer(num_features, "num_features", type(self).__name__)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
@@ -182,6 +207,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        shape = tuple(arguments.integer(size, "normalized_shape", "LayerNorm") for size in shape)
         self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
         if elementwise_affine:
             self.weight = Parameter(numpy.ones(shape, dtype=DEFAULT_FLOAT))

@@ -15,6 +15,7 @@ import math
 
 import numpy
 
+from chainrule import arguments
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import DEFAULT_FLOAT
 from chainrule.errors import ShapeError
@@ -81,7 +82,10 @@ class _CellBase(Module):
     def __init__(self, input_size, hidden_size, bias=True, name=None):
         super().__init__()
         self.name = layer_name(self, name)
-        self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), bool(bias)
+        where = type(self).__name__
+        self.input_size = arguments.integer(input_size, "input_size", where)
+        self.hidden_size = arguments.integer(hidden_size, "hidden_size", where)
+        self.bias = bool(bias)
         gates = _GATES[self.mode] * self.hidden_size
         self.weight_ih = Parameter(numpy.empty((gates, self.input_size), dtype=DEFAULT_FLOAT))
         self.weight_hh = Parameter(numpy.empty((gates, self.hidden_size), dtype=DEFAULT_FLOAT))
@@ -179,10 +183,11 @@ class _RNNBase(Module):
         super().__init__()
         if not 0.0 <= dropout <= 1.0:
             raise ValueError(f"{type(self).__name__}: dropout must lie in [0, 1], got {dropout}")
-        if int(num_layers) < 1:
-            raise ValueError(f"{type(self).__name__}: num_layers must be at least 1, got {num_layers}")
+        where = type(self).__name__
+        num_layers = arguments.integer(num_layers, "num_layers", where)
         self.name = layer_name(self, name)
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        self.input_size = arguments.integer(input_size, "input_size", where)
+        self.hidden_size = arguments.integer(hidden_size, "hidden_size", where)
         self.num_layers = int(num_layers)
         self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
         self.bidirectional = bool(bidirectional)
