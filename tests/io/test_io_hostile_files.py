@@ -52,6 +52,35 @@ def test_a_small_file_declaring_a_huge_layer_fails_fast_without_allocating(tmp_p
     assert float(lines["peak_mib"]) < 400  # the 1.6 GB weight is never written, let alone initialised
 
 
+def _grow_batch_norm(architecture, features=200_000_000):
+    for layer in architecture["layers"]:
+        if "num_features" in layer["config"]:
+            layer["config"]["num_features"] = features
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="measures peak memory in /proc (Linux)")
+def test_a_huge_normalisation_layer_is_refused_before_its_statistics_are_written(tmp_path, files):
+    # BatchNorm's weight and running variance start as ones: written memory, unlike a Dense weight's
+    model = cr.Sequential([cr.nn.Dense(4, input_shape=(3,)), cr.nn.BatchNorm1d(4)])
+    model(cr.tensor(np.zeros((2, 3), dtype=np.float32)))
+    path = tmp_path / "bn.chainrule"
+    model.save(path)
+    hostile = files.edit_json(path, tmp_path / "huge_bn.chainrule", "architecture", _grow_batch_norm)
+    script = textwrap.dedent(f"""
+        import chainrule as cr
+        try:
+            cr.load_model({str(hostile)!r})
+        except cr.FormatError as error:
+            print("FormatError", error)
+        peak = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
+        print("peak_mib", int(peak.split()[1]) / 1024)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120).stdout
+    lines = dict(line.split(" ", 1) for line in out.strip().splitlines())
+    assert "200000000" in lines["FormatError"]
+    assert float(lines["peak_mib"]) < 400  # four arrays of 800 MB would be 3.2 GB written
+
+
 def test_a_header_promising_more_bytes_than_the_file_has_fails_before_reading(tmp_path, files):
     header = {"0.weight": {"dtype": "F32", "shape": [60000, 60000], "data_offsets": [0, 60000 * 60000 * 4]}}
     path = files.raw_file(tmp_path / "liar.safetensors", header, b"\0" * 64)

@@ -141,15 +141,16 @@ class _BatchNorm(Module):
         num_features = arguments.integer(num_features, "num_features", type(self).__name__)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
+        # reserved, not written: reset_parameters fills them, unless the model loader skips that
         if affine:
-            self.weight = Parameter(numpy.ones(num_features, dtype=DEFAULT_FLOAT))
-            self.bias = Parameter(numpy.zeros(num_features, dtype=DEFAULT_FLOAT))
+            self.weight = Parameter(numpy.empty(num_features, dtype=DEFAULT_FLOAT))
+            self.bias = Parameter(numpy.empty(num_features, dtype=DEFAULT_FLOAT))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", Tensor(numpy.zeros(num_features, dtype=DEFAULT_FLOAT)))
-            self.register_buffer("running_var", Tensor(numpy.ones(num_features, dtype=DEFAULT_FLOAT)))
+            self.register_buffer("running_mean", Tensor(numpy.empty(num_features, dtype=DEFAULT_FLOAT)))
+            self.register_buffer("running_var", Tensor(numpy.empty(num_features, dtype=DEFAULT_FLOAT)))
             self.register_buffer("num_batches_tracked", Tensor(numpy.array(0, dtype=numpy.int64)))
         else:
             for name in ("running_mean", "running_var", "num_batches_tracked"):
@@ -158,9 +159,9 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            init.zeros_(self.running_mean)
+            init.ones_(self.running_var)
+            init.zeros_(self.num_batches_tracked)
 
     def reset_parameters(self):
         """Running statistics to (0, 1), γ to ones and β to zeros."""
@@ -209,10 +210,10 @@ class LayerNorm(Module):
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         shape = tuple(arguments.integer(size, "normalized_shape", "LayerNorm") for size in shape)
         self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(numpy.ones(shape, dtype=DEFAULT_FLOAT))
+        if elementwise_affine:  # reserved, not written: reset_parameters fills them (as in BatchNorm)
+            self.weight = Parameter(numpy.empty(shape, dtype=DEFAULT_FLOAT))
             if bias:
-                self.bias = Parameter(numpy.zeros(shape, dtype=DEFAULT_FLOAT))
+                self.bias = Parameter(numpy.empty(shape, dtype=DEFAULT_FLOAT))
             else:
                 self.register_parameter("bias", None)
         else:
