@@ -51,6 +51,8 @@ class Module:
             return
         if isinstance(value, Parameter):
             table = self._parameters
+            if not self.__dict__.get("_trainable", True):
+                value.requires_grad_(False)  # a lazy layer frozen before it built its weights
         elif isinstance(value, Module):
             table = self._modules
         elif name in self.__dict__.get("_buffer_names", ()):
@@ -92,6 +94,8 @@ class Module:
     def register_parameter(self, name, value):
         """Register a Parameter (or None, for an absent optional parameter such as a bias)."""
         self.__dict__.pop(name, None)
+        if value is not None and not self.__dict__.get("_trainable", True):
+            value.requires_grad_(False)
         self._parameters[name] = value
 
     def add_module(self, name, module):
@@ -217,6 +221,22 @@ class Module:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
+
+    @property
+    def trainable(self):
+        """Keras's switch: False freezes every parameter of this module and below (and True thaws them).
+
+        Setting it is ``requires_grad_(value)`` that also holds for weights a lazy layer builds later;
+        frozen weights get no gradient, so no optimiser moves them and summary counts them as
+        non-trainable.
+        """
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value):
+        for module in self.modules():
+            object.__setattr__(module, "_trainable", bool(value))
+        self.requires_grad_(bool(value))
 
     def num_parameters(self, trainable_only=False):
         return int(sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only))
