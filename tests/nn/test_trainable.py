@@ -1,4 +1,4 @@
-"""``layer.trainable = False`` freezes the layer (#12): it was a plain attribute, and the layer kept training."""
+"""``layer.trainable = False`` freezes the layer (#12): it was a plain attribute; the layer kept training."""
 
 import numpy
 

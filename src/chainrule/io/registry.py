@@ -48,6 +48,22 @@ def model_class():
     return _models["Model"]
 
 
+_door_layers = {}  # "keras.Dense" -> class: chainrule.keras registers its layers and optimisers on import
+_door_optimizers = {}
+
+
+def register_door(layers, optimizers):
+    """Make the Keras door's classes savable and loadable under their "keras.<name>" names."""
+    _door_layers.update(layers)
+    _door_optimizers.update(optimizers)
+
+
+def _door_for(name):
+    """A file that names the Keras door's classes loads them (a lazy import, only for such files)."""
+    if name.startswith("keras.") and name not in _door_layers and name not in _door_optimizers:
+        import chainrule.keras  # noqa: F401 - registers the door's classes
+
+
 def _layer_table():
     from chainrule import nn
 
@@ -58,6 +74,7 @@ def _layer_table():
             table[f"nn.{name}"] = cls
     for name in MODELS:
         table[name] = _models[name]
+    table.update(_door_layers)
     return table
 
 
@@ -77,6 +94,7 @@ def layer_class(name, custom_objects=None, path="<file>"):
     custom_objects = custom_objects or {}
     if name in custom_objects:
         return custom_objects[name]
+    _door_for(name)
     table = _layer_table()
     if name in table:
         return table[name]
@@ -86,11 +104,22 @@ def layer_class(name, custom_objects=None, path="<file>"):
                       f"{name}': TheClass}}), or upgrade chainrule if the file comes from a newer one")
 
 
+def optimizer_name(cls):
+    """The name a compile section saves an optimiser class under, or None when it has none."""
+    from chainrule import optim
+
+    if cls.__name__ in OPTIMIZERS and getattr(optim, cls.__name__, None) is cls:
+        return cls.__name__
+    return next((name for name, known in _door_optimizers.items() if known is cls), None)
+
+
 def optimizer_class(name, path="<file>"):
     """The optimiser class registered under ``name``; FormatError when there is none."""
     from chainrule import optim
 
+    _door_for(name)
     table = {n: getattr(optim, n) for n in OPTIMIZERS if hasattr(optim, n)}
+    table.update(_door_optimizers)
     if name in table:
         return table[name]
     raise FormatError(f"{path}: expected a registered optimiser, got '{name}'; known: "

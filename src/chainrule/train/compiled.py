@@ -100,7 +100,7 @@ class Compiled:
             config = {"loss": None, "loss_function": name, "metrics": self.metric_identifiers}
         else:
             return None
-        name = type(self.optimizer).__name__
-        if name in registry.OPTIMIZERS and hasattr(self.optimizer, "get_config"):
+        name = registry.optimizer_name(type(self.optimizer))
+        if name is not None and hasattr(self.optimizer, "get_config"):
             config["optimizer"] = {"class_name": name, "config": self.optimizer.get_config()}
         return config

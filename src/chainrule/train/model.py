@@ -186,7 +186,7 @@ class Model(Module):
         compiled = self._compiled
         output = self(model_input(self, x))
         y = adapt_targets(compiled, y, output)
-        loss = compiled.loss(output, y)
+        loss = self._with_layer_losses(compiled.loss(output, y))
         value = float(loss.data)
         guarded = nan_guard.guarding(self)
         if guarded:
@@ -206,6 +206,16 @@ class Model(Module):
             optimizer.step()
         return value
 
+    def _with_layer_losses(self, loss):
+        """The loss plus the penalties layers ask for (Keras's ``model.losses``: the weight and activity
+        regularizers of chainrule.keras layers, from this forward pass); ``loss`` itself when none do."""
+        for module in self.modules():
+            own = getattr(module, "_own_losses", None)
+            if own is not None:
+                for penalty in own():
+                    loss = loss + penalty
+        return loss
+
     def _closure_loss(self, x, y):
         """Forward, loss and backward again on the same batch (for optimisers that search along a line)."""
         self._compiled.optimizer.zero_grad()
@@ -219,7 +229,7 @@ class Model(Module):
         with no_grad():
             output = self(model_input(self, x))
             y = adapt_targets(compiled, y, output)
-            value = float(compiled.loss(output, y).data)
+            value = float(self._with_layer_losses(compiled.loss(output, y)).data)
         self._update_metrics(output.data, y, value)
         return value
 

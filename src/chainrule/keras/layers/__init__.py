@@ -1,0 +1,13 @@
+"""``keras.layers``: Keras 3's layers (channels-last), each a thin class over a chainrule.nn engine."""
+
+from chainrule.keras.layers.conv import Conv1D, Conv2D
+from chainrule.keras.layers.core import Activation, Dense, Dropout, Flatten, Reshape
+from chainrule.keras.layers.functional import Input, InputLayer
+from chainrule.keras.layers.normalization import BatchNormalization, Embedding
+from chainrule.keras.layers.pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
+
+MaxPool2D, AvgPool2D, GlobalAvgPool2D = MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D
+
+__all__ = ["Activation", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Conv1D", "Conv2D", "Dense",
+           "Dropout", "Embedding", "Flatten", "GlobalAvgPool2D", "GlobalAveragePooling2D", "Input",
+           "InputLayer", "MaxPool2D", "MaxPooling2D", "Reshape"]

@@ -1,0 +1,157 @@
+"""What every ``keras.layers`` class adds to its ``chainrule.nn`` engine: Keras's weight layout,
+regularizer losses, and calls on symbolic ``keras.Input`` tensors.
+
+A layer keeps its weights in the engine's (PyTorch's) layout, so the fast kernels and state dicts
+stay as they are; ``get_weights``/``set_weights`` speak Keras's layout (a Dense kernel is
+``(in, units)``), through :meth:`KerasLayer.weight_layout`.
+"""
+
+import re
+
+import numpy
+
+from chainrule.autograd.tensor import Tensor, mark_changed
+from chainrule.errors import ChainruleError, ShapeError
+from chainrule.keras import regularizers
+from chainrule.nn.layers import linear
+
+
+def keras_name(layer, name=None):
+    """``name``, else Keras's automatic name: conv2d, conv2d_1, max_pooling2d, batch_normalization, ...
+
+    Keras's snake case (a capital starting a word after any character, then lower-upper pairs), so
+    "Conv2D" is "conv2d", not "conv2_d"; the per-process counter is the engine's, shared by all layers.
+    """
+    if name is not None:
+        return str(name)
+    words = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", type(layer).__name__)
+    base = re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()
+    count = linear._name_counts[base]
+    linear._name_counts[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def same(array):
+    return array
+
+
+class KerasLayer:
+    """Mixin placed before a ``Module`` class: ``class Dense(KerasLayer, nn.Dense)``."""
+
+    activity_regularizer = None
+
+    def _keras_options(self, kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                       trainable=True):
+        object.__setattr__(self, "kernel_regularizer", regularizers.get(kernel_regularizer))
+        object.__setattr__(self, "bias_regularizer", regularizers.get(bias_regularizer))
+        object.__setattr__(self, "activity_regularizer", regularizers.get(activity_regularizer))
+        if not trainable:
+            self.trainable = False
+
+    def _regularizer_config(self):
+        config = {}
+        for key in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"):
+            value = self.__dict__.get(key)
+            if value is not None:
+                config[key] = regularizers.serialize(value)
+        if not self.trainable:
+            config["trainable"] = False
+        return config
+
+    def __call__(self, *args, **kwargs):
+        from chainrule.keras.layers import functional
+
+        if any(isinstance(a, functional.KerasTensor) for a in args):
+            return functional.call_symbolic(self, args, kwargs)
+        output = super().__call__(*args, **kwargs)
+        if self.activity_regularizer is not None:  # Keras 3: the penalty of the whole batch, not its mean
+            outputs = output if isinstance(output, (tuple, list)) else (output,)
+            object.__setattr__(self, "_activity_losses",
+                               [self.activity_regularizer(o) for o in outputs if isinstance(o, Tensor)])
+        return output
+
+    # ---------------------------------------------------------------- losses
+    def _own_losses(self):
+        """This layer's penalties: its weight regularizers now, and its activity regularizer's last call."""
+        losses = []
+        kernel_reg, bias_reg = self.__dict__.get("kernel_regularizer"), self.__dict__.get("bias_regularizer")
+        kernel, bias = self._parameters.get("weight"), self._parameters.get("bias")
+        if kernel_reg is not None and kernel is not None:
+            losses.append(kernel_reg(kernel))
+        if bias_reg is not None and bias is not None:
+            losses.append(bias_reg(bias))
+        losses.extend(self.__dict__.get("_activity_losses", ()))
+        return losses
+
+    @property
+    def losses(self):
+        """Keras's ``layer.losses``: the penalties of this layer and the layers inside it."""
+        return [loss for m in self.modules() for loss in getattr(m, "_own_losses", lambda: ())()]
+
+    # ---------------------------------------------------------------- weights in Keras's layout
+    def weight_layout(self):
+        """``[(tensor, to_keras, from_keras)]`` for this layer's own weights, in Keras's order.
+
+        The default: the parameters as they are, then the floating buffers (non-trainable state).
+        """
+        own = [p for p in self._parameters.values() if p is not None]
+        own += [b for b in self._buffers.values() if isinstance(b, Tensor) and b.dtype.kind == "f"]
+        return [(t, same, same) for t in own]
+
+    @property
+    def weights(self):
+        return [t for t, _, _ in all_layouts(self)]
+
+    @property
+    def trainable_weights(self):
+        return [t for t in self.weights if t.requires_grad]
+
+    @property
+    def non_trainable_weights(self):
+        return [t for t in self.weights if not t.requires_grad]
+
+    def get_weights(self):
+        """Copies of the weights in Keras's layout and order (a Dense: ``[kernel (in, units), bias]``)."""
+        return get_weights(self)
+
+    def set_weights(self, weights):
+        """Set the weights from a list like ``get_weights()``'s; a wrong count or shape changes nothing."""
+        set_weights(self, weights)
+
+
+def all_layouts(module):
+    """The ``weight_layout`` of ``module`` and of every module inside it (engine modules as they are)."""
+    entries = []
+    for m in module.modules():
+        layout = getattr(m, "weight_layout", None)
+        if layout is not None:
+            entries.extend(layout())
+        else:
+            entries.extend((p, same, same) for p in m._parameters.values() if p is not None)
+    return entries
+
+
+def get_weights(module):
+    return [numpy.array(to_keras(t.data)) for t, to_keras, _ in all_layouts(module)]
+
+
+def set_weights(module, weights):
+    owner = f"{type(module).__name__}.set_weights"
+    entries = all_layouts(module)
+    if not isinstance(weights, (list, tuple)):
+        raise ChainruleError(f"{owner}: expects a list of arrays as get_weights() returns, got "
+                             f"{type(weights).__name__}")
+    if len(weights) != len(entries):
+        raise ShapeError(f"{owner}: expects {len(entries)} arrays, got {len(weights)}; hint: pass what "
+                         "get_weights() returns (Keras's layout, e.g. a Dense kernel (in, units))")
+    converted = []
+    for i, ((tensor, to_keras, from_keras), array) in enumerate(zip(entries, weights, strict=True)):
+        array = array.data if isinstance(array, Tensor) else numpy.asarray(array)
+        expected = to_keras(tensor.data).shape
+        if array.shape != expected:
+            raise ShapeError(f"{owner}: weight {i} expects shape {expected} (Keras's layout), got "
+                             f"{array.shape}; nothing was changed")
+        converted.append(numpy.ascontiguousarray(from_keras(array)).astype(tensor.dtype, copy=False))
+    for (tensor, _, _), array in zip(entries, converted, strict=True):
+        tensor.data[...] = array
+        mark_changed(tensor)

@@ -1,0 +1,96 @@
+"""Keras's core layers over chainrule.nn: Dense, Activation, Dropout, Flatten, Reshape.
+
+Keras's keywords, defaults and saved configs; the engine's classes do the work. A Dense keeps its
+weight as ``(units, in)`` (the engine's layout) and shows Keras's ``kernel (in, units)`` through
+``get_weights``/``set_weights`` and ``kernel``.
+"""
+
+from chainrule import nn
+from chainrule.keras.layers.base import KerasLayer, keras_name, same
+from chainrule.nn.layers import activation as activations
+from chainrule.nn.module import Module
+
+
+def transposed(array):
+    return array.T
+
+
+class Dense(KerasLayer, nn.Dense):
+    """``keras.layers.Dense(units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+    bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None)``.
+
+    Acts on the last axis; ``input_shape=``/``input_dim=`` build it at once, else the first call does.
+
+        >>> from chainrule import keras
+        >>> layer = keras.layers.Dense(3, input_shape=(2,))
+        >>> [w.shape for w in layer.get_weights()]
+        [(2, 3), (3,)]
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, input_shape=None, input_dim=None, name=None, trainable=True,
+                 **_ignored):
+        nn.Dense.__init__(self, units, activation, use_bias, kernel_initializer, bias_initializer,
+                          input_shape, input_dim, name)
+        self._keras_options(kernel_regularizer, bias_regularizer, activity_regularizer, trainable)
+
+    @property
+    def kernel(self):
+        """Keras's kernel ``(in, units)``: the transposed view of ``weight``."""
+        return None if self.weight is None else self.weight.T
+
+    def weight_layout(self):
+        if not self.built:
+            return []
+        return [(self.weight, transposed, transposed)] + ([(self.bias, same, same)] if self.use_bias else [])
+
+    def get_config(self):
+        return {**nn.Dense.get_config(self), **self._regularizer_config()}
+
+
+class Activation(KerasLayer, Module):
+    """``keras.layers.Activation("relu")``: applies a named activation (or a function)."""
+
+    def __init__(self, activation, name=None, **_ignored):
+        Module.__init__(self)
+        self.name = keras_name(self, name)
+        object.__setattr__(self, "activation", activations.get(activation))
+        self.activation_name = activations.name_of(activation)
+
+    def forward(self, x):
+        return x if self.activation is None else self.activation(x)
+
+    def get_config(self):
+        return {"activation": self.activation_name, "name": self.name}
+
+
+class Dropout(KerasLayer, nn.Dropout):
+    """``keras.layers.Dropout(rate)``: in training, zeroes a fraction ``rate`` and scales the rest."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, name=None, **_ignored):
+        nn.Dropout.__init__(self, rate, name=name)
+        self.rate = float(rate)
+
+    def get_config(self):
+        return {"rate": self.rate, "name": self.name}
+
+
+class Flatten(KerasLayer, nn.Flatten):
+    """``keras.layers.Flatten()``: (batch, ...) -> (batch, product of the rest), in channels-last order."""
+
+    def __init__(self, data_format=None, name=None, **_ignored):
+        nn.Flatten.__init__(self, name=name)
+
+    def get_config(self):
+        return {"name": self.name}
+
+
+class Reshape(KerasLayer, nn.Reshape):
+    """``keras.layers.Reshape(target_shape)``: each sample to ``target_shape`` (one entry may be -1)."""
+
+    def __init__(self, target_shape, name=None, **_ignored):
+        nn.Reshape.__init__(self, target_shape, name=name)
+
+    def get_config(self):
+        return {"target_shape": list(self.shape), "name": self.name}

@@ -1,0 +1,118 @@
+"""Keras's BatchNormalization (over the last axis, momentum 0.99, ε 1e-3) and Embedding."""
+
+import numpy
+
+from chainrule.autograd.mode import no_grad
+from chainrule.autograd.tensor import Tensor, mark_changed
+from chainrule.backend import DEFAULT_FLOAT
+from chainrule.errors import ConfigError
+from chainrule.keras.layers.base import KerasLayer, keras_name, same
+from chainrule.nn import init
+from chainrule.nn.layers.embedding import Embedding as _Embedding
+from chainrule.nn.layers.linear import float_input
+from chainrule.nn.module import Module
+from chainrule.nn.parameter import Parameter
+from chainrule.ops import elementwise, reduce
+
+
+class BatchNormalization(KerasLayer, Module):
+    """``keras.layers.BatchNormalization(axis=-1, momentum=0.99, epsilon=0.001, center=True, scale=True)``.
+
+    Training: y = γ (x − μ_B) / √(σ²_B + ε) + β with the batch's mean and (biased) variance over
+    every axis but the last; the moving statistics follow m ← momentum·m + (1 − momentum)·batch
+    (Keras's convention: momentum is the weight of the old value, PyTorch's is the new one's).
+    Inference, and ``trainable = False`` (Keras 3), use the moving statistics.
+    Weights, in Keras's order: gamma, beta, moving_mean, moving_variance.
+    """
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=0.001, center=True, scale=True, name=None,
+                 trainable=True, **_ignored):
+        Module.__init__(self)
+        if axis not in (-1,):
+            raise ConfigError("BatchNormalization: chainrule.keras normalises the last axis (channels-last), "
+                              f"got axis={axis}")
+        self.name = keras_name(self, name)
+        self.axis, self.momentum, self.epsilon = axis, float(momentum), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.features = None
+        self.register_parameter("gamma", None)
+        self.register_parameter("beta", None)
+        self.register_buffer("moving_mean", None)
+        self.register_buffer("moving_variance", None)
+        self._keras_options(trainable=trainable)
+
+    @property
+    def built(self):
+        return self.moving_mean is not None
+
+    def build(self, input_shape):
+        self.features = int(input_shape[-1])
+        if self.scale:
+            self.gamma = Parameter(numpy.ones(self.features, dtype=DEFAULT_FLOAT))
+        if self.center:
+            self.beta = Parameter(numpy.zeros(self.features, dtype=DEFAULT_FLOAT))
+        self.register_buffer("moving_mean", Tensor(numpy.zeros(self.features, dtype=DEFAULT_FLOAT)))
+        self.register_buffer("moving_variance", Tensor(numpy.ones(self.features, dtype=DEFAULT_FLOAT)))
+
+    def reset_parameters(self):
+        if self.built:
+            self.build((self.features,))
+
+    def forward(self, x):
+        x = float_input(self, x)
+        if not self.built:
+            self.build(x.shape)
+        axes = tuple(range(x.ndim - 1))
+        if self.training and self.trainable:
+            mean = reduce.mean(x, axis=axes)
+            variance = reduce.var(x, axis=axes)
+            with no_grad():
+                for moving, batch in ((self.moving_mean, mean), (self.moving_variance, variance)):
+                    moving.data *= self.momentum
+                    moving.data += (1.0 - self.momentum) * batch.data.astype(moving.dtype)
+                    mark_changed(moving)
+        else:
+            mean, variance = self.moving_mean, self.moving_variance
+        y = (x - mean) / elementwise.sqrt(variance + self.epsilon)
+        if self.gamma is not None:
+            y = y * self.gamma
+        if self.beta is not None:
+            y = y + self.beta
+        return y
+
+    def weight_layout(self):
+        tensors = [self.gamma, self.beta, self.moving_mean, self.moving_variance]
+        return [(t, same, same) for t in tensors if t is not None]
+
+    def get_config(self):
+        return {"axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon, "center": self.center,
+                "scale": self.scale, "name": self.name, **self._regularizer_config()}
+
+
+class Embedding(KerasLayer, _Embedding):
+    """``keras.layers.Embedding(input_dim, output_dim, embeddings_initializer="uniform")``: integer ids
+    (N, T) to vectors (N, T, output_dim); "uniform" is Keras's U(−0.05, 0.05)."""
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
+                 input_length=None, name=None, trainable=True, **_ignored):
+        _Embedding.__init__(self, input_dim, output_dim)
+        self.name = keras_name(self, name)
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = embeddings_initializer
+        if embeddings_initializer == "uniform":
+            init.uniform_(self.weight, -0.05, 0.05)
+        else:
+            init.get(embeddings_initializer)(self.weight)
+        self._keras_options(kernel_regularizer=embeddings_regularizer, trainable=trainable)
+
+    @property
+    def embeddings(self):
+        return self.weight
+
+    def get_config(self):
+        config = {"input_dim": self.input_dim, "output_dim": self.output_dim,
+                  "embeddings_initializer": self.embeddings_initializer, "name": self.name}
+        regularizer = self._regularizer_config().pop("kernel_regularizer", None)
+        if regularizer is not None:
+            config["embeddings_regularizer"] = regularizer
+        return config

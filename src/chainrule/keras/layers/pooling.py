@@ -1,0 +1,81 @@
+"""Keras's pooling in its channels-last layout: MaxPooling2D, AveragePooling2D (N, H, W, C) and
+GlobalAveragePooling2D, over the engine's channels-first pooling ops."""
+
+import numpy
+
+from chainrule.errors import ConfigError
+from chainrule.keras.layers.base import KerasLayer, keras_name
+from chainrule.keras.layers.conv import padding_name, same_padding, tuple_of
+from chainrule.nn.layers.linear import float_input
+from chainrule.nn.layers.pooling import avg_pool2d, max_pool2d
+from chainrule.nn.module import Module
+from chainrule.ops.reduce import mean
+from chainrule.ops.shape import pad, transpose
+
+
+class _Pooling2D(KerasLayer, Module):
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, name=None,
+                 **_ignored):
+        Module.__init__(self)
+        layer = type(self).__name__
+        if data_format not in (None, "channels_last"):
+            raise ConfigError(f"{layer}: chainrule.keras is channels-last only, got "
+                              f"data_format={data_format!r}")
+        self.name = keras_name(self, name)
+        self.pool_size = tuple_of(pool_size, 2, "pool_size", layer)
+        self.strides = self.pool_size if strides is None else tuple_of(strides, 2, "strides", layer)
+        self.padding = padding_name(padding, layer)
+
+    def forward(self, x):
+        x = float_input(self, x)
+        first = transpose(x, (0, 3, 1, 2))
+        if self.padding == "same":
+            pads = same_padding(first.shape[2:], self.pool_size, self.strides, (1, 1))
+            first = self.pad_same(first, pads)
+        y = self.pool(first)
+        return transpose(y, (0, 2, 3, 1))
+
+    def get_config(self):
+        return {"pool_size": list(self.pool_size), "strides": list(self.strides), "padding": self.padding,
+                "name": self.name}
+
+    def extra_repr(self):
+        return f"pool_size={self.pool_size}, strides={self.strides}, padding={self.padding!r}"
+
+
+class MaxPooling2D(_Pooling2D):
+    """``keras.layers.MaxPooling2D(pool_size=(2, 2), strides=None, padding="valid")`` on (N, H, W, C)."""
+
+    def pool(self, x):
+        return max_pool2d(x, self.pool_size, self.strides)
+
+    def pad_same(self, x, pads):
+        return pad(x, [(0, 0), (0, 0), *pads], constant_values=-numpy.inf)  # a pad never wins a max
+
+
+class AveragePooling2D(_Pooling2D):
+    """``keras.layers.AveragePooling2D(pool_size=(2, 2), strides=None, padding="valid")`` on (N, H, W, C)."""
+
+    def pool(self, x):
+        return avg_pool2d(x, self.pool_size, self.strides)
+
+    def pad_same(self, x, pads):
+        if any(p != (0, 0) for p in pads):
+            raise ConfigError(f"AveragePooling2D '{self.name}': padding='same' that needs padding is not "
+                              "supported (Keras leaves the pads out of each mean); hint: padding='valid'")
+        return x
+
+
+class GlobalAveragePooling2D(KerasLayer, Module):
+    """``keras.layers.GlobalAveragePooling2D(keepdims=False)``: mean over H and W of (N, H, W, C)."""
+
+    def __init__(self, data_format=None, keepdims=False, name=None, **_ignored):
+        Module.__init__(self)
+        self.name = keras_name(self, name)
+        self.keepdims = bool(keepdims)
+
+    def forward(self, x):
+        return mean(float_input(self, x), axis=(1, 2), keepdims=self.keepdims)
+
+    def get_config(self):
+        return {"keepdims": self.keepdims, "name": self.name}

@@ -1,0 +1,268 @@
+"""``keras.models``: Keras's ``Sequential``, functional ``Model(inputs, outputs)`` and ``load_model``.
+
+Both are the engine's :class:`chainrule.train.Model` (one training loop) with Keras's signatures on
+top: ``compile(optimizer, loss, metrics)`` resolving names to :mod:`chainrule.keras.optimizers`
+(Keras's formulas), ``fit(batch_size=None, class_weight=, sample_weight=)`` with Keras's
+``validation_split`` (the last fraction of the samples), and weights in Keras's layout. Penalties
+of regularized layers join the loss in the engine's ``train_step``.
+"""
+
+import math
+
+import numpy
+
+from chainrule.data import Dataset
+from chainrule.errors import ChainruleError, ConfigError, ShapeError
+from chainrule.keras import losses as keras_losses
+from chainrule.keras import optimizers as keras_optimizers
+from chainrule.keras.layers import base
+from chainrule.keras.layers.functional import Graph, InputLayer, KerasTensor
+from chainrule.nn.layers.linear import layer_name
+from chainrule.nn.module import Module
+from chainrule.train import data_adapter
+from chainrule.train import model as engine
+
+
+class WeightedSamples(Dataset):
+    """Samples ``(x[i], (y[i], w[i]))``: the targets travel with their sample weights through the loop."""
+
+    def __init__(self, x, y, weights):
+        self.x, self.y, self.weights = x, y, weights
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, index):
+        return self.x[index], (self.y[index], self.weights[index])
+
+    def get_batch(self, indices):
+        return self.x[indices], (self.y[indices], self.weights[indices])
+
+
+def sample_weights(y, sample_weight, class_weight):
+    """One weight per sample: ``sample_weight`` times ``class_weight[label]`` (label: y or its argmax)."""
+    weights = numpy.ones(len(y), dtype="float32") if sample_weight is None else \
+        numpy.asarray(sample_weight, dtype="float32").reshape(len(y), *numpy.shape(sample_weight)[1:])
+    if class_weight is not None:
+        labels = numpy.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y)).astype(int)
+        missing = sorted(set(numpy.unique(labels).tolist()) - set(class_weight))
+        if missing:
+            raise ConfigError(f"fit: class_weight has no weight for the classes {missing}; hint: give every "
+                              "class present in y a weight")
+        weights = weights * numpy.array([class_weight[int(k)] for k in labels], dtype="float32")
+    return weights
+
+
+class Model(engine.Model):
+    """``keras.Model(inputs, outputs)`` over ``keras.Input`` tensors, or subclassed with ``call(inputs)``.
+
+        >>> from chainrule import keras
+        >>> inputs = keras.Input(shape=(3,))
+        >>> outputs = keras.layers.Dense(2)(keras.layers.Dense(4, activation="relu")(inputs))
+        >>> keras.Model(inputs, outputs).count_params()
+        26
+    """
+
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **_ignored):
+        engine.Model.__init__(self)
+        if not isinstance(self, engine.Sequential):  # a Sequential names itself
+            self.name = layer_name(self, name)
+        if inputs is None and outputs is None:
+            return  # a subclass: its layers are attributes, its forward is call()
+        graph = Graph(inputs, outputs)
+        object.__setattr__(self, "_graph", graph)
+        for layer in graph.layers:
+            if not isinstance(layer, Module):
+                raise ChainruleError(f"keras.Model: {layer!r} is not a layer")
+            self.add_module(layer.name if layer.name not in self._modules else str(len(self._modules)), layer)
+        first = graph.inputs[0]
+        self._input_spec = {"shape": list(first.shape), "dtype": first.dtype}
+        if not trainable:
+            self.trainable = False
+
+    @property
+    def inputs(self):
+        graph = self.__dict__.get("_graph")
+        return None if graph is None else graph.inputs
+
+    @property
+    def outputs(self):
+        graph = self.__dict__.get("_graph")
+        return None if graph is None else graph.outputs
+
+    def forward(self, *inputs, training=None):
+        graph = self.__dict__.get("_graph")
+        if graph is not None:
+            return graph.run(inputs)
+        if type(self).call is not Model.call:
+            return self.call(*inputs)
+        return engine.Model.forward(self, *inputs)
+
+    def call(self, inputs, training=None):
+        raise NotImplementedError(f"{type(self).__name__}: define call(inputs), or build the model as "
+                                  "keras.Model(inputs, outputs)")
+
+    def __call__(self, *args, **kwargs):
+        if any(isinstance(a, KerasTensor) for a in args):  # a model used as a layer of a bigger one
+            from chainrule.keras.layers.functional import call_symbolic
+
+            return call_symbolic(self, args, kwargs)
+        return super().__call__(*args, **kwargs)
+
+    # ---------------------------------------------------------------- compile and the two steps
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, **_ignored):
+        """Keras's ``compile``: an optimizer name means :mod:`chainrule.keras.optimizers` with Keras's
+        defaults; the loss is a name, a ``keras.losses`` object or a function ``loss(y_true, y_pred)``."""
+        if loss is None:
+            raise ConfigError(f"{type(self).__name__}.compile: no loss; hint: compile(optimizer='adam', "
+                              "loss='categorical_crossentropy', metrics=['accuracy'])")
+        if isinstance(optimizer, str):
+            optimizer = keras_optimizers.get(optimizer)
+        compiled_loss = keras_losses.CompiledLoss(loss)
+        engine.Model.compile(self, loss=compiled_loss, optimizer=optimizer, metrics=metrics)
+        self._compiled.loss_identifier = compiled_loss.identifier  # a name is saved with the model
+
+    def _has_custom_train_step(self):
+        return type(self).train_step is not Model.train_step
+
+    def _has_custom_test_step(self):
+        return type(self).test_step is not Model.test_step
+
+    def train_step(self, x, y):
+        return engine.Model.train_step(self, x, self._take_weights(y))
+
+    def test_step(self, x, y):
+        return engine.Model.test_step(self, x, self._take_weights(y))
+
+    def _take_weights(self, y):
+        """Hand a batch's sample weights (``(y, w)`` from WeightedSamples) to the compiled loss."""
+        loss = self._compiled.loss
+        weights = None
+        if isinstance(y, tuple) and len(y) == 2:
+            y, weights = y
+        if isinstance(loss, keras_losses.CompiledLoss):
+            loss.sample_weight = weights
+        return y
+
+    # ---------------------------------------------------------------- fit, evaluate, predict
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
+            initial_epoch=0, **_ignored):
+        """Keras's ``fit``: batch_size None means 32; ``validation_split`` holds out the last fraction."""
+        batch_size = 32 if batch_size is None else batch_size
+        verbose = 1 if verbose == "auto" else verbose
+        if validation_split and validation_data is None and not data_adapter._is_dataset(x):
+            x, y = data_adapter.as_array(x), data_adapter.as_array(y)
+            split_at = int(math.floor(len(x) * (1.0 - validation_split)))
+            if split_at in (0, len(x)):
+                raise ShapeError(f"fit: validation_split={validation_split} of {len(x)} samples leaves no "
+                                 f"{'training' if split_at == 0 else 'validation'} samples")
+            validation_data = (x[split_at:], y[split_at:])
+            if sample_weight is not None:
+                sample_weight = numpy.asarray(sample_weight)[:split_at]
+            x, y, validation_split = x[:split_at], y[:split_at], 0.0
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
+            validation_data = tuple(validation_data[:2])  # validation sample weights are not applied
+        if sample_weight is not None or class_weight is not None:
+            x, y = data_adapter.as_array(x), data_adapter.as_array(y)
+            x, y = WeightedSamples(x, y, sample_weights(y, sample_weight, class_weight)), None
+        return engine.Model.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                                validation_data, shuffle, initial_epoch)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False,
+                 **_ignored):
+        """``[loss, *metrics]`` (a scalar without metrics), as Keras's ``evaluate``."""
+        batch_size = 32 if batch_size is None else batch_size
+        verbose = 1 if verbose == "auto" else verbose
+        if sample_weight is not None:
+            x, y = WeightedSamples(data_adapter.as_array(x), data_adapter.as_array(y),
+                                   sample_weights(data_adapter.as_array(y), sample_weight, None)), None
+        return engine.Model.evaluate(self, x, y, batch_size, verbose, return_dict)
+
+    def predict(self, x, batch_size=None, verbose="auto", **_ignored):
+        return engine.Model.predict(self, x, 32 if batch_size is None else batch_size, 0)
+
+    # ---------------------------------------------------------------- weights in Keras's layout
+    def get_weights(self):
+        """Every layer's weights in Keras's layout and order (Dense kernel ``(in, units)``, then bias)."""
+        self._build_if_possible()
+        return base.get_weights(self)
+
+    def set_weights(self, weights):
+        self._build_if_possible()
+        base.set_weights(self, weights)
+
+    @property
+    def weights(self):
+        return [t for t, _, _ in base.all_layouts(self)]
+
+    @property
+    def trainable_weights(self):
+        return [t for t in self.weights if t.requires_grad]
+
+    @property
+    def non_trainable_weights(self):
+        return [t for t in self.weights if not t.requires_grad]
+
+    @property
+    def losses(self):
+        """The penalties of the regularized layers, from their last call (Keras's ``model.losses``)."""
+        return [loss for m in self.modules() for loss in getattr(m, "_own_losses", lambda: ())()]
+
+    def get_layer(self, name=None, index=None):
+        layers = self.layers
+        if index is not None:
+            return layers[index]
+        for layer in layers:
+            if getattr(layer, "name", None) == name:
+                return layer
+        names = [getattr(layer, "name", None) for layer in layers]
+        raise ValueError(f"No such layer: {name}. Existing layers are: {names}")
+
+
+class Sequential(engine.Sequential, Model):
+    """``keras.Sequential([...])``, or ``Sequential()`` then ``add``; a ``keras.Input`` first gives the shape.
+
+        >>> from chainrule import keras
+        >>> model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(2)])
+        >>> model.count_params()
+        10
+    """
+
+    def __init__(self, layers=None, trainable=True, name=None):
+        engine.Sequential.__init__(self, None, name=name)
+        for layer in layers or ():
+            self.add(layer)
+        if not trainable:
+            self.trainable = False
+
+    def add(self, layer):
+        """Append a layer; ``keras.Input(...)`` or an ``InputLayer`` (first) only set the input shape."""
+        if isinstance(layer, InputLayer):
+            layer = layer.tensor
+        if isinstance(layer, KerasTensor):
+            if self._modules:
+                raise ChainruleError("Sequential.add: keras.Input must come first, before any layer")
+            self._input_spec = {"shape": list(layer.shape), "dtype": layer.dtype}
+            return self
+        return engine.Sequential.add(self, layer)
+
+    def pop(self):
+        return engine.Sequential.pop(self)
+
+    def forward(self, x):
+        return engine.Sequential.forward(self, x)
+
+    def get_config(self):
+        return {"name": self.name}
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002 - Keras's keyword
+    """Rebuild a model saved with ``model.save(path)`` (any suffix, ".keras" too): our safetensors file."""
+    from chainrule.io import load_model as engine_load
+
+    return engine_load(filepath, compile=compile, custom_objects=custom_objects)
+
+
+def save_model(model, filepath, **_ignored):
+    model.save(filepath)

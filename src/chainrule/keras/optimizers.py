@@ -1,0 +1,214 @@
+"""``keras.optimizers``: Keras 3's optimisers, with its keywords, defaults and update formulas.
+
+They differ from ``chainrule.optim`` (PyTorch's) on purpose, as Keras's do from PyTorch's: ε sits
+inside the square root for RMSprop, Adagrad and Adadelta; Adam adds ε to √v without bias correction
+and folds both corrections into the step size; ``weight_decay`` is decoupled for every optimiser,
+θ ← θ − η·λ·θ before the update (Keras's ``_apply_weight_decay``). With gradient g and rate η::
+
+    SGD       m ← μm − ηg;  θ ← θ + m  (nesterov: θ ← θ + μm − ηg);  μ = 0: θ ← θ − ηg
+    RMSprop   v ← ρv + (1−ρ)g²;  (centered: a ← ρa + (1−ρ)g, v̂ = v − a²)
+              Δ = ηg / √(v̂ + ε);  θ ← θ − Δ  (momentum: m ← μm + Δ; θ ← θ − m)
+    Adam      m ← m + (1−β₁)(g − m);  v ← v + (1−β₂)(g² − v)  (amsgrad: v̂ ← max(v̂, v))
+              θ ← θ − η √(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε)
+    AdamW     Adam with weight_decay 0.004 by default
+    Adagrad   a ← a + g² (a starts at 0.1);  θ ← θ − ηg / √(a + ε)
+    Adadelta  a ← ρa + (1−ρ)g²;  Δ = −√(d + ε)/√(a + ε)·g;  d ← ρd + (1−ρ)Δ²;  θ ← θ + ηΔ
+
+They are ``chainrule.optim.Optimizer`` subclasses (the group key stays ``"lr"``, so the callbacks
+that change the rate work), built without parameters and bound by ``compile``.
+"""
+
+import numpy
+
+from chainrule.errors import ConfigError
+from chainrule.optim.optimizer import Optimizer
+
+
+class KerasOptimizer(Optimizer):
+    """Keras's constructor keywords over the engine's loop; ``learning_rate`` reads and sets the rate."""
+
+    keywords = ()  # Keras's keyword -> the group key, in constructor order
+
+    def __init__(self, learning_rate, weight_decay=None, name=None, **settings):
+        for unsupported in ("clipnorm", "clipvalue", "global_clipnorm", "use_ema"):
+            if settings.pop(unsupported, None) not in (None, False):
+                raise ConfigError(f"{type(self).__name__}: {unsupported} is not supported here; "
+                                  "hint: clip with chainrule.optim.clip_grad_norm_ in a custom train_step")
+        for ignored in ("ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
+                        "gradient_accumulation_steps", "jit_compile"):
+            settings.pop(ignored, None)
+        if settings:
+            raise ConfigError(f"{type(self).__name__}: unknown arguments {sorted(settings)}")
+        self.name = name or type(self).__name__.lower()
+        super().__init__(None, lr=float(learning_rate), decoupled_decay=float(weight_decay or 0.0),
+                         **self.settings)
+
+    @property
+    def learning_rate(self):
+        return self.lr
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.lr = value
+        for group in self.param_groups:
+            group["lr"] = float(value)
+
+    @property
+    def iterations(self):
+        """The number of steps taken (of the first parameter that has stepped)."""
+        return max((state["step"] for state in self.state.values()), default=0)
+
+    def get_config(self):
+        config = {"learning_rate": self.defaults["lr"],
+                  "weight_decay": self.defaults["decoupled_decay"] or None}
+        config.update({keyword: self.defaults[keyword] for keyword in self.settings})
+        return config
+
+    def update(self, p, g, state, group):
+        decay = group["decoupled_decay"]
+        if decay:
+            p -= (group["lr"] * decay) * p
+        self.rule(p, g.astype(p.dtype, copy=False), state, group)
+
+
+class SGD(KerasOptimizer):
+    """``keras.optimizers.SGD(learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None)``."""
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None, name=None, **kw):
+        if not 0.0 <= momentum <= 1.0:
+            raise ConfigError(f"SGD: momentum must be a float in [0, 1], got {momentum}")
+        self.settings = {"momentum": float(momentum), "nesterov": bool(nesterov)}
+        super().__init__(learning_rate, weight_decay, name, **kw)
+
+    def state_arrays(self, group):
+        return ("momentum_buffer",) if group["momentum"] else ()
+
+    def rule(self, p, g, state, group):
+        lr, mu = group["lr"], group["momentum"]
+        if not mu:
+            p -= lr * g
+            return
+        m = state["momentum_buffer"]
+        m *= mu
+        m -= lr * g
+        p += (mu * m - lr * g) if group["nesterov"] else m
+
+
+class RMSprop(KerasOptimizer):
+    """``keras.optimizers.RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+    centered=False)``."""
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
+                 weight_decay=None, name=None, **kw):
+        self.settings = {"rho": float(rho), "momentum": float(momentum), "epsilon": float(epsilon),
+                         "centered": bool(centered)}
+        super().__init__(learning_rate, weight_decay, name, **kw)
+
+    def state_arrays(self, group):
+        return ("velocity",) + (("momentum",) if group["momentum"] else ()) + \
+            (("average_gradient",) if group["centered"] else ())
+
+    def rule(self, p, g, state, group):
+        rho, velocity = group["rho"], state["velocity"]
+        velocity *= rho
+        velocity += (1.0 - rho) * g * g
+        denominator = velocity + group["epsilon"]
+        if group["centered"]:
+            average = state["average_gradient"]
+            average *= rho
+            average += (1.0 - rho) * g
+            denominator -= average * average
+        increment = group["lr"] * g / numpy.sqrt(denominator)
+        if group["momentum"]:
+            m = state["momentum"]
+            m *= group["momentum"]
+            m += increment
+            p -= m
+        else:
+            p -= increment
+
+
+class Adam(KerasOptimizer):
+    """``keras.optimizers.Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+    amsgrad=False)``."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+                 weight_decay=None, name=None, **kw):
+        self.settings = {"beta_1": float(beta_1), "beta_2": float(beta_2), "epsilon": float(epsilon),
+                         "amsgrad": bool(amsgrad)}
+        super().__init__(learning_rate, weight_decay, name, **kw)
+
+    def state_arrays(self, group):
+        return ("momentum", "velocity") + (("velocity_hat",) if group["amsgrad"] else ())
+
+    def rule(self, p, g, state, group):
+        b1, b2, t = group["beta_1"], group["beta_2"], state["step"]
+        alpha = group["lr"] * numpy.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+        m, v = state["momentum"], state["velocity"]
+        m += (1.0 - b1) * (g - m)
+        v += (1.0 - b2) * (g * g - v)
+        if group["amsgrad"]:
+            numpy.maximum(state["velocity_hat"], v, out=state["velocity_hat"])
+            v = state["velocity_hat"]
+        p -= (alpha * m) / (numpy.sqrt(v) + group["epsilon"])
+
+
+class AdamW(Adam):
+    """``keras.optimizers.AdamW(learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+    epsilon=1e-7)``."""
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, name=None, **kw):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, name, **kw)
+
+
+class Adagrad(KerasOptimizer):
+    """``keras.optimizers.Adagrad(learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7)``."""
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, weight_decay=None,
+                 name=None, **kw):
+        self.settings = {"initial_accumulator_value": float(initial_accumulator_value),
+                         "epsilon": float(epsilon)}
+        super().__init__(learning_rate, weight_decay, name, **kw)
+
+    def init_state(self, p, group):
+        return {"step": 0, "accumulator": numpy.full_like(p, group["initial_accumulator_value"])}
+
+    def rule(self, p, g, state, group):
+        accumulator = state["accumulator"]
+        accumulator += g * g
+        p -= group["lr"] * g / numpy.sqrt(accumulator + group["epsilon"])
+
+
+class Adadelta(KerasOptimizer):
+    """``keras.optimizers.Adadelta(learning_rate=0.001, rho=0.95, epsilon=1e-7)``."""
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=None, name=None, **kw):
+        self.settings = {"rho": float(rho), "epsilon": float(epsilon)}
+        super().__init__(learning_rate, weight_decay, name, **kw)
+
+    def state_arrays(self, group):
+        return ("accumulated_grad", "accumulated_delta_var")
+
+    def rule(self, p, g, state, group):
+        rho, eps = group["rho"], group["epsilon"]
+        grads, deltas = state["accumulated_grad"], state["accumulated_delta_var"]
+        grads *= rho
+        grads += (1.0 - rho) * g * g
+        delta = -numpy.sqrt(deltas + eps) / numpy.sqrt(grads + eps) * g
+        deltas *= rho
+        deltas += (1.0 - rho) * delta * delta
+        p += group["lr"] * delta
+
+
+_BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW, "adagrad": Adagrad,
+            "adadelta": Adadelta}
+
+
+def get(identifier):
+    """An optimiser from a name (Keras's defaults), an instance (kept), or a chainrule.optim one (kept)."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
+        return _BY_NAME[identifier.lower()]()
+    raise ConfigError(f"unknown optimizer {identifier!r}; known names are {', '.join(sorted(_BY_NAME))}")

@@ -1,0 +1,18 @@
+"""The Keras door's classes that model files may name ("keras.Dense", "keras.Adam", ...), for
+:mod:`chainrule.io.registry`: written out by hand, like the engine's lists, and registered when
+``chainrule.keras`` is imported (io never imports the door; a file naming "keras.*" classes imports it)."""
+
+from chainrule.io import registry
+from chainrule.keras import layers, models, optimizers
+
+LAYERS = {f"keras.{name}": getattr(layers, name) for name in (
+    "Dense", "Activation", "Dropout", "Flatten", "Reshape", "Conv1D", "Conv2D", "MaxPooling2D",
+    "AveragePooling2D", "GlobalAveragePooling2D", "BatchNormalization", "Embedding",
+)}
+LAYERS["keras.Sequential"] = models.Sequential
+
+OPTIMIZERS = {f"keras.{name}": getattr(optimizers, name) for name in (
+    "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta",
+)}
+
+registry.register_door(LAYERS, OPTIMIZERS)
