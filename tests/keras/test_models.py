@@ -1,0 +1,143 @@
+"""keras.models: Sequential add/pop, functional Model, fit's Keras arguments, weights, saving (#12)."""
+
+import numpy
+import pytest
+
+from chainrule import keras
+from chainrule.keras import layers
+from chainrule.train.callbacks import Callback
+
+
+def _data(n=40, seed=0):
+    rng = numpy.random.default_rng(seed)
+    x = rng.standard_normal((n, 4)).astype("float32")
+    return x, (x[:, :1] > 0).astype("int64").ravel()
+
+
+def _classifier(**compile_args):
+    model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(8, activation="relu"),
+                              layers.Dense(2, activation="softmax")])
+    model.compile(**{"optimizer": "adam", "loss": "sparse_categorical_crossentropy", **compile_args})
+    return model
+
+
+class Steps(Callback):
+    def on_train_begin(self, logs=None):
+        self.steps = self.params["steps"]
+
+
+def test_sequential_add_pop_and_input_first():
+    model = keras.Sequential()
+    model.add(keras.Input(shape=(4,)))
+    model.add(layers.Dense(3))
+    model.add(layers.Dense(9))
+    assert model.pop().units == 9
+    assert model.count_params() == 15 and [layer.units for layer in model.layers] == [3]
+
+
+def test_batch_size_none_means_32_and_evaluate_is_a_scalar_without_metrics():
+    x, y = _data(70)
+    model = _classifier()
+    steps = Steps()
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[steps])
+    assert steps.steps == 3  # ⌈70 / 32⌉
+    loss = model.evaluate(x, y, verbose=0)
+    assert isinstance(loss, float)
+    assert model.predict(x, verbose=0).shape == (70, 2)
+
+
+def test_validation_split_holds_out_the_last_samples_as_keras_does():
+    x, y = _data(40)
+    model = _classifier(metrics=["accuracy"])
+    history = model.fit(x, y, epochs=1, batch_size=8, verbose=0, validation_split=0.25, shuffle=False)
+    expected = model.evaluate(x[30:], y[30:], verbose=0)
+    assert history.history["val_loss"][0] == pytest.approx(expected[0], rel=1e-6)
+    assert history.history["val_accuracy"][0] == pytest.approx(expected[1])
+
+
+def test_sample_and_class_weights_scale_each_samples_loss():
+    x, y = _data(16)
+    model = _classifier()
+    probabilities = model.predict(x)
+    per_sample = -numpy.log(probabilities[numpy.arange(16), y])
+    weights = numpy.linspace(0.0, 2.0, 16)
+    assert model.evaluate(x, y, sample_weight=weights, verbose=0) == pytest.approx(
+        (per_sample * weights).sum() / 16, rel=1e-5)
+    keras.utils.set_random_seed(1)
+    a = _classifier()
+    keras.utils.set_random_seed(1)
+    b = _classifier()
+    probabilities = a.predict(x)
+    per_sample = -numpy.log(probabilities[numpy.arange(16), y])
+    ha = a.fit(x, y, epochs=1, batch_size=16, verbose=0, class_weight={0: 1.0, 1: 3.0})
+    hb = b.fit(x, y, epochs=1, batch_size=16, verbose=0, sample_weight=numpy.where(y == 1, 3.0, 1.0))
+    assert ha.history["loss"][0] == pytest.approx(hb.history["loss"][0], rel=1e-6)
+    assert ha.history["loss"][0] == pytest.approx((per_sample * numpy.where(y == 1, 3.0, 1.0)).sum() / 16,
+                                                  rel=1e-5)
+
+
+def test_functional_model_over_input_tensors():
+    inputs = keras.Input(shape=(4,))
+    hidden = layers.Dense(8, activation="relu")(inputs)
+    outputs = layers.Dense(2, activation="softmax")(layers.Dropout(0.1)(hidden))
+    model = keras.Model(inputs=inputs, outputs=outputs)
+    assert model.count_params() == 4 * 8 + 8 + 8 * 2 + 2
+    assert [w.shape for w in model.get_weights()] == [(4, 8), (8,), (8, 2), (2,)]
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = _data()
+    history = model.fit(x, y, epochs=2, verbose=0)
+    assert len(history.history["accuracy"]) == 2
+    expected = numpy.maximum(x @ model.get_weights()[0] + model.get_weights()[1], 0) @ model.get_weights()[2]
+    expected = numpy.exp(expected + model.get_weights()[3])
+    numpy.testing.assert_allclose(model.predict(x), expected / expected.sum(1, keepdims=True), rtol=1e-4)
+
+
+def test_summary_counts_frozen_layers_as_non_trainable():
+    model = _classifier()
+    model.layers[0].trainable = False
+    text = model.summary(print_fn=lambda _: None)
+    assert "Trainable params: 18" in text and "Non-trainable params: 40" in text
+    assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 2
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5", ".safetensors"])
+def test_save_and_load_model_under_any_suffix(tmp_path, suffix):
+    x, y = _data()
+    model = keras.Sequential([keras.Input(shape=(4,)),
+                              layers.Dense(8, activation="relu",
+                                           kernel_regularizer=keras.regularizers.l2(0.01)),
+                              layers.BatchNormalization(), layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=0.01),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=1, verbose=0)
+    path = tmp_path / f"m{suffix}"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded) is keras.Sequential and type(loaded.optimizer) is keras.optimizers.RMSprop
+    assert loaded.optimizer.learning_rate == 0.01
+    numpy.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-6)
+    assert loaded.evaluate(x, y, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-6)
+    loaded.fit(x, y, epochs=1, verbose=0)  # compiled, and it trains on
+
+
+def test_keras_losses_take_y_true_first_and_match_the_strings():
+    y_true = numpy.array([[0.0, 1.0], [1.0, 0.0]], "float32")
+    y_pred = numpy.array([[0.2, 0.8], [0.6, 0.4]], "float32")
+    per_sample = keras.losses.categorical_crossentropy(y_true, y_pred).numpy()
+    numpy.testing.assert_allclose(per_sample, -numpy.log([0.8, 0.6]), rtol=1e-6)
+    loss = keras.losses.CategoricalCrossentropy()(y_true, y_pred, sample_weight=numpy.array([1.0, 0.0]))
+    assert float(loss.numpy()) == pytest.approx(-numpy.log(0.8) / 2, rel=1e-6)
+    numpy.testing.assert_allclose(keras.losses.MeanSquaredError()(y_true, y_pred).numpy(),
+                                  numpy.mean((y_true - y_pred) ** 2), rtol=1e-6)
+    x, y = _data()
+    by_class = _classifier(loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    assert set(by_class.fit(x, y, verbose=0).history) == {"loss", "accuracy"}
+
+
+def test_to_categorical_and_offline_mnist_warns_once_and_never_downloads():
+    numpy.testing.assert_array_equal(keras.utils.to_categorical([0, 2], 3), [[1, 0, 0], [0, 0, 1]])
+    assert keras.utils.to_categorical([1]).dtype == numpy.float32
+    with pytest.warns(UserWarning, match="embedded subset") as caught:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    assert len(caught) == 1
+    assert x_train.shape == (4000, 28, 28) and x_train.dtype == numpy.uint8 and y_test.shape == (1000,)
