@@ -74,7 +74,8 @@ def test_bidirectional_matches_pytorchs_bidirectional_lstm_and_trains_in_a_model
     assert out.shape == (2, 5, 8) and sum(w.size for w in layer.get_weights()) == 2 * 128
     twin = _torch_twin(layer, torch.nn.LSTM, 4, (0, 1, 2, 3), bidirectional=True)
     numpy.testing.assert_allclose(out.numpy(), twin(torch.tensor(X))[0].detach().numpy(), atol=1e-5)
-    model = keras.Sequential([keras.Input(shape=(5, 3)), layers.Bidirectional(layers.GRU(4)), layers.Dense(1)])
+    model = keras.Sequential([keras.Input(shape=(5, 3)), layers.Bidirectional(layers.GRU(4)),
+                              layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
     history = model.fit(X, numpy.ones((2, 1), "float32"), epochs=3, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
