@@ -13,6 +13,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXPECTED = {
     "autograd_tanh.py": ("final loss:", ["autograd_tanh_loss.png"]),
     "mnist_mlp_keras.py": ("test accuracy:", ["mlp.chainrule"]),
+    "mnist_convnet_keras.py": ("Total params: 34,826", ["convnet.keras"]),
     "mnist_mlp_pytorch.py": ("test: average loss", []),
     "autoencoder.py": ("Total params: 50,992", ["autoencoder_digits.png", "autoencoder_weights.png"]),
     "lenet5.py": ("Total params: 61,706", []),
@@ -36,7 +37,9 @@ NEEDS = {"tune_and_watch.py": ("optuna", "tensorboardX")}
 def test_example_runs_in_quick_mode(script, tmp_path):
     for package in NEEDS.get(script, ()):
         pytest.importorskip(package)
-    environment = {**os.environ, "CHAINRULE_EXAMPLE_QUICK": "1", "MPLBACKEND": "Agg"}
+    # CHAINRULE_OFFLINE: keras.datasets.mnist.load_data() must not download in a test
+    environment = {**os.environ, "CHAINRULE_EXAMPLE_QUICK": "1", "MPLBACKEND": "Agg",
+                   "CHAINRULE_OFFLINE": "1"}
     result = subprocess.run([sys.executable, str(EXAMPLES / script)], cwd=tmp_path, env=environment,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
