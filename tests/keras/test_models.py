@@ -141,3 +141,36 @@ def test_to_categorical_and_offline_mnist_warns_once_and_never_downloads():
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     assert len(caught) == 1
     assert x_train.shape == (4000, 28, 28) and x_train.dtype == numpy.uint8 and y_test.shape == (1000,)
+
+
+def test_a_subclassed_model_defines_call_and_trains():
+    class TwoLayers(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = layers.Dense(8, activation="relu")
+            self.out = layers.Dense(2, activation="softmax")
+
+        def call(self, inputs):
+            return self.out(self.hidden(inputs))
+
+    model = TwoLayers()
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    x, y = _data(64)
+    history = model.fit(x, y, epochs=5, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert [w.shape for w in model.get_weights()] == [(4, 8), (8,), (8, 2), (2,)]
+
+
+def test_a_functional_model_is_named_functional_and_saves_its_weights(tmp_path):
+    inputs = keras.Input(shape=(4,))
+    model = keras.Model(inputs, layers.Dense(2)(inputs))
+    assert model.name.startswith("functional")
+    with pytest.raises(Exception, match="save_weights"):
+        model.save(tmp_path / "f.keras")
+    model.save_weights(tmp_path / "f.weights")
+    twin_inputs = keras.Input(shape=(4,))
+    twin = keras.Model(twin_inputs, layers.Dense(2)(twin_inputs))
+    twin.load_weights(tmp_path / "f.weights")
+    x, _ = _data(5)
+    numpy.testing.assert_array_equal(twin.predict(x), model.predict(x))

@@ -17,7 +17,6 @@ from chainrule.keras import losses as keras_losses
 from chainrule.keras import optimizers as keras_optimizers
 from chainrule.keras.layers import base
 from chainrule.keras.layers.functional import Graph, InputLayer, KerasTensor
-from chainrule.nn.layers.linear import layer_name
 from chainrule.nn.module import Module
 from chainrule.train import data_adapter
 from chainrule.train import model as engine
@@ -66,15 +65,16 @@ class Model(engine.Model):
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **_ignored):
         engine.Model.__init__(self)
         if not isinstance(self, engine.Sequential):  # a Sequential names itself
-            self.name = layer_name(self, name)
+            self.name = base.keras_name(self, name, "functional" if inputs is not None else None)
         if inputs is None and outputs is None:
             return  # a subclass: its layers are attributes, its forward is call()
         graph = Graph(inputs, outputs)
         object.__setattr__(self, "_graph", graph)
-        for layer in graph.layers:
+        for index, layer in enumerate(graph.layers):
             if not isinstance(layer, Module):
                 raise ChainruleError(f"keras.Model: {layer!r} is not a layer")
-            self.add_module(layer.name if layer.name not in self._modules else str(len(self._modules)), layer)
+            # keyed by position, as in a Sequential: a rebuilt model loads weights whatever its names
+            self.add_module(str(index), layer)
         first = graph.inputs[0]
         self._input_spec = {"shape": list(first.shape), "dtype": first.dtype}
         if not trainable:
@@ -181,6 +181,14 @@ class Model(engine.Model):
 
     def predict(self, x, batch_size=None, verbose="auto", **_ignored):
         return engine.Model.predict(self, x, 32 if batch_size is None else batch_size, 0)
+
+    def save(self, filepath, overwrite=True, include_optimizer=True, **_ignored):
+        """Save to one safetensors model file, whatever the suffix (".keras" too); see ``load_model``."""
+        if self.__dict__.get("_graph") is not None:
+            raise ChainruleError(f"{type(self).__name__}.save: a functional model cannot be saved as a whole "
+                                 "yet; hint: model.save_weights(path), and rebuild the model in code before "
+                                 "load_weights(path) (or use keras.Sequential, which saves whole)")
+        engine.Model.save(self, filepath, include_optimizer=include_optimizer)
 
     # ---------------------------------------------------------------- weights in Keras's layout
     def get_weights(self):

@@ -16,7 +16,7 @@ from chainrule.keras import regularizers
 from chainrule.nn.layers import linear
 
 
-def keras_name(layer, name=None):
+def keras_name(layer, name=None, base=None):
     """``name``, else Keras's automatic name: conv2d, conv2d_1, max_pooling2d, batch_normalization, ...
 
     Keras's snake case (a capital starting a word after any character, then lower-upper pairs), so
@@ -24,8 +24,9 @@ def keras_name(layer, name=None):
     """
     if name is not None:
         return str(name)
-    words = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", type(layer).__name__)
-    base = re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()
+    if base is None:
+        words = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", type(layer).__name__)
+        base = re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()
     count = linear._name_counts[base]
     linear._name_counts[base] += 1
     return base if count == 0 else f"{base}_{count}"
