@@ -14,6 +14,7 @@ import numpy
 from chainrule.data import Dataset
 from chainrule.errors import ChainruleError, ConfigError, ShapeError
 from chainrule.keras import losses as keras_losses
+from chainrule.keras import metrics as keras_metrics
 from chainrule.keras import optimizers as keras_optimizers
 from chainrule.keras.layers import base
 from chainrule.keras.layers.functional import Graph, InputLayer, KerasTensor
@@ -119,6 +120,9 @@ class Model(engine.Model):
         if isinstance(optimizer, str):
             optimizer = keras_optimizers.get(optimizer)
         compiled_loss = keras_losses.CompiledLoss(loss)
+        if metrics is not None:
+            metrics = [keras_metrics.for_engine(m) for m in (metrics if isinstance(metrics, (list, tuple))
+                                                               else [metrics])]
         engine.Model.compile(self, loss=compiled_loss, optimizer=optimizer, metrics=metrics)
         self._compiled.loss_identifier = compiled_loss.identifier  # a name is saved with the model
 
