@@ -170,8 +170,9 @@ class Model(engine.Model):
         if sample_weight is not None or class_weight is not None:
             x, y = data_adapter.as_array(x), data_adapter.as_array(y)
             x, y = WeightedSamples(x, y, sample_weights(y, sample_weight, class_weight)), None
-        return engine.Model.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
-                                validation_data, shuffle, initial_epoch)
+        return engine.Model.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                                callbacks=callbacks, validation_split=validation_split,
+                                validation_data=validation_data, shuffle=shuffle, initial_epoch=initial_epoch)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False,
                  **_ignored):
@@ -181,10 +182,11 @@ class Model(engine.Model):
         if sample_weight is not None:
             x, y = WeightedSamples(data_adapter.as_array(x), data_adapter.as_array(y),
                                    sample_weights(data_adapter.as_array(y), sample_weight, None)), None
-        return engine.Model.evaluate(self, x, y, batch_size, verbose, return_dict)
+        return engine.Model.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
+                                     return_dict=return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", **_ignored):
-        return engine.Model.predict(self, x, 32 if batch_size is None else batch_size, 0)
+        return engine.Model.predict(self, x, batch_size=32 if batch_size is None else batch_size)
 
     def save(self, filepath, overwrite=True, include_optimizer=True, **_ignored):
         """Save to one safetensors model file, whatever the suffix (".keras" too); see ``load_model``."""
