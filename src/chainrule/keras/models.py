@@ -53,7 +53,7 @@ def sample_weights(y, sample_weight, class_weight):
     return weights
 
 
-class Model(engine.Model):
+class Model(base.WeightsView, engine.Model):
     """``keras.Model(inputs, outputs)`` over ``keras.Input`` tensors, or subclassed with ``call(inputs)``.
 
         >>> from chainrule import keras
@@ -205,23 +205,6 @@ class Model(engine.Model):
     def set_weights(self, weights):
         self._build_if_possible()
         base.set_weights(self, weights)
-
-    @property
-    def weights(self):
-        return [t for t, _, _ in base.all_layouts(self)]
-
-    @property
-    def trainable_weights(self):
-        return [t for t in self.weights if t.requires_grad]
-
-    @property
-    def non_trainable_weights(self):
-        return [t for t in self.weights if not t.requires_grad]
-
-    @property
-    def losses(self):
-        """The penalties of the regularized layers, from their last call (Keras's ``model.losses``)."""
-        return [loss for m in self.modules() for loss in getattr(m, "_own_losses", lambda: ())()]
 
     def get_layer(self, name=None, index=None):
         layers = self.layers

@@ -36,7 +36,37 @@ def same(array):
     return array
 
 
-class KerasLayer:
+class WeightsView:
+    """Keras's views of a layer's or a model's weights (in Keras's layout) and of its penalties."""
+
+    @property
+    def weights(self):
+        return [t for t, _, _ in all_layouts(self)]
+
+    @property
+    def trainable_weights(self):
+        return [t for t in self.weights if t.requires_grad]
+
+    @property
+    def non_trainable_weights(self):
+        return [t for t in self.weights if not t.requires_grad]
+
+    def get_weights(self):
+        """Copies of the weights in Keras's layout and order (a Dense: ``[kernel (in, units), bias]``)."""
+        return get_weights(self)
+
+    def set_weights(self, weights):
+        """Set the weights from a list like ``get_weights()``'s; a wrong count or shape changes nothing."""
+        set_weights(self, weights)
+
+    @property
+    def losses(self):
+        """Keras's ``losses``: the penalties of this layer (or model) and the layers inside it, from
+        their weights now and from their last call (activity regularizers)."""
+        return [loss for m in self.modules() for loss in getattr(m, "_own_losses", lambda: ())()]
+
+
+class KerasLayer(WeightsView):
     """Mixin placed before a ``Module`` class: ``class Dense(KerasLayer, nn.Dense)``."""
 
     activity_regularizer = None
@@ -84,10 +114,6 @@ class KerasLayer:
         losses.extend(self.__dict__.get("_activity_losses", ()))
         return losses
 
-    @property
-    def losses(self):
-        """Keras's ``layer.losses``: the penalties of this layer and the layers inside it."""
-        return [loss for m in self.modules() for loss in getattr(m, "_own_losses", lambda: ())()]
 
     # ---------------------------------------------------------------- weights in Keras's layout
     def weight_layout(self):
@@ -99,25 +125,6 @@ class KerasLayer:
         own += [b for b in self._buffers.values() if isinstance(b, Tensor) and b.dtype.kind == "f"]
         return [(t, same, same) for t in own]
 
-    @property
-    def weights(self):
-        return [t for t, _, _ in all_layouts(self)]
-
-    @property
-    def trainable_weights(self):
-        return [t for t in self.weights if t.requires_grad]
-
-    @property
-    def non_trainable_weights(self):
-        return [t for t in self.weights if not t.requires_grad]
-
-    def get_weights(self):
-        """Copies of the weights in Keras's layout and order (a Dense: ``[kernel (in, units), bias]``)."""
-        return get_weights(self)
-
-    def set_weights(self, weights):
-        """Set the weights from a list like ``get_weights()``'s; a wrong count or shape changes nothing."""
-        set_weights(self, weights)
 
 
 def all_layouts(module):
