@@ -3,15 +3,19 @@
 Each runs on a few batches of the embedded MNIST subset; the listings are otherwise as written.
 """
 
+import runpy
+from pathlib import Path
+
 import numpy
 import pytest
 
 from chainrule import keras
-from chainrule.keras import layers
 from chainrule.keras.datasets import mnist
 from chainrule.keras.layers import Dense, Dropout
 from chainrule.keras.models import Sequential
 from chainrule.keras.optimizers import RMSprop
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_the_lecture_mlp_runs_with_only_its_imports_changed(capsys):
@@ -47,42 +51,18 @@ def test_the_lecture_mlp_runs_with_only_its_imports_changed(capsys):
     assert score[1] > 0.3  # four batches of RMSprop already beat chance (0.1) by far
 
 
-def test_the_keras_io_simple_mnist_convnet_runs_and_has_kerass_parameter_count(capsys):
-    num_classes = 10
-    input_shape = (28, 28, 1)
+def test_the_keras_io_simple_mnist_convnet_runs_and_has_kerass_parameter_count(capsys, monkeypatch, tmp_path):
+    # the listing is examples/mnist_convnet_keras.py (keras.io's, imports changed), run here in its short mode
+    monkeypatch.setenv("CHAINRULE_EXAMPLE_QUICK", "1")
+    monkeypatch.chdir(tmp_path)
     with pytest.warns(UserWarning, match="embedded subset"):
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    x_train, y_train, x_test, y_test = x_train[:320], y_train[:320], x_test[:64], y_test[:64]
-    x_train = x_train.astype("float32") / 255
-    x_test = x_test.astype("float32") / 255
-    x_train = numpy.expand_dims(x_train, -1)
-    x_test = numpy.expand_dims(x_test, -1)
-    y_train = keras.utils.to_categorical(y_train, num_classes)
-    y_test = keras.utils.to_categorical(y_test, num_classes)
-
-    model = keras.Sequential(
-        [
-            keras.Input(shape=input_shape),
-            layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-            layers.MaxPooling2D(pool_size=(2, 2)),
-            layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-            layers.MaxPooling2D(pool_size=(2, 2)),
-            layers.Flatten(),
-            layers.Dropout(0.5),
-            layers.Dense(num_classes, activation="softmax"),
-        ]
-    )
-    model.summary()
-    batch_size = 128
-    epochs = 1
-    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
-    history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, validation_split=0.1)
-    score = model.evaluate(x_test, y_test, verbose=0)
-
+        run = runpy.run_path(str(EXAMPLES / "mnist_convnet_keras.py"))
+    model, score = run["model"], run["score"]
     out = capsys.readouterr().out
     assert "Total params: 34,826" in out and "(None, 5, 5, 64)" in out
     assert model.count_params() == 34826
     assert [w.shape for w in model.get_weights()] == [(3, 3, 1, 32), (32,), (3, 3, 32, 64), (64,), (1600, 10),
                                                       (10,)]
-    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert set(model.history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert len(score) == 2 and numpy.isfinite(score[0])
+    assert "reloaded: 34826 parameters" in out
