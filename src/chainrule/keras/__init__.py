@@ -17,6 +17,7 @@ namespace follows Keras. Importing it stays NumPy-only.
 from chainrule.keras import (
     callbacks,
     datasets,
+    initializers,
     layers,
     losses,
     metrics,
@@ -29,5 +30,5 @@ from chainrule.keras import saving  # noqa: F401 - registers the door's classes 
 from chainrule.keras.layers import Input
 from chainrule.keras.models import Model, Sequential
 
-__all__ = ["Input", "Model", "Sequential", "callbacks", "datasets", "layers", "losses", "metrics", "models",
-           "optimizers", "regularizers", "utils"]
+__all__ = ["Input", "Model", "Sequential", "callbacks", "datasets", "initializers", "layers", "losses",
+           "metrics", "models", "optimizers", "regularizers", "utils"]

@@ -13,8 +13,8 @@ import numpy
 
 from chainrule.backend import DEFAULT_FLOAT
 from chainrule.errors import ConfigError
+from chainrule.keras import initializers
 from chainrule.keras.layers.base import KerasLayer, keras_name, same
-from chainrule.nn import init
 from chainrule.nn.layers import activation as activations
 from chainrule.nn.layers.linear import float_input
 from chainrule.nn.module import Module
@@ -82,10 +82,10 @@ class _Conv(KerasLayer, Module):
         self.in_channels = int(input_shape[-1])
         shape = (self.filters, self.in_channels // self.groups, *self.kernel_size)
         self.weight = Parameter(numpy.empty(shape, dtype=DEFAULT_FLOAT))
-        init.get(self.kernel_initializer)(self.weight)
+        initializers.get(self.kernel_initializer)(self.weight)
         if self.use_bias:
             self.bias = Parameter(numpy.zeros(self.filters, dtype=DEFAULT_FLOAT))
-            init.get(self.bias_initializer)(self.bias)
+            initializers.get(self.bias_initializer)(self.bias)
 
     def reset_parameters(self):
         if self.built:

@@ -10,9 +10,9 @@ cropped as TensorFlow does, the odd pixel taken from the end).
 import numpy
 
 from chainrule.backend import DEFAULT_FLOAT
+from chainrule.keras import initializers
 from chainrule.keras.layers.base import same
 from chainrule.keras.layers.conv import _Conv
-from chainrule.nn import init
 from chainrule.nn.layers.linear import float_input
 from chainrule.nn.parameter import Parameter
 from chainrule.ops.conv import fold
@@ -43,10 +43,10 @@ class Conv2DTranspose(_Conv):
         shape = (self.in_channels, self.filters, *self.kernel_size)
         self.weight = Parameter(numpy.empty(shape, dtype=DEFAULT_FLOAT))
         # fans as Keras's for its kernel (kh, kw, filters, in): fan_in = kh·kw·filters, fan_out = kh·kw·in
-        init.get(self.kernel_initializer)(self.weight)
+        initializers.get(self.kernel_initializer)(self.weight)
         if self.use_bias:
             self.bias = Parameter(numpy.zeros(self.filters, dtype=DEFAULT_FLOAT))
-            init.get(self.bias_initializer)(self.bias)
+            initializers.get(self.bias_initializer)(self.bias)
 
     def forward(self, x):
         x = float_input(self, x)

@@ -6,6 +6,7 @@ weight as ``(units, in)`` (the engine's layout) and shows Keras's ``kernel (in, 
 """
 
 from chainrule import nn
+from chainrule.keras import initializers
 from chainrule.keras.layers.base import KerasLayer, keras_name, same
 from chainrule.nn.layers import activation as activations
 from chainrule.nn.module import Module
@@ -34,6 +35,14 @@ class Dense(KerasLayer, nn.Dense):
         nn.Dense.__init__(self, units, activation, use_bias, kernel_initializer, bias_initializer,
                           input_shape, input_dim, name)
         self._keras_options(kernel_regularizer, bias_regularizer, activity_regularizer, trainable)
+
+    def reset_parameters(self):
+        """Keras's initializers (``chainrule.keras.initializers``: "he_normal" is truncated, ...)."""
+        if not self.built:
+            return
+        initializers.get(self.kernel_initializer)(self.weight)
+        if self.bias is not None:
+            initializers.get(self.bias_initializer)(self.bias)
 
     @property
     def kernel(self):

@@ -6,8 +6,8 @@ from chainrule.autograd.mode import no_grad
 from chainrule.autograd.tensor import Tensor, mark_changed
 from chainrule.backend import DEFAULT_FLOAT
 from chainrule.errors import ConfigError
+from chainrule.keras import initializers
 from chainrule.keras.layers.base import KerasLayer, keras_name, same
-from chainrule.nn import init
 from chainrule.nn.layers.embedding import Embedding as _Embedding
 from chainrule.nn.layers.linear import float_input
 from chainrule.nn.module import Module
@@ -99,10 +99,7 @@ class Embedding(KerasLayer, _Embedding):
         self.name = keras_name(self, name)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = embeddings_initializer
-        if embeddings_initializer == "uniform":
-            init.uniform_(self.weight, -0.05, 0.05)
-        else:
-            init.get(embeddings_initializer)(self.weight)
+        initializers.get(embeddings_initializer)(self.weight)  # "uniform" is Keras's U(−0.05, 0.05)
         self._keras_options(kernel_regularizer=embeddings_regularizer, trainable=trainable)
 
     @property

@@ -10,26 +10,16 @@ order too), and ``(2, 3·units)`` for GRU, whose gates Keras orders z, r, h (PyT
 
 import numpy
 
-from chainrule import random as cr_random
 from chainrule.backend import DEFAULT_FLOAT
 from chainrule.errors import ConfigError, ShapeError
+from chainrule.keras import initializers
 from chainrule.keras.layers.base import KerasLayer, keras_name
-from chainrule.nn import init
 from chainrule.nn.layers.linear import float_input
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.ops.fused_linear import linear
 from chainrule.ops.recurrent import GRURecurrence, LSTMRecurrence, RNNRecurrence
 from chainrule.ops.shape import concatenate, swapaxes
-
-
-def orthogonal_(tensor):
-    """Keras's "orthogonal" initializer: orthonormal rows (or columns) from the QR of a normal matrix."""
-    rows, cols = tensor.shape
-    a = cr_random.generator().standard_normal((max(rows, cols), min(rows, cols)))
-    q, r = numpy.linalg.qr(a)
-    q *= numpy.sign(numpy.diag(r))
-    tensor.data[...] = (q.T if rows < cols else q).astype(tensor.dtype)
 
 
 def _gate_order(gates, units, order):
@@ -69,14 +59,11 @@ class _Recurrent(KerasLayer, Module):
         rows = self.gates * self.units
         self.weight_ih = Parameter(numpy.empty((rows, self.input_size), dtype=DEFAULT_FLOAT))
         self.weight_hh = Parameter(numpy.empty((rows, self.units), dtype=DEFAULT_FLOAT))
-        init.get(self.kernel_initializer)(self.weight_ih)
-        if self.recurrent_initializer == "orthogonal":
-            orthogonal_(self.weight_hh)
-        else:
-            init.get(self.recurrent_initializer)(self.weight_hh)
+        initializers.get(self.kernel_initializer)(self.weight_ih)
+        initializers.get(self.recurrent_initializer)(self.weight_hh)
         if self.use_bias:
             self.bias = Parameter(numpy.zeros(rows, dtype=DEFAULT_FLOAT))
-            init.get(self.bias_initializer)(self.bias)
+            initializers.get(self.bias_initializer)(self.bias)
             self._init_bias()
 
     def _init_bias(self):
@@ -203,7 +190,7 @@ class GRU(_Recurrent):
         super().build(input_shape)
         if self.use_bias:  # Keras's one (2, 3·units) variable: the input bias, then the recurrent bias
             self.bias = Parameter(numpy.zeros((2, 3 * self.units), dtype=DEFAULT_FLOAT))
-            init.get(self.bias_initializer)(self.bias)
+            initializers.get(self.bias_initializer)(self.bias)
 
     def recurrence(self, x, h0, reverse):
         b_ih, b_hh = (self.bias[0], self.bias[1]) if self.use_bias else (None, None)
