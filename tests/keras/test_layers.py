@@ -58,6 +58,10 @@ def test_conv1d_and_pooling_layers_against_pytorch():
     numpy.testing.assert_allclose(layers.AveragePooling2D(pool_size=3, strides=1)(images).numpy(),
                                   F.avg_pool2d(nchw, 3, 1).permute(0, 2, 3, 1).numpy())
     numpy.testing.assert_allclose(layers.GlobalAveragePooling2D()(images).numpy(), images.mean(axis=(1, 2)))
+    numpy.testing.assert_allclose(layers.GlobalMaxPooling2D()(images).numpy(), images.max(axis=(1, 2)))
+    numpy.testing.assert_allclose(layers.GlobalAveragePooling1D()(x).numpy(), x.mean(axis=1))
+    numpy.testing.assert_allclose(layers.GlobalMaxPooling1D(keepdims=True)(x).numpy(),
+                                  x.max(axis=1, keepdims=True))
     assert layers.MaxPooling2D(padding="same")(_images((1, 5, 5, 2))).shape == (1, 3, 3, 2)
 
 

@@ -7,9 +7,8 @@ from chainrule.keras import layers, models, optimizers
 
 LAYERS = {f"keras.{name}": getattr(layers, name) for name in (
     "Dense", "Activation", "Dropout", "Flatten", "Reshape", "Conv1D", "Conv2D", "Conv2DTranspose",
-    "MaxPooling2D",
-    "AveragePooling2D", "GlobalAveragePooling2D", "BatchNormalization", "Embedding", "SimpleRNN", "LSTM",
-    "GRU",
+    "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalAveragePooling1D",
+    "GlobalMaxPooling2D", "GlobalMaxPooling1D", "BatchNormalization", "Embedding", "SimpleRNN", "LSTM", "GRU",
 )}
 LAYERS["keras.Sequential"] = models.Sequential
 

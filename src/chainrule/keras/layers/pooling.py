@@ -1,5 +1,5 @@
-"""Keras's pooling in its channels-last layout: MaxPooling2D, AveragePooling2D (N, H, W, C) and
-GlobalAveragePooling2D, over the engine's channels-first pooling ops."""
+"""Keras's pooling in its channels-last layout: MaxPooling2D, AveragePooling2D (N, H, W, C) over the
+engine's channels-first pooling ops, and the global poolings over (N, H, W, C) or (N, T, C)."""
 
 import numpy
 
@@ -9,6 +9,7 @@ from chainrule.keras.layers.conv import padding_name, same_padding, tuple_of
 from chainrule.nn.layers.linear import float_input
 from chainrule.nn.layers.pooling import avg_pool2d, max_pool2d
 from chainrule.nn.module import Module
+from chainrule.ops.reduce import max as reduce_max
 from chainrule.ops.reduce import mean
 from chainrule.ops.shape import pad, transpose
 
@@ -66,8 +67,11 @@ class AveragePooling2D(_Pooling2D):
         return x
 
 
-class GlobalAveragePooling2D(KerasLayer, Module):
-    """``keras.layers.GlobalAveragePooling2D(keepdims=False)``: mean over H and W of (N, H, W, C)."""
+class _GlobalPooling(KerasLayer, Module):
+    """Reduce over the spatial (or time) axes of channels-last input: (N, ..., C) -> (N, C)."""
+
+    axes = (1, 2)
+    reduce = staticmethod(mean)
 
     def __init__(self, data_format=None, keepdims=False, name=None, **_ignored):
         Module.__init__(self)
@@ -75,7 +79,30 @@ class GlobalAveragePooling2D(KerasLayer, Module):
         self.keepdims = bool(keepdims)
 
     def forward(self, x):
-        return mean(float_input(self, x), axis=(1, 2), keepdims=self.keepdims)
+        return type(self).reduce(float_input(self, x), axis=self.axes, keepdims=self.keepdims)
 
     def get_config(self):
         return {"keepdims": self.keepdims, "name": self.name}
+
+
+class GlobalAveragePooling2D(_GlobalPooling):
+    """``keras.layers.GlobalAveragePooling2D(keepdims=False)``: mean over H and W of (N, H, W, C)."""
+
+
+class GlobalMaxPooling2D(_GlobalPooling):
+    """``keras.layers.GlobalMaxPooling2D(keepdims=False)``: max over H and W of (N, H, W, C)."""
+
+    reduce = staticmethod(reduce_max)
+
+
+class GlobalAveragePooling1D(_GlobalPooling):
+    """``keras.layers.GlobalAveragePooling1D()``: mean over the time axis of (N, T, C)."""
+
+    axes = (1,)
+
+
+class GlobalMaxPooling1D(_GlobalPooling):
+    """``keras.layers.GlobalMaxPooling1D()``: max over the time axis of (N, T, C)."""
+
+    axes = (1,)
+    reduce = staticmethod(reduce_max)
