@@ -174,3 +174,23 @@ def test_a_functional_model_is_named_functional_and_saves_its_weights(tmp_path):
     twin.load_weights(tmp_path / "f.weights")
     x, _ = _data(5)
     numpy.testing.assert_array_equal(twin.predict(x), model.predict(x))
+
+
+def test_a_functional_model_with_two_branches_merged_by_concatenate_and_add():
+    inputs = keras.Input(shape=(4,))
+    left = layers.Dense(3, activation="relu")(inputs)
+    right = layers.Dense(3, activation="tanh")(inputs)
+    joined = layers.Concatenate()([left, right])
+    summed = layers.Add()([left, right])
+    outputs = layers.Dense(2, activation="softmax")(layers.Concatenate(axis=-1)([joined, summed]))
+    model = keras.Model(inputs, outputs)
+    assert model.count_params() == 2 * (4 * 3 + 3) + 9 * 2 + 2
+    x, y = _data(32)
+    w = model.get_weights()
+    a, b = numpy.maximum(x @ w[0] + w[1], 0), numpy.tanh(x @ w[2] + w[3])
+    logits = numpy.concatenate([a, b, a + b], axis=1) @ w[4] + w[5]
+    expected = numpy.exp(logits) / numpy.exp(logits).sum(1, keepdims=True)
+    numpy.testing.assert_allclose(model.predict(x), expected, rtol=1e-4, atol=1e-6)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    history = model.fit(x, y, epochs=3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]

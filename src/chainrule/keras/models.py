@@ -17,7 +17,7 @@ from chainrule.keras import losses as keras_losses
 from chainrule.keras import metrics as keras_metrics
 from chainrule.keras import optimizers as keras_optimizers
 from chainrule.keras.layers import base
-from chainrule.keras.layers.functional import Graph, InputLayer, KerasTensor
+from chainrule.keras.layers.functional import Graph, InputLayer, KerasTensor, symbolic_in
 from chainrule.nn.module import Module
 from chainrule.train import data_adapter
 from chainrule.train import model as engine
@@ -104,7 +104,7 @@ class Model(base.WeightsView, engine.Model):
                                   "keras.Model(inputs, outputs)")
 
     def __call__(self, *args, **kwargs):
-        if any(isinstance(a, KerasTensor) for a in args):  # a model used as a layer of a bigger one
+        if symbolic_in(args):  # a model used as a layer of a bigger one
             from chainrule.keras.layers.functional import call_symbolic
 
             return call_symbolic(self, args, kwargs)

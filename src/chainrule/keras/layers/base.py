@@ -92,7 +92,7 @@ class KerasLayer(WeightsView):
     def __call__(self, *args, **kwargs):
         from chainrule.keras.layers import functional
 
-        if any(isinstance(a, functional.KerasTensor) for a in args):
+        if functional.symbolic_in(args):
             return functional.call_symbolic(self, args, kwargs)
         output = super().__call__(*args, **kwargs)
         if self.activity_regularizer is not None:  # Keras 3: the penalty of the whole batch, not its mean

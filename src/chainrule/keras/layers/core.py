@@ -1,4 +1,4 @@
-"""Keras's core layers over chainrule.nn: Dense, Activation, Dropout, Flatten, Reshape.
+"""Keras's core layers over chainrule.nn: Dense, Activation, Dropout, Flatten, Reshape, Add, Concatenate.
 
 Keras's keywords, defaults and saved configs; the engine's classes do the work. A Dense keeps its
 weight as ``(units, in)`` (the engine's layout) and shows Keras's ``kernel (in, units)`` through
@@ -6,10 +6,12 @@ weight as ``(units, in)`` (the engine's layout) and shows Keras's ``kernel (in, 
 """
 
 from chainrule import nn
+from chainrule.errors import ShapeError
 from chainrule.keras import initializers
 from chainrule.keras.layers.base import KerasLayer, keras_name, same
 from chainrule.nn.layers import activation as activations
 from chainrule.nn.module import Module
+from chainrule.ops.shape import concatenate
 
 
 def transposed(array):
@@ -103,3 +105,44 @@ class Reshape(KerasLayer, nn.Reshape):
 
     def get_config(self):
         return {"target_shape": list(self.shape), "name": self.name}
+
+
+class _Merge(KerasLayer, Module):
+    """A layer over a list of tensors of one shape: ``Add()([a, b])``."""
+
+    def __init__(self, name=None, **_ignored):
+        Module.__init__(self)
+        self.name = keras_name(self, name)
+
+    def forward(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            raise ShapeError(f"{type(self).__name__} '{self.name}': expects a list of two or more tensors, "
+                             f"got {type(inputs).__name__}")
+        return self.merge(list(inputs))
+
+    def get_config(self):
+        return {"name": self.name}
+
+
+class Add(_Merge):
+    """``keras.layers.Add()([a, b, ...])``: the elementwise sum."""
+
+    def merge(self, inputs):
+        total = inputs[0]
+        for x in inputs[1:]:
+            total = total + x
+        return total
+
+
+class Concatenate(_Merge):
+    """``keras.layers.Concatenate(axis=-1)([a, b, ...])``: joined along ``axis``."""
+
+    def __init__(self, axis=-1, name=None, **_ignored):
+        super().__init__(name)
+        self.axis = int(axis)
+
+    def merge(self, inputs):
+        return concatenate(inputs, axis=self.axis)
+
+    def get_config(self):
+        return {"axis": self.axis, "name": self.name}

@@ -62,9 +62,29 @@ class InputLayer:
         self.tensor = Input(shape, batch_size, dtype, batch_shape, name)
 
 
+def symbolic_in(args):
+    """The KerasTensors among ``args``, also inside lists and tuples (``Concatenate()([a, b])``)."""
+    found = []
+    for a in args:
+        if isinstance(a, KerasTensor):
+            found.append(a)
+        elif isinstance(a, (list, tuple)):
+            found.extend(symbolic_in(a))
+    return found
+
+
+def substitute(arg, value_of):
+    """``arg`` with every KerasTensor in it (also inside lists and tuples) replaced by ``value_of(it)``."""
+    if isinstance(arg, KerasTensor):
+        return value_of(arg)
+    if isinstance(arg, (list, tuple)):
+        return type(arg)(substitute(a, value_of) for a in arg)
+    return arg
+
+
 def call_symbolic(layer, args, kwargs):
     """Record ``layer(*args)`` on symbolic tensors; returns symbolic outputs shaped as the layer's."""
-    examples = [a.example if isinstance(a, KerasTensor) else a for a in args]
+    examples = [substitute(a, lambda t: t.example) for a in args]
     modes = [(m, m.training) for m in layer.modules()]
     layer.eval()
     try:
@@ -119,9 +139,8 @@ class Graph:
                 raise ChainruleError("keras.Model: an output depends on a keras.Input that is not in inputs")
             if id(tensor.node) in seen:
                 return
-            for arg in tensor.node.args:
-                if isinstance(arg, KerasTensor):
-                    visit(arg)
+            for arg in symbolic_in(tensor.node.args):
+                visit(arg)
             seen.add(id(tensor.node))
             self.nodes.append(tensor.node)
 
@@ -140,7 +159,7 @@ class Graph:
     def run(self, inputs):
         values = {id(t): x for t, x in zip(self.inputs, inputs, strict=True)}
         for node in self.nodes:
-            args = [values[id(a)] if isinstance(a, KerasTensor) else a for a in node.args]
+            args = [substitute(a, lambda t: values[id(t)]) for a in node.args]
             output = node.layer(*args, **node.kwargs)
             leaves = _flatten(output)
             for leaf_tensor in self._by_node.get(id(node), ()):
@@ -159,5 +178,5 @@ class Graph:
                 continue
             seen.add(id(tensor))
             by_node.setdefault(id(tensor.node), []).append(tensor)
-            stack.extend(a for a in tensor.node.args if isinstance(a, KerasTensor))
+            stack.extend(symbolic_in(tensor.node.args))
         return by_node
