@@ -107,3 +107,18 @@ def test_conv2d_transpose_values_and_gradients_match_pytorch(strides, padding):
     (full * torch.tensor(weights)).sum().backward()
     numpy.testing.assert_allclose(x_cr.grad.numpy(), x_t.grad.numpy(), atol=1e-10)
     numpy.testing.assert_allclose(layer.weight.grad.numpy(), w_t.grad.numpy(), atol=1e-10)
+
+
+def test_a_sequential_text_model_with_bidirectional_saves_and_loads(tmp_path):
+    tokens = numpy.random.default_rng(4).integers(0, 20, (16, 6))
+    labels = (tokens[:, 0] > 9).astype("float32")
+    model = keras.Sequential([keras.Input(shape=(6,), dtype="int64"), layers.Embedding(20, 4),
+                              layers.Bidirectional(layers.LSTM(3), merge_mode="sum"),
+                              layers.Dense(1, activation="sigmoid")])
+    assert model.count_params() == 20 * 4 + 2 * 4 * (3 * (4 + 3) + 3) + 4
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(tokens, labels, epochs=1, verbose=0)
+    model.save(tmp_path / "text.keras")
+    loaded = keras.models.load_model(tmp_path / "text.keras")
+    assert loaded.layers[1].merge_mode == "sum"
+    numpy.testing.assert_allclose(loaded.predict(tokens), model.predict(tokens), rtol=1e-6)

@@ -9,6 +9,7 @@ LAYERS = {f"keras.{name}": getattr(layers, name) for name in (
     "Dense", "Activation", "Add", "Concatenate", "Dropout", "Flatten", "Reshape", "Conv1D", "Conv2D",
     "Conv2DTranspose", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalAveragePooling1D",
     "GlobalMaxPooling2D", "GlobalMaxPooling1D", "BatchNormalization", "Embedding", "SimpleRNN", "LSTM", "GRU",
+    "Bidirectional",
 )}
 LAYERS["keras.Sequential"] = models.Sequential
 

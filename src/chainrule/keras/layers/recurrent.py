@@ -211,6 +211,10 @@ class Bidirectional(KerasLayer, Module):
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, name=None, **_ignored):
         Module.__init__(self)
+        if isinstance(layer, dict):  # the saved form: {"class_name": "keras.LSTM", "config": {...}}
+            from chainrule.io import registry
+
+            layer = registry.layer_class(layer.get("class_name"))(**layer.get("config", {}))
         if not isinstance(layer, _Recurrent):
             raise ConfigError(f"Bidirectional wraps a SimpleRNN, LSTM or GRU, got {type(layer).__name__}")
         if merge_mode not in ("concat", "sum", "mul", "ave"):
@@ -242,6 +246,9 @@ class Bidirectional(KerasLayer, Module):
         return [merged, *states_f, *states_b] if self.forward_layer.return_state else merged
 
     def get_config(self):
-        raise ConfigError("Bidirectional cannot be saved as a config yet; hint: save_weights() and rebuild "
-                          "the model in code")
+        from chainrule.io import registry
+
+        layer = self.forward_layer
+        inner = {"class_name": registry.name_of(type(layer)), "config": layer.get_config()}
+        return {"layer": inner, "merge_mode": self.merge_mode, "name": self.name}
 
