@@ -3,6 +3,7 @@
 import numpy
 import pytest
 
+from chainrule import keras
 from chainrule.errors import ShapeError
 from chainrule.keras import layers
 
@@ -109,3 +110,19 @@ def test_activation_reshape_flatten_and_automatic_names():
     numpy.testing.assert_array_equal(layers.Activation("relu")(x).numpy(), numpy.maximum(x, 0))
     assert layers.Reshape((3, 4))(x).shape == (1, 3, 4)
     assert layers.Flatten()(x.reshape(1, 2, 2, 3)).shape == (1, 12)
+
+
+def test_unknown_or_unsupported_keywords_are_refused_not_ignored():
+    with pytest.raises(TypeError, match="activaton"):
+        layers.Dense(3, activaton="relu")
+    with pytest.raises(Exception, match="noise_shape"):
+        layers.Dropout(0.5, noise_shape=(None, 1))
+    with pytest.raises(Exception, match="kernel_constraint"):
+        layers.Conv2D(3, 3, kernel_constraint="max_norm")
+    with pytest.raises(Exception, match="mask_zero"):
+        layers.Embedding(10, 2, mask_zero=True)
+    assert layers.Dense(3, kernel_constraint=None, dtype="float32").units == 3  # defaults pass
+    model = keras.Sequential([layers.Dense(1, input_shape=(2,))])
+    with pytest.raises(TypeError, match="epoch"):
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(numpy.ones((2, 2), "float32"), numpy.ones((2, 1), "float32"), epoch=3)

@@ -63,7 +63,8 @@ class Model(base.WeightsView, engine.Model):
         26
     """
 
-    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **_ignored):
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        base.check_keywords(type(self).__name__, kwargs)
         engine.Model.__init__(self)
         if not isinstance(self, engine.Sequential):  # a Sequential names itself
             self.name = base.keras_name(self, name, "functional" if inputs is not None else None)
@@ -111,9 +112,10 @@ class Model(base.WeightsView, engine.Model):
         return super().__call__(*args, **kwargs)
 
     # ---------------------------------------------------------------- compile and the two steps
-    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, **_ignored):
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, **kwargs):
         """Keras's ``compile``: an optimizer name means :mod:`chainrule.keras.optimizers` with Keras's
         defaults; the loss is a name, a ``keras.losses`` object or a function ``loss(y_true, y_pred)``."""
+        base.check_keywords(f"{type(self).__name__}.compile", {**kwargs, "loss_weights": loss_weights})
         if loss is None:
             raise ConfigError(f"{type(self).__name__}.compile: no loss; hint: compile(optimizer='adam', "
                               "loss='categorical_crossentropy', metrics=['accuracy'])")
@@ -151,8 +153,9 @@ class Model(base.WeightsView, engine.Model):
     # ---------------------------------------------------------------- fit, evaluate, predict
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
-            initial_epoch=0, **_ignored):
+            initial_epoch=0, **kwargs):
         """Keras's ``fit``: batch_size None means 32; ``validation_split`` holds out the last fraction."""
+        base.check_keywords(f"{type(self).__name__}.fit", kwargs)
         batch_size = 32 if batch_size is None else batch_size
         verbose = 1 if verbose == "auto" else verbose
         if validation_split and validation_data is None and not data_adapter._is_dataset(x):
@@ -175,8 +178,9 @@ class Model(base.WeightsView, engine.Model):
                                 validation_data=validation_data, shuffle=shuffle, initial_epoch=initial_epoch)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False,
-                 **_ignored):
+                 **kwargs):
         """``[loss, *metrics]`` (a scalar without metrics), as Keras's ``evaluate``."""
+        base.check_keywords(f"{type(self).__name__}.evaluate", kwargs)
         batch_size = 32 if batch_size is None else batch_size
         verbose = 1 if verbose == "auto" else verbose
         if sample_weight is not None:
@@ -185,11 +189,13 @@ class Model(base.WeightsView, engine.Model):
         return engine.Model.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
                                      return_dict=return_dict)
 
-    def predict(self, x, batch_size=None, verbose="auto", **_ignored):
+    def predict(self, x, batch_size=None, verbose="auto", **kwargs):
+        base.check_keywords(f"{type(self).__name__}.predict", kwargs)
         return engine.Model.predict(self, x, batch_size=32 if batch_size is None else batch_size)
 
-    def save(self, filepath, overwrite=True, include_optimizer=True, **_ignored):
+    def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
         """Save to one safetensors model file, whatever the suffix (".keras" too); see ``load_model``."""
+        base.check_keywords(f"{type(self).__name__}.save", kwargs)
         if self.__dict__.get("_graph") is not None:
             raise ChainruleError(f"{type(self).__name__}.save: a functional model cannot be saved as a whole "
                                  "yet; hint: model.save_weights(path), and rebuild the model in code before "
@@ -261,5 +267,5 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
     return engine_load(filepath, compile=compile, custom_objects=custom_objects)
 
 
-def save_model(model, filepath, **_ignored):
-    model.save(filepath)
+def save_model(model, filepath, **kwargs):
+    model.save(filepath, **kwargs)

@@ -11,9 +11,36 @@ import re
 import numpy
 
 from chainrule.autograd.tensor import Tensor, mark_changed
-from chainrule.errors import ChainruleError, ShapeError
+from chainrule.errors import ChainruleError, ConfigError, ShapeError
 from chainrule.keras import regularizers
 from chainrule.nn.layers import linear
+
+# Keras keywords accepted and without effect here, and those accepted only at their default
+_NO_EFFECT = {"batch_size", "batch_input_shape", "autocast", "input_dim", "input_shape", "seed",
+              "input_length", "run_eagerly", "jit_compile", "steps_per_execution", "auto_scale_loss",
+              "validation_freq", "safe_mode", "overwrite"}
+_DEFAULT_ONLY = {
+    "kernel_constraint": None, "bias_constraint": None, "recurrent_constraint": None,
+    "embeddings_constraint": None, "beta_constraint": None, "gamma_constraint": None,
+    "recurrent_regularizer": None, "beta_regularizer": None, "gamma_regularizer": None, "mask_zero": False,
+    "dropout": 0.0, "recurrent_dropout": 0.0, "lora_rank": None, "stateful": False, "unroll": False,
+    "use_cudnn": "auto", "dtype": None, "noise_shape": None, "weighted_metrics": None, "loss_weights": None,
+    "steps_per_epoch": None, "validation_steps": None, "validation_batch_size": None, "output_padding": None,
+}
+
+
+def check_keywords(owner, kwargs):
+    """Refuse what chainrule.keras would otherwise ignore silently: unknown keywords (a typo, as Keras
+    refuses them) and Keras options it does not implement, unless they are at their defaults."""
+    for key, value in kwargs.items():
+        if key in _NO_EFFECT:
+            continue
+        if key in _DEFAULT_ONLY:
+            if value == _DEFAULT_ONLY[key] or (key == "dtype" and value == "float32"):
+                continue
+            raise ConfigError(f"{owner}: {key}={value!r} is not supported by chainrule.keras (only the "
+                              f"default, {_DEFAULT_ONLY[key]!r})")
+        raise TypeError(f"{owner}: unrecognized keyword argument {key!r}")
 
 
 def keras_name(layer, name=None, base=None):

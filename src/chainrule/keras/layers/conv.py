@@ -14,7 +14,7 @@ import numpy
 from chainrule.backend import DEFAULT_FLOAT
 from chainrule.errors import ConfigError
 from chainrule.keras import initializers
-from chainrule.keras.layers.base import KerasLayer, keras_name, same
+from chainrule.keras.layers.base import KerasLayer, check_keywords, keras_name, same
 from chainrule.nn.layers import activation as activations
 from chainrule.nn.layers.linear import float_input
 from chainrule.nn.module import Module
@@ -52,7 +52,8 @@ class _Conv(KerasLayer, Module):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, input_shape=None, name=None, trainable=True, **_ignored):
+                 activity_regularizer=None, input_shape=None, name=None, trainable=True, **kwargs):
+        check_keywords(type(self).__name__, kwargs)
         Module.__init__(self)
         layer = type(self).__name__
         if data_format not in (None, "channels_last"):

@@ -8,7 +8,7 @@ weight as ``(units, in)`` (the engine's layout) and shows Keras's ``kernel (in, 
 from chainrule import nn
 from chainrule.errors import ShapeError
 from chainrule.keras import initializers
-from chainrule.keras.layers.base import KerasLayer, keras_name, same
+from chainrule.keras.layers.base import KerasLayer, check_keywords, keras_name, same
 from chainrule.nn.layers import activation as activations
 from chainrule.nn.module import Module
 from chainrule.ops.shape import concatenate
@@ -33,7 +33,8 @@ class Dense(KerasLayer, nn.Dense):
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, input_shape=None, input_dim=None, name=None, trainable=True,
-                 **_ignored):
+                 **kwargs):
+        check_keywords(type(self).__name__, kwargs)
         nn.Dense.__init__(self, units, activation, use_bias, kernel_initializer, bias_initializer,
                           input_shape, input_dim, name)
         self._keras_options(kernel_regularizer, bias_regularizer, activity_regularizer, trainable)
@@ -63,7 +64,8 @@ class Dense(KerasLayer, nn.Dense):
 class Activation(KerasLayer, Module):
     """``keras.layers.Activation("relu")``: applies a named activation (or a function)."""
 
-    def __init__(self, activation, name=None, **_ignored):
+    def __init__(self, activation, name=None, **kwargs):
+        check_keywords(type(self).__name__, kwargs)
         Module.__init__(self)
         self.name = keras_name(self, name)
         object.__setattr__(self, "activation", activations.get(activation))
@@ -79,7 +81,8 @@ class Activation(KerasLayer, Module):
 class Dropout(KerasLayer, nn.Dropout):
     """``keras.layers.Dropout(rate)``: in training, zeroes a fraction ``rate`` and scales the rest."""
 
-    def __init__(self, rate, noise_shape=None, seed=None, name=None, **_ignored):
+    def __init__(self, rate, noise_shape=None, seed=None, name=None, **kwargs):
+        check_keywords(type(self).__name__, {**kwargs, "noise_shape": noise_shape})
         nn.Dropout.__init__(self, rate, name=name)
         self.rate = float(rate)
 
@@ -90,7 +93,8 @@ class Dropout(KerasLayer, nn.Dropout):
 class Flatten(KerasLayer, nn.Flatten):
     """``keras.layers.Flatten()``: (batch, ...) -> (batch, product of the rest), in channels-last order."""
 
-    def __init__(self, data_format=None, name=None, **_ignored):
+    def __init__(self, data_format=None, name=None, **kwargs):
+        check_keywords(type(self).__name__, kwargs)
         nn.Flatten.__init__(self, name=name)
 
     def get_config(self):
@@ -100,7 +104,8 @@ class Flatten(KerasLayer, nn.Flatten):
 class Reshape(KerasLayer, nn.Reshape):
     """``keras.layers.Reshape(target_shape)``: each sample to ``target_shape`` (one entry may be -1)."""
 
-    def __init__(self, target_shape, name=None, **_ignored):
+    def __init__(self, target_shape, name=None, **kwargs):
+        check_keywords(type(self).__name__, kwargs)
         nn.Reshape.__init__(self, target_shape, name=name)
 
     def get_config(self):
@@ -110,7 +115,8 @@ class Reshape(KerasLayer, nn.Reshape):
 class _Merge(KerasLayer, Module):
     """A layer over a list of tensors of one shape: ``Add()([a, b])``."""
 
-    def __init__(self, name=None, **_ignored):
+    def __init__(self, name=None, **kwargs):
+        check_keywords(type(self).__name__, kwargs)
         Module.__init__(self)
         self.name = keras_name(self, name)
 
@@ -137,7 +143,8 @@ class Add(_Merge):
 class Concatenate(_Merge):
     """``keras.layers.Concatenate(axis=-1)([a, b, ...])``: joined along ``axis``."""
 
-    def __init__(self, axis=-1, name=None, **_ignored):
+    def __init__(self, axis=-1, name=None, **kwargs):
+        check_keywords(type(self).__name__, kwargs)
         super().__init__(name)
         self.axis = int(axis)
 

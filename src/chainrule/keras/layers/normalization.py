@@ -7,7 +7,7 @@ from chainrule.autograd.tensor import Tensor, mark_changed
 from chainrule.backend import DEFAULT_FLOAT
 from chainrule.errors import ConfigError
 from chainrule.keras import initializers
-from chainrule.keras.layers.base import KerasLayer, keras_name, same
+from chainrule.keras.layers.base import KerasLayer, check_keywords, keras_name, same
 from chainrule.nn.layers.embedding import Embedding as _Embedding
 from chainrule.nn.layers.linear import float_input
 from chainrule.nn.module import Module
@@ -26,7 +26,8 @@ class BatchNormalization(KerasLayer, Module):
     """
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=0.001, center=True, scale=True, name=None,
-                 trainable=True, **_ignored):
+                 trainable=True, **kwargs):
+        check_keywords(type(self).__name__, kwargs)
         Module.__init__(self)
         if axis not in (-1,):
             raise ConfigError("BatchNormalization: chainrule.keras normalises the last axis (channels-last), "
@@ -94,7 +95,8 @@ class Embedding(KerasLayer, _Embedding):
     (N, T) to vectors (N, T, output_dim); "uniform" is Keras's U(−0.05, 0.05)."""
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
-                 input_length=None, name=None, trainable=True, **_ignored):
+                 input_length=None, name=None, trainable=True, **kwargs):
+        check_keywords(type(self).__name__, kwargs)
         _Embedding.__init__(self, input_dim, output_dim)
         self.name = keras_name(self, name)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)

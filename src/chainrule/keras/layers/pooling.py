@@ -4,7 +4,7 @@ engine's channels-first pooling ops, and the global poolings over (N, H, W, C) o
 import numpy
 
 from chainrule.errors import ConfigError
-from chainrule.keras.layers.base import KerasLayer, keras_name
+from chainrule.keras.layers.base import KerasLayer, check_keywords, keras_name
 from chainrule.keras.layers.conv import padding_name, same_padding, tuple_of
 from chainrule.nn.layers.linear import float_input
 from chainrule.nn.layers.pooling import avg_pool2d, max_pool2d
@@ -16,7 +16,8 @@ from chainrule.ops.shape import pad, transpose
 
 class _Pooling2D(KerasLayer, Module):
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, name=None,
-                 **_ignored):
+                 **kwargs):
+        check_keywords(type(self).__name__, kwargs)
         Module.__init__(self)
         layer = type(self).__name__
         if data_format not in (None, "channels_last"):
@@ -73,7 +74,8 @@ class _GlobalPooling(KerasLayer, Module):
     axes = (1, 2)
     reduce = staticmethod(mean)
 
-    def __init__(self, data_format=None, keepdims=False, name=None, **_ignored):
+    def __init__(self, data_format=None, keepdims=False, name=None, **kwargs):
+        check_keywords(type(self).__name__, kwargs)
         Module.__init__(self)
         self.name = keras_name(self, name)
         self.keepdims = bool(keepdims)

@@ -13,7 +13,7 @@ import numpy
 from chainrule.backend import DEFAULT_FLOAT
 from chainrule.errors import ConfigError, ShapeError
 from chainrule.keras import initializers
-from chainrule.keras.layers.base import KerasLayer, keras_name
+from chainrule.keras.layers.base import KerasLayer, check_keywords, keras_name
 from chainrule.nn.layers.linear import float_input
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
@@ -34,7 +34,8 @@ class _Recurrent(KerasLayer, Module):
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", return_sequences=False,
                  return_state=False, go_backwards=False, input_shape=None, name=None, trainable=True,
-                 **_ignored):
+                 **kwargs):
+        check_keywords(type(self).__name__, kwargs)
         Module.__init__(self)
         self.name = keras_name(self, name)
         self.units, self.use_bias = int(units), bool(use_bias)
@@ -209,7 +210,8 @@ class Bidirectional(KerasLayer, Module):
     order before merging ("concat", "sum", "mul", "ave"), as Keras does.
     """
 
-    def __init__(self, layer, merge_mode="concat", backward_layer=None, name=None, **_ignored):
+    def __init__(self, layer, merge_mode="concat", backward_layer=None, name=None, **kwargs):
+        check_keywords(type(self).__name__, kwargs)
         Module.__init__(self)
         if isinstance(layer, dict):  # the saved form: {"class_name": "keras.LSTM", "config": {...}}
             from chainrule.io import registry
