@@ -4,6 +4,7 @@ from chainrule.keras.layers.conv import Conv1D, Conv2D
 from chainrule.keras.layers.conv_transpose import Conv2DTranspose
 from chainrule.keras.layers.core import Activation, Add, Concatenate, Dense, Dropout, Flatten, Reshape
 from chainrule.keras.layers.functional import Input, InputLayer
+from chainrule.keras.layers.layer import Layer
 from chainrule.keras.layers.normalization import BatchNormalization, Embedding
 from chainrule.keras.layers.pooling import (
     AveragePooling2D,
@@ -20,5 +21,5 @@ MaxPool2D, AvgPool2D, GlobalAvgPool2D = MaxPooling2D, AveragePooling2D, GlobalAv
 __all__ = ["GRU", "LSTM", "Activation", "Add", "AveragePooling2D", "AvgPool2D", "BatchNormalization",
            "Bidirectional", "Concatenate", "Conv1D", "Conv2D", "Conv2DTranspose", "Dense", "Dropout",
            "Embedding", "Flatten", "GlobalAvgPool2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Input", "InputLayer", "MaxPool2D", "MaxPooling2D",
-           "Reshape", "SimpleRNN"]
+           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Input", "InputLayer", "Layer", "MaxPool2D",
+           "MaxPooling2D", "Reshape", "SimpleRNN"]
