@@ -3,6 +3,7 @@
 import numpy
 import pytest
 
+import chainrule as cr
 from chainrule import keras
 from chainrule.keras import layers
 from chainrule.train.callbacks import Callback
@@ -194,3 +195,12 @@ def test_a_functional_model_with_two_branches_merged_by_concatenate_and_add():
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     history = model.fit(x, y, epochs=3, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_a_chainrule_nn_loss_layer_keeps_its_own_argument_order_in_keras_compile():
+    x, y = _data(16)
+    model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(2)])
+    model.compile(optimizer="adam", loss=cr.nn.CrossEntropyLoss())
+    logits = model.predict(x)
+    expected = numpy.mean(numpy.log(numpy.exp(logits).sum(1)) - logits[numpy.arange(16), y])
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-5)

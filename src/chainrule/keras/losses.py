@@ -9,6 +9,7 @@ In ``compile`` a class, a function or a name all work: ``loss=keras.losses.Categ
 
 from chainrule.errors import ConfigError
 from chainrule.nn import losses as engine
+from chainrule.nn.module import Module
 from chainrule.ops import reduce
 
 
@@ -158,6 +159,9 @@ class CompiledLoss:
             self.__name__ = loss.engine_name or type(loss).__name__
             self.engine = None
             self.loss = loss
+        elif isinstance(loss, Module):  # a chainrule.nn loss layer takes the engine's (input, target) order
+            self.per_sample, self.identifier, self.engine = None, None, loss
+            self.__name__ = type(loss).__name__
         elif callable(loss):
             self.per_sample, self.identifier, self.engine = loss, None, None
             self.__name__ = getattr(loss, "__name__", type(loss).__name__)
@@ -172,6 +176,10 @@ class CompiledLoss:
                 return self.engine(output, y)
             if hasattr(self, "loss"):
                 return self.loss(y, output)
+        if self.per_sample is None:
+            raise ConfigError(f"{self.__name__}: sample weights need a keras.losses loss or a name; hint: "
+                              "compile(loss='categorical_crossentropy') or "
+                              "keras.losses.CategoricalCrossentropy()")
         value = self.per_sample(y, output)
         return weighted_mean(value, self.sample_weight) if value.ndim else value
 
