@@ -204,3 +204,18 @@ def test_a_chainrule_nn_loss_layer_keeps_its_own_argument_order_in_keras_compile
     logits = model.predict(x)
     expected = numpy.mean(numpy.log(numpy.exp(logits).sum(1)) - logits[numpy.arange(16), y])
     assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-5)
+
+
+def test_validation_sample_weights_apply_to_the_validation_loss():
+    x, y = _data(40)
+    weights = numpy.linspace(0.5, 2.0, 40)
+    model = _classifier()
+    history = model.fit(x[:30], y[:30], epochs=1, batch_size=10, verbose=0, shuffle=False,
+                        validation_data=(x[30:], y[30:], weights[30:]))
+    expected = model.evaluate(x[30:], y[30:], sample_weight=weights[30:], verbose=0)
+    assert history.history["val_loss"][0] == pytest.approx(expected, rel=1e-6)
+    split = _classifier()
+    history = split.fit(x, y, epochs=1, batch_size=10, verbose=0, shuffle=False, validation_split=0.25,
+                        sample_weight=weights)
+    expected = split.evaluate(x[30:], y[30:], sample_weight=weights[30:], verbose=0)
+    assert history.history["val_loss"][0] == pytest.approx(expected, rel=1e-6)

@@ -11,7 +11,7 @@ import math
 
 import numpy
 
-from chainrule.data import Dataset
+from chainrule.data import DataLoader, Dataset
 from chainrule.errors import ChainruleError, ConfigError, ShapeError
 from chainrule.keras import losses as keras_losses
 from chainrule.keras import metrics as keras_metrics
@@ -154,10 +154,13 @@ class Model(base.WeightsView, engine.Model):
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
             initial_epoch=0, **kwargs):
-        """Keras's ``fit``: batch_size None means 32; ``validation_split`` holds out the last fraction."""
+        """Keras's ``fit``: batch_size None means 32; ``validation_split`` holds out the last fraction
+        (with its share of ``sample_weight``); ``validation_data`` may be ``(x, y, sample_weight)``.
+        ``class_weight`` weighs the training samples only, as in Keras."""
         base.check_keywords(f"{type(self).__name__}.fit", kwargs)
         batch_size = 32 if batch_size is None else batch_size
         verbose = 1 if verbose == "auto" else verbose
+        validation_weights = None
         if validation_split and validation_data is None and not data_adapter._is_dataset(x):
             x, y = data_adapter.as_array(x), data_adapter.as_array(y)
             split_at = int(math.floor(len(x) * (1.0 - validation_split)))
@@ -166,10 +169,15 @@ class Model(base.WeightsView, engine.Model):
                                  f"{'training' if split_at == 0 else 'validation'} samples")
             validation_data = (x[split_at:], y[split_at:])
             if sample_weight is not None:
-                sample_weight = numpy.asarray(sample_weight)[:split_at]
+                sample_weight = numpy.asarray(sample_weight)
+                sample_weight, validation_weights = sample_weight[:split_at], sample_weight[split_at:]
             x, y, validation_split = x[:split_at], y[:split_at], 0.0
         if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
-            validation_data = tuple(validation_data[:2])  # validation sample weights are not applied
+            validation_data, validation_weights = tuple(validation_data[:2]), validation_data[2]
+        if validation_weights is not None:
+            val_x, val_y = (data_adapter.as_array(v) for v in validation_data)
+            weighted = WeightedSamples(val_x, val_y, sample_weights(val_y, validation_weights, None))
+            validation_data = DataLoader(weighted, batch_size=batch_size)
         if sample_weight is not None or class_weight is not None:
             x, y = data_adapter.as_array(x), data_adapter.as_array(y)
             x, y = WeightedSamples(x, y, sample_weights(y, sample_weight, class_weight)), None
