@@ -219,3 +219,13 @@ def test_validation_sample_weights_apply_to_the_validation_loss():
                         sample_weight=weights)
     expected = split.evaluate(x[30:], y[30:], sample_weight=weights[30:], verbose=0)
     assert history.history["val_loss"][0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_loss_object_with_its_defaults_is_saved_by_name_and_loads_compiled(tmp_path, recwarn):
+    x, y = _data(16)
+    model = _classifier(loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    model.fit(x, y, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert not [w for w in recwarn if "loss function" in str(w.message)]
+    assert loaded.evaluate(x, y, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-6)

@@ -155,7 +155,10 @@ class CompiledLoss:
             self.__name__ = FUNCTIONS[key].__name__
             self.engine = engine.get(self.__name__)  # the fused form, for batches without weights
         elif isinstance(loss, Loss):
-            self.per_sample, self.identifier = loss.call, None
+            # with its class's defaults a loss object is its name, and a model file can hold that
+            defaults = type(loss)()
+            plain = loss.options == defaults.options and loss.reduction == defaults.reduction
+            self.per_sample, self.identifier = loss.call, loss.engine_name if plain else None
             self.__name__ = loss.engine_name or type(loss).__name__
             self.engine = None
             self.loss = loss
