@@ -24,9 +24,9 @@ from chainrule.keras import (
     models,
     optimizers,
     regularizers,
+    saving,  # noqa: F401 - registers the door's classes for model files
     utils,
 )
-from chainrule.keras import saving  # noqa: F401 - registers the door's classes for model files
 from chainrule.keras.layers import Input
 from chainrule.keras.models import Model, Sequential
 
