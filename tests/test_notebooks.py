@@ -1,6 +1,7 @@
 """The course's notebooks: stored without outputs, and each runs to the end in its quick mode."""
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -22,6 +23,9 @@ def test_the_notebook_is_stored_without_outputs(path):
             assert cell.get("outputs") == [] and cell.get("execution_count") is None, path.name
 
 
+@pytest.mark.skipif(os.environ.get("CHAINRULE_REFERENCE", "") not in ("", "0"),
+                    reason="the two-minute promise is for the default install; CI's reference pass checks "
+                           "the ops themselves, and the notebooks already ran in its default pass")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_the_notebook_runs_in_its_quick_mode(path, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat", reason='running notebooks needs: pip install ".[notebooks]"')
