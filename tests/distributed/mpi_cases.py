@@ -24,16 +24,17 @@ def data(n, dtype, seed=1):
     return rng.normal(size=(n, 5)).astype(dtype), rng.normal(size=(n, 2)).astype(dtype)
 
 
-def net(dtype):
+def net(dtype, batch_norm=False):
     cr.manual_seed(7)
-    model = cr.nn.Sequential(cr.nn.Linear(5, 8), cr.nn.Tanh(), cr.nn.Linear(8, 2))
+    middle = [cr.nn.BatchNorm1d(8, sync=True)] if batch_norm else []
+    model = cr.nn.Sequential(cr.nn.Linear(5, 8), *middle, cr.nn.Tanh(), cr.nn.Linear(8, 2))
     return model.to(dtype) if dtype != numpy.float32 else model
 
 
-def manual(optimizer_name, dtype, out):
+def manual(optimizer_name, dtype, out, batch_norm=False):
     """STEPS steps of batch PER_RANK on each rank; the weights go to ``out``."""
     x, y = data(STEPS * PER_RANK * dist.size(), dtype)
-    model = net(dtype)
+    model = net(dtype, batch_norm)
     if dist.rank() != 0:  # different starting weights: the first step must broadcast rank 0's
         for p in model.parameters():
             p.data += 1.0
@@ -47,8 +48,9 @@ def manual(optimizer_name, dtype, out):
         loss = cr.nn.functional.mse_loss(model(cr.tensor(xb)), cr.tensor(yb))
         loss.backward()
         optimizer.step()
-    for i, p in enumerate(model.parameters()):
-        out[f"{optimizer_name}_{numpy.dtype(dtype).name}_{i}"] = p.data
+    key = f"{optimizer_name}_{numpy.dtype(dtype).name}" + ("_bn" if batch_norm else "")
+    for i, t in enumerate(model.state_dict().values()):
+        out[f"{key}_{i}"] = t.data
 
 
 def dropout_masks(out):
@@ -103,6 +105,7 @@ def main():
         for dtype in (numpy.float32, numpy.float64):
             for name in ("sgd", "adam"):
                 manual(name, dtype, out)
+            manual("sgd", dtype, out, batch_norm=True)
         dropout_masks(out)
         fit(out, tmp)
         samplers(out)

@@ -48,12 +48,14 @@ def trained(request, tmp_path_factory):
     return ranks, out, [dict(numpy.load(out / f"rank{r}.npz")) for r in range(ranks)]
 
 
-@pytest.mark.parametrize("name", ["sgd", "adam"])
+@pytest.mark.parametrize("name, batch_norm", [("sgd", False), ("adam", False), ("sgd", True)])
 @pytest.mark.parametrize("dtype, tolerance", [(numpy.float32, 1e-6), (numpy.float64, 1e-12)])
-def test_ranks_with_batch_b_step_as_one_process_with_batch_nb(trained, name, dtype, tolerance):
+def test_ranks_with_batch_b_step_as_one_process_with_batch_nb(trained, name, batch_norm, dtype, tolerance):
+    """Also with a synchronised BatchNorm: its statistics, running averages and gradients are
+    those of one BatchNorm over the global batch."""
     ranks, _, results = trained
     x, y = cases.data(cases.STEPS * cases.PER_RANK * ranks, dtype)
-    model = cases.net(dtype)
+    model = cases.net(dtype, batch_norm)
     optimizer = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9) if name == "sgd" \
         else cr.optim.Adam(model.parameters(), lr=0.01)
     global_batch = cases.PER_RANK * ranks
@@ -63,11 +65,11 @@ def test_ranks_with_batch_b_step_as_one_process_with_batch_nb(trained, name, dty
                                          cr.tensor(y[start:start + global_batch]))
         loss.backward()
         optimizer.step()
-    key = f"{name}_{numpy.dtype(dtype).name}"
-    for i, p in enumerate(model.parameters()):
+    key = f"{name}_{numpy.dtype(dtype).name}" + ("_bn" if batch_norm else "")
+    for i, t in enumerate(model.state_dict().values()):
         for r in range(ranks):
-            numpy.testing.assert_allclose(results[r][f"{key}_{i}"], p.data, rtol=0, atol=tolerance)
-        assert results[0][f"{key}_{i}"].dtype == dtype
+            numpy.testing.assert_allclose(results[r][f"{key}_{i}"], t.data, rtol=0, atol=tolerance)
+        assert results[0][f"{key}_{i}"].dtype == t.dtype
 
 
 def test_fit_leaves_bit_identical_parameters_on_every_rank(trained):

@@ -18,6 +18,7 @@ A rank that stalls is caught by the deadline every collective has (:mod:`chainru
 import atexit
 import os
 import sys
+import time
 import traceback
 
 DEFAULT_TIMEOUT = 300.0  # seconds a collective may wait for the slowest rank
@@ -128,6 +129,8 @@ def abort(message, code=1):
     """Print ``message`` (prefixed with this rank) to stderr and end every rank of the job."""
     sys.stderr.write(f"chainrule.distributed: rank {rank()} of {size()}: {message}\n")
     sys.stderr.flush()
+    sys.stdout.flush()
+    time.sleep(0.5)  # let the launcher forward the message before it tears the job down
     world.comm.Abort(code)
 
 
