@@ -28,14 +28,15 @@ cases = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(cases)
 
 
-def launch(ranks, case, out, timeout, **env):
-    """Run mpi_cases.py CASE on ``ranks`` ranks; returns (exit status, output, seconds)."""
+def launch(ranks, case, out, timeout, command=None, **env):
+    """Run mpi_cases.py CASE (or ``command``) on ``ranks`` ranks; returns (exit status, output, seconds)."""
     environment = {**os.environ, "CHAINRULE_NO_NUMBA": "1", "OMP_NUM_THREADS": "1", **env}
     src = str(Path(cr.__file__).parents[1])
     environment["PYTHONPATH"] = os.pathsep.join([src, environment.get("PYTHONPATH", "")])
     start = time.monotonic()
-    result = subprocess.run([MPIEXEC, "-n", str(ranks), sys.executable, str(CASES), case, str(out)],
-                            capture_output=True, text=True, timeout=timeout, env=environment)
+    command = command or [str(CASES), case, str(out)]
+    result = subprocess.run([MPIEXEC, "-n", str(ranks), sys.executable, *command], capture_output=True,
+                            text=True, timeout=timeout, env=environment)
     return result.returncode, result.stdout + result.stderr, time.monotonic() - start
 
 
@@ -128,3 +129,13 @@ def test_a_stalled_rank_ends_the_job_at_the_deadline_naming_it(tmp_path):
     assert "rank(s) 2 did not arrive" in output, output
     assert "within 4 s" in output
     assert 4 <= seconds < 4 + 20
+
+
+def test_the_command_line_trains_a_zoo_model_on_two_ranks(tmp_path):
+    status, output, _ = launch(2, None, tmp_path, timeout=240, command=[
+        "-m", "chainrule.cli", "train", "mlp", "--distributed", "--epochs", "1", "--limit", "256",
+        "--batch-size", "32", "--out", str(tmp_path)])
+    assert status == 0, output
+    assert output.count("training mlp") == 1  # rank 0 alone reports
+    assert "2 ranks x batch_size 32 = global batch 64" in output
+    assert "Epoch 1/1" in output and (tmp_path / "mlp.chainrule").is_file()

@@ -68,7 +68,7 @@ def test_distributed_optimizer_on_one_process_steps_as_the_optimizer():
             optimizer.step()
         return [p.data.copy() for p in model.parameters()], optimizer.state_dict()
 
-    (plain, plain_state), (wrapped, wrapped_state) = train(False), train(True)
+    (plain, _), (wrapped, wrapped_state) = train(False), train(True)
     assert all(numpy.array_equal(a, b) for a, b in zip(plain, wrapped))
     assert wrapped_state["state"][0]["step"] == 3
     with pytest.raises(ConfigError, match="LBFGS"):
@@ -125,7 +125,8 @@ if {init}:
     cr.distributed.init()
 cr.manual_seed(0)
 x = numpy.random.default_rng(0).normal(size=(40, 3)).astype("float32")
-model = cr.Sequential([cr.nn.Dense(4, activation="relu", input_shape=(3,)), cr.nn.Dropout(0.3), cr.nn.Dense(1)])
+layers = [cr.nn.Dense(4, activation="relu", input_shape=(3,)), cr.nn.Dropout(0.3), cr.nn.Dense(1)]
+model = cr.Sequential(layers)
 model.compile(loss="mse", optimizer="adam")
 history = model.fit(x, x[:, :1], batch_size=8, epochs=2, validation_split=0.25, verbose=0)
 print(json.dumps([history.history, [w.tolist() for w in model.get_weights()]]))
@@ -133,4 +134,13 @@ print(json.dumps([history.history, [w.tolist() for w in model.get_weights()]]))
 
 
 def test_fit_after_init_on_one_process_is_fit_as_today():
+    pytest.importorskip("mpi4py")
     assert json.loads(run_python(FIT.format(init=True))) == json.loads(run_python(FIT.format(init=False)))
+
+
+def test_the_command_line_refuses_distributed_for_a_model_not_trained_by_fit(capsys):
+    from chainrule.cli import main
+
+    assert main(["train", "perceptron", "--distributed"]) == 1
+    assert "not trained by Model.fit" in capsys.readouterr().err
+    assert not cr.distributed.is_initialized()
