@@ -13,12 +13,14 @@ reads the side communicator, where ranks talk about themselves:
 The deadline is ``init(timeout=...)``, else ``$CHAINRULE_DIST_TIMEOUT``, else 300 seconds.
 """
 
+import os
 import time
 
 from chainrule.distributed.world import abort, world
 
 INQUIRY, HERE, DEPART = 11, 12, 13
 GRACE = 3.0  # seconds to wait for answers, or for a collective to finish after a rank left
+SPIN = 0.05  # seconds of polling back to back (each Test moves the transfer on) before polling slower
 
 _state = {"sequence": 0, "departed": set(), "pending": []}
 
@@ -31,19 +33,26 @@ def wait_for(request, what):
     deadline = start + world.timeout
     left_noticed = None
     polls = 0
+    spin_until = start + SPIN
     while not request.Test():
         polls += 1
-        if polls % 8 == 0:  # the side channel is cheap to read, but not free
-            _answer_inquiries(label)
-            if _read_departures() and left_noticed is None and not world.exiting:
-                left_noticed = time.monotonic()
+        _yield()  # ranks may share cores (oversubscribed): let the one we wait for run
+        if polls % 64:  # most polls only drive the transfer on; the clock and the side channel every 64th
+            continue
+        _answer_inquiries(label)
+        if _read_departures() and left_noticed is None and not world.exiting:
+            left_noticed = time.monotonic()
         now = time.monotonic()
         if left_noticed is not None and now - left_noticed > GRACE:
             gone = ", ".join(str(r) for r in sorted(_state["departed"]))
             abort(f"rank(s) {gone} exited while this rank waits in {label}; aborting the job")
         if now > deadline:
             _abort_for_stall(label, now - start)
-        time.sleep(0 if polls < 200 else 0.0005)  # yield: ranks may share cores
+        if now > spin_until:  # a long wait (a slow rank): poll every millisecond, leave the core to others
+            time.sleep(0.001)
+
+
+_yield = getattr(os, "sched_yield", lambda: time.sleep(0))
 
 
 def _answer_inquiries(label):
