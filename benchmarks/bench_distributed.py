@@ -32,8 +32,8 @@ def driver(args):
         sys.exit("bench_distributed: no mpiexec; pip install \"chainrule[mpi]\"")
     print(f"# {os.cpu_count()} cores; one thread per rank; steps={args.steps}", flush=True)
     for ranks in args.ranks:
-        command = [mpiexec, "-n", str(ranks), sys.executable, __file__, "--worker", "--steps", str(args.steps),
-                   "--models", *args.models]
+        command = [mpiexec, "-n", str(ranks), sys.executable, __file__, "--worker",
+                   "--steps", str(args.steps), "--models", *args.models]
         result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **ONE_THREAD},
                                 timeout=1200)
         if result.returncode != 0:
@@ -44,70 +44,82 @@ def driver(args):
 
 
 def worker(args):
+    from chainrule import distributed
+
+    distributed.init()
+    for name in args.models:
+        result = time_model(name, args.steps)
+        if distributed.is_main():
+            print(json.dumps(result), flush=True)
+    for mib in (0.25, 1, 4, 16):
+        result = time_allreduce(mib)
+        if distributed.is_main():
+            print(json.dumps(result), flush=True)
+
+
+def time_model(name, steps):
+    """Whole data-parallel steps of zoo model ``name`` on random data, and its gradient allreduce."""
     import numpy
 
     import chainrule as cr
     from chainrule import distributed, zoo
     from chainrule.distributed.collectives import allreduce_arrays
 
-    distributed.init()
-    n, me = distributed.size(), distributed.rank()
-    rng = numpy.random.default_rng(me)
-    for name in args.models:
-        batch = BATCH[name]
-        cr.manual_seed(0)
-        model = zoo.build(name)
-        shape = (batch, 784) if name == "mlp" else (batch, 1, 28, 28)
-        x = rng.random(shape, dtype=numpy.float32)
-        y = rng.integers(0, 10, batch)
-        if name == "mlp":  # its softmax output, against one-hot targets
-            y = cr.data.to_categorical(y, 10)
-        model(cr.tensor(x))  # build lazy layers
-        optimizer = distributed.Optimizer(cr.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
-        loss_fn = cr.nn.functional.mse_loss if name == "mlp" else cr.nn.functional.cross_entropy
+    n, batch = distributed.size(), BATCH[name]
+    rng = numpy.random.default_rng(distributed.rank())
+    cr.manual_seed(0)
+    model = zoo.build(name)
+    x = rng.random((batch, 784) if name == "mlp" else (batch, 1, 28, 28), dtype=numpy.float32)
+    y = rng.integers(0, 10, batch)
+    if name == "mlp":  # its softmax output, against one-hot targets
+        y = cr.data.to_categorical(y, 10)
+    loss_fn = cr.nn.functional.mse_loss if name == "mlp" else cr.nn.functional.cross_entropy
+    model(cr.tensor(x))  # build lazy layers
+    optimizer = distributed.Optimizer(cr.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
 
-        def step():
-            optimizer.zero_grad()
-            loss_fn(model(cr.tensor(x)), cr.tensor(y)).backward()
-            optimizer.step()
+    def step():
+        optimizer.zero_grad()
+        loss_fn(model(cr.tensor(x)), cr.tensor(y)).backward()
+        optimizer.step()
 
-        for _ in range(3):
-            step()
-        distributed.barrier()
-        start = time.perf_counter()
-        for _ in range(args.steps):
-            step()
-        distributed.barrier()
-        step_time = (time.perf_counter() - start) / args.steps
-        grads = [p.grad.data for p in model.parameters()]
-        start = time.perf_counter()
-        for _ in range(args.steps):
-            allreduce_arrays(grads, "mean", "gradients")
-        reduce_time = (time.perf_counter() - start) / args.steps
-        nbytes = sum(g.nbytes for g in grads)
-        if me == 0:
-            print(json.dumps({"model": name, "ranks": n, "batch_per_rank": batch, "step_ms": step_time * 1e3,
-                              "samples_per_s": n * batch / step_time, "grad_mb": nbytes / 2**20,
-                              "grad_allreduce_ms": reduce_time * 1e3}), flush=True)
-    for mib in (0.25, 1, 4, 16):
-        buffer = numpy.ones(int(mib * 2**20) // 4, dtype=numpy.float32)
-        repeats = max(3, int(40 / mib))
-        distributed.barrier()
-        start = time.perf_counter()
-        for _ in range(repeats):
-            distributed.allreduce(buffer, op="sum")
-        seconds = (time.perf_counter() - start) / repeats
-        target = numpy.empty_like(buffer)
-        start = time.perf_counter()
-        for _ in range(repeats):
-            numpy.copyto(target, buffer)
-        copy_seconds = (time.perf_counter() - start) / repeats
-        if me == 0:
-            nbytes = buffer.nbytes
-            print(json.dumps({"allreduce_mib": mib, "ranks": n, "ms": seconds * 1e3,
-                              "algorithm_gb_s": nbytes / seconds / 1e9,
-                              "bus_gb_s": 2 * (n - 1) / n * nbytes / seconds / 1e9 if n > 1 else None,
-                              "memcpy_gb_s": 2 * nbytes / copy_seconds / 1e9}), flush=True)
+    for _ in range(3):
+        step()
+    step_time = _seconds_per_call(step, steps)
+    grads = [p.grad.data for p in model.parameters()]
+    reduce_time = _seconds_per_call(lambda: allreduce_arrays(grads, "mean", "gradients"), steps)
+    return {"model": name, "ranks": n, "batch_per_rank": batch, "step_ms": step_time * 1e3,
+            "samples_per_s": n * batch / step_time, "grad_mb": sum(g.nbytes for g in grads) / 2**20,
+            "grad_allreduce_ms": reduce_time * 1e3}
+
+
+def time_allreduce(mib):
+    """``distributed.allreduce`` of a float32 buffer of ``mib`` MiB, beside a copy of it."""
+    import numpy
+
+    from chainrule import distributed
+
+    n = distributed.size()
+    buffer = numpy.ones(int(mib * 2**20) // 4, dtype=numpy.float32)
+    target = numpy.empty_like(buffer)
+    repeats = max(3, int(40 / mib))
+    seconds = _seconds_per_call(lambda: distributed.allreduce(buffer, op="sum"), repeats)
+    copy_seconds = _seconds_per_call(lambda: numpy.copyto(target, buffer), repeats)
+    return {"allreduce_mib": mib, "ranks": n, "ms": seconds * 1e3,
+            "algorithm_gb_s": buffer.nbytes / seconds / 1e9,
+            "bus_gb_s": 2 * (n - 1) / n * buffer.nbytes / seconds / 1e9 if n > 1 else None,
+            "memcpy_gb_s": 2 * buffer.nbytes / copy_seconds / 1e9}  # bytes read plus bytes written
+
+
+def _seconds_per_call(function, repeats):
+    """Mean seconds per call, from a barrier to a barrier (every rank times the same calls)."""
+    from chainrule import distributed
+
+    distributed.barrier()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        function()
+    distributed.barrier()
+    return (time.perf_counter() - start) / repeats
 
 
 def main():

@@ -84,6 +84,33 @@ def fit(out, tmp):
         out[f"resumed_{i}"] = w
 
 
+class StepCounter(cr.callbacks.Callback):
+    steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+
+
+def fit_averages_and_loaders(out):
+    """Validation logs are means over the whole validation set; a loader sharded by the user
+    (drop_last=True on uneven data) is kept as it is."""
+    x, y = data(23, numpy.float32, seed=3)
+    cr.manual_seed(5)
+    model = cr.Sequential([cr.nn.Dense(3, input_shape=(5,)), cr.nn.Dense(2)])
+    model.compile(loss="mse", optimizer="sgd", metrics=["mae"])
+    history = model.fit(x[:16], y[:16], batch_size=3, epochs=1, validation_data=(x[16:], y[16:]), verbose=0)
+    full = model.evaluate(x[16:], y[16:], return_dict=True)  # not sharded: every rank sees all 7
+    out["val_logged"] = numpy.array([history.history["val_loss"][-1], history.history["val_mae"][-1]])
+    out["val_full"] = numpy.array([full["loss"], full["mae"]])
+    dataset = TensorDataset(x, y)
+    sampler = DistributedSampler(dataset, shuffle=True, seed=1, drop_last=True)
+    counter = StepCounter()
+    model.fit(DataLoader(dataset, batch_size=2, sampler=sampler), epochs=2, verbose=0, callbacks=[counter])
+    out["loader_steps"] = numpy.array([len(sampler), counter.steps])
+    for i, w in enumerate(model.get_weights()):
+        out[f"fit_loader_{i}"] = w
+
+
 def samplers(out):
     for n in (10, 11, 13):
         for drop_last in (False, True):
@@ -108,6 +135,7 @@ def main():
             manual("sgd", dtype, out, batch_norm=True)
         dropout_masks(out)
         fit(out, tmp)
+        fit_averages_and_loaders(out)
         samplers(out)
         numpy.savez(os.path.join(tmp, f"rank{me}.npz"), **out)
         return

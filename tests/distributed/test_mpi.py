@@ -90,6 +90,21 @@ def test_fit_writes_files_on_rank_zero_only_and_resumes_from_its_checkpoint(trai
     assert list(results[0]["resumed_epochs"]) == [0, 1, 2, 3]  # 3 from the checkpoint, 1 more
 
 
+def test_fit_logs_validation_means_over_the_whole_validation_set(trained):
+    ranks, _, results = trained
+    for r in range(ranks):
+        numpy.testing.assert_allclose(results[r]["val_logged"], results[0]["val_full"], rtol=1e-6)
+
+
+def test_fit_keeps_a_loader_the_user_sharded_with_drop_last(trained):
+    ranks, _, results = trained
+    per_rank = 23 // ranks  # drop_last: the uneven tail is left out, no sample repeats
+    for r in range(ranks):
+        assert list(results[r]["loader_steps"]) == [per_rank, 2 * -(-per_rank // 2)]
+        for k in (k for k in results[0] if k.startswith("fit_loader_")):
+            assert numpy.array_equal(results[r][k], results[0][k])
+
+
 def test_dropout_draws_differ_between_ranks(trained):
     ranks, _, results = trained
     draws = [tuple(results[r]["dropout_draw"]) for r in range(ranks)]

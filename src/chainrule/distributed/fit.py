@@ -83,7 +83,7 @@ class FitStrategy:
             train = DataLoader(train.dataset, train.batch_size, drop_last=train.drop_last,
                                collate_fn=train.collate_fn, sampler=sampler)
         self.samplers.append(sampler)
-        self.batch_size = train.batch_size
+        self.batch_size = min(train.batch_size, len(sampler))  # what a rank's batch really holds
         if val_batches is not None:
             val = self._loader(val_batches, "validation")
             if not isinstance(val.sampler, DistributedSampler):
@@ -184,7 +184,8 @@ class FitStrategy:
         """Rank 0's buffers (BatchNorm running statistics) on every rank, so eval agrees everywhere."""
         buffers = [b for _, b in self.model.named_buffers() if b is not None
                    and numpy.asarray(b.data).dtype.kind == "f"]
-        broadcast_arrays([b.data for b in buffers], 0, "fit (running statistics)")
+        if buffers:  # the same model on every rank: all skip, or none
+            broadcast_arrays([b.data for b in buffers], 0, "fit (running statistics)")
 
     def stop(self, flag):
         """True on every rank if any rank wants to stop."""
