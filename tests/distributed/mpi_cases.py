@@ -109,6 +109,12 @@ def fit_averages_and_loaders(out):
     out["loader_steps"] = numpy.array([len(sampler), counter.steps])
     for i, w in enumerate(model.get_weights()):
         out[f"fit_loader_{i}"] = w
+    cr.manual_seed(dist.rank())  # lazy layers, built differently on each rank if nothing intervened
+    lazy = cr.Sequential([cr.nn.Dense(4), cr.nn.Dense(2)])
+    lazy.compile(loss="mse", optimizer="adam")
+    lazy.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    for i, w in enumerate(lazy.get_weights()):
+        out[f"fit_loader_lazy_{i}"] = w
 
 
 def samplers(out):

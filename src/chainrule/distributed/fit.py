@@ -83,6 +83,7 @@ class FitStrategy:
             train = DataLoader(train.dataset, train.batch_size, drop_last=train.drop_last,
                                collate_fn=train.collate_fn, sampler=sampler)
         self.samplers.append(sampler)
+        self.loader = train
         self.batch_size = min(train.batch_size, len(sampler))  # what a rank's batch really holds
         if val_batches is not None:
             val = self._loader(val_batches, "validation")
@@ -119,6 +120,7 @@ class FitStrategy:
         from chainrule.train.checkpoint import attribute_optimizers
 
         model = self.model
+        self._build(model)
         if model._fully_built():
             broadcast_parameters(model)
         optimizers = list(attribute_optimizers(model).values())
@@ -135,6 +137,24 @@ class FitStrategy:
                   "learning rate as set (init(scale_lr='linear') scales it by the number of ranks)")
             logger.info(f"distributed fit: {size()} ranks x batch_size {self.batch_size} = global batch "
                         f"{size() * self.batch_size}; {lr}")
+
+    def _build(self, model):
+        """Build lazy layers from the shape of the first training sample, so that rank 0's weights
+        reach every rank before the first gradient (not only before the first update)."""
+        if model._fully_built() or model._input_spec is not None or not self.samplers:
+            model._build_if_possible()
+        else:
+            from chainrule.io.model_file import build_from_spec
+            from chainrule.train.data_adapter import as_array, inputs_of
+
+            loader = self.loader
+            first = as_array(inputs_of(loader._fetch(numpy.arange(1))))
+            if first.dtype.kind == "f":
+                spec = {"shape": [None, *first.shape[1:]], "dtype": model._float_dtype().name}
+                build_from_spec(model, spec)
+        optimizer = model.optimizer
+        if optimizer is not None and not optimizer.param_groups and model._fully_built():
+            optimizer.bind(list(model.parameters()))
 
     def _attach(self, optimizer):
         from chainrule.optim import LBFGS

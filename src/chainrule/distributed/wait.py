@@ -34,11 +34,15 @@ def wait_for(request, what):
     left_noticed = None
     polls = 0
     spin_until = start + SPIN
+    slow = False
     while not request.Test():
         polls += 1
-        _yield()  # ranks may share cores (oversubscribed): let the one we wait for run
-        if polls % 64:  # most polls only drive the transfer on; the clock and the side channel every 64th
-            continue
+        if slow:  # a long wait (a slow rank, rank 0 writing a file): poll every millisecond
+            time.sleep(0.001)
+        else:
+            _yield()  # ranks may share cores (oversubscribed): let the one we wait for run
+            if polls % 64:  # while spinning, the clock and the side channel every 64th poll
+                continue
         _answer_inquiries(label)
         if _read_departures() and left_noticed is None and not world.exiting:
             left_noticed = time.monotonic()
@@ -48,8 +52,7 @@ def wait_for(request, what):
             abort(f"rank(s) {gone} exited while this rank waits in {label}; aborting the job")
         if now > deadline:
             _abort_for_stall(label, now - start)
-        if now > spin_until:  # a long wait (a slow rank): poll every millisecond, leave the core to others
-            time.sleep(0.001)
+        slow = now > spin_until
 
 
 _yield = getattr(os, "sched_yield", lambda: time.sleep(0))
