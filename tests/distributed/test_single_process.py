@@ -37,6 +37,8 @@ def test_without_init_there_is_one_rank_and_nothing_is_communicated():
     reduced = d.allreduce(x)
     assert numpy.array_equal(reduced, x) and reduced is not x
     assert isinstance(d.allreduce(cr.tensor([1.0, 2.0]), op="sum"), cr.Tensor)
+    assert d.allreduce(numpy.array([1, 2])).dtype == numpy.float64  # a mean of integers
+    assert d.allreduce(numpy.array([1, 2]), op="max").dtype == numpy.int64
     d.barrier()
     with pytest.raises(ConfigError, match="op must be one of"):
         d.allreduce(x, op="product")

@@ -47,12 +47,17 @@ def check_same_layout(arrays, what):
 
 
 def allreduce_arrays(arrays, op="mean", what="allreduce"):
-    """Reduce each array over the ranks; returns new arrays (the inputs are not written)."""
+    """Reduce each array over the ranks; returns new arrays (the inputs are not written).
+
+    "mean" of integer (or boolean) arrays gives float64 arrays.
+    """
     from chainrule.errors import ConfigError
 
     if op not in OPS:
         raise ConfigError(f"distributed.allreduce: op must be one of {', '.join(OPS)}, got {op!r}")
     arrays = [numpy.asarray(a) for a in arrays]
+    if op == "mean":  # the mean of integers is not an integer
+        arrays = [a.astype(numpy.float64) if a.dtype.kind in "biu" else a for a in arrays]
     if not active():
         return [a.copy() for a in arrays]
     check_same_layout(arrays, what)
