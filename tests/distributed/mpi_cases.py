@@ -84,6 +84,27 @@ def fit(out, tmp):
         out[f"resumed_{i}"] = w
 
 
+class LearningRates(cr.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.seen.append(self.model.optimizer.lr)
+
+
+def linear_rule(out):
+    """init(scale_lr="linear"): fit trains with lr x ranks and leaves the optimiser's lr as it was."""
+    dist.init(scale_lr="linear")
+    model = cr.Sequential([cr.nn.Dense(2, input_shape=(5,))])
+    model.compile(loss="mse", optimizer=cr.optim.SGD(lr=0.1))
+    rates = LearningRates()
+    x, y = data(8, numpy.float32)
+    model.fit(x, y, batch_size=2, epochs=2, verbose=0, callbacks=[rates])
+    out["linear_rule"] = numpy.array([*rates.seen, model.optimizer.lr])
+    dist.init()  # back to no scaling
+
+
 class StepCounter(cr.callbacks.Callback):
     steps = 0
 
@@ -142,6 +163,7 @@ def main():
         dropout_masks(out)
         fit(out, tmp)
         fit_averages_and_loaders(out)
+        linear_rule(out)
         samplers(out)
         numpy.savez(os.path.join(tmp, f"rank{me}.npz"), **out)
         return

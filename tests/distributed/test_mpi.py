@@ -105,6 +105,11 @@ def test_fit_keeps_a_loader_the_user_sharded_with_drop_last(trained):
             assert numpy.array_equal(results[r][k], results[0][k])
 
 
+def test_fit_scales_the_learning_rate_only_when_asked(trained):
+    ranks, _, results = trained
+    numpy.testing.assert_allclose(results[0]["linear_rule"], [0.1 * ranks, 0.1 * ranks, 0.1])
+
+
 def test_dropout_draws_differ_between_ranks(trained):
     ranks, _, results = trained
     draws = [tuple(results[r]["dropout_draw"]) for r in range(ranks)]
@@ -152,5 +157,5 @@ def test_the_command_line_trains_a_zoo_model_on_two_ranks(tmp_path):
         "--batch-size", "32", "--out", str(tmp_path)])
     assert status == 0, output
     assert output.count("training mlp") == 1  # rank 0 alone reports
-    assert "2 ranks x batch_size 32 = global batch 64" in output
+    assert "2 ranks x batch_size 32 = global batch 64; learning rate as set" in output
     assert "Epoch 1/1" in output and (tmp_path / "mlp.chainrule").is_file()
