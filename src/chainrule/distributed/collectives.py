@@ -1,7 +1,7 @@
 """Collectives on arrays: allreduce and broadcast over flat buffers, checked and with a deadline.
 
-Only the buffer-based (uppercase) mpi4py calls move data: the pickling ones copy every array
-through a bytes object and are about ten times slower. Many arrays travel as one flat buffer per
+Only the buffer-based (uppercase) mpi4py calls move data: the pickling (lowercase) ones copy every
+array through a bytes object. Many arrays travel as one flat buffer per
 dtype (a bucket), so a step pays the latency of one collective instead of one per parameter.
 
 Before the data, the ranks compare a small header (element count, number of arrays, a checksum
