@@ -12,6 +12,7 @@ from chainrule import (  # noqa: F401 - kernels registers the faster forms on th
     autograd,
     callbacks,
     data,
+    distributed,
     explain,
     io,
     kernels,

@@ -60,6 +60,9 @@ def _parser():
     train.add_argument("--quiet", action="store_true", help="no per-epoch progress")
     train.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs to DIR "
                        "(view: tensorboard --logdir DIR)")
+    train.add_argument("--distributed", action="store_true",
+                       help="data-parallel on MPI ranks: mpiexec -n 4 chainrule train NAME --distributed "
+                            "(--batch-size is per rank; rank 0 prints and writes the files)")
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a saved model on the test set")
@@ -154,6 +157,9 @@ def _train(args):
     from chainrule import zoo
 
     entry = zoo.get(args.name)
+    say = _say
+    if args.distributed:
+        say = _start_distributed(entry.name)
     if args.optimizer is not None:
         from chainrule import optim
 
@@ -162,15 +168,29 @@ def _train(args):
                                optimizer=args.optimizer, seed=args.seed, out=args.out, data=args.data,
                                limit=args.limit, verbose=0 if args.quiet else 1, tensorboard=args.tensorboard)
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    _say(f"training {entry.name}: {entry.summary}")
-    results = entry.train(options, _say)
+    say(f"training {entry.name}: {entry.summary}")
+    results = entry.train(options, say)
     for label, path in results.get("files", {}).items():
-        _say(f"{label}: {path}")
+        say(f"{label}: {path}")
     if args.tensorboard is not None:
         logs = args.tensorboard
-        _say(f"TensorBoard logs: {logs} (view: tensorboard --logdir {logs})" if Path(logs).is_dir()
-             else f"(no TensorBoard logs: {entry.name} is not trained by fit)")
+        say(f"TensorBoard logs: {logs} (view: tensorboard --logdir {logs})" if Path(logs).is_dir()
+            else f"(no TensorBoard logs: {entry.name} is not trained by fit)")
     return 0
+
+
+def _start_distributed(name):
+    """Start MPI for ``train --distributed``; returns the function that prints (on rank 0 only)."""
+    from chainrule import distributed, zoo
+
+    if name not in zoo.TRAINED_BY_FIT:
+        raise ChainruleError(f"{name} is not trained by Model.fit, so it cannot train on several ranks; "
+                             f"--distributed works for: {', '.join(zoo.TRAINED_BY_FIT)}")
+    distributed.init()
+    if distributed.is_main():
+        return _say
+    logging.getLogger("chainrule").setLevel(logging.WARNING)  # only rank 0 reports
+    return lambda line="": None
 
 
 def _load(path):

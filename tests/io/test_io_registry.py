@@ -39,6 +39,7 @@ EXAMPLES = {
     "GlobalAvgPool2d": (lambda: nn.GlobalAvgPool2d(), (2, 2, 4, 4), "float32"),
     "BatchNorm1d": (lambda: nn.BatchNorm1d(4), (3, 4), "float32"),
     "BatchNorm2d": (lambda: nn.BatchNorm2d(2), (3, 2, 4, 4), "float32"),
+    "SyncBatchNorm": (lambda: nn.SyncBatchNorm(2), (3, 2, 4), "float32"),  # one process: a BatchNorm
     "LayerNorm": (lambda: nn.LayerNorm(4), (3, 4), "float32"),
     "Embedding": (lambda: nn.Embedding(10, 3), (2, 5), "int64"),
     "RNN": (lambda: nn.RNN(3, 4), (2, 5, 3), "float32"),

@@ -20,6 +20,7 @@ from chainrule.data.collate import default_collate
 from chainrule.data.dataset import Dataset, Subset, TensorDataset
 from chainrule.data.download import DownloadError
 from chainrule.data.loader import DataLoader
+from chainrule.data.sampler import DistributedSampler
 from chainrule.data.split import random_split, train_val_test_split
 from chainrule.data.transforms import MinMax, NotFittedError, Standardize, from_categorical, to_categorical
 from chainrule.data.vocab import CharVocab, UnknownCharacterError

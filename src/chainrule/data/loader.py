@@ -35,7 +35,11 @@ class DataLoader:
         [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, collate_fn=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, collate_fn=None,
+                 sampler=None):
+        if sampler is not None and shuffle:
+            raise ConfigError("DataLoader: pass shuffle=True or a sampler, not both; hint: the sampler "
+                              "shuffles (DistributedSampler(dataset, shuffle=True))")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, numpy.integer)) or batch_size < 1:
             raise ConfigError(f"DataLoader: expected batch_size to be a positive int, got {batch_size!r}")
         self.dataset = dataset
@@ -44,11 +48,12 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.seed = seed
         self.collate_fn = collate_fn
+        self.sampler = sampler
         self._own_generator = numpy.random.default_rng(seed) if seed is not None else None
 
     def __len__(self):
         """Batches per epoch."""
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self):
@@ -58,6 +63,8 @@ class DataLoader:
             yield self._fetch(order[start:start + self.batch_size])
 
     def _epoch_order(self):
+        if self.sampler is not None:
+            return numpy.fromiter(self.sampler, dtype=numpy.int64, count=len(self.sampler))
         n = len(self.dataset)
         if not self.shuffle:
             return numpy.arange(n)

@@ -20,7 +20,7 @@ NN_LAYERS = (
     # convolution and pooling
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "GlobalAvgPool2d",
     # normalisation and embedding
-    "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
+    "BatchNorm1d", "BatchNorm2d", "SyncBatchNorm", "LayerNorm", "Embedding",
     # recurrent
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
 )

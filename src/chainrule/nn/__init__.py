@@ -17,7 +17,7 @@ from chainrule.nn.layers.conv import Conv1d, Conv2d
 from chainrule.nn.layers.dropout import Dropout
 from chainrule.nn.layers.embedding import Embedding
 from chainrule.nn.layers.linear import Dense, Linear
-from chainrule.nn.layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from chainrule.nn.layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, SyncBatchNorm
 from chainrule.nn.layers.pooling import (
     AvgPool1d,
     AvgPool2d,

@@ -14,6 +14,7 @@ import numpy
 from chainrule import arguments
 from chainrule.autograd.mode import no_grad, set_detect_anomaly
 from chainrule.autograd.tensor import Tensor
+from chainrule.distributed import fit as distributed_fit
 from chainrule.errors import ChainruleError, ConfigError, ShapeError
 from chainrule.train import checkpoint, data_adapter, nan_guard, progress, targets
 from chainrule.train.callbacks import Callback, CallbackList, History
@@ -29,6 +30,9 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     guards = {"stop_on_nan": True, "detect_anomaly": False, "check_finite": True, **(guards or {})}
     epochs = arguments.integer(epochs, "epochs", "fit", minimum=0)
     initial_epoch = arguments.integer(initial_epoch, "initial_epoch", "fit", minimum=0)
+    strategy = distributed_fit.strategy(model)  # None on a single process
+    if strategy is not None and resume_from is not None:
+        resume_from = strategy.checkpoint_path(resume_from)
     saved, training = checkpoint.read(resume_from) if resume_from is not None else (None, None)
     split_seed = None
     if validation_split:
@@ -49,6 +53,9 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         _check_finite(train_batches, "fit")
         _check_finite(val_batches, "fit (validation)")
     callbacks = _callback_list(callbacks)
+    if strategy is not None:
+        train_batches, val_batches = strategy.shard(train_batches, val_batches)
+        callbacks, verbose = strategy.callbacks(callbacks, verbose)
     history = History()
     if saved is not None:
         checkpoint.restore(model, saved, training)
@@ -71,17 +78,25 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     epoch_logs = {}
     anomaly = set_detect_anomaly(True) if guards["detect_anomaly"] else None  # on until fit ends
     try:
+        if strategy is not None:
+            strategy.begin()
         callback_list.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             model._fit_state["epoch"] = epoch
+            if strategy is not None:
+                strategy.epoch_begin(epoch)
             callback_list.on_epoch_begin(epoch)
-            epoch_logs = train_epoch(model, train_batches, callback_list, unpack)
+            epoch_logs = train_epoch(model, train_batches, callback_list, unpack, strategy)
+            if strategy is not None:
+                epoch_logs = strategy.train_logs(epoch_logs)
             if val_batches is not None:
                 val_logs = evaluate_batches(model, val_batches)
+                if strategy is not None:
+                    val_logs = strategy.val_logs(val_logs)
                 epoch_logs.update(("val_" + key, value) for key, value in val_logs.items())
             model._fit_state["logs"] = epoch_logs
             callback_list.on_epoch_end(epoch, epoch_logs)
-            if model.stop_training:
+            if _stopping(model, strategy):
                 break
         callback_list.on_train_end(epoch_logs)
     except BaseException as error:  # Ctrl-C included: callbacks that must act however fit ends do
@@ -91,11 +106,16 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         model._fit_state = None
         if anomaly is not None:
             anomaly.__exit__()
+        if strategy is not None:
+            strategy.end()
     return history
 
 
-def train_epoch(model, batches, callback_list, unpack=data_adapter.unpack):
-    """One epoch: ``model.train_step`` on every batch, with the batch hooks; returns the epoch's logs."""
+def train_epoch(model, batches, callback_list, unpack=data_adapter.unpack, strategy=None):
+    """One epoch: ``model.train_step`` on every batch, with the batch hooks; returns the epoch's logs.
+
+    With a distributed ``strategy``, a batch hook that stops training stops every rank at that batch.
+    """
     model.train()
     model._reset_metrics()
     hooks = bool(callback_list.train_batch)
@@ -119,7 +139,9 @@ def train_epoch(model, batches, callback_list, unpack=data_adapter.unpack):
                     break
         if hooks:
             callback_list.on_train_batch_end(step, model._logs())
-        if model.stop_training:
+            if _stopping(model, strategy):
+                break
+        elif model.stop_training:
             break
     if step < 0:
         raise ShapeError("fit: the training data gave no batches (an empty data set or loader); hint: "
@@ -131,6 +153,13 @@ def _stop_on_nan(model, reason, step, batches, taken):
     state = model._fit_state
     nan_guard.report(reason, state["epoch"], state["epochs"], step, data_adapter.length(batches), taken)
     model.stop_training = True
+
+
+def _stopping(model, strategy):
+    """model.stop_training, agreed by every rank when there are several (any rank's wish counts)."""
+    if strategy is not None:
+        model.stop_training = strategy.stop(model.stop_training)
+    return model.stop_training
 
 
 def evaluate_batches(model, batches):

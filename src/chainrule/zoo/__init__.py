@@ -24,6 +24,9 @@ _REGISTRY = {
     "gan": ("chainrule.zoo.gan", "GAN"),
 }
 
+# the models trained by Model.fit, which `chainrule train NAME --distributed` can train on many ranks
+TRAINED_BY_FIT = ("xor", "mlp", "mlp_torch", "autoencoder", "deep_autoencoder", "lenet5", "char_rnn", "gan")
+
 
 def names():
     """The names of every zoo model, in the course's order."""

@@ -103,6 +103,8 @@ class SampleGrids(cr.callbacks.Callback):
     ``files`` maps "samples after epoch N" to the path of each grid written.
     """
 
+    main_rank_only = True  # on several MPI ranks, rank 0 writes the grids
+
     def __init__(self, fixed_noise, out, log):
         super().__init__()
         self.fixed_noise, self.out, self.log = fixed_noise, Path(out), log

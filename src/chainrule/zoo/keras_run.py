@@ -54,17 +54,22 @@ def fit(model, x, y, options, *, epochs, batch_size, validation_split=0.1, callb
 
 def save_model(model, options, name):
     """Write ``<out>/<name>.chainrule`` (the zoo's own classes named as in ``zoo.custom_objects()``)."""
-    from chainrule import zoo
+    from chainrule import distributed, zoo
 
     path = Path(options.out) / f"{name}.chainrule"
+    if not distributed.is_main():  # on several ranks, rank 0 writes the files
+        return path
     model.save(str(path), custom_objects=zoo.custom_objects())  # the zoo's CharRNN, MnistNet by name
     return path
 
 
 def save_loss_curve(history, options, name, log):
-    """Write ``<out>/<name>_loss.png``; returns its path, or None (with a note) without matplotlib."""
-    from chainrule import plots
+    """Write ``<out>/<name>_loss.png``; returns its path, or None (with a note) without matplotlib
+    (or on a rank other than 0, which writes no files)."""
+    from chainrule import distributed, plots
 
+    if not distributed.is_main():
+        return None
     try:
         return plots.loss_curve(history, Path(options.out) / f"{name}_loss.png",
                                 title=f"{name}: loss per epoch")

@@ -11,7 +11,10 @@ exponential running averages of them for evaluation:
     running_var  ← (1 − momentum)·running_var  + momentum·σ²·n/(n − 1)
 
 (the batch variance σ² is biased for normalising, unbiased in the running average, as PyTorch;
-``momentum=None`` gives the plain cumulative average). LayerNorm takes μ, σ² over the last axes of
+``momentum=None`` gives the plain cumulative average). With ``sync=True`` (or ``SyncBatchNorm``)
+and several MPI ranks, μ and σ² are taken over the global batch, every rank's samples: the sums
+behind them go through ``distributed.all_sum``, whose gradient is an all-sum too, so the backward
+pass is that of one batch norm over the global batch. LayerNorm takes μ, σ² over the last axes of
 each sample and behaves the same in training and evaluation. Both are composed of primitives, so
 their gradients of any order come from the engine.
 """
@@ -40,6 +43,18 @@ def _standardise(x, axes, eps):
     return centred / sqrt(variance + eps), mu, variance
 
 
+def _standardise_over_ranks(x, axes, eps):
+    """As _standardise, with μ and σ² over the samples of every rank; also returns the global count."""
+    from chainrule.distributed import all_sum, allreduce
+    from chainrule.ops.reduce import sum as reduce_sum
+
+    count = float(allreduce(numpy.array(x.size // x.shape[1], dtype=numpy.float64), op="sum"))
+    mu = all_sum(reduce_sum(x, axes, keepdims=True)) / count
+    centred = x - mu
+    variance = all_sum(reduce_sum(centred * centred, axes, keepdims=True)) / count
+    return centred / sqrt(variance + eps), mu, variance, int(count)
+
+
 def _update_running(running, batch_value, factor):
     """running ← (1 − factor)·running + factor·batch_value, in place and outside the graph.
 
@@ -66,11 +81,12 @@ def _check_running(name, running, channels, training):
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
-               eps=1e-5, num_batches_tracked=None):
+               eps=1e-5, num_batches_tracked=None, sync=False):
     """Batch normalisation of x (N, C), (N, C, L) or (N, C, H, W) per channel C, as ``F.batch_norm``.
 
     While ``training`` (or without running statistics) it uses the batch's statistics and, if given,
     updates ``running_mean``/``running_var`` in place; otherwise it uses the running statistics.
+    ``sync=True`` takes the batch's statistics over every MPI rank (the same as False on one process).
     """
     x = x if isinstance(x, Tensor) else Tensor(x)
     if x.ndim < 2:
@@ -83,11 +99,19 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if x.size == 0:  # an empty batch: nothing to standardise, and no statistics to learn from
         y = x * 1.0
     elif training or running_mean is None:
-        count = x.size // channels
+        if sync:
+            from chainrule.distributed import active
+
+            sync = active()  # on one process: exactly the unsynchronised computation
+        if sync:
+            y, mu, variance, count = _standardise_over_ranks(x, axes, eps)
+        else:
+            count = x.size // channels
         if training and count <= 1:
             raise ShapeError(f"batch_norm: needs more than one value per channel while training, input "
                              f"has shape {tuple(x.shape)}: use a batch of more than one sample, or eval()")
-        y, mu, variance = _standardise(x, axes, eps)
+        if not sync:
+            y, mu, variance = _standardise(x, axes, eps)
         if training and running_mean is not None:
             tracked = num_batches_tracked.data if isinstance(num_batches_tracked, Tensor) \
                 else num_batches_tracked  # a Tensor or an array, counted in place
@@ -135,11 +159,13 @@ class _BatchNorm(Module):
     """Shared body of BatchNorm1d/2d; ``ranks`` are the input ranks it accepts."""
 
     ranks = ()
+    sync_default = False
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 sync=False):
         super().__init__()
         num_features = arguments.integer(num_features, "num_features", type(self).__name__)
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.num_features, self.eps, self.momentum, self.sync = num_features, eps, momentum, bool(sync)
         self.affine, self.track_running_stats = affine, track_running_stats
         # reserved, not written: reset_parameters fills them, unless the model loader skips that
         if affine:
@@ -179,15 +205,18 @@ class _BatchNorm(Module):
         use_batch = self.training or not self.track_running_stats
         return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                           training=use_batch, momentum=self.momentum, eps=self.eps,
-                          num_batches_tracked=self.num_batches_tracked)
+                          num_batches_tracked=self.num_batches_tracked, sync=self.sync)
 
     def get_config(self):
-        return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
-                "affine": self.affine, "track_running_stats": self.track_running_stats}
+        config = {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
+                  "affine": self.affine, "track_running_stats": self.track_running_stats}
+        if self.sync and type(self).sync_default is False:  # files of unsynchronised layers stay as they were
+            config["sync"] = True
+        return config
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"track_running_stats={self.track_running_stats}" + (", sync=True" if self.sync else ""))
 
 
 class BatchNorm1d(_BatchNorm):
@@ -200,6 +229,21 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalisation of (N, C, H, W) per channel, as ``torch.nn.BatchNorm2d``."""
 
     ranks = (4,)
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalisation over the global batch of every MPI rank, as ``torch.nn.SyncBatchNorm``.
+
+    Accepts (N, C), (N, C, L), (N, C, H, W) and (N, C, D, H, W). ``BatchNorm1d(..., sync=True)`` and
+    ``BatchNorm2d(..., sync=True)`` do the same for their input ranks. Every rank must call it (it
+    communicates in training mode); in evaluation mode it uses the running statistics, as BatchNorm.
+    """
+
+    ranks = (2, 3, 4, 5)
+    sync_default = True
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, sync=True)
 
 
 class LayerNorm(Module):

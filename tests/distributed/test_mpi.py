@@ -1,0 +1,161 @@
+"""Data-parallel training under ``mpiexec -n 2`` and ``-n 3`` (oversubscribed on small machines).
+
+The ranks run tests/distributed/mpi_cases.py; these tests compare what they wrote with one
+process training on the global batch, and time how fast a misbehaving rank ends the job.
+Skipped without mpi4py or an ``mpiexec`` launcher (``pip install "chainrule[mpi]"``).
+"""
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy
+import pytest
+
+pytest.importorskip("mpi4py")
+MPIEXEC = shutil.which("mpiexec")
+pytestmark = pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec (pip install mpich)")
+
+import chainrule as cr  # noqa: E402
+
+CASES = Path(__file__).with_name("mpi_cases.py")
+_spec = importlib.util.spec_from_file_location("mpi_cases", CASES)
+cases = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cases)
+
+
+def launch(ranks, case, out, timeout, command=None, **env):
+    """Run mpi_cases.py CASE (or ``command``) on ``ranks`` ranks; returns (exit status, output, seconds)."""
+    environment = {**os.environ, "CHAINRULE_NO_NUMBA": "1", "OMP_NUM_THREADS": "1", **env}
+    src = str(Path(cr.__file__).parents[1])
+    environment["PYTHONPATH"] = os.pathsep.join([src, environment.get("PYTHONPATH", "")])
+    start = time.monotonic()
+    command = command or [str(CASES), case, str(out)]
+    result = subprocess.run([MPIEXEC, "-n", str(ranks), sys.executable, *command], capture_output=True,
+                            text=True, timeout=timeout, env=environment)
+    return result.returncode, result.stdout + result.stderr, time.monotonic() - start
+
+
+@pytest.fixture(scope="module", params=[2, 3])
+def trained(request, tmp_path_factory):
+    ranks = request.param
+    out = tmp_path_factory.mktemp(f"ranks{ranks}")
+    status, output, _ = launch(ranks, "train", out, timeout=240)
+    assert status == 0, output
+    return ranks, out, [dict(numpy.load(out / f"rank{r}.npz")) for r in range(ranks)]
+
+
+@pytest.mark.parametrize("name, batch_norm", [("sgd", False), ("adam", False), ("sgd", True)])
+@pytest.mark.parametrize("dtype, tolerance", [(numpy.float32, 1e-6), (numpy.float64, 1e-12)])
+def test_ranks_with_batch_b_step_as_one_process_with_batch_nb(trained, name, batch_norm, dtype, tolerance):
+    """Also with a synchronised BatchNorm: its statistics, running averages and gradients are
+    those of one BatchNorm over the global batch."""
+    ranks, _, results = trained
+    x, y = cases.data(cases.STEPS * cases.PER_RANK * ranks, dtype)
+    model = cases.net(dtype, batch_norm)
+    optimizer = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9) if name == "sgd" \
+        else cr.optim.Adam(model.parameters(), lr=0.01)
+    global_batch = cases.PER_RANK * ranks
+    for start in range(0, len(x), global_batch):
+        optimizer.zero_grad()
+        loss = cr.nn.functional.mse_loss(model(cr.tensor(x[start:start + global_batch])),
+                                         cr.tensor(y[start:start + global_batch]))
+        loss.backward()
+        optimizer.step()
+    key = f"{name}_{numpy.dtype(dtype).name}" + ("_bn" if batch_norm else "")
+    for i, t in enumerate(model.state_dict().values()):
+        for r in range(ranks):
+            numpy.testing.assert_allclose(results[r][f"{key}_{i}"], t.data, rtol=0, atol=tolerance)
+        assert results[0][f"{key}_{i}"].dtype == t.dtype
+
+
+def test_fit_leaves_bit_identical_parameters_on_every_rank(trained):
+    ranks, out, results = trained
+    names = [k for k in results[0] if k.startswith(("fit_", "resumed_")) and k != "fit_log_written"]
+    for r in range(1, ranks):
+        for k in names:
+            assert numpy.array_equal(results[r][k], results[0][k]), (k, r)
+    assert not numpy.array_equal(results[0]["fit_0"], results[0]["resumed_0"])  # resuming trained on
+
+
+def test_fit_writes_files_on_rank_zero_only_and_resumes_from_its_checkpoint(trained):
+    ranks, out, results = trained
+    assert bool(results[0]["fit_log_written"])
+    assert not any(bool(results[r]["fit_log_written"]) for r in range(1, ranks))
+    assert (out / "log0.csv").read_text().count("\n") == 4  # header and 3 epochs
+    assert list(results[0]["resumed_epochs"]) == [0, 1, 2, 3]  # 3 from the checkpoint, 1 more
+
+
+def test_fit_logs_validation_means_over_the_whole_validation_set(trained):
+    ranks, _, results = trained
+    for r in range(ranks):
+        numpy.testing.assert_allclose(results[r]["val_logged"], results[0]["val_full"], rtol=1e-6)
+
+
+def test_fit_keeps_a_loader_the_user_sharded_with_drop_last(trained):
+    ranks, _, results = trained
+    per_rank = 23 // ranks  # drop_last: the uneven tail is left out, no sample repeats
+    for r in range(ranks):
+        assert list(results[r]["loader_steps"]) == [per_rank, 2 * -(-per_rank // 2)]
+        for k in (k for k in results[0] if k.startswith("fit_loader_")):
+            assert numpy.array_equal(results[r][k], results[0][k])
+
+
+def test_fit_scales_the_learning_rate_only_when_asked(trained):
+    ranks, _, results = trained
+    numpy.testing.assert_allclose(results[0]["linear_rule"], [0.1 * ranks, 0.1 * ranks, 0.1])
+
+
+def test_dropout_draws_differ_between_ranks(trained):
+    ranks, _, results = trained
+    draws = [tuple(results[r]["dropout_draw"]) for r in range(ranks)]
+    assert len(set(draws)) == ranks
+
+
+@pytest.mark.parametrize("n", [10, 11, 13])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_sampler_gives_every_rank_as_many_indices_and_covers_the_data(trained, n, drop_last):
+    ranks, _, results = trained
+    key = f"sampler_{n}_{drop_last}"
+    shards = [results[r][key] for r in range(ranks)]
+    assert results[0][f"{key}_max_len"][0] == results[0][f"{key}_min_len"][0] == len(shards[0])
+    seen = numpy.concatenate(shards)
+    if drop_last:
+        assert len(seen) == n // ranks * ranks and len(set(seen.tolist())) == len(seen)  # no repeats
+    else:
+        assert len(seen) == -(-n // ranks) * ranks and set(seen.tolist()) == set(range(n))
+
+
+@pytest.mark.parametrize("case, limit, expected", [
+    ("raise", 10, "rank 1 of 2: uncaught RuntimeError: this rank fails on purpose"),
+    ("kill", 60, "signal 9"),  # the launcher's message names the process id
+    ("exit", 60, "rank(s) 1 exited"),
+    ("sizes", 10, "the ranks passed different arrays"),
+])
+def test_a_failing_rank_ends_the_whole_job(tmp_path, case, limit, expected):
+    status, output, seconds = launch(2, case, tmp_path, timeout=limit + 30)
+    assert status != 0
+    assert expected in output, output
+    assert seconds < limit
+
+
+def test_a_stalled_rank_ends_the_job_at_the_deadline_naming_it(tmp_path):
+    status, output, seconds = launch(3, "stall", tmp_path, timeout=60, CHAINRULE_DIST_TIMEOUT="4")
+    assert status != 0
+    assert "rank(s) 2 did not arrive" in output, output
+    assert "within 4 s" in output
+    assert 4 <= seconds < 4 + 20
+
+
+def test_the_command_line_trains_a_zoo_model_on_two_ranks(tmp_path):
+    status, output, _ = launch(2, None, tmp_path, timeout=240, command=[
+        "-m", "chainrule.cli", "train", "mlp", "--distributed", "--epochs", "1", "--limit", "256",
+        "--batch-size", "32", "--out", str(tmp_path)])
+    assert status == 0, output
+    assert output.count("training mlp") == 1  # rank 0 alone reports
+    assert "2 ranks x batch_size 32 = global batch 64; learning rate as set" in output
+    assert "Epoch 1/1" in output and (tmp_path / "mlp.chainrule").is_file()
