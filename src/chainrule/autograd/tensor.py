@@ -5,14 +5,17 @@ A tensor made by an operation on tensors that require grad remembers that operat
 gradient in ``.grad``.
 """
 
+import weakref
+
 import numpy
 
 from chainrule import backend
+from chainrule.autograd import tensor_methods
 from chainrule.autograd.mode import shared, state
 from chainrule.errors import DTypeError, GraphError, ShapeError
 
 
-class Tensor:
+class Tensor(tensor_methods.TorchMethods):
     """An n-dimensional array with reverse- and forward-mode automatic differentiation.
 
     Create tensors with :func:`chainrule.tensor` and friends; ``Tensor(data)`` wraps an array as it
@@ -53,7 +56,6 @@ class Tensor:
     # ---------------------------------------------------------------- array facts
     shape = property(lambda self: self.data.shape, doc="The shape, a tuple of ints.")
     ndim = property(lambda self: self.data.ndim, doc="The number of axes.")
-    size = property(lambda self: self.data.size, doc="The number of elements.")
     dtype = property(lambda self: self.data.dtype, doc="The NumPy dtype of the data.")
 
     @property
@@ -169,9 +171,6 @@ class Tensor:
         """A copy with another dtype; differentiable between floating dtypes."""
         return _ops.astype(self, dtype)
 
-    def to(self, dtype):
-        return self.astype(dtype)
-
     def float(self):
         return self.astype(numpy.float32)
 
@@ -230,14 +229,14 @@ class Tensor:
     # ---------------------------------------------------------------- in-place updates
     # `p -= lr * p.grad` inside `no_grad()` is how a course writes gradient descent by hand: it must
     # change p itself. Where a graph is being recorded, an in-place change of a leaf that requires
-    # grad would make its gradient wrong, so it raises (as in PyTorch); a non-leaf simply gets a new
-    # node, which keeps the graph right.
+    # grad would make its gradient wrong, so it raises (as in PyTorch); a non-leaf takes the result's
+    # place (a new node in the graph), and the ops that used its old value refuse to backward.
     def _update_in_place(self, other, ufunc, recorded):
         if self.requires_grad and state.grad_enabled:
             if self._node is None:
                 raise GraphError("in-place update of a leaf tensor that requires grad while a graph is "
                                  "recorded: do it inside `with cr.no_grad():` (as optimisers do)")
-            return recorded(self, other)
+            return self._become(recorded(self._alias(), other))
         other = other.data if isinstance(other, Tensor) else other
         self._make_writable()
         mark_changed(self)
@@ -248,6 +247,22 @@ class Tensor:
         except ValueError:
             raise ShapeError(f"in-place {ufunc.__name__}: a value of shape {numpy.shape(other)} does not "
                              f"broadcast to the tensor's shape {self.shape}") from None
+        return self
+
+    def _alias(self):
+        # a second tensor object for this tensor's present value and node, so that the in-place
+        # result can take over `self` while the graph keeps the old value as its input
+        old = Tensor._from_op(self.data)
+        old.requires_grad, old._node, old._version = True, self._node, self._version
+        if self._node is not None:
+            self._node._output = weakref.ref(old)
+        return old
+
+    def _become(self, result):
+        self.data, self._node = result.data, result._node
+        if self._node is not None:
+            self._node._output = weakref.ref(self)
+        mark_changed(self)  # the nodes that used the old value now refuse to run backward
         return self
 
     def _make_writable(self):
@@ -303,57 +318,6 @@ class Tensor:
         return self._compare(other, lambda a, b: a >= b)
 
     # ---------------------------------------------------------------- methods NumPy also has
-    def sum(self, axis=None, keepdims=False):
-        return _ops.sum(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        return _ops.mean(self, axis=axis, keepdims=keepdims)
-
-    def var(self, axis=None, ddof=0, keepdims=False):
-        return _ops.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
-
-    def std(self, axis=None, ddof=0, keepdims=False):
-        return _ops.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return _ops.max(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        return _ops.min(self, axis=axis, keepdims=keepdims)
-
-    def argmax(self, axis=None, keepdims=False):
-        return _ops.argmax(self, axis=axis, keepdims=keepdims)
-
-    def argmin(self, axis=None, keepdims=False):
-        return _ops.argmin(self, axis=axis, keepdims=keepdims)
-
-    def logsumexp(self, axis=None, keepdims=False):
-        return _ops.logsumexp(self, axis=axis, keepdims=keepdims)
-
-    def reshape(self, *shape):
-        return _ops.reshape(self, shape[0] if len(shape) == 1 else shape)
-
-    def transpose(self, *axes):
-        return _ops.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
-
-    def swapaxes(self, axis1, axis2):
-        return _ops.swapaxes(self, axis1, axis2)
-
-    def squeeze(self, axis=None):
-        return _ops.squeeze(self, axis)
-
-    def expand_dims(self, axis):
-        return _ops.expand_dims(self, axis)
-
-    def flatten(self, start_axis=0, end_axis=-1):
-        return _ops.flatten(self, start_axis, end_axis)
-
-    def broadcast_to(self, shape):
-        return _ops.broadcast_to(self, shape)
-
-    def clip(self, min=None, max=None):  # noqa: A002 - NumPy's keywords
-        return _ops.clip(self, min, max)
-
     def dot(self, other):
         return _ops.dot(self, other)
 
@@ -381,14 +345,6 @@ class Tensor:
     def abs(self):
         return _ops.abs(self)
 
-    def prod(self, axis=None, keepdims=False):
-        """The product over ``axis``; differentiable (exact first derivative at zeros too)."""
-        return _ops.prod(self, axis=axis, keepdims=keepdims)
-
-    def cumsum(self, axis=None):
-        """The running sum along ``axis`` (the flattened tensor when None, as NumPy); differentiable."""
-        return _ops.cumsum(self, axis=axis)
-
     def clone(self):
         """A copy in new memory that stays in the graph (PyTorch's ``clone``): gradients pass through."""
         return _ops.clone(self)
@@ -396,16 +352,6 @@ class Tensor:
     def copy(self):
         """NumPy's name for :meth:`clone`: a differentiable copy (use ``detach().copy()`` for none)."""
         return _ops.clone(self)
-
-    def any(self, axis=None, keepdims=False):
-        """True where any element over ``axis`` is non-zero: a bool tensor, no gradient."""
-        return Tensor._from_op(backend.array_module(self.data).asarray(self.data.any(axis=axis,
-                                                                                     keepdims=keepdims)))
-
-    def all(self, axis=None, keepdims=False):
-        """True where every element over ``axis`` is non-zero: a bool tensor, no gradient."""
-        return Tensor._from_op(backend.array_module(self.data).asarray(self.data.all(axis=axis,
-                                                                                     keepdims=keepdims)))
 
     def round(self, decimals=0):
         """Round half to even, NumPy's and PyTorch's rule; the result carries no gradient (it is flat)."""
@@ -427,4 +373,7 @@ class _HookHandle:
             self._hooks.remove(self._hook)
 
 
+from chainrule import functions as _functions  # noqa: E402
 from chainrule import ops as _ops  # noqa: E402 - the ops need Tensor defined first
+
+tensor_methods.ops, tensor_methods.F = _ops, _functions
