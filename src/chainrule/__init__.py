@@ -19,6 +19,7 @@ from chainrule import (  # noqa: F401 - kernels registers the faster forms on th
     onnx,
     optim,
     tune,
+    utils,
     zoo,
 )
 from chainrule.autograd import (
