@@ -28,7 +28,7 @@ def _made(array, device, requires_grad):
 def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of ``data``."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     array = backend.asarray(data, dtype=None if dtype is None else devices.as_dtype(dtype))
     if array is data:
         array = array.copy()
@@ -39,7 +39,7 @@ def as_tensor(data, dtype=None, device=None):
     """``data`` as a tensor, sharing its memory where it already is an array of that dtype."""
     if isinstance(data, Tensor) and dtype is None and device is None:
         return data
-    data = data.data if isinstance(data, Tensor) else data
+    data = data._data if isinstance(data, Tensor) else data
     dtype = None if dtype is None else devices.as_dtype(dtype)
     return _made(backend.asarray(data, dtype=dtype), device, False)
 
@@ -73,7 +73,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
 
 
 def _like(x, dtype, device):
-    data = x.data if isinstance(x, Tensor) else numpy.asarray(x)
+    data = x._data if isinstance(x, Tensor) else numpy.asarray(x)
     dtype = data.dtype if dtype is None else devices.as_dtype(dtype)
     return data.shape, dtype, devices.of_array(data) if device is None else device
 

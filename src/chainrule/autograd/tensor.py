@@ -22,13 +22,13 @@ class Tensor(tensor_methods.TorchMethods):
     is (no copy, dtype kept).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_tangent", "_hooks", "_retains_grad", "_version",
+    __slots__ = ("_data", "grad", "requires_grad", "_node", "_tangent", "_hooks", "_retains_grad", "_version",
                  "_keras_logits", "__weakref__")  # _keras_logits: see nn.layers.activation._keep_logits
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
     __array_priority__ = 1000
 
     def __init__(self, data, requires_grad=False):
-        self.data = data if isinstance(data, numpy.ndarray) else backend.asarray(data)
+        self._data = data if isinstance(data, numpy.ndarray) else backend.asarray(data)
         self.grad = None
         self._node = None
         self._tangent = None
@@ -43,7 +43,7 @@ class Tensor(tensor_methods.TorchMethods):
     def _from_op(cls, array):
         """Wrap an op's result, skipping the checks of ``__init__`` (this is the hot path)."""
         out = cls.__new__(cls)
-        out.data = array
+        out._data = array
         out.grad = None
         out.requires_grad = False
         out._node = None
@@ -54,9 +54,23 @@ class Tensor(tensor_methods.TorchMethods):
         return out
 
     # ---------------------------------------------------------------- array facts
-    shape = property(lambda self: self.data.shape, doc="The shape, a tuple of ints.")
-    ndim = property(lambda self: self.data.ndim, doc="The number of axes.")
-    dtype = property(lambda self: self.data.dtype, doc="The NumPy dtype of the data.")
+    @property
+    def data(self):
+        """PyTorch's ``.data``: the same values as a tensor outside the graph, sharing memory.
+
+        Changes through it (``p.data.normal_()``, ``w.data -= lr * w.grad.data``) change this tensor
+        and are not recorded: autograd does not see them. The raw array is ``.numpy()``.
+        """
+        self._make_writable()  # so that writes through the new tensor land in this one's array
+        return Tensor._from_op(self._data)
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data if isinstance(value, Tensor) else backend.asarray(value)
+
+    shape = property(lambda self: self._data.shape, doc="The shape, a tuple of ints.")
+    ndim = property(lambda self: self._data.ndim, doc="The number of axes.")
+    dtype = property(lambda self: self._data.dtype, doc="The NumPy dtype of the data.")
 
     @property
     def is_leaf(self):
@@ -69,18 +83,18 @@ class Tensor(tensor_methods.TorchMethods):
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item() needs a tensor of one element, this one has shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def numpy(self):
         """The data as a NumPy array (shared, not copied)."""
-        if hasattr(self.data, "get"):  # a CuPy array: bring it to the host
-            return self.data.get()
-        return self.data
+        if hasattr(self._data, "get"):  # a CuPy array: bring it to the host
+            return self._data.get()
+        return self._data
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()
@@ -99,7 +113,7 @@ class Tensor(tensor_methods.TorchMethods):
         return id(self)
 
     def __bool__(self):
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self):
         return float(self.item())
@@ -137,7 +151,7 @@ class Tensor(tensor_methods.TorchMethods):
 
     def detach(self):
         """A new leaf sharing the data, cut from the graph."""
-        return Tensor._from_op(self.data)
+        return Tensor._from_op(self._data)
 
     def backward(self, gradient=None, retain_graph=False, create_graph=False):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
@@ -237,11 +251,11 @@ class Tensor(tensor_methods.TorchMethods):
                 raise GraphError("in-place update of a leaf tensor that requires grad while a graph is "
                                  "recorded: do it inside `with cr.no_grad():` (as optimisers do)")
             return self._become(recorded(self._alias(), other))
-        other = other.data if isinstance(other, Tensor) else other
+        other = other._data if isinstance(other, Tensor) else other
         self._make_writable()
         mark_changed(self)
         try:
-            ufunc(self.data, other, out=self.data, casting="same_kind")
+            ufunc(self._data, other, out=self._data, casting="same_kind")
         except TypeError as error:
             raise DTypeError(f"in-place {ufunc.__name__} of a {self.dtype} tensor: {error}") from None
         except ValueError:
@@ -252,14 +266,14 @@ class Tensor(tensor_methods.TorchMethods):
     def _alias(self):
         # a second tensor object for this tensor's present value and node, so that the in-place
         # result can take over `self` while the graph keeps the old value as its input
-        old = Tensor._from_op(self.data)
+        old = Tensor._from_op(self._data)
         old.requires_grad, old._node, old._version = True, self._node, self._version
         if self._node is not None:
             self._node._output = weakref.ref(old)
         return old
 
     def _become(self, result):
-        self.data, self._node = result.data, result._node
+        self._data, self._node = result._data, result._node
         if self._node is not None:
             self._node._output = weakref.ref(self)
         mark_changed(self)  # the nodes that used the old value now refuse to run backward
@@ -267,8 +281,8 @@ class Tensor(tensor_methods.TorchMethods):
 
     def _make_writable(self):
         # the engine may hand one read-only or shared array to several leaves' .grad: own it first
-        if not self.data.flags.writeable or self.data.base is not None and not self.data.flags.owndata:
-            self.data = self.data.copy()
+        if not self._data.flags.writeable or self._data.base is not None and not self._data.flags.owndata:
+            self._data = self._data.copy()
 
     def __iadd__(self, other):
         return self._update_in_place(other, numpy.add, _ops.add)
@@ -290,14 +304,14 @@ class Tensor(tensor_methods.TorchMethods):
                              "`with cr.no_grad():`")
         self._make_writable()
         mark_changed(self)
-        index = tuple(i.data if isinstance(i, Tensor) else i for i in index) if isinstance(index, tuple) \
-            else (index.data if isinstance(index, Tensor) else index)
-        self.data[index] = value.data if isinstance(value, Tensor) else value
+        index = tuple(i._data if isinstance(i, Tensor) else i for i in index) if isinstance(index, tuple) \
+            else (index._data if isinstance(index, Tensor) else index)
+        self._data[index] = value._data if isinstance(value, Tensor) else value
 
     # comparisons give boolean tensors and no gradient
     def _compare(self, other, compare):
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor._from_op(compare(self.data, other))
+        other = other._data if isinstance(other, Tensor) else other
+        return Tensor._from_op(compare(self._data, other))
 
     def __eq__(self, other):
         return self._compare(other, lambda a, b: a == b)
@@ -355,7 +369,7 @@ class Tensor(tensor_methods.TorchMethods):
 
     def round(self, decimals=0):
         """Round half to even, NumPy's and PyTorch's rule; the result carries no gradient (it is flat)."""
-        return Tensor._from_op(self.data.round(decimals))
+        return Tensor._from_op(self._data.round(decimals))
 
 
 def mark_changed(tensor):

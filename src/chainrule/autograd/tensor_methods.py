@@ -97,12 +97,12 @@ class TorchMethods:
 
     def any(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
         """True where any element over ``dim`` is non-zero: a bool tensor, no gradient."""
-        result = self.data.any(axis=F.axis_of(dim, axis), keepdims=keepdim or keepdims)
+        result = self._data.any(axis=F.axis_of(dim, axis), keepdims=keepdim or keepdims)
         return type(self)._from_op(self.xp.asarray(result))
 
     def all(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
         """True where every element over ``dim`` is non-zero: a bool tensor, no gradient."""
-        result = self.data.all(axis=F.axis_of(dim, axis), keepdims=keepdim or keepdims)
+        result = self._data.all(axis=F.axis_of(dim, axis), keepdims=keepdim or keepdims)
         return type(self)._from_op(self.xp.asarray(result))
 
     def sort(self, dim=-1, descending=False):
@@ -114,13 +114,13 @@ class TorchMethods:
     # ------------------------------------------------------------ shape
     @property
     def size(self):
-        return NumberOfElements(self.data.shape)
+        return NumberOfElements(self._data.shape)
 
     def numel(self):
-        return int(self.data.size)
+        return int(self._data.size)
 
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def view(self, *shape):
         if len(shape) == 1 and not isinstance(shape[0], int):
@@ -253,7 +253,7 @@ class TorchMethods:
 
     def equal(self, other):
         """True when both have one shape and equal elements (a Python bool)."""
-        return self.shape == other.shape and bool((self.data == other.data).all())
+        return self.shape == other.shape and bool((self._data == other._data).all())
 
     def sin(self):
         return ops.sin(self)
@@ -285,7 +285,7 @@ class TorchMethods:
 
     @property
     def device(self):
-        return _device.of_array(self.data)
+        return _device.of_array(self._data)
 
     @property
     def is_cuda(self):
@@ -293,7 +293,7 @@ class TorchMethods:
 
     @property
     def xp(self):
-        return _device.of_array(self.data).array_module() if type(self.data) is not numpy.ndarray else numpy
+        return _device.of_array(self._data).array_module() if type(self._data) is not numpy.ndarray else numpy
 
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``; self when nothing changes."""
@@ -306,8 +306,8 @@ class TorchMethods:
                 dtype = arg
         out = self
         if device is not None:
-            moved = _device.move(self.data, device)
-            if moved is not self.data:
+            moved = _device.move(self._data, device)
+            if moved is not self._data:
                 out = type(self)._from_op(moved)
                 out.requires_grad = self.requires_grad and out.dtype.kind == "f" and self.is_leaf
         if dtype is not None and _device.as_dtype(dtype) != out.dtype:
@@ -371,7 +371,7 @@ class TorchMethods:
         from chainrule.autograd.tensor import mark_changed
 
         mark_changed(self)
-        self.data[...] = values
+        self._data[...] = values
         return self
 
     def zero_(self):
@@ -381,12 +381,12 @@ class TorchMethods:
         return self._overwrite(value.item() if isinstance(value, TorchMethods) else value, "fill_()")
 
     def copy_(self, source):
-        values = source.data if isinstance(source, TorchMethods) else source
+        values = source._data if isinstance(source, TorchMethods) else source
         return self._overwrite(_device.move(numpy.asarray(values) if not hasattr(values, "shape") else values,
                                             self.device), "copy_()")
 
     def clamp_(self, min=None, max=None):  # noqa: A002
-        return self._overwrite(self.xp.clip(self.data, min, max), "clamp_()")
+        return self._overwrite(self.xp.clip(self._data, min, max), "clamp_()")
 
     def normal_(self, mean=0.0, std=1.0):
         draw = random.generator().normal(mean, std, self.shape)

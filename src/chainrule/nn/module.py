@@ -233,7 +233,7 @@ class Module:
                 p.grad = None
             else:
                 # a fresh array: the engine may hand one read-only array to several leaves
-                p.grad = Tensor._from_op(numpy.zeros_like(p.data))
+                p.grad = Tensor._from_op(numpy.zeros_like(p._data))
 
     # ---------------------------------------------------------------- state
     def _state_entries(self):
@@ -261,7 +261,7 @@ class Module:
         """Ordered {dotted name: array copy} of parameters and buffers (shared ones under each name)."""
         state = OrderedDict()
         for name, value in self._state_entries():
-            data = value.data if isinstance(value, Tensor) else numpy.asarray(value)
+            data = value._data if isinstance(value, Tensor) else numpy.asarray(value)
             state[name] = data.copy()
         return state
 
@@ -272,7 +272,7 @@ class Module:
         key raises before anything is changed. Returns ``(missing, unexpected)`` key lists.
         """
         targets = dict(self._state_entries())
-        values = {k: (v.data if isinstance(v, Tensor) else numpy.asarray(v)) for k, v in state_dict.items()}
+        values = {k: (v._data if isinstance(v, Tensor) else numpy.asarray(v)) for k, v in state_dict.items()}
         missing = [k for k in targets if k not in values]
         unexpected = [k for k in values if k not in targets]
         wrong = [f"{k}: expected {targets[k].shape}, got {values[k].shape}" for k in targets
@@ -288,7 +288,7 @@ class Module:
             raise ShapeError(f"load_state_dict into {type(self).__name__}: " + "; ".join(problems))
         for k, target in targets.items():
             if k in values:
-                target.data[...] = values[k].astype(target.dtype, copy=False)
+                target._data[...] = values[k].astype(target.dtype, copy=False)
                 mark_changed(target)
         return missing, unexpected
 
@@ -321,7 +321,7 @@ class Module:
             for table in (module._parameters, module._buffers):
                 for t in table.values():
                     if isinstance(t, Tensor) and is_floating(t.dtype):
-                        t.data = t.data.astype(dtype)
+                        t._data = t._data.astype(dtype)
                         mark_changed(t)
                         if t.grad is not None:
                             t.grad = None

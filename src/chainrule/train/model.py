@@ -192,7 +192,7 @@ class Model(Module):
         if guarded:
             nan_guard.check_loss(value)
         # metrics first: one that refuses these targets does so before the weights change
-        self._update_metrics(output.data, y, value)
+        self._update_metrics(output._data, y, value)
         optimizer = compiled.optimizer
         if not optimizer.param_groups:  # lazy layers have just built their parameters
             optimizer.bind(list(self.parameters()))
@@ -219,8 +219,8 @@ class Model(Module):
         with no_grad():
             output = self(model_input(self, x))
             y = adapt_targets(compiled, y, output)
-            value = float(compiled.loss(output, y).data)
-        self._update_metrics(output.data, y, value)
+            value = float(compiled.loss(output, y)._data)
+        self._update_metrics(output._data, y, value)
         return value
 
     def _update_metrics(self, output, y, loss_value):

@@ -52,7 +52,7 @@ def dropout(x, p=0.5, training=True):
     if not training or p == 0.0:
         return x
     if p == 1.0:
-        return ScaleByMask(x.data.dtype.type(0))(x)
+        return ScaleByMask(x._data.dtype.type(0))(x)
     return ScaleByMask(dropout_mask(x.shape, p, x.dtype))(x)
 
 

@@ -44,7 +44,7 @@ def _update_running(running, batch_value, factor):
     """running ← (1 − factor)·running + factor·batch_value, in place and outside the graph.
 
     ``running`` is a Tensor or a NumPy array (PyTorch's F.batch_norm takes plain buffers too)."""
-    array = running.data if isinstance(running, Tensor) else running
+    array = running._data if isinstance(running, Tensor) else running
     array *= 1.0 - factor
     array += (factor * batch_value).astype(array.dtype, copy=False)
 
@@ -54,7 +54,7 @@ def _check_running(name, running, channels, training):
     in place)."""
     if running is None:
         return
-    array = running.data if isinstance(running, Tensor) else running
+    array = running._data if isinstance(running, Tensor) else running
     if not training:
         array = numpy.asarray(array) if not hasattr(array, "shape") else array
     elif not isinstance(array, numpy.ndarray) and not hasattr(array, "__cuda_array_interface__"):
@@ -89,7 +89,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
                              f"has shape {tuple(x.shape)}: use a batch of more than one sample, or eval()")
         y, mu, variance = _standardise(x, axes, eps)
         if training and running_mean is not None:
-            tracked = num_batches_tracked.data if isinstance(num_batches_tracked, Tensor) \
+            tracked = num_batches_tracked._data if isinstance(num_batches_tracked, Tensor) \
                 else num_batches_tracked  # a Tensor or an array, counted in place
             if tracked is not None:
                 tracked += 1
@@ -98,8 +98,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
             else:  # the cumulative average of every batch seen so far
                 factor = 1.0 / float(tracked) if tracked is not None else 0.0
             with no_grad():
-                _update_running(running_mean, mu.data.reshape(channels), factor)
-                unbiased = variance.data.reshape(channels) * (count / (count - 1))
+                _update_running(running_mean, mu._data.reshape(channels), factor)
+                unbiased = variance._data.reshape(channels) * (count / (count - 1))
                 _update_running(running_var, unbiased, factor)
     else:
         stats_mean = reshape(_constant(running_mean), per_channel)
@@ -113,7 +113,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
 
 
 def _constant(t):
-    return Tensor._from_op(t.data if isinstance(t, Tensor) else numpy.asarray(t))
+    return Tensor._from_op(t._data if isinstance(t, Tensor) else numpy.asarray(t))
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -158,9 +158,9 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
 
     def reset_parameters(self):
         """Running statistics to (0, 1), γ to ones and β to zeros."""
