@@ -96,7 +96,8 @@ def test_lbfgs_without_line_search_matches_torch():
         loss_ours = ours.step(ours_closure)
         loss_theirs = theirs.step(theirs_closure)
         assert loss_ours == pytest.approx(float(loss_theirs), rel=1e-9)
-        np.testing.assert_allclose(ours_p.numpy(), theirs_p.detach().numpy(), rtol=1e-9, err_msg=f"call {call}")
+        np.testing.assert_allclose(ours_p.numpy(), theirs_p.detach().numpy(), rtol=1e-9,
+                                   err_msg=f"call {call}")
     state_ours, state_theirs = ours.state[ours_p], theirs.state[theirs_p]
     assert state_ours["func_evals"] == state_theirs["func_evals"]
     assert state_ours["n_iter"] == state_theirs["n_iter"]

@@ -55,7 +55,8 @@ def test_sequential_matches_torch_with_state_dict_copied():
     ours = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2)).double()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     x = rng.standard_normal((3, 4))
-    np.testing.assert_allclose(ours(cr.Tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours(cr.Tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-12)
 
 
 def test_sequential_gradcheck_through_lazy_dense():

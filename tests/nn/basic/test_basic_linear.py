@@ -60,7 +60,8 @@ def test_fused_linear_skips_gradients_nobody_wants():
 def test_linear_of_a_batch_of_sequences_uses_the_last_axis():
     x, w, b = (leaf(rng.standard_normal(shape)) for shape in ((2, 3, 4), (5, 4), (5,)))
     out = F.linear(x, w, b)
-    np.testing.assert_allclose(out.numpy(), np.einsum("nti,oi->nto", x.numpy(), w.numpy()) + b.numpy(), rtol=1e-12)
+    expected = np.einsum("nti,oi->nto", x.numpy(), w.numpy()) + b.numpy()
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12)
     assert gradcheck(F.linear, (x, w, b), check_forward=True)
 
 
@@ -160,7 +161,8 @@ def test_dense_builds_at_the_first_call():
     x = rng.standard_normal((2, 5)).astype(np.float32)
     y = layer(cr.tensor(x))
     assert layer.built and layer.weight.shape == (3, 5) and layer.bias.shape == (3,)
-    np.testing.assert_allclose(y.numpy(), x @ layer.weight.numpy().T + layer.bias.numpy(), rtol=1e-5, atol=1e-6)
+    expected = x @ layer.weight.numpy().T + layer.bias.numpy()
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-5, atol=1e-6)
     assert np.all(layer.bias.numpy() == 0)  # bias_initializer="zeros"
 
 

@@ -48,5 +48,5 @@ def test_the_layer_gradient_through_a_batch_first_transpose():
     out = layer(tokens).swapaxes(0, 1)  # (T, N, D) view: its gradient comes back transposed
     seed = np.random.default_rng(2).standard_normal(out.shape).astype(np.float32)
     out.backward(cr.Tensor(seed))
-    np.testing.assert_allclose(layer.weight.grad.numpy(), reference(seed.swapaxes(0, 1), tokens, 9), rtol=1e-6,
-                               atol=1e-6)
+    np.testing.assert_allclose(layer.weight.grad.numpy(), reference(seed.swapaxes(0, 1), tokens, 9),
+                               rtol=1e-6, atol=1e-6)
