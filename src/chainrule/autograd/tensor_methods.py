@@ -197,6 +197,12 @@ class TorchMethods:
     def contiguous(self):
         return self
 
+    def split(self, split_size_or_sections, dim=0):
+        return F.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return F.chunk(self, chunks, dim)
+
     # ------------------------------------------------------------ maths
     def mm(self, other):
         return F.mm(self, other)
