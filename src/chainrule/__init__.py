@@ -123,6 +123,7 @@ from chainrule.functions import (  # noqa: E402
     where,
 )
 from chainrule.io import load_model
+from chainrule.io.saved_objects import load, save
 from chainrule.ops import (
     abs,
     add,
