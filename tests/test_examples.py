@@ -14,6 +14,7 @@ EXPECTED = {
     "autograd_tanh.py": ("final loss:", ["autograd_tanh_loss.png"]),
     "mnist_mlp_keras.py": ("test accuracy:", ["mlp.chainrule"]),
     "mnist_mlp_pytorch.py": ("test: average loss", []),
+    "mnist_pytorch_lecture.py": ("Test set: Average loss:", []),
     "autoencoder.py": ("Total params: 50,992", ["autoencoder_digits.png", "autoencoder_weights.png"]),
     "lenet5.py": ("Total params: 61,706", []),
     "char_rnn.py": ("--- temperature 0.8 ---", []),
