@@ -187,7 +187,7 @@ class Model(Module):
         output = self(model_input(self, x))
         y = adapt_targets(compiled, y, output)
         loss = compiled.loss(output, y)
-        value = float(loss.data)
+        value = float(loss._data)
         guarded = nan_guard.guarding(self)
         if guarded:
             nan_guard.check_loss(value)

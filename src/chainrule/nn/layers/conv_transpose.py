@@ -76,6 +76,12 @@ class ConvTranspose2d(Module):
         return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
                                 self.dilation)
 
+    def get_config(self):
+        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel_size": list(self.kernel_size), "stride": list(self.stride),
+                "padding": list(self.padding), "output_padding": list(self.output_padding),
+                "bias": self.bias is not None, "dilation": list(self.dilation)}
+
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}")

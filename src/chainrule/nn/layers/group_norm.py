@@ -46,5 +46,9 @@ class GroupNorm(Module):
                              f"{self.num_channels}, ...), got {tuple(x.shape)}")
         return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
+    def get_config(self):
+        return {"num_groups": self.num_groups, "num_channels": self.num_channels, "eps": self.eps,
+                "affine": self.affine}
+
     def extra_repr(self):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

@@ -69,6 +69,10 @@ class AdaptiveAvgPool2d(Module):
     def forward(self, x):
         return adaptive_avg_pool2d(x, self.output_size)
 
+    def get_config(self):
+        size = self.output_size
+        return {"output_size": size if isinstance(size, int) or size is None else list(size)}
+
     def extra_repr(self):
         return f"output_size={self.output_size}"
 
@@ -82,6 +86,11 @@ class Upsample(Module):
 
     def forward(self, x):
         return interpolate(x, self.size, self.scale_factor, self.mode)
+
+    def get_config(self):
+        listed = [v if isinstance(v, (int, float)) or v is None else list(v)
+                  for v in (self.size, self.scale_factor)]
+        return {"size": listed[0], "scale_factor": listed[1], "mode": self.mode}
 
     def extra_repr(self):
         return f"scale_factor={self.scale_factor}, mode={self.mode!r}" if self.size is None else \

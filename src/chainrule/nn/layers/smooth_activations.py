@@ -65,6 +65,9 @@ class ELU(_Activation):
     def forward(self, x):
         return elu(x, self.alpha)
 
+    def get_config(self):
+        return {"alpha": self.alpha, "name": self.name}
+
     def extra_repr(self):
         return f"alpha={self.alpha}"
 
@@ -81,6 +84,9 @@ class GELU(_Activation):
 
     def forward(self, x):
         return gelu(x, self.approximate)
+
+    def get_config(self):
+        return {"approximate": self.approximate, "name": self.name}
 
     def extra_repr(self):
         return f"approximate={self.approximate!r}"
@@ -101,6 +107,9 @@ class Hardtanh(_Activation):
     def forward(self, x):
         return hardtanh(x, self.min_val, self.max_val)
 
+    def get_config(self):
+        return {"min_val": self.min_val, "max_val": self.max_val, "name": self.name}
+
     def extra_repr(self):
         return f"min_val={self.min_val}, max_val={self.max_val}"
 
@@ -110,11 +119,14 @@ class PReLU(Module):
 
     def __init__(self, num_parameters=1, init=0.25):
         super().__init__()
-        self.num_parameters = int(num_parameters)
+        self.num_parameters, self.init = int(num_parameters), float(init)
         self.weight = Parameter(numpy.full(self.num_parameters, init, numpy.float32))
 
     def forward(self, x):
         return prelu(x, self.weight)
+
+    def get_config(self):
+        return {"num_parameters": self.num_parameters, "init": self.init}
 
     def extra_repr(self):
         return f"num_parameters={self.num_parameters}"
