@@ -111,7 +111,7 @@ class Op:
         kernel = self.kernel
         if kernel is None or kernel.vjp_arrays is None or create_graph:
             return self.vjp(grad)
-        return [None if a is None else Tensor._from_op(a) for a in kernel.vjp_arrays(self, grad.data)]
+        return [None if a is None else Tensor._from_op(a) for a in kernel.vjp_arrays(self, grad._data)]
 
     def vjp(self, grad):
         """Return one gradient (Tensor or None) per input, given the output's gradient."""
