@@ -15,6 +15,7 @@ EXPECTED = {
     "mnist_mlp_keras.py": ("test accuracy:", ["mlp.chainrule"]),
     "mnist_convnet_keras.py": ("Total params: 34,826", ["convnet.keras"]),
     "mnist_mlp_pytorch.py": ("test: average loss", []),
+    "mnist_pytorch_lecture.py": ("Test set: Average loss:", []),
     "autoencoder.py": ("Total params: 50,992", ["autoencoder_digits.png", "autoencoder_weights.png"]),
     "lenet5.py": ("Total params: 61,706", []),
     "char_rnn.py": ("--- temperature 0.8 ---", []),

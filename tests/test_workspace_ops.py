@@ -42,7 +42,7 @@ def run(step, inputs):
     out = step(*leaves)
     seed = np.random.default_rng(5).standard_normal(out.shape).astype(out.dtype)
     out.backward(cr.Tensor(seed))
-    return [out.data.copy()] + [leaf.grad.data.copy() for leaf in leaves]
+    return [out.numpy().copy()] + [leaf.grad.numpy().copy() for leaf in leaves]
 
 
 def reference(step, inputs):
@@ -102,10 +102,10 @@ def test_results_kept_from_earlier_steps_are_never_overwritten(name, step, make)
         out = step(*leaves)
         out.sum().backward()
         # keep the live tensors themselves, and copies of what they held when they were made
-        kept.append([(t, t.data.copy()) for t in [out] + [leaf.grad for leaf in leaves]])
+        kept.append([(t, t.numpy().copy()) for t in [out] + [leaf.grad for leaf in leaves]])
     for tensors in kept:
         for tensor, value in tensors:
-            np.testing.assert_array_equal(tensor.data, value, err_msg=name)
+            np.testing.assert_array_equal(tensor.numpy(), value, err_msg=name)
 
 
 def test_an_lstm_layer_trains_on_reused_memory_as_on_fresh_memory():
@@ -138,8 +138,8 @@ def test_batch_major_is_the_transposed_prefix_with_its_gradients(steps, extra):
     rng = np.random.default_rng(2)
     source = rng.standard_normal((steps + extra, 3, 5))
     out = BatchMajor(steps)(cr.Tensor(source))
-    assert out.data.flags.c_contiguous
-    np.testing.assert_array_equal(out.data, source[:steps].swapaxes(0, 1))
+    assert out.numpy().flags.c_contiguous
+    np.testing.assert_array_equal(out.numpy(), source[:steps].swapaxes(0, 1))
     transposed = cr.Tensor(rng.standard_normal((3, steps + extra, 5)).swapaxes(0, 1), requires_grad=True)
     assert gradcheck(lambda a: BatchMajor(steps)(a), [transposed], check_forward=True)
     assert gradgradcheck(lambda a: BatchMajor(steps)(a) ** 2, [transposed])
@@ -150,8 +150,8 @@ def test_batch_major_float32_stays_float32():
     out = BatchMajor(2)(source)
     out.backward(cr.Tensor(np.ones((2, 2, 4), np.float32)))
     assert out.dtype == np.float32 and source.grad.dtype == np.float32
-    np.testing.assert_array_equal(source.grad.data[2], 0)
-    np.testing.assert_array_equal(source.grad.data[:2], 1)
+    np.testing.assert_array_equal(source.grad.numpy()[2], 0)
+    np.testing.assert_array_equal(source.grad.numpy()[:2], 1)
 
 
 def test_a_retained_lstm_graph_differentiates_twice_on_reused_memory(monkeypatch):
@@ -164,4 +164,4 @@ def test_a_retained_lstm_graph_differentiates_twice_on_reused_memory(monkeypatch
     out.backward(seed, retain_graph=True)  # the backward overwrites the activations in place...
     out.backward(seed)  # ...so the second one recomputes the forward, on pooled memory again
     for leaf, want in zip(leaves, once[1:]):
-        np.testing.assert_allclose(leaf.grad.data, 2 * want, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(leaf.grad.numpy(), 2 * want, rtol=1e-12, atol=1e-12)

@@ -32,8 +32,8 @@ def test_worked_example_of_the_issue():
     (g,) = cr.autograd.grad(cr.tanh(x).sum(), [x], create_graph=True)
     g.sum().backward()
     t = np.tanh(np.linspace(-2, 2, 5))
-    np.testing.assert_allclose(g.data, 1 - t**2, rtol=1e-12)
-    np.testing.assert_allclose(x.grad.data, -2 * t * (1 - t**2), rtol=1e-12)
+    np.testing.assert_allclose(g.numpy(), 1 - t**2, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), -2 * t * (1 - t**2), rtol=1e-12)
     assert x.grad.dtype == np.float64
 
 
@@ -49,9 +49,9 @@ def test_backward_twice_with_retain_graph_doubles_the_leaf_grad():
     a = cr.tensor([1.0, 2.0], requires_grad=True)
     loss = (a * a).sum()
     loss.backward(retain_graph=True)
-    first = a.grad.data.copy()
+    first = a.grad.numpy().copy()
     loss.backward()
-    np.testing.assert_allclose(a.grad.data, 2 * first)
+    np.testing.assert_allclose(a.grad.numpy(), 2 * first)
     np.testing.assert_allclose(first, [2.0, 4.0])
 
 
@@ -69,7 +69,7 @@ def test_backward_of_non_scalar_needs_a_gradient():
     with pytest.raises(GraphError, match=r"non-scalar.*\(2,\).*gradient"):
         y.backward()
     y.backward(cr.tensor([1.0, 10.0]))
-    np.testing.assert_allclose(a.grad.data, [2.0, 20.0])
+    np.testing.assert_allclose(a.grad.numpy(), [2.0, 20.0])
 
 
 def test_integer_tensor_cannot_require_grad():
@@ -87,15 +87,15 @@ def test_backward_of_a_tensor_without_grad_raises():
 def test_hook_on_leaf_sees_and_replaces_the_gradient():
     a = cr.tensor([1.0, 2.0], requires_grad=True)
     seen = []
-    a.register_hook(lambda g: seen.append(g.data.copy()))
+    a.register_hook(lambda g: seen.append(g.numpy().copy()))
     handle = a.register_hook(lambda g: g * 10)
     (a * 3).sum().backward()
     np.testing.assert_allclose(seen[0], [3.0, 3.0])
-    np.testing.assert_allclose(a.grad.data, [30.0, 30.0])
+    np.testing.assert_allclose(a.grad.numpy(), [30.0, 30.0])
     handle.remove()
     a.grad = None
     (a * 3).sum().backward()
-    np.testing.assert_allclose(a.grad.data, [3.0, 3.0])
+    np.testing.assert_allclose(a.grad.numpy(), [3.0, 3.0])
     assert len(seen) == 2
 
 
@@ -103,10 +103,10 @@ def test_hook_on_non_leaf_changes_what_flows_upstream():
     a = cr.tensor([1.0, 2.0], requires_grad=True)
     b = a * 2
     seen = []
-    b.register_hook(lambda g: seen.append(g.data.copy()) or g * 0.5)
+    b.register_hook(lambda g: seen.append(g.numpy().copy()) or g * 0.5)
     (b * b).sum().backward()  # d/db = 2b = [4, 8]; halved = [2, 4]; times db/da = 2
     np.testing.assert_allclose(seen[0], [4.0, 8.0])
-    np.testing.assert_allclose(a.grad.data, [4.0, 8.0])
+    np.testing.assert_allclose(a.grad.numpy(), [4.0, 8.0])
     assert b.grad is None
 
 
@@ -115,8 +115,8 @@ def test_retain_grad_keeps_a_non_leaf_gradient():
     b = a * 3
     b.retain_grad()
     (b * b).sum().backward()
-    np.testing.assert_allclose(b.grad.data, [6.0, 12.0])
-    np.testing.assert_allclose(a.grad.data, [18.0, 36.0])
+    np.testing.assert_allclose(b.grad.numpy(), [6.0, 12.0])
+    np.testing.assert_allclose(a.grad.numpy(), [18.0, 36.0])
 
 
 def test_no_grad_builds_no_graph_also_as_decorator():
@@ -170,8 +170,8 @@ def test_autograd_grad_with_grad_outputs_unused_inputs_and_non_leaf_inputs():
     y = b * 3
     ga, gb, gu = cr.autograd.grad(y, [a, b, unused], grad_outputs=cr.tensor([1.0, 2.0]),
                                   allow_unused=True)
-    np.testing.assert_allclose(ga.data, [6.0, 24.0])  # 6 a * [1, 2]
-    np.testing.assert_allclose(gb.data, [3.0, 6.0])
+    np.testing.assert_allclose(ga.numpy(), [6.0, 24.0])  # 6 a * [1, 2]
+    np.testing.assert_allclose(gb.numpy(), [3.0, 6.0])
     assert gu is None
     assert a.grad is None  # grad() returns, it does not accumulate
     with pytest.raises(GraphError, match="allow_unused"):
@@ -183,14 +183,14 @@ def test_autograd_grad_create_graph_gives_second_derivatives():
     (g,) = cr.autograd.grad((x ** 3).sum(), [x], create_graph=True)
     assert g.requires_grad
     (h,) = cr.autograd.grad(g.sum(), [x])
-    np.testing.assert_allclose(h.data, 6 * x.data)
+    np.testing.assert_allclose(h.numpy(), 6 * x.numpy())
 
 
 def test_leaf_gradient_accumulates_across_calls():
     w = cr.tensor([1.0, -1.0], requires_grad=True)
     for _ in range(3):
         (w * w).sum().backward()
-    np.testing.assert_allclose(w.grad.data, 3 * 2 * w.data)
+    np.testing.assert_allclose(w.grad.numpy(), 3 * 2 * w.numpy())
 
 
 def test_backward_seed_takes_the_output_dtype():
@@ -208,11 +208,11 @@ def test_backward_with_create_graph_allows_a_second_derivative():
     x = cr.tensor(np.array([0.5, -1.0]), requires_grad=True)
     (x ** 3).sum().backward(create_graph=True)
     first = x.grad
-    np.testing.assert_allclose(first.data, 3 * x.data**2)
+    np.testing.assert_allclose(first.numpy(), 3 * x.numpy()**2)
     assert first.requires_grad
     x.grad = None
     first.sum().backward()
-    np.testing.assert_allclose(x.grad.data, 6 * x.data)
+    np.testing.assert_allclose(x.grad.numpy(), 6 * x.numpy())
 
 
 def test_diamond_graph_with_shared_intermediates():
@@ -220,9 +220,9 @@ def test_diamond_graph_with_shared_intermediates():
     shared = cr.exp(x)
     loss = (shared * cr.sin(shared) + shared.sum() * shared).sum()
     loss.backward()
-    e = np.exp(x.data)
+    e = np.exp(x.numpy())
     # d/dx [Σ e sin e + (Σ e)^2] = e (sin e + e cos e) + 2 (Σ e) e
-    np.testing.assert_allclose(x.grad.data, e * (np.sin(e) + e * np.cos(e)) + 2 * e.sum() * e)
+    np.testing.assert_allclose(x.grad.numpy(), e * (np.sin(e) + e * np.cos(e)) + 2 * e.sum() * e)
 
 
 def test_each_leaf_owns_a_writable_grad_array():
@@ -230,9 +230,9 @@ def test_each_leaf_owns_a_writable_grad_array():
     b = cr.tensor([3.0, 4.0], requires_grad=True)
     c = cr.tensor(5.0, requires_grad=True)
     ((a + b) * 1.0 + c).sum().backward()  # a and b receive one array; c a broadcast sum
-    assert a.grad.data is not b.grad.data
+    assert a.grad.numpy() is not b.grad.numpy()
     for leaf in (a, b, c):
-        assert leaf.grad.data.flags.writeable
-        assert leaf.grad.data.base is None
+        assert leaf.grad.numpy().flags.writeable
+        assert leaf.grad.numpy().base is None
     a.grad.data *= 0
-    assert np.array_equal(b.grad.data, [1.0, 1.0])
+    assert np.array_equal(b.grad.numpy(), [1.0, 1.0])

@@ -17,12 +17,12 @@ def test_grad_with_int_and_tuple_argnums():
     x = cr.tensor(np.array([0.5, 1.0]))
     y = cr.tensor(np.array([2.0, -1.0]))
     gx = cr.grad(_f)(x, y)
-    np.testing.assert_allclose(gx.data, np.cos(x.data) * y.data)
+    np.testing.assert_allclose(gx.numpy(), np.cos(x.numpy()) * y.numpy())
     gy = cr.grad(_f, argnums=1)(x, y)
-    np.testing.assert_allclose(gy.data, np.sin(x.data) + 2 * y.data)
+    np.testing.assert_allclose(gy.numpy(), np.sin(x.numpy()) + 2 * y.numpy())
     both = cr.grad(_f, argnums=(0, 1))(x, y)
     assert isinstance(both, tuple) and len(both) == 2
-    np.testing.assert_allclose(both[1].data, gy.data)
+    np.testing.assert_allclose(both[1].numpy(), gy.numpy())
 
 
 def test_nested_grad_gives_higher_derivatives():
@@ -41,18 +41,18 @@ def test_value_and_grad():
     x = cr.tensor(np.array([1.0, 2.0, 3.0]))
     value, g = cr.value_and_grad(lambda t: (t * t).sum())(x)
     assert np.isclose(value.item(), 14.0)
-    np.testing.assert_allclose(g.data, 2 * x.data)
+    np.testing.assert_allclose(g.numpy(), 2 * x.numpy())
 
 
 def test_vjp_returns_one_gradient_per_primal():
     a = cr.tensor(np.array([[1.0, 2.0], [3.0, 4.0]]))
     b = cr.tensor(np.array([0.5, -1.0]))
     out, vjp_fn = cr.vjp(lambda p, q: p @ q, a, b)
-    np.testing.assert_allclose(out.data, a.data @ b.data)
+    np.testing.assert_allclose(out.numpy(), a.numpy() @ b.numpy())
     u = np.array([1.0, 10.0])
     ga, gb = vjp_fn(cr.tensor(u))
-    np.testing.assert_allclose(ga.data, np.outer(u, b.data))
-    np.testing.assert_allclose(gb.data, a.data.T @ u)
+    np.testing.assert_allclose(ga.numpy(), np.outer(u, b.numpy()))
+    np.testing.assert_allclose(gb.numpy(), a.numpy().T @ u)
 
 
 def test_jvp_is_true_forward_mode(monkeypatch):
@@ -69,9 +69,9 @@ def test_jvp_is_true_forward_mode(monkeypatch):
     # reference: central differences along v
     f = lambda x: np.tanh(x @ x * 2 + x).sum()  # noqa: E731
     eps = 1e-6
-    expected = (f(a.data + eps * v.data) - f(a.data - eps * v.data)) / (2 * eps)
+    expected = (f(a.numpy() + eps * v.numpy()) - f(a.numpy() - eps * v.numpy())) / (2 * eps)
     assert np.isclose(tangent.item(), expected, rtol=1e-6)
-    assert np.isclose(out.item(), f(a.data))
+    assert np.isclose(out.item(), f(a.numpy()))
 
 
 def test_hvp_matches_an_explicit_hessian():
@@ -86,15 +86,15 @@ def test_hvp_matches_an_explicit_hessian():
     (hv,) = cr.hvp(f, (cr.tensor(x0),), (cr.tensor(v),))
     # H = A^T diag(-sin(A x)) A + diag(12 x^2)
     hessian = A.T @ np.diag(-np.sin(A @ x0)) @ A + np.diag(12 * x0**2)
-    np.testing.assert_allclose(hv.data, hessian @ v, rtol=1e-10)
+    np.testing.assert_allclose(hv.numpy(), hessian @ v, rtol=1e-10)
 
 
 def test_hvp_returns_one_product_per_primal():
     x, y = cr.tensor(np.array([1.0, 2.0])), cr.tensor(np.array(3.0))
     hx, hy = cr.hvp(lambda a, b: (a * a * b).sum(), (x, y), (cr.tensor(np.ones(2)), cr.tensor(np.array(1.0))))
     # f = b Σ a²: H_aa = 2b I, H_ab = 2a, H_bb = 0
-    np.testing.assert_allclose(hx.data, 2 * 3.0 * np.ones(2) + 2 * x.data)
-    np.testing.assert_allclose(hy.data, 2 * x.data.sum())
+    np.testing.assert_allclose(hx.numpy(), 2 * 3.0 * np.ones(2) + 2 * x.numpy())
+    np.testing.assert_allclose(hy.numpy(), 2 * x.numpy().sum())
 
 
 def test_jacobian_matches_finite_differences():
@@ -110,8 +110,8 @@ def test_jacobian_matches_finite_differences():
     for j in range(3):
         step = np.zeros(3)
         step[j] = eps
-        numeric[:, j] = (f(cr.tensor(x0 + step)).data - f(cr.tensor(x0 - step)).data) / (2 * eps)
-    np.testing.assert_allclose(jac.data, numeric, rtol=1e-6, atol=1e-8)
+        numeric[:, j] = (f(cr.tensor(x0 + step)).numpy() - f(cr.tensor(x0 - step)).numpy()) / (2 * eps)
+    np.testing.assert_allclose(jac.numpy(), numeric, rtol=1e-6, atol=1e-8)
 
 
 class _WrongSquare(Op):
@@ -143,10 +143,10 @@ def test_gradcheck_passes_a_correct_op_and_rejects_float32():
 
 def test_transforms_of_constant_functions_give_zeros():
     x = cr.tensor(np.array([1.0, 2.0]))
-    np.testing.assert_array_equal(cr.grad(lambda t: cr.tensor(1.0))(x).data, [0.0, 0.0])
+    np.testing.assert_array_equal(cr.grad(lambda t: cr.tensor(1.0))(x).numpy(), [0.0, 0.0])
     assert cr.jacobian(lambda t: cr.ones(3))(x).shape == (3, 2)
     _, vjp_fn = cr.vjp(lambda t: cr.ones(2), x)
-    np.testing.assert_array_equal(vjp_fn(cr.ones(2))[0].data, [0.0, 0.0])
+    np.testing.assert_array_equal(vjp_fn(cr.ones(2))[0].numpy(), [0.0, 0.0])
 
 
 def test_autograd_grad_of_input_without_grad_raises():
@@ -162,8 +162,8 @@ def test_forward_over_reverse_gives_the_hessian_vector_product():
     x, v = cr.tensor(np.array([1.0, 2.0])), cr.tensor(np.array([1.0, 0.5]))
     _, forward_over_reverse = cr.jvp(cr.grad(f), (x,), (v,))
     (reverse_over_reverse,) = cr.hvp(f, (x,), (v,))
-    a, b = x.data
+    a, b = x.numpy()
     hessian = np.array([[6 * a + 2 * np.cos(a) - a * np.sin(a), np.cos(b)],
                         [np.cos(b), 6 * b - a * np.sin(b)]])
-    np.testing.assert_allclose(reverse_over_reverse.data, hessian @ v.data, rtol=1e-12)
-    np.testing.assert_allclose(forward_over_reverse.data, hessian @ v.data, rtol=1e-12)
+    np.testing.assert_allclose(reverse_over_reverse.numpy(), hessian @ v.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(forward_over_reverse.numpy(), hessian @ v.numpy(), rtol=1e-12)

@@ -10,9 +10,9 @@ def test_array_facts_and_conversions():
     x = cr.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6 and x.dtype == np.float32
     assert x.T.shape == (3, 2)
-    np.testing.assert_array_equal(x.T.data, x.data.T)
+    np.testing.assert_array_equal(x.T.numpy(), x.numpy().T)
     assert x.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
-    assert isinstance(x.numpy(), np.ndarray) and x.numpy() is x.data
+    assert isinstance(x.numpy(), np.ndarray) and x.numpy() is x.numpy()
     assert cr.tensor(2.5).item() == 2.5 and isinstance(cr.tensor(2.5).item(), float)
     with pytest.raises(ValueError, match="one element"):
         x.item()
@@ -21,7 +21,7 @@ def test_array_facts_and_conversions():
     assert len(rows) == 2 and rows[1].tolist() == [4.0, 5.0, 6.0]
     with pytest.raises(TypeError):
         len(cr.tensor(1.0))
-    np.testing.assert_array_equal(np.asarray(x), x.data)
+    np.testing.assert_array_equal(np.asarray(x), x.numpy())
 
 
 def test_detach_requires_grad_and_is_leaf():
@@ -31,7 +31,7 @@ def test_detach_requires_grad_and_is_leaf():
     b = a * 2
     assert not b.is_leaf and b.requires_grad
     d = b.detach()
-    assert d.is_leaf and not d.requires_grad and np.shares_memory(d.data, b.data)
+    assert d.is_leaf and not d.requires_grad and np.shares_memory(d.numpy(), b.numpy())
 
 
 def test_repr_shows_values_dtype_and_grad_state():
@@ -57,14 +57,14 @@ def test_getitem_basic_and_advanced_with_repeated_indices_accumulating():
     assert x[:, 1:3].shape == (3, 2) and x[..., None].shape == (3, 4, 1)
     assert x[-1, -1].item() == 11.0
     y = x[[0, 0, 2]]
-    np.testing.assert_array_equal(y.data, x.data[[0, 0, 2]])
+    np.testing.assert_array_equal(y.numpy(), x.numpy()[[0, 0, 2]])
     (y.sum() + x[1, 2] * 5 + x[cr.tensor([2, 2])].sum()).backward()
     expected = np.zeros((3, 4))
     expected[0] = 2
     expected[2] = 1 + 2
     expected[1, 2] = 5
-    np.testing.assert_array_equal(x.grad.data, expected)
-    mask = x.data > 8
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+    mask = x.numpy() > 8
     assert x[mask].tolist() == [9.0, 10.0, 11.0]
 
 
@@ -74,19 +74,19 @@ def test_numpy_array_on_the_left_of_operators():
     for result, expected in [(left + a, [4.0, 6.0]), (left - a, [2.0, 2.0]), (left * a, [3.0, 8.0]),
                              (left / a, [3.0, 2.0])]:
         assert isinstance(result, cr.Tensor) and result.requires_grad
-        np.testing.assert_allclose(result.data, expected)
+        np.testing.assert_allclose(result.numpy(), expected)
     m = np.eye(2, dtype=np.float32) @ a
     assert isinstance(m, cr.Tensor) and m.tolist() == [1.0, 2.0]
     (left * a).sum().backward()
-    np.testing.assert_allclose(a.grad.data, left)
+    np.testing.assert_allclose(a.grad.numpy(), left)
 
 
 def test_python_scalars_on_the_left():
     a = cr.tensor([1.0, 2.0], requires_grad=True)
-    np.testing.assert_allclose((1 - a).data, [0.0, -1.0])
-    np.testing.assert_allclose((2 / a).data, [2.0, 1.0])
-    np.testing.assert_allclose((2 ** a).data, [2.0, 4.0])
-    np.testing.assert_allclose((-a).data, [-1.0, -2.0])
+    np.testing.assert_allclose((1 - a).numpy(), [0.0, -1.0])
+    np.testing.assert_allclose((2 / a).numpy(), [2.0, 1.0])
+    np.testing.assert_allclose((2 ** a).numpy(), [2.0, 4.0])
+    np.testing.assert_allclose((-a).numpy(), [-1.0, -2.0])
 
 
 def test_constructor_dtypes():
@@ -109,19 +109,19 @@ def test_constructor_dtypes():
     assert cr.arange(5).dtype == np.int64 and cr.arange(5).tolist() == [0, 1, 2, 3, 4]
     assert cr.zeros_like(cr.tensor(np.zeros((2, 1)))).dtype == np.float64
     assert cr.ones_like(cr.zeros(4)).tolist() == [1.0] * 4
-    np.testing.assert_array_equal(cr.eye(3).data, np.eye(3))
-    np.testing.assert_allclose(cr.linspace(0, 1, 5).data, np.linspace(0, 1, 5))
+    np.testing.assert_array_equal(cr.eye(3).numpy(), np.eye(3))
+    np.testing.assert_allclose(cr.linspace(0, 1, 5).numpy(), np.linspace(0, 1, 5))
 
 
 def test_random_constructors_repeat_after_manual_seed():
     cr.manual_seed(123)
-    first = (cr.rand(3).data.copy(), cr.randn(2, 2).data.copy())
+    first = (cr.rand(3).numpy().copy(), cr.randn(2, 2).numpy().copy())
     cr.manual_seed(123)
-    second = (cr.rand(3).data.copy(), cr.randn(2, 2).data.copy())
+    second = (cr.rand(3).numpy().copy(), cr.randn(2, 2).numpy().copy())
     np.testing.assert_array_equal(first[0], second[0])
     np.testing.assert_array_equal(first[1], second[1])
     cr.manual_seed(124)
-    assert not np.array_equal(cr.rand(3).data, first[0])
+    assert not np.array_equal(cr.rand(3).numpy(), first[0])
     assert np.all((first[0] >= 0) & (first[0] < 1))
 
 
@@ -131,7 +131,7 @@ def _every_op(x, y, m):
     results = [x + y, x - 2.0, 3.0 * x, x / 2.0, 2.0 / p, p ** 0.5, 2.0 ** x, -x, cr.abs(x), cr.exp(x),
                cr.log(p), cr.log1p(p), cr.sqrt(p), cr.sin(x), cr.cos(x), cr.tanh(x), cr.sigmoid(x),
                cr.relu(x), cr.leaky_relu(x, 0.2), cr.softplus(x), cr.maximum(x, 0.5), cr.minimum(x, y),
-               cr.clip(x, -0.5, 0.5), cr.where(x.data > 0, x, 0.0), x @ m, cr.dot(x[0], y[0]), x.sum(),
+               cr.clip(x, -0.5, 0.5), cr.where(x.numpy() > 0, x, 0.0), x @ m, cr.dot(x[0], y[0]), x.sum(),
                x.mean(axis=0), x.var(), x.std(axis=1, ddof=1), x.max(), x.min(axis=0),
                cr.logsumexp(x, axis=1), cr.softmax(x), cr.log_softmax(x, axis=0), x.reshape(-1),
                x.transpose(), x.swapaxes(0, 1), x[None].squeeze(0), cr.expand_dims(x, 0),
@@ -169,4 +169,4 @@ def test_numpy_scalar_constants_do_not_promote_float32():
         assert r.dtype == np.float32
     sum(r.sum() for r in results).backward()
     assert x.grad.dtype == np.float32
-    np.testing.assert_allclose((x * np.float64(2.0)).data, [2.0, 4.0])
+    np.testing.assert_allclose((x * np.float64(2.0)).numpy(), [2.0, 4.0])

@@ -26,7 +26,7 @@ def test_sigmoid_matches_the_formula_everywhere(dtype):
     x = np.concatenate([EXTREMES, np.random.default_rng(0).standard_normal(200) * 10]).astype(dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # saturation must not warn
-        y = cr.sigmoid(cr.tensor(x)).data
+        y = cr.sigmoid(cr.tensor(x)).numpy()
     assert y.dtype == dtype
     # exact to rounding, except that results below the smallest normal number may come out as 0
     np.testing.assert_allclose(y, _reference_sigmoid(x), rtol=2e-6 if dtype == np.float32 else 1e-14,
@@ -40,9 +40,9 @@ def test_sigmoid_backward_matches_recorded_backward(dtype):
     upstream = np.random.default_rng(2).standard_normal((5, 7)).astype(dtype)
     (fast,) = cr.autograd.grad([cr.sigmoid(x)], [x], [cr.tensor(upstream)])
     (recorded,) = cr.autograd.grad([cr.sigmoid(x)], [x], [cr.tensor(upstream)], create_graph=True)
-    y = _reference_sigmoid(x.data)
-    np.testing.assert_allclose(fast.data, upstream * y * (1 - y), rtol=1e-5)
-    np.testing.assert_allclose(fast.data, recorded.data, rtol=1e-5)
+    y = _reference_sigmoid(x.numpy())
+    np.testing.assert_allclose(fast.numpy(), upstream * y * (1 - y), rtol=1e-5)
+    np.testing.assert_allclose(fast.numpy(), recorded.numpy(), rtol=1e-5)
     assert fast.dtype == dtype
 
 
@@ -63,12 +63,12 @@ def test_binary_cross_entropy_matches_the_formula(reduction):
     expected = _reference_bce(p, t)
     expected = {"mean": expected.mean(), "sum": expected.sum(), "none": expected}[reduction]
     assert loss.dtype == np.float32
-    np.testing.assert_allclose(loss.data, expected, rtol=1e-5)
+    np.testing.assert_allclose(loss.numpy(), expected, rtol=1e-5)
     loss.backward(cr.ones_like(loss))
     scale = 1.0 / p.size if reduction == "mean" else 1.0
     p64 = p.astype(np.float64)
     expected_grad = scale * (p64 - t) / np.maximum(p64 * (1 - p64), 1e-12)
-    np.testing.assert_allclose(probs.grad.data, expected_grad, rtol=1e-4)
+    np.testing.assert_allclose(probs.grad.numpy(), expected_grad, rtol=1e-4)
 
 
 def test_binary_cross_entropy_summed_equals_elementwise_sum():
@@ -76,7 +76,7 @@ def test_binary_cross_entropy_summed_equals_elementwise_sum():
     p, t = rng.random((64, 33)).astype(np.float32), (rng.random((64, 33)) > 0.5).astype(np.float32)
     total = F.binary_cross_entropy(cr.tensor(p), cr.tensor(t), reduction="sum")
     each = F.binary_cross_entropy(cr.tensor(p), cr.tensor(t), reduction="none")
-    np.testing.assert_allclose(total.data, each.data.astype(np.float64).sum(), rtol=1e-5)
+    np.testing.assert_allclose(total.numpy(), each.numpy().astype(np.float64).sum(), rtol=1e-5)
 
 
 def test_binary_cross_entropy_target_gradient():
@@ -84,4 +84,4 @@ def test_binary_cross_entropy_target_gradient():
     p, t = rng.random(20), rng.random(20)
     target = cr.tensor(t, requires_grad=True)
     F.binary_cross_entropy(cr.tensor(p), target, reduction="sum").backward()
-    np.testing.assert_allclose(target.grad.data, -(np.log(p) - np.log1p(-p)), rtol=1e-12)
+    np.testing.assert_allclose(target.grad.numpy(), -(np.log(p) - np.log1p(-p)), rtol=1e-12)

@@ -223,7 +223,8 @@ def test_torch_reads_our_weights(tmp_path, saved):
                             "bias": torch.from_numpy(weights["0.bias"])})
     x, _ = _data()
     expected = np.maximum(linear(torch.from_numpy(x)).detach().numpy(), 0)
-    hidden = np.maximum(x @ model.state_dict()["0.weight"].T + model.state_dict()["0.bias"], 0)
+    state = {k: v.numpy() for k, v in model.state_dict().items()}
+    hidden = np.maximum(x @ state["0.weight"].T + state["0.bias"], 0)
     np.testing.assert_allclose(hidden, expected, rtol=1e-5, atol=1e-6)
 
 

@@ -48,6 +48,18 @@ EXAMPLES = {
     "RNNCell": (lambda: nn.RNNCell(3, 4), (2, 3), "float32"),
     "LSTMCell": (lambda: nn.LSTMCell(3, 4), (2, 3), "float32"),
     "GRUCell": (lambda: nn.GRUCell(3, 4), (2, 3), "float32"),
+    "Dropout2d": (lambda: nn.Dropout2d(0.3), (2, 3, 2, 2), "float32"),
+    "ELU": (lambda: nn.ELU(0.5), (2, 3), "float32"),
+    "SELU": (lambda: nn.SELU(), (2, 3), "float32"),
+    "GELU": (lambda: nn.GELU(approximate="tanh"), (2, 3), "float32"),
+    "SiLU": (lambda: nn.SiLU(), (2, 3), "float32"),
+    "PReLU": (lambda: nn.PReLU(2, init=0.1), (2, 2, 3), "float32"),
+    "Hardtanh": (lambda: nn.Hardtanh(-0.5, 0.5), (2, 3), "float32"),
+    "ConvTranspose2d": (lambda: nn.ConvTranspose2d(2, 3, 3, stride=2, output_padding=1), (2, 2, 4, 4),
+                        "float32"),
+    "AdaptiveAvgPool2d": (lambda: nn.AdaptiveAvgPool2d((2, 3)), (2, 2, 5, 5), "float32"),
+    "Upsample": (lambda: nn.Upsample(scale_factor=2), (2, 2, 3, 3), "float32"),
+    "GroupNorm": (lambda: nn.GroupNorm(2, 4), (3, 4, 2, 2), "float32"),
 }
 
 

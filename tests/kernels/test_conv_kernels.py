@@ -122,9 +122,9 @@ def test_outputs_are_batch_innermost(kernels_everywhere):
                   requires_grad=True)
     y = F.conv2d(x, cr.Tensor(np.ones((3, 2, 3, 3), np.float32), requires_grad=True), padding=1)
     assert all(kernels_everywhere)
-    assert y.data.transpose(1, 2, 3, 0).flags.c_contiguous
+    assert y.numpy().transpose(1, 2, 3, 0).flags.c_contiguous
     (dx,) = autograd.grad(y, [x], [cr.Tensor(_batch_inner(np.ones(y.shape, np.float32)))])
-    assert dx.data.transpose(1, 2, 3, 0).flags.c_contiguous
+    assert dx.numpy().transpose(1, 2, 3, 0).flags.c_contiguous
 
 
 @pytest.mark.parametrize("case", [CASES[0], CASES[4]])

@@ -52,7 +52,7 @@ def _bce_value_and_grad(p, t, reduction):
     probs = cr.tensor(p, requires_grad=True)
     loss = binary_cross_entropy(probs, cr.tensor(t), reduction)
     loss.backward()
-    return loss.data.copy(), probs.grad.data.copy()
+    return loss.numpy().copy(), probs.grad.numpy().copy()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -76,7 +76,7 @@ def test_bce_kernel_on_a_large_array_stays_exact(monkeypatch):
     p, t = rng.random((600, 1000), dtype=np.float32), rng.random((600, 1000), dtype=np.float32)
     monkeypatch.setenv(fast.DISABLE_VARIABLE, "0")
     loss = binary_cross_entropy(cr.tensor(p), cr.tensor(t), "sum")
-    np.testing.assert_allclose(loss.data, _bce_float64(p, t).sum(), rtol=1e-7)
+    np.testing.assert_allclose(loss.numpy(), _bce_float64(p, t).sum(), rtol=1e-7)
 
 
 @pytest.mark.parametrize("layout", ["transposed", "strided", "broadcast target", "float64 target"])
@@ -92,7 +92,7 @@ def test_bce_layouts_the_kernel_declines_give_the_same_result(monkeypatch, layou
         probs = cr.tensor(p, requires_grad=True)
         loss = binary_cross_entropy(_view(probs, layout) if viewed else probs, cr.tensor(t_used))
         loss.backward()
-        return loss.data.copy(), probs.grad.data.copy()
+        return loss.numpy().copy(), probs.grad.numpy().copy()
 
     (ref_loss, ref_grad), (loss, grad) = _both(monkeypatch, run)
     np.testing.assert_allclose(loss, ref_loss, rtol=2e-6)
@@ -123,7 +123,7 @@ def _sigmoid_value_and_grad(x, g):
     xt = cr.tensor(x, requires_grad=True)
     y = sigmoid(xt)
     y.backward(cr.tensor(g))
-    return y.data.copy(), xt.grad.data.copy()
+    return y.numpy().copy(), xt.grad.numpy().copy()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -166,13 +166,13 @@ def test_sigmoid_layouts_the_kernel_declines_give_the_same_result(monkeypatch, l
     rng = np.random.default_rng(7)
     x = (rng.standard_normal((6, 10)) * 4).astype(np.float32)
     g = rng.standard_normal(_view(cr.tensor(x), layout).shape).astype(np.float32)
-    assert kernels.sigmoid(_view(cr.tensor(x), layout).data) is None
+    assert kernels.sigmoid(_view(cr.tensor(x), layout).numpy()) is None
 
     def run():
         xt = cr.tensor(x, requires_grad=True)
         y = sigmoid(_view(xt, layout))
         y.backward(cr.tensor(g))
-        return y.data.copy(), xt.grad.data.copy()
+        return y.numpy().copy(), xt.grad.numpy().copy()
 
     (ref_y, ref_grad), (y, grad) = _both(monkeypatch, run)
     np.testing.assert_array_equal(y, ref_y)  # both ran the NumPy form
@@ -182,7 +182,7 @@ def test_sigmoid_layouts_the_kernel_declines_give_the_same_result(monkeypatch, l
 def test_sigmoid_of_integers_is_the_numpy_form(monkeypatch):
     x = np.arange(-3, 4)
     assert kernels.sigmoid(x) is None
-    reference, compiled = _both(monkeypatch, lambda: sigmoid(cr.tensor(x)).data)
+    reference, compiled = _both(monkeypatch, lambda: sigmoid(cr.tensor(x)).numpy())
     assert compiled.dtype == reference.dtype == np.float32  # the default float
     np.testing.assert_array_equal(compiled, reference)
 
@@ -219,8 +219,8 @@ def test_reused_outputs_never_overwrite_what_the_caller_keeps(monkeypatch):
         kept.append((x, y, xt.grad))
     for x, y, grad in kept:  # each step's output and gradient are still that step's
         expected_y = 1 / (1 + np.exp(-x.astype(np.float64)))
-        np.testing.assert_allclose(y.data, expected_y, rtol=1e-6)
-        np.testing.assert_allclose(grad.data, (expected_y - 0.25) / x.size, rtol=1e-4, atol=1e-12)
+        np.testing.assert_allclose(y.numpy(), expected_y, rtol=1e-6)
+        np.testing.assert_allclose(grad.numpy(), (expected_y - 0.25) / x.size, rtol=1e-4, atol=1e-12)
 
 
 def test_sigmoid_then_bce_match_torch_in_float32(monkeypatch):
@@ -236,7 +236,7 @@ def test_sigmoid_then_bce_match_torch_in_float32(monkeypatch):
         xt = cr.tensor(x, requires_grad=True)
         loss = binary_cross_entropy(sigmoid(xt), cr.tensor(t))
         loss.backward()
-        return loss.data.copy(), xt.grad.data.copy()
+        return loss.numpy().copy(), xt.grad.numpy().copy()
 
     for loss, grad in _both(monkeypatch, run):
         # p rounds differently near 1 in each library, and log(1 − p) magnifies that: 1e-5, not 1e-6

@@ -33,7 +33,7 @@ def _scatter(g, indices, vocab, padding_idx=None, numba=True):
                 return kernel(rows, flat, out)
 
             patch.setattr(kernels, "scatter_add_rows", spy)
-        out = EmbeddingScatter(indices, padding_idx, vocab)(g).data
+        out = EmbeddingScatter(indices, padding_idx, vocab)(g).numpy()
     return out, bool(given), given[0] if given else None
 
 
@@ -150,7 +150,7 @@ def test_the_layer_gradients_agree_with_kernels_on_and_off():
             cr.manual_seed(0)
             layer = cr.nn.Embedding(9, 5, padding_idx=3)
             layer(tokens).swapaxes(0, 1).backward(cr.Tensor(seed))  # the gradient comes back transposed
-            return layer.weight.grad.data
+            return layer.weight.grad.numpy()
 
     got, reference = weight_gradient(True), weight_gradient(False)
     assert got.dtype == np.float32 and not got[3].any()
@@ -169,6 +169,6 @@ def test_switched_off_or_unsupported_dtypes_keep_the_numpy_form(monkeypatch):
     monkeypatch.setenv(fast.DISABLE_VARIABLE, "0")
     g16 = g32.astype(np.float16)  # the kernel takes float32 and float64 only
     assert fast.for_arrays("embedding", g16.reshape(-1, 2)) is None
-    got16 = EmbeddingScatter(indices, None, 5)(g16).data
+    got16 = EmbeddingScatter(indices, None, 5)(g16).numpy()
     assert got16.dtype == np.float16
     np.testing.assert_allclose(got16, _add_at(g16, indices, 5), rtol=1e-2, atol=1e-2)

@@ -37,7 +37,7 @@ def _run(optimizer_class, options, dtype, steps=4):
             p.grad = cr.tensor(rng.standard_normal(p.shape).astype(dtype))
         opt.step()
     state = [{k: np.copy(v) for k, v in opt.state[p].items() if isinstance(v, np.ndarray)} for p in params]
-    return [p.data.copy() for p in params], state
+    return [p.numpy().copy() for p in params], state
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -70,10 +70,10 @@ def test_kernel_declines_non_contiguous_gradient(monkeypatch):
     kernel = optimizer_module.update_kernel(cr.optim.RMSprop)
     opt = cr.optim.RMSprop([cr.tensor(np.ones((4, 3), np.float32), requires_grad=True)])
     p = opt.param_groups[0]["params"][0]
-    state = opt.init_state(p.data, opt.param_groups[0])
+    state = opt.init_state(p.numpy(), opt.param_groups[0])
     gradient = np.ones((3, 4), np.float32).T  # Fortran order: the kernel must leave it to NumPy
-    assert kernel(opt, p.data, gradient, state, opt.param_groups[0]) is False
-    assert np.all(p.data == 1.0) and np.all(state["square_avg"] == 0.0)
+    assert kernel(opt, p.numpy(), gradient, state, opt.param_groups[0]) is False
+    assert np.all(p.numpy() == 1.0) and np.all(state["square_avg"] == 0.0)
 
 
 def test_subclass_keeps_its_own_update(monkeypatch):

@@ -86,7 +86,7 @@ def test_outputs_stay_batch_innermost_and_any_gradient_layout_is_taken(monkeypat
     rng = np.random.default_rng(1)
     x = cr.Tensor(_batch_inner(_draw(rng, np.float32, (BATCH, 3, 8, 6))), requires_grad=True)
     y = F.max_pool2d(x, 2)
-    assert _compiled(y) and is_batch_innermost(y.data) and is_batch_innermost(y._node.winners.offsets)
+    assert _compiled(y) and is_batch_innermost(y.numpy()) and is_batch_innermost(y._node.winners.offsets)
     wide = rng.standard_normal((BATCH, 3, 4, 6)).astype(np.float32)
     g = wide[:, :, :, ::2]  # neither C-ordered nor batch-innermost
     (dx,) = autograd.grad(y, [x], [cr.Tensor(g)])

@@ -60,7 +60,7 @@ def _value_and_grad(x, target, reduction, **options):
     loss = softmax_cross_entropy(logits, target, reduction, **options)
     upstream = np.random.default_rng(9).standard_normal(loss.shape).astype(x.dtype) + 2
     loss.backward(cr.Tensor(upstream))
-    return loss.data.copy(), logits.grad.data.copy(), upstream
+    return loss.numpy().copy(), logits.grad.numpy().copy(), upstream
 
 
 def _exact_terms(x, target):
@@ -225,11 +225,11 @@ def test_reused_memory_never_overwrites_what_a_caller_holds(monkeypatch, count_k
         logits = cr.Tensor(x, requires_grad=True)
         loss = softmax_cross_entropy(logits, target, "sum")
         loss.backward(retain_graph=True)
-        first = logits.grad.data.copy()
+        first = logits.grad.numpy().copy()
         logits.grad = None
         loss.backward()  # a second backward pass reads the kept probabilities again
-        np.testing.assert_array_equal(logits.grad.data, first)
-        held.append((logits.grad.data, first))
+        np.testing.assert_array_equal(logits.grad.numpy(), first)
+        held.append((logits.grad.numpy(), first))
     for grad, value in held:  # gradients of earlier steps were not handed out again
         np.testing.assert_array_equal(grad, value)
     assert count_kernel_calls == {"forward": 3, "gradient": 6}
@@ -256,6 +256,6 @@ def test_matches_pytorch():
     expected = torch.tensor(x, requires_grad=True)
     loss = torch.nn.functional.cross_entropy(expected, torch.tensor(target))
     loss.backward()
-    np.testing.assert_allclose(cr.nn.functional.cross_entropy(cr.Tensor(x), cr.tensor(target)).data,
+    np.testing.assert_allclose(cr.nn.functional.cross_entropy(cr.Tensor(x), cr.tensor(target)).numpy(),
                                loss.item(), rtol=2e-6)
-    np.testing.assert_allclose(logits.grad.data, expected.grad.numpy(), rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(logits.grad.numpy(), expected.grad.numpy(), rtol=1e-5, atol=1e-9)

@@ -43,7 +43,7 @@ def run(optimizer_factory, theta0, grad_fn, steps):
     opt = optimizer_factory([p])
     path = []
     for _ in range(steps):
-        p.grad = cr.Tensor(grad_fn(p.data))
+        p.grad = cr.Tensor(grad_fn(p.numpy()))
         opt.step()
-        path.append(p.data.copy())
+        path.append(p.numpy().copy())
     return path

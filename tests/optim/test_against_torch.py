@@ -67,13 +67,13 @@ def test_param_groups_match_torch():
                              lr=0.05, momentum=0.9)
     for _ in range(STEPS):
         for ours_p, theirs_p in ((ours_a, theirs_a), (ours_b, theirs_b)):
-            g = wavy_grad(ours_p.data)
+            g = wavy_grad(ours_p.numpy())
             ours_p.grad = cr.Tensor(g)
             theirs_p.grad = torch.tensor(wavy_grad(theirs_p.detach().numpy()))
         ours.step()
         theirs.step()
-        np.testing.assert_allclose(ours_a.data, theirs_a.detach().numpy(), rtol=2e-5, atol=2e-6)
-        np.testing.assert_allclose(ours_b.data, theirs_b.detach().numpy(), rtol=2e-5, atol=2e-6)
+        np.testing.assert_allclose(ours_a.numpy(), theirs_a.detach().numpy(), rtol=2e-5, atol=2e-6)
+        np.testing.assert_allclose(ours_b.numpy(), theirs_b.detach().numpy(), rtol=2e-5, atol=2e-6)
 
 
 def test_lbfgs_without_line_search_matches_torch():
@@ -84,8 +84,8 @@ def test_lbfgs_without_line_search_matches_torch():
     theirs = torch.optim.LBFGS([theirs_p], lr=0.5, max_iter=4, history_size=3)
 
     def ours_closure():
-        ours_p.grad = cr.Tensor(rosenbrock_grad(ours_p.data))
-        return rosenbrock(ours_p.data)
+        ours_p.grad = cr.Tensor(rosenbrock_grad(ours_p.numpy()))
+        return rosenbrock(ours_p.numpy())
 
     def theirs_closure():
         x = theirs_p.detach().numpy()
@@ -96,7 +96,8 @@ def test_lbfgs_without_line_search_matches_torch():
         loss_ours = ours.step(ours_closure)
         loss_theirs = theirs.step(theirs_closure)
         assert loss_ours == pytest.approx(float(loss_theirs), rel=1e-9)
-        np.testing.assert_allclose(ours_p.data, theirs_p.detach().numpy(), rtol=1e-9, err_msg=f"call {call}")
+        np.testing.assert_allclose(ours_p.numpy(), theirs_p.detach().numpy(), rtol=1e-9,
+                                   err_msg=f"call {call}")
     state_ours, state_theirs = ours.state[ours_p], theirs.state[theirs_p]
     assert state_ours["func_evals"] == state_theirs["func_evals"]
     assert state_ours["n_iter"] == state_theirs["n_iter"]
@@ -128,4 +129,4 @@ def test_clip_grad_norm_matches_torch():
         expected = torch.nn.utils.clip_grad_norm_(theirs, 1.5, norm_type=norm_type)
         assert total == pytest.approx(float(expected), rel=1e-5)
         for o, t in zip(ours, theirs):
-            np.testing.assert_allclose(o.grad.data, t.grad.numpy(), rtol=1e-5, atol=1e-7)
+            np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-7)

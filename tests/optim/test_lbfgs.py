@@ -30,7 +30,7 @@ def test_strong_wolfe_lbfgs_solves_rosenbrock(dtype, tolerance):
     for _ in range(5):
         opt.step(closure)
     assert xy.dtype == dtype
-    assert np.abs(xy.data - 1.0).max() < tolerance, xy.data
+    assert np.abs(xy.numpy() - 1.0).max() < tolerance, xy.numpy()
     assert opt.state[xy]["func_evals"] < 300  # a quasi-Newton method, not a crawl
 
 
@@ -39,11 +39,11 @@ def test_lbfgs_on_a_quadratic_is_exact_after_a_few_iterations():
     opt = optim.LBFGS([theta], line_search_fn="strong_wolfe", history_size=10)
 
     def closure():
-        theta.grad = cr.Tensor(quadratic_grad(theta.data))
-        return quadratic(theta.data)
+        theta.grad = cr.Tensor(quadratic_grad(theta.numpy()))
+        return quadratic(theta.numpy())
 
     opt.step(closure)
-    np.testing.assert_allclose(theta.data, QUADRATIC_TARGET, atol=1e-6)
+    np.testing.assert_allclose(theta.numpy(), QUADRATIC_TARGET, atol=1e-6)
 
 
 def test_lbfgs_keeps_at_most_history_size_pairs_and_needs_a_closure():
@@ -68,20 +68,20 @@ def test_lbfgs_state_dict_resumes_identically():
     closure = rosenbrock_closure(opt, xy)
     for _ in range(4):
         opt.step(closure)
-    straight = xy.data.copy()
+    straight = xy.numpy().copy()
 
     xy, opt = make()
     closure = rosenbrock_closure(opt, xy)
     for _ in range(2):
         opt.step(closure)
-    saved, midway = opt.state_dict(), xy.data.copy()
+    saved, midway = opt.state_dict(), xy.numpy().copy()
     xy, opt = make()
     xy.data[...] = midway
     opt.load_state_dict(saved)
     closure = rosenbrock_closure(opt, xy)
     for _ in range(2):
         opt.step(closure)
-    np.testing.assert_array_equal(xy.data, straight)
+    np.testing.assert_array_equal(xy.numpy(), straight)
 
 
 @pytest.mark.parametrize("t0", [1e-3, 1.0, 50.0])

@@ -27,7 +27,7 @@ ALL = {
 def steps(opt, params, count):
     for _ in range(count):
         for p in params:
-            p.grad = cr.Tensor(wavy_grad(p.data))
+            p.grad = cr.Tensor(wavy_grad(p.numpy()))
         opt.step()
 
 
@@ -40,14 +40,14 @@ def test_state_dict_round_trip_continues_identically(name):
     params = fresh_params()
     opt = ALL[name](params)
     steps(opt, params, 6)
-    straight = [p.data.copy() for p in params]
+    straight = [p.numpy().copy() for p in params]
 
     params = fresh_params()
     opt = ALL[name](params)
     steps(opt, params, 3)
     saved = opt.state_dict()
     json.dumps(saved["param_groups"])  # hyperparameters are JSON-able
-    midway = [p.data.copy() for p in params]
+    midway = [p.numpy().copy() for p in params]
     steps(opt, params, 1)  # the snapshot is a copy: later steps do not change it
 
     resumed = fresh_params()
@@ -58,7 +58,7 @@ def test_state_dict_round_trip_continues_identically(name):
     opt.load_state_dict(saved)
     steps(opt, resumed, 3)
     for got, want in zip(resumed, straight):
-        np.testing.assert_array_equal(got.data, want)
+        np.testing.assert_array_equal(got.numpy(), want)
 
 
 @pytest.mark.parametrize("name", list(ALL))
@@ -78,8 +78,8 @@ def test_param_groups_take_their_own_learning_rate():
     opt = optim.GD([{"params": [a]}, {"params": b, "lr": 0.5}], lr=0.1)
     a.grad, b.grad = cr.Tensor(np.full(3, 2.0, np.float32)), cr.Tensor(np.full(2, 2.0, np.float32))
     opt.step()
-    np.testing.assert_allclose(a.data, 1.0 - 0.1 * 2.0)
-    np.testing.assert_allclose(b.data, 1.0 - 0.5 * 2.0)
+    np.testing.assert_allclose(a.numpy(), 1.0 - 0.1 * 2.0)
+    np.testing.assert_allclose(b.numpy(), 1.0 - 0.5 * 2.0)
     assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
     assert opt.lr == 0.1
     opt.lr = 0.01
@@ -91,8 +91,8 @@ def test_parameters_without_gradient_are_skipped():
     opt = optim.Adam([a, b], lr=0.1)
     a.grad = cr.Tensor(np.ones(2, np.float32))
     opt.step()
-    assert not np.allclose(a.data, 1.0)
-    np.testing.assert_array_equal(b.data, 1.0)
+    assert not np.allclose(a.numpy(), 1.0)
+    np.testing.assert_array_equal(b.numpy(), 1.0)
     assert b not in opt.state
 
 
@@ -116,10 +116,10 @@ def test_zero_grad_to_none_or_to_fresh_zeros():
     b = Parameter(np.ones(3, np.float32))
     (a + b).sum().backward()  # the engine may give both the same, read-only gradient array
     opt = optim.SGD([a, b], lr=0.1)
-    shared = a.grad.data
+    shared = a.grad.numpy()
     opt.zero_grad(set_to_none=False)
-    np.testing.assert_array_equal(a.grad.data, 0.0)
-    assert a.grad.data is not b.grad.data and a.grad.dtype == np.float32
+    np.testing.assert_array_equal(a.grad.numpy(), 0.0)
+    assert a.grad.numpy() is not b.grad.numpy() and a.grad.dtype == np.float32
     assert shared.tolist() == [1.0, 1.0, 1.0]
     opt.zero_grad()
     assert a.grad is None and b.grad is None

@@ -149,7 +149,7 @@ def test_blocks_strided_parameters_and_gradients_give_the_same_update(name, cls,
             p.grad = cr.Tensor(np.ascontiguousarray(g.T).T if strided else g.copy())
             opt.step()
         if strided:
-            np.testing.assert_array_equal(storage.T, p.data)  # updated in place, through the view
-        results.append(p.data.copy())
+            np.testing.assert_array_equal(storage.T, p.numpy())  # updated in place, through the view
+        results.append(p.numpy().copy())
     for result in results[1:]:
         np.testing.assert_allclose(result, results[0], rtol=1e-14, atol=1e-15)

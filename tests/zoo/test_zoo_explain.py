@@ -15,8 +15,8 @@ def test_dense_layers_with_built_in_activations_trace_like_linear_plus_activatio
     dense(cr.zeros((1, 2)))  # the second Dense finds its input size
     dense.double()
     linear = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1), nn.Sigmoid()).double()
-    linear.load_state_dict({"0.weight": dense[0].weight.data, "0.bias": dense[0].bias.data,
-                            "2.weight": dense[1].weight.data, "2.bias": dense[1].bias.data})
+    linear.load_state_dict({"0.weight": dense[0].weight.numpy(), "0.bias": dense[0].bias.numpy(),
+                            "2.weight": dense[1].weight.numpy(), "2.bias": dense[1].bias.numpy()})
     x, t = numpy.array([[0.3, -0.7], [1.0, 0.5]]), numpy.array([[1.0], [0.0]])
     a = cr.explain.trace(dense, x, t, loss=sse_loss, lr=0.1)
     b = cr.explain.trace(linear, x, t, loss=sse_loss, lr=0.1)
@@ -26,7 +26,7 @@ def test_dense_layers_with_built_in_activations_trace_like_linear_plus_activatio
         numpy.testing.assert_allclose(left.delta, right.delta, rtol=0, atol=1e-12)
         numpy.testing.assert_allclose(left.new_weight, right.new_weight, rtol=0, atol=1e-12)
     # the update really happened, in place
-    numpy.testing.assert_allclose(dense[0].weight.data, a.layers[0].new_weight)
+    numpy.testing.assert_allclose(dense[0].weight.numpy(), a.layers[0].new_weight)
     assert a.loss_after < a.loss
     assert "[" in a.render()  # a batch of two prints each number as a list over the batch
 
@@ -35,7 +35,7 @@ def test_delta_is_the_gradient_of_the_error_with_respect_to_the_net_input():
     cr.manual_seed(1)
     model = nn.Sequential(nn.Linear(3, 2), nn.Sigmoid()).double()
     x, t = numpy.array([0.2, -0.1, 0.4]), numpy.array([0.0, 1.0])
-    w, b = model[0].weight.data.copy(), model[0].bias.data.copy()
+    w, b = model[0].weight.numpy().copy(), model[0].bias.numpy().copy()
     step = cr.explain.trace(model, x, t, loss=sse_loss, lr=1.0)
     out = 1 / (1 + numpy.exp(-(w @ x + b)))
     numpy.testing.assert_allclose(step.layers[0].delta[0], (out - t) * out * (1 - out), rtol=0, atol=1e-12)

@@ -53,7 +53,7 @@ def test_perceptron_converges_on_separable_data_and_not_on_xor():
     unit = perceptron.perceptron(2)
     converged, mistakes = perceptron.fit_perceptron(unit, x, y, max_epochs=200)
     assert converged and mistakes[-1] == 0
-    assert numpy.array_equal(unit(x).data, y)
+    assert numpy.array_equal(unit(x).numpy(), y)
 
     converged, mistakes = perceptron.fit_perceptron(perceptron.perceptron(2), perceptron.XOR_INPUTS,
                                                     perceptron.XOR_TARGETS, max_epochs=200)

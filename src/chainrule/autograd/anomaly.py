@@ -53,7 +53,7 @@ def _non_finite(array, xp):
 
 
 def _data(x):
-    return getattr(x, "data", x)
+    return getattr(x, "_data", x)
 
 
 def check_forward(op, inputs, result):

@@ -59,8 +59,8 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
             for x, g in zip(node.inputs, input_grads):
                 if g is None or not isinstance(x, Tensor) or not x.requires_grad:
                     continue
-                if g.data.shape != x.data.shape:
-                    g = _unbroadcast(g, x.data.shape, node)
+                if g._data.shape != x._data.shape:
+                    g = _unbroadcast(g, x._data.shape, node)
                 producer = x._node
                 if producer is None:
                     _deliver_to_leaf(x, g, wanted, found, create_graph, delivered)
@@ -91,13 +91,13 @@ def _seed(out, gradient):
             raise GraphError(f"backward of a non-scalar tensor of shape {out.shape} needs a gradient: "
                              "call .backward(gradient) with a tensor of that shape, or reduce it "
                              "first (e.g. loss.sum())")
-        return Tensor._from_op(array_module(out.data).ones_like(out.data))
+        return Tensor._from_op(array_module(out._data).ones_like(out._data))
     gradient = gradient if isinstance(gradient, Tensor) else Tensor(gradient)
     if gradient.shape != out.shape:
         raise ShapeError(f"backward: gradient of shape {gradient.shape} for an output of shape "
                          f"{out.shape}")
     if gradient.dtype != out.dtype:  # a float64 seed must not turn a float32 backward into float64
-        gradient = Tensor._from_op(gradient.data.astype(out.dtype))
+        gradient = Tensor._from_op(gradient._data.astype(out.dtype))
     return gradient
 
 
@@ -151,7 +151,7 @@ def _deliver_to_leaf(leaf, g, wanted, found, create_graph, delivered):
         if create_graph:
             leaf.grad = g
         else:  # a leaf owns its .grad: never a read-only broadcast view, a slice, or another leaf's
-            data = g.data
+            data = g._data
             if not data.flags.writeable or data.base is not None or id(data) in delivered:
                 data = data.copy()
             delivered.add(id(data))
@@ -159,7 +159,7 @@ def _deliver_to_leaf(leaf, g, wanted, found, create_graph, delivered):
     elif create_graph:
         leaf.grad = leaf.grad + g
     else:  # a new array: the old one may be shared with a caller, never write into it
-        leaf.grad = Tensor._from_op(leaf.grad.data + g.data)
+        leaf.grad = Tensor._from_op(leaf.grad._data + g._data)
 
 
 def _check_unchanged(node):

@@ -52,7 +52,7 @@ def jvp(f, primals, tangents):
     for out in outputs:
         tangent = out._tangent
         if tangent is None:
-            tangent = Tensor._from_op(out.data * 0)
+            tangent = Tensor._from_op(out._data * 0)
         out_tangents.append(tangent)
     for t in (*carriers, *outputs):
         t._tangent = None

@@ -53,7 +53,7 @@ def _differentiable_args(args, argnums):
             args[n] = Alias()(x)
             args[n].requires_grad = True
         else:
-            args[n] = Tensor(x.data, requires_grad=True)
+            args[n] = Tensor(x._data, requires_grad=True)
     return args, numbers, nested
 
 
@@ -68,7 +68,7 @@ def value_and_grad(f, argnums=0):
                 raise ShapeError(f"grad: f must return one element, it returned shape {value.shape}")
             grads = grad_of([value], [args_[n] for n in numbers], create_graph=nested,
                             allow_unused=True)
-        grads = tuple(Tensor._from_op(args_[n].data * 0) if g is None else g
+        grads = tuple(Tensor._from_op(args_[n]._data * 0) if g is None else g
                       for g, n in zip(grads, numbers))
         return value, grads[0] if isinstance(argnums, int) else grads
 
@@ -91,7 +91,7 @@ def vjp(f, *primals):
         outs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
         cots = list(cotangents) if isinstance(cotangents, (tuple, list)) else [cotangents]
         grads = grad_of(outs, args, cots, retain_graph=True, allow_unused=True)
-        return tuple(Tensor._from_op(a.data * 0) if g is None else g for g, a in zip(grads, args))
+        return tuple(Tensor._from_op(a._data * 0) if g is None else g for g, a in zip(grads, args))
 
     return outputs, vjp_fn
 
@@ -110,9 +110,9 @@ def hvp(f, primals, tangents):
                 term = (g * v).sum()
                 inner = term if inner is None else inner + term
         if inner is None or not inner.requires_grad:
-            return tuple(Tensor._from_op(a.data * 0) for a in args)
+            return tuple(Tensor._from_op(a._data * 0) for a in args)
         products = grad_of([inner], args, allow_unused=True)
-    return tuple(Tensor._from_op(a.data * 0) if p is None else p for p, a in zip(products, args))
+    return tuple(Tensor._from_op(a._data * 0) if p is None else p for p, a in zip(products, args))
 
 
 def jacobian(f, argnums=0):
@@ -126,7 +126,7 @@ def jacobian(f, argnums=0):
             args_, numbers, _ = _differentiable_args(args, argnums)
             out = f(*args_)
             inputs = [args_[n] for n in numbers]
-            xp = array_module(out.data)
+            xp = array_module(out._data)
             jacobians = [xp.zeros((out.size,) + x.shape, dtype=x.dtype) for x in inputs]
             for j in range(out.size):
                 basis = xp.zeros(out.size, dtype=out.dtype)
@@ -135,7 +135,7 @@ def jacobian(f, argnums=0):
                                 allow_unused=True)
                 for jac, g in zip(jacobians, grads):
                     if g is not None:
-                        jac[j] = g.data
+                        jac[j] = g._data
         result = tuple(Tensor(jac.reshape(out.shape + x.shape)) for jac, x in zip(jacobians, inputs))
         return result[0] if isinstance(argnums, int) else result
 

@@ -29,14 +29,14 @@ def _numerical_jacobians(f, inputs, eps):
             continue
         jac = numpy.zeros((sum(sizes), x.size))
         for k, index in enumerate(numpy.ndindex(x.shape)):
-            original = x.data[index]
+            original = x._data[index]
             values = []
             for step in (eps, -eps):
-                x.data[index] = original + step
+                x._data[index] = original + step
                 with no_grad():
-                    values.append(numpy.concatenate([numpy.asarray(o.data, dtype=numpy.float64).ravel()
+                    values.append(numpy.concatenate([numpy.asarray(o._data, dtype=numpy.float64).ravel()
                                                      for o in _outputs(f(*inputs))]))
-            x.data[index] = original
+            x._data[index] = original
             jac[:, k] = (values[0] - values[1]) / (2 * eps)
         jacobians.append(jac)
     return jacobians
@@ -56,7 +56,7 @@ def _reverse_jacobians(f, inputs):
             seed[j] = 1
             grads = grad_of([o], differentiable, [Tensor(seed.reshape(o.shape))], retain_graph=True,
                             allow_unused=True)
-            rows.append([numpy.zeros(x.size) if g is None else numpy.asarray(g.data).ravel()
+            rows.append([numpy.zeros(x.size) if g is None else numpy.asarray(g._data).ravel()
                          for g, x in zip(grads, differentiable)])
     return _by_input(inputs, [numpy.array([r[i] for r in rows]) for i in range(len(differentiable))])
 
@@ -77,10 +77,10 @@ def _forward_jacobians(f, inputs):
             continue
         columns = []
         for index in numpy.ndindex(x.shape):
-            tangents = [Tensor(numpy.zeros_like(t.data)) for t in primals]
-            tangents[p].data[index] = 1
+            tangents = [Tensor(numpy.zeros_like(t._data)) for t in primals]
+            tangents[p]._data[index] = 1
             _, out_tangents = jvp(call, primals, tangents)
-            columns.append(numpy.concatenate([numpy.asarray(t.data).ravel() for t in out_tangents]))
+            columns.append(numpy.concatenate([numpy.asarray(t._data).ravel() for t in out_tangents]))
         jacobians.append(numpy.array(columns).T)
     return _by_input(inputs, jacobians)
 

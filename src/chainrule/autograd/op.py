@@ -39,7 +39,7 @@ class Op:
         versions = 0  # the sum of the inputs' in-place change counts (they only grow)
         for x in inputs:
             if isinstance(x, Tensor):
-                data = x.data
+                data = x._data
                 versions += x._version
                 if x.requires_grad:
                     needs_graph = True
@@ -70,7 +70,7 @@ class Op:
         if type(result) is not ndarray:  # NumPy returns scalars from 0-d arrays; keep arrays
             result = self.xp.asarray(result)
         out = _new_tensor(Tensor)
-        out.data = result
+        out._data = result
         out.grad = out._node = out._tangent = out._hooks = None
         out._retains_grad = False
         out._version = 0
@@ -111,7 +111,7 @@ class Op:
         kernel = self.kernel
         if kernel is None or kernel.vjp_arrays is None or create_graph:
             return self.vjp(grad)
-        return [None if a is None else Tensor._from_op(a) for a in kernel.vjp_arrays(self, grad.data)]
+        return [None if a is None else Tensor._from_op(a) for a in kernel.vjp_arrays(self, grad._data)]
 
     def vjp(self, grad):
         """Return one gradient (Tensor or None) per input, given the output's gradient."""

@@ -5,27 +5,30 @@ A tensor made by an operation on tensors that require grad remembers that operat
 gradient in ``.grad``.
 """
 
+import weakref
+
 import numpy
 
 from chainrule import backend
+from chainrule.autograd import tensor_methods
 from chainrule.autograd.mode import shared, state
 from chainrule.errors import DTypeError, GraphError, ShapeError
 
 
-class Tensor:
+class Tensor(tensor_methods.TorchMethods):
     """An n-dimensional array with reverse- and forward-mode automatic differentiation.
 
     Create tensors with :func:`chainrule.tensor` and friends; ``Tensor(data)`` wraps an array as it
     is (no copy, dtype kept).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_tangent", "_hooks", "_retains_grad", "_version",
+    __slots__ = ("_data", "grad", "requires_grad", "_node", "_tangent", "_hooks", "_retains_grad", "_version",
                  "_keras_logits", "__weakref__")  # _keras_logits: see nn.layers.activation._keep_logits
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
     __array_priority__ = 1000
 
     def __init__(self, data, requires_grad=False):
-        self.data = data if isinstance(data, numpy.ndarray) else backend.asarray(data)
+        self._data = data if isinstance(data, numpy.ndarray) else backend.asarray(data)
         self.grad = None
         self._node = None
         self._tangent = None
@@ -40,7 +43,7 @@ class Tensor:
     def _from_op(cls, array):
         """Wrap an op's result, skipping the checks of ``__init__`` (this is the hot path)."""
         out = cls.__new__(cls)
-        out.data = array
+        out._data = array
         out.grad = None
         out.requires_grad = False
         out._node = None
@@ -51,10 +54,23 @@ class Tensor:
         return out
 
     # ---------------------------------------------------------------- array facts
-    shape = property(lambda self: self.data.shape, doc="The shape, a tuple of ints.")
-    ndim = property(lambda self: self.data.ndim, doc="The number of axes.")
-    size = property(lambda self: self.data.size, doc="The number of elements.")
-    dtype = property(lambda self: self.data.dtype, doc="The NumPy dtype of the data.")
+    @property
+    def data(self):
+        """PyTorch's ``.data``: the same values as a tensor outside the graph, sharing memory.
+
+        Changes through it (``p.data.normal_()``, ``w.data -= lr * w.grad.data``) change this tensor
+        and are not recorded: autograd does not see them. The raw array is ``.numpy()``.
+        """
+        self._make_writable()  # so that writes through the new tensor land in this one's array
+        return Tensor._from_op(self._data)
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data if isinstance(value, Tensor) else backend.asarray(value)
+
+    shape = property(lambda self: self._data.shape, doc="The shape, a tuple of ints.")
+    ndim = property(lambda self: self._data.ndim, doc="The number of axes.")
+    dtype = property(lambda self: self._data.dtype, doc="The NumPy dtype of the data.")
 
     @property
     def is_leaf(self):
@@ -67,18 +83,18 @@ class Tensor:
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item() needs a tensor of one element, this one has shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def numpy(self):
         """The data as a NumPy array (shared, not copied)."""
-        if hasattr(self.data, "get"):  # a CuPy array: bring it to the host
-            return self.data.get()
-        return self.data
+        if hasattr(self._data, "get"):  # a CuPy array: bring it to the host
+            return self._data.get()
+        return self._data
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()
@@ -97,7 +113,7 @@ class Tensor:
         return id(self)
 
     def __bool__(self):
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self):
         return float(self.item())
@@ -135,7 +151,7 @@ class Tensor:
 
     def detach(self):
         """A new leaf sharing the data, cut from the graph."""
-        return Tensor._from_op(self.data)
+        return Tensor._from_op(self._data)
 
     def backward(self, gradient=None, retain_graph=False, create_graph=False):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
@@ -168,9 +184,6 @@ class Tensor:
     def astype(self, dtype):
         """A copy with another dtype; differentiable between floating dtypes."""
         return _ops.astype(self, dtype)
-
-    def to(self, dtype):
-        return self.astype(dtype)
 
     def float(self):
         return self.astype(numpy.float32)
@@ -230,19 +243,19 @@ class Tensor:
     # ---------------------------------------------------------------- in-place updates
     # `p -= lr * p.grad` inside `no_grad()` is how a course writes gradient descent by hand: it must
     # change p itself. Where a graph is being recorded, an in-place change of a leaf that requires
-    # grad would make its gradient wrong, so it raises (as in PyTorch); a non-leaf simply gets a new
-    # node, which keeps the graph right.
+    # grad would make its gradient wrong, so it raises (as in PyTorch); a non-leaf takes the result's
+    # place (a new node in the graph), and the ops that used its old value refuse to backward.
     def _update_in_place(self, other, ufunc, recorded):
         if self.requires_grad and state.grad_enabled:
             if self._node is None:
                 raise GraphError("in-place update of a leaf tensor that requires grad while a graph is "
                                  "recorded: do it inside `with cr.no_grad():` (as optimisers do)")
-            return recorded(self, other)
-        other = other.data if isinstance(other, Tensor) else other
+            return self._become(recorded(self._alias(), other))
+        other = other._data if isinstance(other, Tensor) else other
         self._make_writable()
         mark_changed(self)
         try:
-            ufunc(self.data, other, out=self.data, casting="same_kind")
+            ufunc(self._data, other, out=self._data, casting="same_kind")
         except TypeError as error:
             raise DTypeError(f"in-place {ufunc.__name__} of a {self.dtype} tensor: {error}") from None
         except ValueError:
@@ -250,10 +263,26 @@ class Tensor:
                              f"broadcast to the tensor's shape {self.shape}") from None
         return self
 
+    def _alias(self):
+        # a second tensor object for this tensor's present value and node, so that the in-place
+        # result can take over `self` while the graph keeps the old value as its input
+        old = Tensor._from_op(self._data)
+        old.requires_grad, old._node, old._version = True, self._node, self._version
+        if self._node is not None:
+            self._node._output = weakref.ref(old)
+        return old
+
+    def _become(self, result):
+        self._data, self._node = result._data, result._node
+        if self._node is not None:
+            self._node._output = weakref.ref(self)
+        mark_changed(self)  # the nodes that used the old value now refuse to run backward
+        return self
+
     def _make_writable(self):
         # the engine may hand one read-only or shared array to several leaves' .grad: own it first
-        if not self.data.flags.writeable or self.data.base is not None and not self.data.flags.owndata:
-            self.data = self.data.copy()
+        if not self._data.flags.writeable or self._data.base is not None and not self._data.flags.owndata:
+            self._data = self._data.copy()
 
     def __iadd__(self, other):
         return self._update_in_place(other, numpy.add, _ops.add)
@@ -275,14 +304,14 @@ class Tensor:
                              "`with cr.no_grad():`")
         self._make_writable()
         mark_changed(self)
-        index = tuple(i.data if isinstance(i, Tensor) else i for i in index) if isinstance(index, tuple) \
-            else (index.data if isinstance(index, Tensor) else index)
-        self.data[index] = value.data if isinstance(value, Tensor) else value
+        index = tuple(i._data if isinstance(i, Tensor) else i for i in index) if isinstance(index, tuple) \
+            else (index._data if isinstance(index, Tensor) else index)
+        self._data[index] = value._data if isinstance(value, Tensor) else value
 
     # comparisons give boolean tensors and no gradient
     def _compare(self, other, compare):
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor._from_op(compare(self.data, other))
+        other = other._data if isinstance(other, Tensor) else other
+        return Tensor._from_op(compare(self._data, other))
 
     def __eq__(self, other):
         return self._compare(other, lambda a, b: a == b)
@@ -303,57 +332,6 @@ class Tensor:
         return self._compare(other, lambda a, b: a >= b)
 
     # ---------------------------------------------------------------- methods NumPy also has
-    def sum(self, axis=None, keepdims=False):
-        return _ops.sum(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        return _ops.mean(self, axis=axis, keepdims=keepdims)
-
-    def var(self, axis=None, ddof=0, keepdims=False):
-        return _ops.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
-
-    def std(self, axis=None, ddof=0, keepdims=False):
-        return _ops.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return _ops.max(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        return _ops.min(self, axis=axis, keepdims=keepdims)
-
-    def argmax(self, axis=None, keepdims=False):
-        return _ops.argmax(self, axis=axis, keepdims=keepdims)
-
-    def argmin(self, axis=None, keepdims=False):
-        return _ops.argmin(self, axis=axis, keepdims=keepdims)
-
-    def logsumexp(self, axis=None, keepdims=False):
-        return _ops.logsumexp(self, axis=axis, keepdims=keepdims)
-
-    def reshape(self, *shape):
-        return _ops.reshape(self, shape[0] if len(shape) == 1 else shape)
-
-    def transpose(self, *axes):
-        return _ops.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
-
-    def swapaxes(self, axis1, axis2):
-        return _ops.swapaxes(self, axis1, axis2)
-
-    def squeeze(self, axis=None):
-        return _ops.squeeze(self, axis)
-
-    def expand_dims(self, axis):
-        return _ops.expand_dims(self, axis)
-
-    def flatten(self, start_axis=0, end_axis=-1):
-        return _ops.flatten(self, start_axis, end_axis)
-
-    def broadcast_to(self, shape):
-        return _ops.broadcast_to(self, shape)
-
-    def clip(self, min=None, max=None):  # noqa: A002 - NumPy's keywords
-        return _ops.clip(self, min, max)
-
     def dot(self, other):
         return _ops.dot(self, other)
 
@@ -381,14 +359,6 @@ class Tensor:
     def abs(self):
         return _ops.abs(self)
 
-    def prod(self, axis=None, keepdims=False):
-        """The product over ``axis``; differentiable (exact first derivative at zeros too)."""
-        return _ops.prod(self, axis=axis, keepdims=keepdims)
-
-    def cumsum(self, axis=None):
-        """The running sum along ``axis`` (the flattened tensor when None, as NumPy); differentiable."""
-        return _ops.cumsum(self, axis=axis)
-
     def clone(self):
         """A copy in new memory that stays in the graph (PyTorch's ``clone``): gradients pass through."""
         return _ops.clone(self)
@@ -397,19 +367,9 @@ class Tensor:
         """NumPy's name for :meth:`clone`: a differentiable copy (use ``detach().copy()`` for none)."""
         return _ops.clone(self)
 
-    def any(self, axis=None, keepdims=False):
-        """True where any element over ``axis`` is non-zero: a bool tensor, no gradient."""
-        return Tensor._from_op(backend.array_module(self.data).asarray(self.data.any(axis=axis,
-                                                                                     keepdims=keepdims)))
-
-    def all(self, axis=None, keepdims=False):
-        """True where every element over ``axis`` is non-zero: a bool tensor, no gradient."""
-        return Tensor._from_op(backend.array_module(self.data).asarray(self.data.all(axis=axis,
-                                                                                     keepdims=keepdims)))
-
     def round(self, decimals=0):
         """Round half to even, NumPy's and PyTorch's rule; the result carries no gradient (it is flat)."""
-        return Tensor._from_op(self.data.round(decimals))
+        return Tensor._from_op(self._data.round(decimals))
 
 
 def mark_changed(tensor):
@@ -427,4 +387,7 @@ class _HookHandle:
             self._hooks.remove(self._hook)
 
 
+from chainrule import functions as _functions  # noqa: E402
 from chainrule import ops as _ops  # noqa: E402 - the ops need Tensor defined first
+
+tensor_methods.ops, tensor_methods.F = _ops, _functions

@@ -122,14 +122,14 @@ def _score_and_gradient(model, inputs, targets, need_gradient=True):
         flat = _flat_output(model, x)
         mask = numpy.zeros(flat.shape, dtype=flat.dtype)
         mask[numpy.arange(len(targets)), targets] = 1
-        values = (flat.data * mask).sum(axis=1)
+        values = (flat._data * mask).sum(axis=1)
         if not need_gradient:
             return values, None
         if not flat.requires_grad:
             raise ChainruleError(f"saliency: the output of {type(model).__name__} does not depend "
                                  "differentiably on its input (is it inside no_grad, or detached?)")
         (gradient,) = grad_of([(flat * Tensor(mask)).sum()], [x])
-    return values, numpy.asarray(gradient.data)
+    return values, numpy.asarray(gradient._data)
 
 
 # ---------------------------------------------------------------- inputs, targets, mode
@@ -164,7 +164,7 @@ def _targets(model, inputs, target):
 
 
 def _as_batch(model, x):
-    array = numpy.asarray(x.data if isinstance(x, Tensor) else x)
+    array = numpy.asarray(x._data if isinstance(x, Tensor) else x)
     if array.ndim == 0 or len(array) == 0:
         raise ShapeError(f"saliency: expected a batch of inputs (N, ...), got shape {array.shape}; "
                          "one sample needs its batch axis: x[None]")

@@ -135,7 +135,7 @@ def trace(model, x, target, loss, lr):
                              f"module that changed the shape {net.shape} to {getattr(out, 'shape', '?')}: "
                              "only elementwise activations can be traced")
         steps.append(LayerStep(name=f"layer {index + 1}", activation=" then ".join(names) or "identity",
-                               inputs=h.data.copy(), net=net.data.copy(), out=out.data.copy()))
+                               inputs=h._data.copy(), net=net._data.copy(), out=out._data.copy()))
         nets.append(net)
         h = out
     if t.shape != h.shape:
@@ -150,19 +150,19 @@ def trace(model, x, target, loss, lr):
 
     for step, net, (layer, _) in zip(steps, nets, stages):
         step.delta = _array(net.grad, net.shape)
-        step.weight = layer.weight.data.copy()
+        step.weight = layer.weight._data.copy()
         step.weight_trained = layer.weight.requires_grad
         step.grad_weight = _array(layer.weight.grad, layer.weight.shape)
         bias = _bias(layer)
         if bias is not None:
-            step.bias = bias.data.copy()
+            step.bias = bias._data.copy()
             step.bias_trained = bias.requires_grad
             step.grad_bias = _array(bias.grad, bias.shape)
         _update(layer.weight, lr)
         if bias is not None:
             _update(bias, lr)
-        step.new_weight = layer.weight.data.copy()
-        step.new_bias = None if bias is None else bias.data.copy()
+        step.new_weight = layer.weight._data.copy()
+        step.new_bias = None if bias is None else bias._data.copy()
 
     with no_grad():
         h = a
@@ -173,7 +173,7 @@ def trace(model, x, target, loss, lr):
         loss_after = float(loss(h, t).item())
 
     _name_everything(steps)
-    return Trace(layers=steps, output=steps[-1].out, target=t.data.copy(), loss=float(error.item()),
+    return Trace(layers=steps, output=steps[-1].out, target=t._data.copy(), loss=float(error.item()),
                  loss_after=loss_after, lr=float(lr))
 
 
@@ -240,7 +240,7 @@ def _activation_name(module):
 
 
 def _as_batch(value, dtype):
-    array = value.data if isinstance(value, Tensor) else value
+    array = value._data if isinstance(value, Tensor) else value
     array = numpy.asarray(array, dtype=dtype if dtype is not None else numpy.float32)
     if array.ndim == 1:
         array = array[None, :]
@@ -250,13 +250,13 @@ def _as_batch(value, dtype):
 def _array(grad, shape):
     if grad is None:
         return numpy.zeros(shape)
-    return numpy.asarray(grad.data).copy()
+    return numpy.asarray(grad._data).copy()
 
 
 def _update(parameter, lr):
     """w ← w − η·∂E/∂w in place (outside the graph), for parameters that are trained."""
     if parameter.requires_grad and parameter.grad is not None:
-        parameter.data -= lr * parameter.grad.data
+        parameter._data -= lr * parameter.grad._data
 
 
 # ---------------------------------------------------------------- names and the table

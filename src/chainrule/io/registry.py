@@ -12,15 +12,17 @@ from chainrule.errors import FormatError
 # public names in chainrule.nn whose classes a file may name, as "nn.<name>"
 NN_LAYERS = (
     # linear, reshaping, dropout
-    "Linear", "Dense", "Identity", "Flatten", "Reshape", "Dropout",
+    "Linear", "Dense", "Identity", "Flatten", "Reshape", "Dropout", "Dropout2d",
     # activations as layers
     "ReLU", "Sigmoid", "Tanh", "Step", "Heaviside", "LeakyReLU", "Softplus", "Softmax", "LogSoftmax",
+    "ELU", "SELU", "GELU", "SiLU", "PReLU", "Hardtanh",
     # containers (saved with their children's configs nested)
     "Sequential", "ModuleList",
     # convolution and pooling
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "GlobalAvgPool2d",
+    "ConvTranspose2d", "AdaptiveAvgPool2d", "Upsample",
     # normalisation and embedding
-    "BatchNorm1d", "BatchNorm2d", "SyncBatchNorm", "LayerNorm", "Embedding",
+    "BatchNorm1d", "BatchNorm2d", "SyncBatchNorm", "LayerNorm", "GroupNorm", "Embedding",
     # recurrent
     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
 )

@@ -43,7 +43,7 @@ def _relu_is_large(op, a):
 
 
 def relu_backward(op, g):
-    x, xp = op.inputs[0].data, op.xp
+    x, xp = op.inputs[0]._data, op.xp
     order = _dense_order(x, g) if g.dtype == x.dtype else None
     if order is None:
         return (xp.multiply(g, x > 0),)
@@ -64,7 +64,7 @@ def sigmoid_forward(op, a):
 
 
 def sigmoid_backward(op, g):
-    xp, y = op.xp, op.output.data
+    xp, y = op.xp, op.output._data
     kernels = compiled.load("elementwise")
     slope = None if kernels is None else kernels.sigmoid_gradient(y, g)
     if slope is None:

@@ -187,7 +187,7 @@ def convolution_forward(op, x, weight, bias=None):
 
 def convolution_backward(op, g):
     """(dx, dw, db) from g laid out batch-innermost once for both products."""
-    xp, (x, weight) = op.xp, (v.data for v in op.inputs[:2])
+    xp, (x, weight) = op.xp, (v._data for v in op.inputs[:2])
     wants = [getattr(v, "requires_grad", False) for v in op.inputs]
     g = _batch_innermost_like(xp, g)
     dx = input_grad(xp, op.window, op.groups, x.shape, g, weight) if wants[0] else None

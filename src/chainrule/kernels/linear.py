@@ -22,8 +22,8 @@ def column_sums(g):
 
 def linear_backward(op, g):
     x, weight = op.inputs[0], op.inputs[1]
-    grad_x = backend.gemm(g, getattr(weight, "data", weight)) if needs_grad(x) else None
-    grad_w = backend.gemm(g.T, getattr(x, "data", x)) if needs_grad(weight) else None
+    grad_x = backend.gemm(g, getattr(weight, "_data", weight)) if needs_grad(x) else None
+    grad_w = backend.gemm(g.T, getattr(x, "_data", x)) if needs_grad(weight) else None
     if len(op.inputs) == 2:
         return grad_x, grad_w
     return grad_x, grad_w, column_sums(g) if needs_grad(op.inputs[2]) else None

@@ -43,7 +43,7 @@ def softmax_cross_entropy_forward(op, logits, target):
 
 def softmax_cross_entropy_backward(op, g):
     target = op.inputs[1]
-    target_data = target.data if hasattr(target, "requires_grad") else target
+    target_data = target._data if hasattr(target, "requires_grad") else target
     scale = _scale(op, g)
     scale = scale.reshape(-1, 1) if op.reduction == "none" else scale
     if op.hard_labels:
@@ -89,7 +89,7 @@ def binary_cross_entropy_forward(op, probs, target):
 
 
 def binary_cross_entropy_backward(op, g):
-    xp, p = op.xp, op.inputs[0].data
+    xp, p = op.xp, op.inputs[0]._data
     scale = _scale(op, g)
     grad_target = -scale * op.clamped_logs(p)[0] if needs_grad(op.inputs[1]) else None
     kernels = compiled.load("elementwise")

@@ -186,7 +186,7 @@ def lstm_forward(op, xproj, w_hh, h0, c0, bias=None, w_ih=None):
 
 def lstm_backward(op, g):
     xp, acts, c_prev, out = op.xp, op.acts, op.c_prev, op.out
-    w_hh, h0 = (x.data if isinstance(x, Tensor) else x for x in (op.inputs[1], op.inputs[2]))
+    w_hh, h0 = (x._data if isinstance(x, Tensor) else x for x in (op.inputs[1], op.inputs[2]))
     steps, H = len(acts), out.shape[2]  # noqa: N806
     g = xp.ascontiguousarray(g)
     kernels = compiled_lstm_gates(acts)
@@ -194,7 +194,7 @@ def lstm_backward(op, g):
     # The gate gradients overwrite the activations step by step (one (T, N, 4H) array fewer).
     # A second backward through a retained graph finds them gone and recomputes the forward.
     if op.consumed:
-        lstm_forward(op, *(v.data if isinstance(v, Tensor) else v for v in op.inputs))
+        lstm_forward(op, *(v._data if isinstance(v, Tensor) else v for v in op.inputs))
         acts, c_prev, out = op.acts, op.c_prev, op.out
     op.consumed = True
     dacts = acts
@@ -233,7 +233,7 @@ def lstm_backward(op, g):
     has_bias = len(op.inputs) > 4 and op.inputs[4] is not None
     grads = [dacts, dw, dh if want_h0 else None, dc, dbias.astype(acts.dtype) if has_bias else None]
     if len(op.inputs) > 5 and op.inputs[5] is not None:  # the op projected x itself
-        x, w_ih = (v.data if isinstance(v, Tensor) else v for v in (op.inputs[0], op.inputs[5]))
+        x, w_ih = (v._data if isinstance(v, Tensor) else v for v in (op.inputs[0], op.inputs[5]))
         flat, dtype = dacts.reshape(-1, 4 * H), acts.dtype
         if needs_grad(op.inputs[0]):
             dx = workspace.reusable("lstm_input_grad", (flat.shape[0], w_ih.shape[1]), dtype, xp)

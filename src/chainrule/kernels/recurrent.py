@@ -64,7 +64,7 @@ def rnn_forward(op, xproj, w_hh, h0):
 
 def rnn_backward(op, g):
     xp, out, (_, w_hh, _) = op.xp, op.out, op.inputs
-    w_hh = w_hh.data if isinstance(w_hh, Tensor) else w_hh
+    w_hh = w_hh._data if isinstance(w_hh, Tensor) else w_hh
     dpre = xp.empty_like(out)
     dh = xp.zeros_like(out[0])
     w_back = prepack(w_hh, len(dh))
@@ -114,7 +114,7 @@ def gru_forward(op, xproj, w_hh, b_hh, h0):
 
 def gru_backward(op, g):
     xp, acts, hproj, h_prev = op.xp, op.acts, op.hproj, op.h_prev
-    w_hh = op.inputs[1].data if isinstance(op.inputs[1], Tensor) else op.inputs[1]
+    w_hh = op.inputs[1]._data if isinstance(op.inputs[1], Tensor) else op.inputs[1]
     H = h_prev.shape[2]  # noqa: N806
     dx, dhproj = xp.empty_like(acts), xp.empty_like(acts)
     dh = xp.zeros_like(g[0])
@@ -171,7 +171,7 @@ def batch_major_forward(op, sequence):
 def batch_major_backward(op, g):
     """The gradient written back in time-major order; only the rows past ``steps`` are zeroed."""
     source = op.inputs[0]
-    data = source.data if isinstance(source, Tensor) else source
+    data = source._data if isinstance(source, Tensor) else source
     grad = workspace.reusable("recurrent_batch_major_grad", data.shape, g.dtype, op.xp)
     swap_leading_axes(g, grad[:op.steps])
     grad[op.steps:] = 0

@@ -1,6 +1,6 @@
 """Neural-network building blocks: Module, Parameter, layers, losses, initialisers."""
 
-from chainrule.nn import functional, init, losses, regularization
+from chainrule.nn import functional, init, losses, regularization, utils
 from chainrule.nn.layers.activation import (
     Heaviside,
     LeakyReLU,
@@ -14,8 +14,10 @@ from chainrule.nn.layers.activation import (
 )
 from chainrule.nn.layers.containers import ModuleDict, ModuleList, Sequential
 from chainrule.nn.layers.conv import Conv1d, Conv2d
-from chainrule.nn.layers.dropout import Dropout
+from chainrule.nn.layers.conv_transpose import ConvTranspose2d
+from chainrule.nn.layers.dropout import Dropout, Dropout2d
 from chainrule.nn.layers.embedding import Embedding
+from chainrule.nn.layers.group_norm import GroupNorm
 from chainrule.nn.layers.linear import Dense, Linear
 from chainrule.nn.layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, SyncBatchNorm
 from chainrule.nn.layers.pooling import (
@@ -26,7 +28,9 @@ from chainrule.nn.layers.pooling import (
     MaxPool2d,
 )
 from chainrule.nn.layers.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from chainrule.nn.layers.resampling import AdaptiveAvgPool2d, Upsample
 from chainrule.nn.layers.reshape import Flatten, Identity, Reshape
+from chainrule.nn.layers.smooth_activations import ELU, GELU, SELU, Hardtanh, PReLU, SiLU
 from chainrule.nn.losses import (
     BCELoss,
     BCEWithLogitsLoss,

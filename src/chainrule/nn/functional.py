@@ -14,8 +14,10 @@ from chainrule.nn.layers.activation import (
     step,
     tanh,
 )
-from chainrule.nn.layers.dropout import dropout
+from chainrule.nn.layers.conv_transpose import conv_transpose2d
+from chainrule.nn.layers.dropout import dropout, dropout2d
 from chainrule.nn.layers.embedding import embedding
+from chainrule.nn.layers.group_norm import group_norm
 from chainrule.nn.layers.normalization import batch_norm, layer_norm
 from chainrule.nn.layers.pooling import (
     avg_pool1d,
@@ -25,6 +27,8 @@ from chainrule.nn.layers.pooling import (
     max_pool2d,
 )
 from chainrule.nn.layers.recurrent import gru_cell, lstm_cell, rnn_cell
+from chainrule.nn.layers.resampling import adaptive_avg_pool2d, interpolate
+from chainrule.nn.layers.smooth_activations import elu, gelu, hardtanh, prelu, selu, silu
 from chainrule.nn.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -43,3 +47,16 @@ from chainrule.nn.losses import (
 from chainrule.nn.regularization import l1_penalty, l2_penalty
 from chainrule.ops.conv import conv1d, conv2d, fold, unfold
 from chainrule.ops.fused_linear import linear
+
+
+def one_hot(tensor, num_classes=-1):
+    """PyTorch's one_hot: int64 rows of the identity; ``num_classes=-1`` takes the largest label + 1."""
+    from chainrule.autograd.tensor import Tensor
+    from chainrule.ops.index import one_hot as _one_hot
+
+    labels = tensor.numpy() if isinstance(tensor, Tensor) else tensor
+    if num_classes == -1:
+        import numpy
+
+        num_classes = int(numpy.max(labels)) + 1 if numpy.size(labels) else 0
+    return _one_hot(labels, num_classes, dtype="int64")

@@ -76,7 +76,7 @@ def _skipping():
 
 
 def _fill(tensor, values):
-    tensor.data[...] = values.astype(tensor.dtype, copy=False)
+    tensor._data[...] = values.astype(tensor.dtype, copy=False)
     mark_changed(tensor)
     return tensor
 
@@ -99,7 +99,7 @@ def normal_(tensor, mean=0.0, std=1.0):
 def constant_(tensor, value):
     if _skipping():
         return tensor
-    tensor.data[...] = value
+    tensor._data[...] = value
     mark_changed(tensor)
     return tensor
 

@@ -37,7 +37,7 @@ def _target(target, like):
     if isinstance(target, Tensor):
         if target.requires_grad:
             return target
-        target = target.data
+        target = target._data
     target = backend.asarray(target)
     if like.dtype != target.dtype:
         target = target.astype(like.dtype)
@@ -68,7 +68,7 @@ def _reduce(losses, reduction):
 
 def _labels(target, where):
     """Integer class labels as an array; float labels raise with a hint."""
-    data = target.data if isinstance(target, Tensor) else backend.asarray(target)
+    data = target._data if isinstance(target, Tensor) else backend.asarray(target)
     if data.dtype.kind not in "iu":
         raise DTypeError(f"{where}: class-index targets must be integers, got {data.dtype}: use "
                          "target.astype('int64'), or pass one-hot/probability targets of the "
@@ -124,7 +124,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     """½d² where |d| < δ, else δ(|d| − ½δ), with d = y − t (PyTorch's ``huber_loss``)."""
     target = _elementwise_args(input, target, reduction, "huber_loss")
     difference = input - target
-    small = backend.array_module(difference.data).abs(difference.data) < delta
+    small = backend.array_module(difference._data).abs(difference._data) < delta
     quadratic = difference * difference * 0.5
     linear = (elementwise.abs(difference) - 0.5 * delta) * float(delta)
     return _reduce(elementwise.where(small, quadratic, linear), reduction)
@@ -134,7 +134,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
 def binary_cross_entropy(input, target, reduction="mean"):
     """−(t·log p + (1 − t)·log(1 − p)) for probabilities p, logs clamped at −100 (PyTorch's)."""
     target = _elementwise_args(input, target, reduction, "binary_cross_entropy")
-    data = input.data if isinstance(input, Tensor) else input
+    data = input._data if isinstance(input, Tensor) else input
     if data.size and (data.min() < 0 or data.max() > 1):
         raise ValueError("binary_cross_entropy: the prediction must be probabilities in [0, 1], got "
                          f"values from {data.min()} to {data.max()}: for logits use "
@@ -215,7 +215,7 @@ def _class_weights(weight, num_classes, dtype, where):
     """The class weights as a constant (C,) array of the scores' dtype, or None."""
     if weight is None:
         return None
-    data = weight.data if isinstance(weight, Tensor) else backend.asarray(weight)
+    data = weight._data if isinstance(weight, Tensor) else backend.asarray(weight)
     if tuple(data.shape) != (num_classes,):
         raise ShapeError(f"{where}: weight must hold one value per class, shape ({num_classes},), got "
                          f"{tuple(data.shape)}")
@@ -224,7 +224,7 @@ def _class_weights(weight, num_classes, dtype, where):
 
 def _is_dense(target, shape):
     """True for a floating target (probabilities/one-hot); integers are class indices."""
-    data = target.data if isinstance(target, Tensor) else backend.asarray(target)
+    data = target._data if isinstance(target, Tensor) else backend.asarray(target)
     if data.dtype.kind in "iub":
         return False
     if tuple(data.shape) != tuple(shape):
@@ -378,12 +378,12 @@ def binary_crossentropy(input, target, reduction="mean", from_logits=False):
 
 
 def _integer(target):
-    data = target.data if isinstance(target, Tensor) else backend.asarray(target)
+    data = target._data if isinstance(target, Tensor) else backend.asarray(target)
     return data.dtype.kind in "iu"
 
 
 def _describe(target):
-    data = target.data if isinstance(target, Tensor) else backend.asarray(target)
+    data = target._data if isinstance(target, Tensor) else backend.asarray(target)
     return f"target of shape {tuple(data.shape)} and dtype {data.dtype}"
 
 

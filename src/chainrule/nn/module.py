@@ -9,6 +9,7 @@ from collections import OrderedDict
 
 import numpy
 
+from chainrule import device as devices
 from chainrule.autograd.tensor import Tensor, mark_changed
 from chainrule.backend import is_floating
 from chainrule.errors import ConfigError, ShapeError
@@ -253,7 +254,7 @@ class Module:
                 p.grad = None
             else:
                 # a fresh array: the engine may hand one read-only array to several leaves
-                p.grad = Tensor._from_op(numpy.zeros_like(p.data))
+                p.grad = Tensor._from_op(numpy.zeros_like(p._data))
 
     # ---------------------------------------------------------------- state
     def _state_entries(self):
@@ -278,11 +279,14 @@ class Module:
             stack.extend(reversed(children))
 
     def state_dict(self):
-        """Ordered {dotted name: array copy} of parameters and buffers (shared ones under each name)."""
+        """Ordered {dotted name: Tensor} of parameters and buffers (shared ones under each name).
+
+        Each value is a copy outside the graph, so that the dict is a snapshot training does not change.
+        """
         state = OrderedDict()
         for name, value in self._state_entries():
-            data = value.data if isinstance(value, Tensor) else numpy.asarray(value)
-            state[name] = data.copy()
+            data = value._data if isinstance(value, Tensor) else numpy.asarray(value)
+            state[name] = Tensor._from_op(data.copy())
         return state
 
     def load_state_dict(self, state_dict, strict=True):
@@ -292,7 +296,7 @@ class Module:
         key raises before anything is changed. Returns ``(missing, unexpected)`` key lists.
         """
         targets = dict(self._state_entries())
-        values = {k: (v.data if isinstance(v, Tensor) else numpy.asarray(v)) for k, v in state_dict.items()}
+        values = {k: (v._data if isinstance(v, Tensor) else numpy.asarray(v)) for k, v in state_dict.items()}
         missing = [k for k in targets if k not in values]
         unexpected = [k for k in values if k not in targets]
         wrong = [f"{k}: expected {targets[k].shape}, got {values[k].shape}" for k in targets
@@ -308,48 +312,63 @@ class Module:
             raise ShapeError(f"load_state_dict into {type(self).__name__}: " + "; ".join(problems))
         for k, target in targets.items():
             if k in values:
-                target.data[...] = values[k].astype(target.dtype, copy=False)
+                target._data[...] = values[k].astype(target.dtype, copy=False)
                 mark_changed(target)
         return missing, unexpected
 
     def to(self, *targets, dtype=None):
         """Convert every floating parameter and buffer to ``dtype``, in place; returns self.
 
-        PyTorch code moves models with ``model.to(device)``: ``"cpu"`` (or a torch.device("cpu"))
-        is accepted and changes nothing, since the arrays are NumPy's; ``model.to("cpu", float64)``
-        and ``model.to(dtype=float64)`` work too.
+        PyTorch code moves models with ``model.to(device)``: ``"cpu"`` (or ``cr.device("cpu")``, a
+        torch.device) is where the arrays are without a GPU backend; ``"cuda"`` needs the ``gpu``
+        extra and raises a clear error without it. ``model.to("cpu", float64)``,
+        ``model.to(dtype=float64)`` and ``model.to(tensor)`` work too.
         """
+        move_to = None
         for target in targets:
-            if str(target) == "cpu":
+            if isinstance(target, Tensor):
+                target, dtype = target.device, target.dtype if dtype is None else dtype
+            if devices.is_device(target):
+                devices.resolve(target).array_module()  # raises, naming the gpu extra, where absent
+                move_to = target
                 continue
             try:
-                wanted = numpy.dtype(target)
-            except TypeError:
+                wanted = numpy.dtype(devices.as_dtype(target))
+            except (TypeError, ConfigError):
                 raise ConfigError(f"{type(self).__name__}.to({target!r}): expected a floating dtype "
-                                  f"(float32, float64) or the device 'cpu'; chainrule's arrays live in "
-                                  f"NumPy (CuPy arrays go through the backend, not .to())") from None
+                                  f"(float32, float64) or a device ('cpu', or 'cuda' with the gpu "
+                                  f"extra)") from None
             if dtype is not None and numpy.dtype(dtype) != wanted:
                 raise ConfigError(f"{type(self).__name__}.to: two dtypes given, {dtype} and {wanted}")
             dtype = wanted
+        if move_to is not None:
+            for t in self._tensors():
+                t._data = devices.move(t._data, move_to)
         if dtype is None:
             return self
-        dtype = numpy.dtype(dtype)
+        dtype = numpy.dtype(devices.as_dtype(dtype))
         if not is_floating(dtype):
             raise ConfigError(f"{type(self).__name__}.to({dtype}): parameters must stay floating point; "
                               f"use float32 or float64")
-        for module in self.modules():
-            for table in (module._parameters, module._buffers):
-                for t in table.values():
-                    if isinstance(t, Tensor) and is_floating(t.dtype):
-                        t.data = t.data.astype(dtype)
-                        mark_changed(t)
-                        if t.grad is not None:
-                            t.grad = None
+        for t in self._tensors():
+            if is_floating(t.dtype):
+                t._data = t._data.astype(dtype)
+                mark_changed(t)
+                if t.grad is not None:
+                    t.grad = None
         return self
 
+    def _tensors(self):
+        for module in self.modules():
+            for table in (module._parameters, module._buffers):
+                yield from (t for t in table.values() if isinstance(t, Tensor))
+
     def cpu(self):
-        """Nothing to move: the arrays are NumPy's (PyTorch code calls this); returns self."""
-        return self
+        """Every parameter and buffer to the CPU (where they are without a GPU); returns self."""
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else f"cuda:{device}" if isinstance(device, int) else device)
 
     def float(self):
         return self.to(numpy.float32)

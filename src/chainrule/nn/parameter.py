@@ -15,7 +15,7 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad=True):
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         super().__init__(backend.asarray(data), requires_grad=requires_grad)
 
     def __repr__(self):

@@ -136,10 +136,10 @@ class Abs(Op):
         return self.xp.abs(a)
 
     def vjp(self, g):
-        return (g * self.xp.sign(self.inputs[0].data),)
+        return (g * self.xp.sign(self.inputs[0]._data),)
 
     def jvp(self, da):
-        return da * self.xp.sign(self.inputs[0].data)
+        return da * self.xp.sign(self.inputs[0]._data)
 
 
 class Exp(Op):
@@ -273,10 +273,10 @@ class Relu(Op):
         return self.xp.maximum(a, 0)
 
     def vjp(self, g):
-        return (g * (self.inputs[0].data > 0),)
+        return (g * (self.inputs[0]._data > 0),)
 
     def jvp(self, da):
-        return da * (self.inputs[0].data > 0)
+        return da * (self.inputs[0]._data > 0)
 
 
 class LeakyRelu(Op):
@@ -412,7 +412,7 @@ def div(a, b):
 
 def pow(a, b):  # noqa: A001 - NumPy's name
     if not isinstance(a, Tensor):  # 2 ** x: the base must be an array of x's dtype for log(a)
-        a = Tensor._from_op(array_module(b.data).asarray(a, dtype=b.dtype))
+        a = Tensor._from_op(array_module(b._data).asarray(a, dtype=b.dtype))
     return Pow()(a, b)
 
 
@@ -481,7 +481,7 @@ def clip(a, a_min=None, a_max=None):
 
 
 def where(condition, a, b):
-    condition = condition.data if isinstance(condition, Tensor) else condition
+    condition = condition._data if isinstance(condition, Tensor) else condition
     return Where()(condition, a, b)
 
 
@@ -492,5 +492,5 @@ def clone(a):
 
 def astype(a, dtype):
     if not is_floating(dtype) or not is_floating(a.dtype):
-        return Tensor._from_op(a.data.astype(dtype))  # integer results carry no gradient
+        return Tensor._from_op(a._data.astype(dtype))  # integer results carry no gradient
     return Cast(dtype)(a)

@@ -14,7 +14,7 @@ _BASIC = (int, slice, type(None), type(Ellipsis))
 def _normalize(index):
     """Tensors in an index become arrays; tells whether the index is basic (no arrays in it)."""
     parts = index if isinstance(index, tuple) else (index,)
-    parts = tuple(p.data if isinstance(p, Tensor) else p for p in parts)
+    parts = tuple(p._data if isinstance(p, Tensor) else p for p in parts)
     for part in parts:
         kind = getattr(getattr(part, "dtype", None), "kind", "i")
         if kind not in "iub":  # NumPy says IndexError; a float index is a dtype mistake
@@ -81,7 +81,7 @@ def take(a, indices, axis=None):
     """Elements at ``indices`` along ``axis`` (of the flattened tensor when axis is None)."""
     from chainrule.ops.shape import reshape
 
-    indices = indices.data if isinstance(indices, Tensor) else indices
+    indices = indices._data if isinstance(indices, Tensor) else indices
     if axis is None:
         return getitem(reshape(a, (-1,)), indices)
     axis = axis % a.ndim
@@ -92,7 +92,7 @@ def one_hot(indices, num_classes, dtype=None):
     """Rows of the identity: ``one_hot([2, 0], 3)`` is ``[[0, 0, 1], [1, 0, 0]]`` (float32)."""
     from chainrule.backend import DEFAULT_FLOAT, array_module, asarray
 
-    labels = indices.data if isinstance(indices, Tensor) else asarray(indices)
+    labels = indices._data if isinstance(indices, Tensor) else asarray(indices)
     xp = array_module(labels)
     whole_floats = labels.dtype.kind == "f" and bool((labels == xp.round(labels)).all())
     if labels.dtype.kind not in "iu" and not whole_floats:

@@ -151,7 +151,7 @@ class SoftmaxCrossEntropy(_ReducedLoss):
 
     def vjp(self, g):
         logits, target = self.inputs
-        target_data = target.data if isinstance(target, Tensor) else target
+        target_data = target._data if isinstance(target, Tensor) else target
         upstream = self.upstream(g)
         upstream = upstream.reshape(-1, 1) if self.reduction == "none" else upstream
         dense = target if isinstance(target, Tensor) and not self.indices else None
@@ -172,7 +172,7 @@ class SoftmaxCrossEntropy(_ReducedLoss):
         return grad_logits, grad_target
     def jvp(self, dlogits, dtarget):
         logits, target = self.inputs
-        target_data = target.data if isinstance(target, Tensor) else target
+        target_data = target._data if isinstance(target, Tensor) else target
         dense = self.target_distribution(target_data, logits.shape[1], logits.dtype)
         total = 0
         if dlogits is not None:
@@ -250,7 +250,7 @@ class BinaryCrossEntropy(_ReducedLoss):
         if dprobs is not None:
             total = (probs - target) / maximum(probs * (1 - probs), self.EPS) * dprobs
         if dtarget is not None:
-            total = total - Tensor._from_op(self.clamped_logs(probs.data)[0]) * dtarget
+            total = total - Tensor._from_op(self.clamped_logs(probs._data)[0]) * dtarget
         return self.reduce_tangent(total)
 
 

@@ -104,7 +104,7 @@ class MaxPool(Op):
     def winner_masks(self):
         """Where the maxima sit; the NumPy form computes its masks here, on the first derivative."""
         if self.winners is None:
-            xp, best = self.xp, self.output.data
+            xp, best = self.xp, self.output._data
             views = [view for _, view in self.window.offset_views(self.source, *best.shape[2:])]
             winners = [xp.empty_like(best, dtype=bool) for _ in views]
             taken = None
@@ -127,7 +127,7 @@ class MaxPool(Op):
 
     def vjp(self, g):
         x = self.inputs[0]
-        return (MaxPoolScatter(self.winner_masks(), x.shape, _batch_inner(x.data))(g),)
+        return (MaxPoolScatter(self.winner_masks(), x.shape, _batch_inner(x._data))(g),)
 
     def jvp(self, dx):
         return MaxPoolGather(self.winner_masks())(dx)
@@ -185,7 +185,7 @@ class MaxPoolGather(Op):
 
     def vjp(self, g):
         y = self.inputs[0]
-        return (MaxPoolScatter(self.winners, y.shape, _batch_inner(y.data))(g),)
+        return (MaxPoolScatter(self.winners, y.shape, _batch_inner(y._data))(g),)
 
     def jvp(self, dy):
         return MaxPoolGather(self.winners)(dy)

@@ -52,7 +52,7 @@ class _Recurrence(Op):
 
     def forward(self, *arrays):
         self.check_inputs(*arrays)
-        return self.forward_composed(*[_as_tensor(a) for a in arrays])[0].data
+        return self.forward_composed(*[_as_tensor(a) for a in arrays])[0]._data
 
     def vjp(self, g):
         return self.vjp_composed(g, *[_as_tensor(x) for x in self.inputs])
@@ -63,7 +63,7 @@ class _Recurrence(Op):
 
         present = [k for k, x in enumerate(self.inputs) if x is not None]  # GRU's bias may be None
         primals = [_as_tensor(self.inputs[k]) for k in present]
-        filled = [Tensor._from_op(self.xp.zeros_like(p.data)) if tangents[k] is None else tangents[k]
+        filled = [Tensor._from_op(self.xp.zeros_like(p._data)) if tangents[k] is None else tangents[k]
                   for k, p in zip(present, primals)]
 
         def run(*args):
@@ -102,7 +102,7 @@ class RNNRecurrence(_Recurrence):
         dpre, dw, dh = [None] * len(hs), None, None
         for t in reversed(self.order(len(hs))):
             dh = g[t] if dh is None else g[t] + dh
-            slope = (1 - hs[t] * hs[t]) if self.nonlinearity == "tanh" else (hs[t].data > 0)
+            slope = (1 - hs[t] * hs[t]) if self.nonlinearity == "tanh" else (hs[t]._data > 0)
             dpre[t] = dh * slope
             term = dpre[t].T @ h_prev[t]
             dw = term if dw is None else dw + term

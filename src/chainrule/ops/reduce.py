@@ -88,7 +88,7 @@ class Prod(_Reduction):
     def others(self):
         """∂ prod / ∂aᵢ for every element, shaped like the input."""
         a = self.inputs[0]
-        zero = a.data == 0
+        zero = a._data == 0
         if not zero.any():
             return self.expand(self.output) / a
         count = zero.sum(axis=self.axes, keepdims=True)
@@ -289,10 +289,10 @@ def std(a, axis=None, ddof=0, keepdims=False):
 
 
 def argmax(a, axis=None, keepdims=False):
-    data = a.data if isinstance(a, Tensor) else a
+    data = a._data if isinstance(a, Tensor) else a
     return Tensor._from_op(data.argmax(axis=axis, keepdims=keepdims))
 
 
 def argmin(a, axis=None, keepdims=False):
-    data = a.data if isinstance(a, Tensor) else a
+    data = a._data if isinstance(a, Tensor) else a
     return Tensor._from_op(data.argmin(axis=axis, keepdims=keepdims))

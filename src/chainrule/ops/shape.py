@@ -124,7 +124,7 @@ class Concatenate(Op):
         return tuple(self._pieces(g))
 
     def jvp(self, *tangents):
-        filled = [t if t is not None else Tensor._from_op(self.xp.zeros_like(x.data))
+        filled = [t if t is not None else Tensor._from_op(self.xp.zeros_like(x._data))
                   for t, x in zip(tangents, self.inputs)]
         return concatenate(filled, self.axis)
 

@@ -4,7 +4,7 @@
 """
 
 from chainrule.errors import ConfigError
-from chainrule.optim import schedules
+from chainrule.optim import lr_scheduler, schedules
 from chainrule.optim.adadelta import Adadelta
 from chainrule.optim.adagrad import Adagrad
 from chainrule.optim.adam import Adam, AdamW

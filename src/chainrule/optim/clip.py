@@ -24,7 +24,7 @@ def clip_grad_norm_(params, max_norm, norm_type=2.0):
     norm_type = float(norm_type)
     norms = []
     for p in params:
-        g = p.grad.data
+        g = p.grad._data
         xp = array_module(g)
         if norm_type == math.inf:
             norms.append(float(xp.abs(g).max()) if g.size else 0.0)
@@ -40,7 +40,7 @@ def clip_grad_norm_(params, max_norm, norm_type=2.0):
     coefficient = max_norm / (total + 1e-6)
     if coefficient < 1.0:
         for p in params:
-            p.grad = Tensor._from_op(p.grad.data * coefficient)
+            p.grad = Tensor._from_op(p.grad._data * coefficient)
     return total
 
 
@@ -48,5 +48,5 @@ def clip_grad_value_(params, clip_value):
     """Clamp every gradient entry to [−clip_value, clip_value] (new arrays, for the reason above)."""
     clip_value = float(clip_value)
     for p in _with_grad(params):
-        g = p.grad.data
+        g = p.grad._data
         p.grad = Tensor._from_op(array_module(g).clip(g, -clip_value, clip_value))

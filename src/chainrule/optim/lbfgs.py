@@ -67,20 +67,20 @@ class LBFGS(Optimizer):
 
     def _flat_grad(self):
         params = self._params()
-        xp = array_module(params[0].data)
-        return xp.concatenate([p.grad.data.ravel() if p.grad is not None else xp.zeros(p.size, p.dtype)
+        xp = array_module(params[0]._data)
+        return xp.concatenate([p.grad._data.ravel() if p.grad is not None else xp.zeros(p.size, p.dtype)
                                for p in params])
 
     def _add_to_params(self, step, direction):
         offset = 0
         for p in self._params():
-            p.data += step * direction[offset:offset + p.size].reshape(p.shape)
+            p._data += step * direction[offset:offset + p.size].reshape(p.shape)
             mark_changed(p)
             offset += p.size
 
     def _set_params(self, arrays):
         for p, array in zip(self._params(), arrays):
-            p.data[...] = array
+            p._data[...] = array
             mark_changed(p)
 
     def _evaluate(self, closure):
@@ -166,7 +166,7 @@ class LBFGS(Optimizer):
 
     def _line_search(self, closure, direction, t, loss, flat_grad, slope, tolerance_change):
         """Move to θ₀ + t·d with t from the strong-Wolfe search; returns (f, ∇f, t, evaluations)."""
-        start = [p.data.copy() for p in self._params()]
+        start = [p._data.copy() for p in self._params()]
 
         def along(step_length):
             self._set_params(start)

@@ -182,14 +182,14 @@ class Optimizer:
                     continue
                 state = self.state.get(p)
                 if state is None:
-                    state = self.state[p] = self.init_state(p.data, group)
-                    self._reserve_scratch(p.data)
+                    state = self.state[p] = self.init_state(p._data, group)
+                    self._reserve_scratch(p._data)
                 for key in self.state_arrays(group):  # an option switched on since the state was made
                     if key not in state:
-                        state[key] = array_module(p.data).zeros_like(p.data)
+                        state[key] = array_module(p._data).zeros_like(p._data)
                 state["step"] += 1
-                if kernel is None or not kernel(self, p.data, p.grad.data, state, group):
-                    self._update_in_blocks(p.data, p.grad.data, state, group)
+                if kernel is None or not kernel(self, p._data, p.grad._data, state, group):
+                    self._update_in_blocks(p._data, p.grad._data, state, group)
                 mark_changed(p)
         return loss
 
@@ -218,7 +218,7 @@ class Optimizer:
                 if set_to_none or p.grad is None:
                     p.grad = None
                 else:
-                    p.grad = Tensor._from_op(array_module(p.data).zeros_like(p.data))
+                    p.grad = Tensor._from_op(array_module(p._data).zeros_like(p._data))
 
     # ---------------------------------------------------------------- scratch memory
     def _reserve_scratch(self, p):
@@ -280,8 +280,8 @@ class Optimizer:
         self.state = {}
         for index, saved in state_dict["state"].items():
             p = params[int(index)]
-            self.state[p] = self.import_state(p.data, copy.deepcopy(saved), name)
-            self._reserve_scratch(p.data)
+            self.state[p] = self.import_state(p._data, copy.deepcopy(saved), name)
+            self._reserve_scratch(p._data)
 
     def import_state(self, p, state, name):
         """Cast the saved arrays of one parameter to its dtype, checking their shapes."""

@@ -62,7 +62,7 @@ def model_input(model, x):
     """
     dtype = model.__dict__.get("_run_dtype") or model._float_dtype()
     if isinstance(x, Tensor):
-        array = x.data
+        array = x._data
     else:
         array = x if isinstance(x, numpy.ndarray) else as_array(x)
     if array.dtype.kind == "f" and array.dtype != dtype:

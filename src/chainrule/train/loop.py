@@ -191,7 +191,7 @@ def track_step_values(model, values, x, where):
     trackers = model._compiled.step_trackers
     for name, value in values.items():
         if isinstance(value, Tensor):
-            value = value.data
+            value = value._data
         if numpy.ndim(value) != 0:
             raise ChainruleError(f"{type(model).__name__}.{where}: the value {name!r} it returned has "
                                  f"shape {numpy.shape(value)}, expected a scalar; hint: return e.g. "
@@ -218,7 +218,7 @@ def _check_validation_targets(model, batches):
             output = model(data_adapter.model_input(model, x))
     finally:
         model.train(was_training)
-    y = y.data if isinstance(y, Tensor) else numpy.asarray(y)
+    y = y._data if isinstance(y, Tensor) else numpy.asarray(y)
     try:
         targets.check(model._compiled.loss_name, getattr(output, "shape", None), y)
     except ChainruleError as error:

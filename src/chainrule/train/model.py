@@ -187,12 +187,12 @@ class Model(Module):
         output = self(model_input(self, x))
         y = adapt_targets(compiled, y, output)
         loss = self._with_layer_losses(compiled.loss(output, y))
-        value = float(loss.data)
+        value = float(loss._data)
         guarded = nan_guard.guarding(self)
         if guarded:
             nan_guard.check_loss(value)
         # metrics first: one that refuses these targets does so before the weights change
-        self._update_metrics(output.data, y, value)
+        self._update_metrics(output._data, y, value)
         optimizer = compiled.optimizer
         if not optimizer.param_groups:  # lazy layers have just built their parameters
             optimizer.bind(list(self.parameters()))
@@ -229,8 +229,8 @@ class Model(Module):
         with no_grad():
             output = self(model_input(self, x))
             y = adapt_targets(compiled, y, output)
-            value = float(self._with_layer_losses(compiled.loss(output, y)).data)
-        self._update_metrics(output.data, y, value)
+            value = float(self._with_layer_losses(compiled.loss(output, y))._data)
+        self._update_metrics(output._data, y, value)
         return value
 
     def _update_metrics(self, output, y, loss_value):

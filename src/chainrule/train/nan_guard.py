@@ -35,7 +35,7 @@ def check_gradients(model, optimizer, loss_value):
             grad = p.grad
             if grad is None:
                 continue
-            data = grad.data
+            data = grad._data
             xp = backend.array_module(data)
             flat = data.reshape(-1)
             # a BLAS dot is the cheapest full pass (a fifth of sum's time): it is NaN or inf if an

@@ -62,7 +62,7 @@ def count_weights(layer):
         total += p.size
         trainable += p.size if p.requires_grad else 0
     for b in layer.buffers():
-        data = b.data if isinstance(b, Tensor) else numpy.asarray(b)
+        data = b._data if isinstance(b, Tensor) else numpy.asarray(b)
         if backend.is_floating(data.dtype):
             total += data.size
     return int(total), int(trainable)

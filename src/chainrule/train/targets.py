@@ -117,7 +117,7 @@ def adapt_targets(compiled, y, output):
     The verdict of :func:`check` is kept in ``compiled.target_adapt`` until the next run resets it
     to :data:`UNCHECKED`, so later batches pay only for the cast or reshape (if any).
     """
-    y = y.data if isinstance(y, Tensor) else (y if isinstance(y, numpy.ndarray) else numpy.asarray(y))
+    y = y._data if isinstance(y, Tensor) else (y if isinstance(y, numpy.ndarray) else numpy.asarray(y))
     how = compiled.target_adapt
     if how is UNCHECKED:
         how = compiled.target_adapt = check(compiled.loss_name, getattr(output, "shape", None), y)

@@ -38,7 +38,7 @@ def count_params(model):
 
 def get_weights(model):
     """Copies of the parameters' arrays, in parameter order."""
-    return [p.data.copy() for _, p in _built_parameters(model, "get_weights")]
+    return [p._data.copy() for _, p in _built_parameters(model, "get_weights")]
 
 
 def set_weights(model, weights):
@@ -51,7 +51,7 @@ def set_weights(model, weights):
     if len(weights) != len(named):
         raise ShapeError(f"{owner}: expects {len(named)} arrays (one per parameter: "
                          f"{', '.join(name for name, _ in named)}), got {len(weights)}")
-    arrays = [w.data if isinstance(w, Tensor) else numpy.asarray(w) for w in weights]
+    arrays = [w._data if isinstance(w, Tensor) else numpy.asarray(w) for w in weights]
     wrong = [f"weight {i} ({name}) expects shape {tuple(p.shape)}, got {tuple(array.shape)}"
              for i, ((name, p), array) in enumerate(zip(named, arrays, strict=True))
              if tuple(array.shape) != tuple(p.shape)]
@@ -60,5 +60,5 @@ def set_weights(model, weights):
                          "shapes of model.get_weights(); nothing was changed")
     converted = [array.astype(p.dtype, copy=False) for (_, p), array in zip(named, arrays, strict=True)]
     for (_, p), array in zip(named, converted, strict=True):  # every check passed: now change them
-        p.data[...] = array
+        p._data[...] = array
         mark_changed(p)

@@ -102,7 +102,7 @@ def sample(model, length=500, temperature=0.8, prime="", seed=None):
     with no_grad():
         logits, state = net.step(Tensor(ids[None, :]), state)
         for _ in range(length - len(text)):
-            scores = numpy.asarray(logits.data[0, -1], dtype=numpy.float64) / temperature
+            scores = numpy.asarray(logits.numpy()[0, -1], dtype=numpy.float64) / temperature
             probabilities = numpy.exp(scores - scores.max())
             probabilities /= probabilities.sum()
             next_id = int(rng.choice(len(probabilities), p=probabilities))

@@ -36,7 +36,7 @@ def fit_perceptron(unit, x, y, lr=1.0, max_epochs=100):
     for _ in range(max_epochs):
         wrong = 0
         for sample, target in zip(x, y):
-            output = float(sample @ unit.weight.data >= unit.threshold)
+            output = float(sample @ unit.weight.numpy() >= unit.threshold)
             if output != target:
                 wrong += 1
                 unit.weight.data += lr * (target - output) * sample
@@ -82,7 +82,7 @@ def train(options, log):
     converged, mistakes = fit_perceptron(unit, x, y, lr=lr, max_epochs=epochs)
     more = " ..." if len(mistakes) > 10 else ""
     log(f"separable data ({len(x)} points): mistakes per epoch {mistakes[:10]}{more}")
-    weights = ", ".join(f"{w:.3f}" for w in unit.weight.data)
+    weights = ", ".join(f"{w:.3f}" for w in unit.weight.numpy())
     log(f"  {'converged' if converged else 'not converged'} after {len(mistakes)} epochs: "
         f"weights ({weights}), θ = {unit.threshold:.3f}")
     xor_unit = perceptron(2)

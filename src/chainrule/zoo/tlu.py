@@ -25,17 +25,17 @@ class ThresholdUnit(Module):
 
     def weighted_sum(self, x):
         """Σ wᵢxᵢ for each row of x, as a NumPy array."""
-        data = x.data if isinstance(x, Tensor) else numpy.asarray(x, dtype=numpy.float64)
-        return data @ self.weight.data
+        data = x.numpy() if isinstance(x, Tensor) else numpy.asarray(x, dtype=numpy.float64)
+        return data @ self.weight.numpy()
 
     def forward(self, x):
         return Tensor((self.weighted_sum(x) >= self.threshold).astype(numpy.float64))
 
     def get_config(self):
-        return {"weights": self.weight.data.tolist(), "threshold": self.threshold}
+        return {"weights": self.weight.numpy().tolist(), "threshold": self.threshold}
 
     def extra_repr(self):
-        return f"weights={self.weight.data.tolist()}, threshold={self.threshold:g}"
+        return f"weights={self.weight.numpy().tolist()}, threshold={self.threshold:g}"
 
 
 def and_unit():
@@ -50,17 +50,17 @@ def implication_unit():
 
 def truth_table(unit):
     """[(inputs, weighted sum, output), ...] over every binary input row, in counting order."""
-    inputs = len(unit.weight.data)
+    inputs = len(unit.weight.numpy())
     rows = numpy.array(list(itertools.product([0.0, 1.0], repeat=inputs)))
     sums = unit.weighted_sum(rows)
-    outputs = unit(rows).data
+    outputs = unit(rows).numpy()
     return [(tuple(int(v) for v in row), float(s), int(y)) for row, s, y in zip(rows, sums, outputs)]
 
 
 def render_truth_table(title, unit):
     """The truth table as text: one line per input row with the weighted sum and the output."""
-    names = [f"x{i + 1}" for i in range(len(unit.weight.data))]
-    weights = ", ".join(f"{w:g}" for w in unit.weight.data)
+    names = [f"x{i + 1}" for i in range(len(unit.weight.numpy()))]
+    weights = ", ".join(f"{w:g}" for w in unit.weight.numpy())
     lines = [f"{title}: weights ({weights}), threshold θ = {unit.threshold:g}",
              "  " + "  ".join(names) + "   Σ w·x   output (Σ ≥ θ)"]
     for row, total, output in truth_table(unit):
@@ -91,9 +91,9 @@ def smoke_test():
     x = numpy.array(list(itertools.product([0.0, 1.0], repeat=2)))
     y = numpy.array([0.0, 0.0, 0.0, 1.0])
     unit = perceptron(2)
-    before = float(numpy.sum(unit(x).data != y))
+    before = float(numpy.sum(unit(x).numpy() != y))
     fit_perceptron(unit, x, y, max_epochs=20)
-    return before, float(numpy.sum(unit(x).data != y))
+    return before, float(numpy.sum(unit(x).numpy() != y))
 
 
 def train(options, log):

@@ -75,7 +75,7 @@ def accuracy(model):
     """The fraction of the four points the network gets right (output rounded at 0.5)."""
     from chainrule.autograd.tensor import Tensor
 
-    out = model(Tensor(INPUTS.astype(model[0].weight.dtype))).data
+    out = model(Tensor(INPUTS.astype(model[0].weight.dtype))).numpy()
     return float(numpy.mean((out > 0.5) == (TARGETS > 0.5)))
 
 

@@ -13,8 +13,8 @@ rng = np.random.default_rng(2)
 
 
 def numpy_mlp(model, x):
-    h = np.maximum(x @ model[0].weight.data.T + model[0].bias.data, 0)
-    return h @ model[2].weight.data.T + model[2].bias.data
+    h = np.maximum(x @ model[0].weight.numpy().T + model[0].bias.numpy(), 0)
+    return h @ model[2].weight.numpy().T + model[2].bias.numpy()
 
 
 def test_sequential_pytorch_and_keras_styles_agree():
@@ -27,7 +27,7 @@ def test_sequential_pytorch_and_keras_styles_agree():
     x = rng.standard_normal((5, 4)).astype(np.float32)
     expected = numpy_mlp(torch_style, x)
     for model in (torch_style, keras_style, added):
-        np.testing.assert_allclose(model(cr.tensor(x)).data, expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(model(cr.tensor(x)).numpy(), expected, rtol=1e-5, atol=1e-6)
         assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
 
 
@@ -55,7 +55,8 @@ def test_sequential_matches_torch_with_state_dict_copied():
     ours = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2)).double()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     x = rng.standard_normal((3, 4))
-    np.testing.assert_allclose(ours(cr.Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours(cr.Tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-12)
 
 
 def test_sequential_gradcheck_through_lazy_dense():
@@ -108,15 +109,15 @@ def test_moduledict_registers_parameters():
 # ---------------------------------------------------------------- shape layers
 def test_flatten_matches_numpy_reshape():
     x = rng.standard_normal((2, 3, 4, 5))
-    np.testing.assert_array_equal(nn.Flatten()(cr.Tensor(x)).data, x.reshape(2, -1))
-    np.testing.assert_array_equal(nn.Flatten(1, 2)(cr.Tensor(x)).data, x.reshape(2, 12, 5))
+    np.testing.assert_array_equal(nn.Flatten()(cr.Tensor(x)).numpy(), x.reshape(2, -1))
+    np.testing.assert_array_equal(nn.Flatten(1, 2)(cr.Tensor(x)).numpy(), x.reshape(2, 12, 5))
     assert gradcheck(nn.Flatten(), (cr.Tensor(x[:, :2, :2, :2].copy(), requires_grad=True),))
 
 
 def test_reshape_is_per_sample():
     x = rng.standard_normal((3, 784))
     y = nn.Reshape((1, 28, 28))(cr.Tensor(x))
-    np.testing.assert_array_equal(y.data, x.reshape(3, 1, 28, 28))
+    np.testing.assert_array_equal(y.numpy(), x.reshape(3, 1, 28, 28))
     assert nn.Reshape((-1, 7))(cr.Tensor(x)).shape == (3, 112, 7)
     with pytest.raises(cr.ShapeError, match="Reshape"):
         nn.Reshape((5, 5))(cr.Tensor(x))

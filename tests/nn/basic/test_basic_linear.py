@@ -30,14 +30,14 @@ def test_fused_linear_equals_the_composed_form_and_its_gradients(with_bias):
     if with_bias:
         composed = composed + composed_in[2]
     assert isinstance(fused._node, LinearOp)
-    np.testing.assert_allclose(fused.data, composed.data, rtol=1e-12)
+    np.testing.assert_allclose(fused.numpy(), composed.numpy(), rtol=1e-12)
     fused.backward(cr.Tensor(g))
     composed.backward(cr.Tensor(g))
     for a, b_ in zip(fused_in, composed_in):
         if b_.grad is None:
             assert a.grad is None
         else:
-            np.testing.assert_allclose(a.grad.data, b_.grad.data, rtol=1e-12)
+            np.testing.assert_allclose(a.grad.numpy(), b_.grad.numpy(), rtol=1e-12)
 
 
 @pytest.mark.parametrize("with_bias", [True, False])
@@ -54,13 +54,14 @@ def test_fused_linear_skips_gradients_nobody_wants():
     out = F.linear(x, w, b)  # plain data in, a frozen bias
     grads = out._node.vjp(cr.Tensor(np.ones((4, 2))))
     assert grads[0] is None and grads[2] is None
-    np.testing.assert_allclose(grads[1].data, np.ones((2, 4)) @ x, rtol=1e-12)
+    np.testing.assert_allclose(grads[1].numpy(), np.ones((2, 4)) @ x, rtol=1e-12)
 
 
 def test_linear_of_a_batch_of_sequences_uses_the_last_axis():
     x, w, b = (leaf(rng.standard_normal(shape)) for shape in ((2, 3, 4), (5, 4), (5,)))
     out = F.linear(x, w, b)
-    np.testing.assert_allclose(out.data, np.einsum("nti,oi->nto", x.data, w.data) + b.data, rtol=1e-12)
+    expected = np.einsum("nti,oi->nto", x.numpy(), w.numpy()) + b.numpy()
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12)
     assert gradcheck(F.linear, (x, w, b), check_forward=True)
 
 
@@ -83,8 +84,8 @@ def test_linear_layer_matches_numpy_and_has_pytorch_layout():
     assert layer.weight.shape == (3, 5) and layer.bias.shape == (3,)
     assert list(layer.state_dict()) == ["weight", "bias"]
     x = rng.standard_normal((7, 5)).astype(np.float32)
-    expected = x @ layer.weight.data.T + layer.bias.data
-    np.testing.assert_allclose(layer(cr.tensor(x)).data, expected, rtol=1e-5, atol=1e-6)
+    expected = x @ layer.weight.numpy().T + layer.bias.numpy()
+    np.testing.assert_allclose(layer(cr.tensor(x)).numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_linear_without_bias_registers_none():
@@ -97,11 +98,11 @@ def test_linear_default_init_is_pytorchs_uniform_bound():
     cr.manual_seed(3)
     layer = nn.Linear(400, 300)
     bound = 1 / math.sqrt(400)
-    for p in (layer.weight.data, layer.bias.data):
+    for p in (layer.weight.numpy(), layer.bias.numpy()):
         assert np.abs(p).max() <= bound
         assert np.abs(p).max() > 0.95 * bound  # uniform, reaching the bound
     # variance of U(-a, a) is a²/3
-    assert abs(layer.weight.data.var() - bound**2 / 3) < 0.05 * bound**2
+    assert abs(layer.weight.numpy().var() - bound**2 / 3) < 0.05 * bound**2
 
 
 def test_linear_reset_parameters_repeats_under_a_seed():
@@ -146,10 +147,10 @@ def test_linear_matches_torch_with_weights_copied_by_name():
     cx = leaf(x)
     out = ours(cx)
     out.backward(cr.Tensor(g))
-    np.testing.assert_allclose(out.data, theirs(tx).detach().numpy(), rtol=1e-12)
-    np.testing.assert_allclose(cx.grad.data, tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(out.numpy(), theirs(tx).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(cx.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
     for name, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad.data, dict(theirs.named_parameters())[name].grad.numpy(),
+        np.testing.assert_allclose(p.grad.numpy(), dict(theirs.named_parameters())[name].grad.numpy(),
                                    rtol=1e-12)
 
 
@@ -160,16 +161,17 @@ def test_dense_builds_at_the_first_call():
     x = rng.standard_normal((2, 5)).astype(np.float32)
     y = layer(cr.tensor(x))
     assert layer.built and layer.weight.shape == (3, 5) and layer.bias.shape == (3,)
-    np.testing.assert_allclose(y.data, x @ layer.weight.data.T + layer.bias.data, rtol=1e-5, atol=1e-6)
-    assert np.all(layer.bias.data == 0)  # bias_initializer="zeros"
+    expected = x @ layer.weight.numpy().T + layer.bias.numpy()
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert np.all(layer.bias.numpy() == 0)  # bias_initializer="zeros"
 
 
 def test_dense_glorot_uniform_bound():
     cr.manual_seed(0)
     layer = nn.Dense(200, input_dim=300)
     bound = math.sqrt(6 / (300 + 200))
-    assert np.abs(layer.weight.data).max() <= bound
-    assert np.abs(layer.weight.data).max() > 0.95 * bound
+    assert np.abs(layer.weight.numpy()).max() <= bound
+    assert np.abs(layer.weight.numpy()).max() > 0.95 * bound
 
 
 def test_dense_input_shape_or_input_dim_build_at_construction():
@@ -183,9 +185,9 @@ def test_dense_input_shape_or_input_dim_build_at_construction():
 def test_dense_activation_by_name_and_none():
     x = cr.tensor(rng.standard_normal((3, 4)).astype(np.float32))
     relu_layer = nn.Dense(5, activation="relu", input_dim=4)
-    pre = x.data @ relu_layer.weight.data.T + relu_layer.bias.data
-    np.testing.assert_allclose(relu_layer(x).data, np.maximum(pre, 0), rtol=1e-5, atol=1e-6)
-    soft = nn.Dense(5, activation="softmax", input_dim=4)(x).data
+    pre = x.numpy() @ relu_layer.weight.numpy().T + relu_layer.bias.numpy()
+    np.testing.assert_allclose(relu_layer(x).numpy(), np.maximum(pre, 0), rtol=1e-5, atol=1e-6)
+    soft = nn.Dense(5, activation="softmax", input_dim=4)(x).numpy()
     np.testing.assert_allclose(soft.sum(axis=1), 1, rtol=1e-5)
     assert nn.Dense(2, activation=None).activation is None
     assert nn.Dense(2, activation="linear").activation is None
@@ -214,14 +216,14 @@ def test_dense_config_round_trip_gives_a_built_equivalent_layer():
     assert config["activation"] == "tanh" and config["kernel_initializer"] == "he_normal"
     again.load_state_dict(layer.state_dict())
     x = cr.tensor(rng.standard_normal((2, 6)).astype(np.float32))
-    np.testing.assert_allclose(again(x).data, layer(x).data)
+    np.testing.assert_allclose(again(x).numpy(), layer(x).numpy())
 
 
 def test_dense_with_an_activation_that_a_name_cannot_describe_refuses_to_give_a_config():
     layer = nn.Dense(3, activation=nn.LeakyReLU(0.2))
     y = layer(cr.tensor([[-1.0, 2.0]]))
-    pre = y.data  # compare with the formula
-    z = np.array([[-1.0, 2.0]], dtype=np.float32) @ layer.weight.data.T + layer.bias.data
+    pre = y.numpy()  # compare with the formula
+    z = np.array([[-1.0, 2.0]], dtype=np.float32) @ layer.weight.numpy().T + layer.bias.numpy()
     np.testing.assert_allclose(pre, np.where(z > 0, z, 0.2 * z), rtol=1e-6)
     with pytest.raises(ValueError, match="no registered name"):
         layer.get_config()

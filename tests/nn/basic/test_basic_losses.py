@@ -53,7 +53,7 @@ ELEMENTWISE = [
                          ids=[e[0].__name__ for e in ELEMENTWISE])
 def test_elementwise_losses_match_numpy_and_gradcheck(function, prediction, target, reference, reduction):
     out = function(cr.Tensor(prediction), cr.Tensor(target), reduction=reduction)
-    np.testing.assert_allclose(out.data, reduce(reference(prediction, target), reduction), rtol=1e-10)
+    np.testing.assert_allclose(out.numpy(), reduce(reference(prediction, target), reduction), rtol=1e-10)
     assert gradcheck(lambda p: function(p, target, reduction=reduction), (leaf(prediction),))
 
 
@@ -62,7 +62,7 @@ def test_sse_loss_is_half_the_sum_of_squares_with_gradient_y_minus_t():
     loss = F.sse_loss(p, t)
     np.testing.assert_allclose(loss.item(), 0.5 * np.sum((t - y) ** 2), rtol=1e-12)
     loss.backward()
-    np.testing.assert_allclose(p.grad.data, y - t, rtol=1e-12)
+    np.testing.assert_allclose(p.grad.numpy(), y - t, rtol=1e-12)
     np.testing.assert_allclose(F.sse_loss(cr.Tensor(y), t, reduction="mean").item(),
                                0.5 * np.mean((t - y) ** 2), rtol=1e-12)
 
@@ -73,12 +73,12 @@ def test_cross_entropy_matches_numpy_for_labels_and_distributions(reduction, smo
     logp = np_log_softmax(y)
     smooth = np.eye(C)[labels] * (1 - smoothing) + smoothing / C
     expected = reduce(-(smooth * logp).sum(axis=1), reduction)
-    np.testing.assert_allclose(F.cross_entropy(cr.Tensor(y), labels, reduction, smoothing).data, expected,
+    np.testing.assert_allclose(F.cross_entropy(cr.Tensor(y), labels, reduction, smoothing).numpy(), expected,
                                rtol=1e-10)
     dist = rng.dirichlet(np.ones(C), N)
     dist_smooth = dist * (1 - smoothing) + smoothing / C
     expected = reduce(-(dist_smooth * logp).sum(axis=1), reduction)
-    np.testing.assert_allclose(F.cross_entropy(cr.Tensor(y), cr.Tensor(dist), reduction, smoothing).data,
+    np.testing.assert_allclose(F.cross_entropy(cr.Tensor(y), cr.Tensor(dist), reduction, smoothing).numpy(),
                                expected, rtol=1e-10)
 
 
@@ -115,8 +115,8 @@ def test_fused_losses_equal_their_composed_forms():
     composed_ce = -(cr.log_softmax(x2, axis=1) * d).sum(axis=1).mean()
     fused_ce.backward()
     composed_ce.backward()
-    np.testing.assert_allclose(fused_ce.data, composed_ce.data, rtol=1e-12)
-    np.testing.assert_allclose(x.grad.data, x2.grad.data, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(fused_ce.numpy(), composed_ce.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), x2.grad.numpy(), rtol=1e-10, atol=1e-14)
 
     x, x2 = leaf(y), leaf(y)
     fused_bce = F.binary_cross_entropy_with_logits(x, bits)
@@ -124,41 +124,41 @@ def test_fused_losses_equal_their_composed_forms():
     composed_bce = -(bits * cr.log(s) + (1 - bits) * cr.log(1 - s)).mean()
     fused_bce.backward()
     composed_bce.backward()
-    np.testing.assert_allclose(fused_bce.data, composed_bce.data, rtol=1e-12)
-    np.testing.assert_allclose(x.grad.data, x2.grad.data, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(fused_bce.numpy(), composed_bce.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), x2.grad.numpy(), rtol=1e-10, atol=1e-14)
 
     p, p2 = leaf(probs), leaf(probs)
     fused_p = F.binary_cross_entropy(p, bits, reduction="sum")
     composed_p = -(bits * cr.log(p2) + (1 - bits) * cr.log(1 - p2)).sum()
     fused_p.backward()
     composed_p.backward()
-    np.testing.assert_allclose(fused_p.data, composed_p.data, rtol=1e-12)
-    np.testing.assert_allclose(p.grad.data, p2.grad.data, rtol=1e-10)
+    np.testing.assert_allclose(fused_p.numpy(), composed_p.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(p.grad.numpy(), p2.grad.numpy(), rtol=1e-10)
 
 
 def test_cross_entropy_gradient_is_softmax_minus_target_over_n():
     x = leaf(y)
     F.cross_entropy(x, labels).backward()
     softmax = np.exp(np_log_softmax(y))
-    np.testing.assert_allclose(x.grad.data, (softmax - np.eye(C)[labels]) / N, rtol=1e-10)
+    np.testing.assert_allclose(x.grad.numpy(), (softmax - np.eye(C)[labels]) / N, rtol=1e-10)
 
 
 def test_losses_are_stable_for_huge_logits():
     x = leaf([[1e4, -1e4, 0.0], [-1e4, 1e4, 5.0]])
     loss = F.cross_entropy(x, np.array([1, 1]))
     loss.backward()
-    assert np.isfinite(loss.item()) and np.all(np.isfinite(x.grad.data))
+    assert np.isfinite(loss.item()) and np.all(np.isfinite(x.grad.numpy()))
     np.testing.assert_allclose(loss.item(), 1e4, rtol=1e-12)  # (2e4 + 0) / 2
     z = leaf([[-1e4, 1e4]])
     loss = F.binary_cross_entropy_with_logits(z, np.array([[1.0, 0.0]]))
     loss.backward()
     np.testing.assert_allclose(loss.item(), 1e4, rtol=1e-12)
-    np.testing.assert_allclose(z.grad.data, [[-0.5, 0.5]])
+    np.testing.assert_allclose(z.grad.numpy(), [[-0.5, 0.5]])
     p = leaf([[0.0, 1.0]])
     loss = F.binary_cross_entropy(p, np.array([[1.0, 1.0]]))
     np.testing.assert_allclose(loss.item(), 50.0)  # log clamped at -100
     loss.backward()
-    assert np.all(np.isfinite(p.grad.data))
+    assert np.all(np.isfinite(p.grad.numpy()))
 
 
 def test_nll_loss_of_log_softmax_is_cross_entropy():
@@ -167,9 +167,9 @@ def test_nll_loss_of_log_softmax_is_cross_entropy():
     b = F.cross_entropy(x2, labels)
     a.backward()
     b.backward()
-    np.testing.assert_allclose(a.data, b.data, rtol=1e-12)
-    np.testing.assert_allclose(x.grad.data, x2.grad.data, rtol=1e-10)
-    np.testing.assert_allclose(F.nll_loss(cr.Tensor(y), labels, "none").data, -y[np.arange(N), labels])
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), x2.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(F.nll_loss(cr.Tensor(y), labels, "none").numpy(), -y[np.arange(N), labels])
 
 
 @pytest.mark.parametrize("p, margin", [(1, 1.0), (2, 0.5)])
@@ -180,7 +180,7 @@ def test_multi_margin_loss_matches_numpy(p, margin):
             if j != labels[i]:
                 expected[i] += max(0.0, margin - y[i, labels[i]] + y[i, j]) ** p / C
     out = F.multi_margin_loss(cr.Tensor(y), labels, p=p, margin=margin, reduction="none")
-    np.testing.assert_allclose(out.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12)
     assert gradcheck(lambda x: F.multi_margin_loss(x, labels, p=p, margin=margin), (leaf(y),))
 
 
@@ -189,7 +189,7 @@ def test_cross_entropy_over_extra_axes_and_single_samples():
     target = rng.integers(0, C, (2, 3))
     flat = np.moveaxis(x, 1, -1).reshape(-1, C)
     expected = -np_log_softmax(flat)[np.arange(6), target.reshape(-1)].reshape(2, 3)
-    np.testing.assert_allclose(F.cross_entropy(cr.Tensor(x), target, "none").data, expected, rtol=1e-10)
+    np.testing.assert_allclose(F.cross_entropy(cr.Tensor(x), target, "none").numpy(), expected, rtol=1e-10)
     one = F.cross_entropy(cr.Tensor(y[0]), labels[0])
     np.testing.assert_allclose(one.item(), -np_log_softmax(y[:1])[0, labels[0]], rtol=1e-12)
 
@@ -203,10 +203,10 @@ def _compare_with_torch(ours, theirs, prediction, target, torch, target_grad=Fal
     g = rng.standard_normal(out.shape)
     out.backward(cr.Tensor(g))
     tout.backward(torch.tensor(g))
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(cx.grad.data, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(cx.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-12)
     if target_grad:
-        np.testing.assert_allclose(ct.grad.data, tt.grad.numpy(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(ct.grad.numpy(), tt.grad.numpy(), rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -251,9 +251,9 @@ def test_loss_modules_match_torch_modules():
              (nn.MSELoss(), tnn.MSELoss(), t), (nn.L1Loss(), tnn.L1Loss(), t),
              (nn.NLLLoss(), tnn.NLLLoss(), labels)]
     for ours, theirs, target in pairs:
-        np.testing.assert_allclose(ours(cr.Tensor(y), target).data,
+        np.testing.assert_allclose(ours(cr.Tensor(y), target).numpy(),
                                    theirs(torch.tensor(y), torch.tensor(target)).numpy(), rtol=1e-10)
-    np.testing.assert_allclose(nn.BCELoss()(cr.Tensor(probs), bits).data,
+    np.testing.assert_allclose(nn.BCELoss()(cr.Tensor(probs), bits).numpy(),
                                tnn.BCELoss()(torch.tensor(probs), torch.tensor(bits)).numpy(), rtol=1e-10)
 
 
@@ -266,15 +266,15 @@ def test_keras_categorical_crossentropy_uses_the_softmax_logits_when_it_can():
     x2 = leaf(y)
     reference = F.cross_entropy(x2, labels)
     reference.backward()
-    np.testing.assert_allclose(keras.data, reference.data, rtol=1e-12)
-    np.testing.assert_allclose(x.grad.data, x2.grad.data, rtol=1e-10)
+    np.testing.assert_allclose(keras.numpy(), reference.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), x2.grad.numpy(), rtol=1e-10)
     # the same numbers from the clipped formula, when no graph tells where the probabilities came from
     with cr.no_grad():
         p = F.softmax(cr.Tensor(y), axis=-1)
     clipped = F.categorical_crossentropy(p, onehot)
-    expected = -np.mean(np.sum(onehot * np.log(np.clip(p.data, 1e-7, 1 - 1e-7)), axis=-1))
-    np.testing.assert_allclose(clipped.data, expected, rtol=1e-12)
-    np.testing.assert_allclose(clipped.data, reference.data, rtol=1e-10)
+    expected = -np.mean(np.sum(onehot * np.log(np.clip(p.numpy(), 1e-7, 1 - 1e-7)), axis=-1))
+    np.testing.assert_allclose(clipped.numpy(), expected, rtol=1e-12)
+    np.testing.assert_allclose(clipped.numpy(), reference.numpy(), rtol=1e-10)
 
 
 def test_keras_losses_through_softmax_stay_exact_where_clipping_would_not():
@@ -282,7 +282,7 @@ def test_keras_losses_through_softmax_stay_exact_where_clipping_would_not():
     loss = F.categorical_crossentropy(F.softmax(x), np.array([[0.0, 1.0, 0.0]]))
     np.testing.assert_allclose(loss.item(), 100.0, rtol=1e-12)  # clipping would give -log(1e-7) = 16.1
     loss.backward()
-    np.testing.assert_allclose(x.grad.data, [[1.0, -1.0, 0.0]], atol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), [[1.0, -1.0, 0.0]], atol=1e-12)
 
 
 def test_keras_sparse_categorical_crossentropy_both_paths():
@@ -290,8 +290,8 @@ def test_keras_sparse_categorical_crossentropy_both_paths():
     fast = F.sparse_categorical_crossentropy(F.softmax(x), labels)
     p = np.exp(np_log_softmax(y))
     slow = F.sparse_categorical_crossentropy(cr.Tensor(p), labels.reshape(-1, 1), reduction="none")
-    np.testing.assert_allclose(slow.data, -np.log(p[np.arange(N), labels]), rtol=1e-10)
-    np.testing.assert_allclose(fast.data, slow.data.mean(), rtol=1e-10)
+    np.testing.assert_allclose(slow.numpy(), -np.log(p[np.arange(N), labels]), rtol=1e-10)
+    np.testing.assert_allclose(fast.numpy(), slow.numpy().mean(), rtol=1e-10)
     assert gradcheck(lambda a: F.sparse_categorical_crossentropy(F.softmax(a), labels), (leaf(y),))
 
 
@@ -300,11 +300,11 @@ def test_keras_binary_crossentropy_both_paths():
     fast = F.binary_crossentropy(F.sigmoid(x), bits, reduction="none")
     s = 1 / (1 + np.exp(-y))
     expected = -(bits * np.log(s) + (1 - bits) * np.log(1 - s)).mean(axis=-1)
-    np.testing.assert_allclose(fast.data, expected, rtol=1e-10)
+    np.testing.assert_allclose(fast.numpy(), expected, rtol=1e-10)
     slow = F.binary_crossentropy(cr.Tensor(s), bits)
-    np.testing.assert_allclose(slow.data, expected.mean(), rtol=1e-10)
+    np.testing.assert_allclose(slow.numpy(), expected.mean(), rtol=1e-10)
     fast.sum().backward()
-    np.testing.assert_allclose(x.grad.data, (s - bits) / C, rtol=1e-10)
+    np.testing.assert_allclose(x.grad.numpy(), (s - bits) / C, rtol=1e-10)
     assert gradcheck(lambda a: F.binary_crossentropy(F.sigmoid(a), bits), (leaf(y),))
 
 
@@ -366,15 +366,15 @@ def test_loss_modules_config_and_registry():
 # ---------------------------------------------------------------- regularisation
 def test_penalties_and_their_gradients():
     layer = nn.Linear(3, 2).double()
-    w, b = layer.weight.data, layer.bias.data
+    w, b = layer.weight.numpy(), layer.bias.numpy()
     l2 = F.l2_penalty(layer.parameters())
     np.testing.assert_allclose(l2.item(), 0.5 * (np.sum(w**2) + np.sum(b**2)), rtol=1e-12)
     l2.backward()
-    np.testing.assert_allclose(layer.weight.grad.data, w, rtol=1e-12)
+    np.testing.assert_allclose(layer.weight.grad.numpy(), w, rtol=1e-12)
     layer.zero_grad()
     l1 = nn.l1_penalty(layer.parameters())
     np.testing.assert_allclose(l1.item(), np.sum(np.abs(w)) + np.sum(np.abs(b)), rtol=1e-12)
     l1.backward()
-    np.testing.assert_allclose(layer.bias.grad.data, np.sign(b))
+    np.testing.assert_allclose(layer.bias.grad.numpy(), np.sign(b))
     with pytest.raises(ValueError, match="no parameters"):
         F.l2_penalty([])

@@ -26,7 +26,7 @@ def test_scatter_equals_add_at(dtype, layout, vocab, padding_idx):
     g = {"contiguous": np.ascontiguousarray(base.swapaxes(0, 1)), "swapped": base.swapaxes(0, 1),
          "reversed axes": np.ascontiguousarray(base.transpose(2, 1, 0)).transpose(2, 1, 0).swapaxes(0, 1),
          "sliced": rng.standard_normal((5, 9, 6)).astype(dtype)[:, 1:8]}[layout]
-    got = EmbeddingScatter(indices, padding_idx, vocab)(g).data
+    got = EmbeddingScatter(indices, padding_idx, vocab)(g).numpy()
     assert got.dtype == dtype
     want = reference(g, indices, vocab, padding_idx)
     tolerance = 1e-6 if dtype == np.float32 else 1e-12
@@ -37,7 +37,7 @@ def test_a_nan_stays_in_its_own_row():
     indices = np.array([[0, 1], [2, 1]])
     g = np.ones((2, 2, 3), np.float32).swapaxes(0, 1).copy().swapaxes(0, 1)
     g[0, 1, 0] = np.nan  # index 1
-    got = EmbeddingScatter(indices, None, 4)(g).data
+    got = EmbeddingScatter(indices, None, 4)(g).numpy()
     assert np.isnan(got[1, 0]) and np.isfinite(np.delete(got.reshape(-1), 3)).all()
 
 
@@ -48,5 +48,5 @@ def test_the_layer_gradient_through_a_batch_first_transpose():
     out = layer(tokens).swapaxes(0, 1)  # (T, N, D) view: its gradient comes back transposed
     seed = np.random.default_rng(2).standard_normal(out.shape).astype(np.float32)
     out.backward(cr.Tensor(seed))
-    np.testing.assert_allclose(layer.weight.grad.data, reference(seed.swapaxes(0, 1), tokens, 9), rtol=1e-6,
-                               atol=1e-6)
+    np.testing.assert_allclose(layer.weight.grad.numpy(), reference(seed.swapaxes(0, 1), tokens, 9),
+                               rtol=1e-6, atol=1e-6)

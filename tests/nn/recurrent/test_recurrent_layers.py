@@ -56,7 +56,7 @@ def np_sequence(mode, params, x, h0, c0, num_layers, bidirectional, nonlinearity
 
 
 def _params(module):
-    return {k: v.astype(np.float64) for k, v in module.state_dict().items()}
+    return {k: v.numpy().astype(np.float64) for k, v in module.state_dict().items()}
 
 
 # ---------------------------------------------------------------- forward against the reference
@@ -118,7 +118,7 @@ def test_unbatched_sequence_and_no_bias():
     x = rng.standard_normal((5, 3))
     out, h_n = layer(cr.tensor(x))
     assert out.shape == (5, 8) and h_n.shape == (2, 4)
-    params = {k: v.astype(np.float64) for k, v in layer.state_dict().items()}
+    params = {k: v.numpy().astype(np.float64) for k, v in layer.state_dict().items()}
     for suffix in ("l0", "l0_reverse"):
         params[f"bias_ih_{suffix}"] = params[f"bias_hh_{suffix}"] = np.zeros(12)
     ref_out, ref_h, _ = np_sequence("GRU", params, x[:, None], np.zeros((2, 1, 4)), None, 1, True)
@@ -183,7 +183,7 @@ def test_parameters_are_named_shaped_and_initialised_like_pytorch():
     assert shapes["weight_ih_l0"] == (48, 3) and shapes["weight_hh_l0_reverse"] == (48, 16)
     assert shapes["weight_ih_l1"] == (48, 32) and shapes["bias_hh_l1_reverse"] == (48,)
     assert len(shapes) == 16
-    values = np.concatenate([v.ravel() for v in gru.state_dict().values()])
+    values = np.concatenate([v.numpy().ravel() for v in gru.state_dict().values()])
     assert np.abs(values).max() <= 0.25 and np.abs(values).max() > 0.24  # U(−1/√16, 1/√16)
     cell = nn.LSTMCell(3, 5)
     assert cell.weight_ih.shape == (20, 3) and cell.bias_hh.shape == (20,)

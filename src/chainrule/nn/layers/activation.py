@@ -64,7 +64,7 @@ def softplus(x, beta=1.0, threshold=20.0):
         soft = elementwise.softplus(x)
     else:
         soft = elementwise.softplus(x * float(beta)) * (1.0 / beta)
-    data = x.data if hasattr(x, "data") else x
+    data = x._data if hasattr(x, "data") else x
     return elementwise.where(data * beta > threshold, x, soft)
 
 

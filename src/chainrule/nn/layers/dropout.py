@@ -52,7 +52,7 @@ def dropout(x, p=0.5, training=True):
     if not training or p == 0.0:
         return x
     if p == 1.0:
-        return ScaleByMask(x.data.dtype.type(0))(x)
+        return ScaleByMask(x._data.dtype.type(0))(x)
     return ScaleByMask(dropout_mask(x.shape, p, x.dtype))(x)
 
 
@@ -75,3 +75,22 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
+
+
+def dropout2d(x, p=0.5, training=True):
+    """Drop whole channels of (N, C, H, W) (or (C, H, W)): one keep-mask entry per channel."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout2d: p must lie in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    mask_shape = x.shape[:-2] + (1, 1)
+    if p == 1.0:
+        return ScaleByMask(x._data.dtype.type(0))(x)
+    return ScaleByMask(dropout_mask(mask_shape, p, x.dtype))(x)
+
+
+class Dropout2d(Dropout):
+    """Channel dropout: each channel of each sample is zeroed with probability ``p`` (PyTorch's)."""
+
+    def forward(self, x):
+        return dropout2d(x, self.p, self.training)

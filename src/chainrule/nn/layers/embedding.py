@@ -69,7 +69,7 @@ def _check_padding_idx(padding_idx, num_embeddings, where):
 def embedding(indices, weight, padding_idx=None):
     """Rows of ``weight`` (V, D) at integer ``indices`` -> (*indices.shape, D), as ``F.embedding``."""
     weight = weight if isinstance(weight, Tensor) else Tensor(weight)
-    data = indices.data if isinstance(indices, Tensor) else numpy.asarray(indices)
+    data = indices._data if isinstance(indices, Tensor) else numpy.asarray(indices)
     if not numpy.issubdtype(data.dtype, numpy.integer):
         raise DTypeError(f"embedding: indices must be integers, got {data.dtype}: convert them with "
                          ".astype('int64')")
@@ -77,7 +77,7 @@ def embedding(indices, weight, padding_idx=None):
     if data.size and (data.min() < 0 or data.max() >= num_embeddings):
         raise ShapeError(f"embedding: indices must lie in [0, {num_embeddings}), got values from "
                          f"{data.min()} to {data.max()}")
-    xp = array_module(weight.data)
+    xp = array_module(weight._data)
     padding_idx = _check_padding_idx(padding_idx, num_embeddings, "embedding")
     return EmbeddingLookup(xp.asarray(data), padding_idx)(weight)
 
@@ -104,7 +104,7 @@ class Embedding(Module):
     def reset_parameters(self):
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight._data[self.padding_idx] = 0
 
     def forward(self, indices):
         return embedding(indices, self.weight, self.padding_idx)

@@ -59,7 +59,7 @@ def _update_running(running, batch_value, factor):
     """running ← (1 − factor)·running + factor·batch_value, in place and outside the graph.
 
     ``running`` is a Tensor or a NumPy array (PyTorch's F.batch_norm takes plain buffers too)."""
-    array = running.data if isinstance(running, Tensor) else running
+    array = running._data if isinstance(running, Tensor) else running
     array *= 1.0 - factor
     array += (factor * batch_value).astype(array.dtype, copy=False)
 
@@ -69,7 +69,7 @@ def _check_running(name, running, channels, training):
     in place)."""
     if running is None:
         return
-    array = running.data if isinstance(running, Tensor) else running
+    array = running._data if isinstance(running, Tensor) else running
     if not training:
         array = numpy.asarray(array) if not hasattr(array, "shape") else array
     elif not isinstance(array, numpy.ndarray) and not hasattr(array, "__cuda_array_interface__"):
@@ -113,7 +113,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if not sync:
             y, mu, variance = _standardise(x, axes, eps)
         if training and running_mean is not None:
-            tracked = num_batches_tracked.data if isinstance(num_batches_tracked, Tensor) \
+            tracked = num_batches_tracked._data if isinstance(num_batches_tracked, Tensor) \
                 else num_batches_tracked  # a Tensor or an array, counted in place
             if tracked is not None:
                 tracked += 1
@@ -122,8 +122,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
             else:  # the cumulative average of every batch seen so far
                 factor = 1.0 / float(tracked) if tracked is not None else 0.0
             with no_grad():
-                _update_running(running_mean, mu.data.reshape(channels), factor)
-                unbiased = variance.data.reshape(channels) * (count / (count - 1))
+                _update_running(running_mean, mu._data.reshape(channels), factor)
+                unbiased = variance._data.reshape(channels) * (count / (count - 1))
                 _update_running(running_var, unbiased, factor)
     else:
         stats_mean = reshape(_constant(running_mean), per_channel)
@@ -137,7 +137,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
 
 
 def _constant(t):
-    return Tensor._from_op(t.data if isinstance(t, Tensor) else numpy.asarray(t))
+    return Tensor._from_op(t._data if isinstance(t, Tensor) else numpy.asarray(t))
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):

@@ -1,0 +1,271 @@
+"""The top-level functions whose PyTorch and NumPy meanings differ, with PyTorch's meaning.
+
+``cr.max(x, 1)`` is a ``(values, indices)`` named tuple, ``cr.transpose(x, 0, 1)`` swaps two dims and
+``cr.split(x, 2)`` cuts pieces of size 2, as in PyTorch. NumPy's keywords keep NumPy's meaning where
+that is unambiguous: ``axis=``/``keepdims=`` (``cr.max(x, axis=1)`` is the values only), a permutation
+given as one sequence (``cr.transpose(x, (2, 0, 1))``), ``split(x, indices_or_sections=...)``.
+The Tensor methods of the same names call these.
+"""
+
+import builtins
+import collections
+
+import numpy
+
+from chainrule import ops
+from chainrule.autograd.tensor import Tensor
+from chainrule.errors import ShapeError
+
+# what torch.max(x, dim) and friends return: a tuple that also has .values and .indices
+_max_result = collections.namedtuple("max", ["values", "indices"])
+_min_result = collections.namedtuple("min", ["values", "indices"])
+_sort_result = collections.namedtuple("sort", ["values", "indices"])
+
+
+def axis_of(dim, axis):
+    """PyTorch's ``dim`` or NumPy's ``axis``, whichever was given (not both)."""
+    if axis is None:
+        return tuple(dim) if isinstance(dim, list) else dim
+    if dim is not None:
+        raise TypeError("give dim (PyTorch) or axis (NumPy), not both")
+    return axis
+
+
+def _as_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):  # noqa: A001, A002
+    x = _as_tensor(input) if dtype is None else _as_tensor(input).astype(dtype)
+    return ops.sum(x, axis=axis_of(dim, axis), keepdims=keepdim or keepdims)
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):  # noqa: A002
+    x = _as_tensor(input) if dtype is None else _as_tensor(input).astype(dtype)
+    return ops.mean(x, axis=axis_of(dim, axis), keepdims=keepdim or keepdims)
+
+
+def prod(input, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A002
+    return ops.prod(_as_tensor(input), axis=axis_of(dim, axis), keepdims=keepdim or keepdims)
+
+
+def _correction(unbiased, correction, ddof, numpy_call):
+    if ddof is not None:
+        return ddof
+    if correction is not None:
+        return correction
+    if unbiased is not None:
+        return int(unbiased)
+    return 0 if numpy_call else 1  # PyTorch's default is the unbiased estimate, NumPy's the biased
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, ddof=None,  # noqa: A002
+        keepdims=False):
+    """The variance; unbiased (correction 1) by default as in PyTorch, biased when called NumPy's way."""
+    ddof = _correction(unbiased, correction, ddof, axis is not None)
+    return ops.var(_as_tensor(input), axis=axis_of(dim, axis), ddof=ddof, keepdims=keepdim or keepdims)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, ddof=None,  # noqa: A002
+        keepdims=False):
+    """The standard deviation; see :func:`var` for the correction."""
+    ddof = _correction(unbiased, correction, ddof, axis is not None)
+    return ops.std(_as_tensor(input), axis=axis_of(dim, axis), ddof=ddof, keepdims=keepdim or keepdims)
+
+
+def _extreme(input, dim, keepdim, axis, keepdims, reduce, elementwise, arg, result):  # noqa: A002
+    x = _as_tensor(input)
+    if isinstance(dim, Tensor):  # torch.max(a, b): the elementwise maximum
+        return elementwise(x, dim)
+    if dim is None:  # the whole tensor, or NumPy's axis= (values only)
+        return reduce(x, axis=axis, keepdims=keepdims or keepdim)
+    if axis is not None:
+        raise TypeError("give dim (PyTorch) or axis (NumPy), not both")
+    return result(reduce(x, axis=dim, keepdims=keepdim), arg(x, axis=dim, keepdims=keepdim))
+
+
+def max(input, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001, A002
+    """The maximum: of all elements; ``(values, indices)`` along ``dim``; elementwise with a tensor."""
+    return _extreme(input, dim, keepdim, axis, keepdims, ops.max, ops.maximum, ops.argmax, _max_result)
+
+
+def min(input, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001, A002
+    """The minimum: of all elements; ``(values, indices)`` along ``dim``; elementwise with a tensor."""
+    return _extreme(input, dim, keepdim, axis, keepdims, ops.min, ops.minimum, ops.argmin, _min_result)
+
+
+def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A002
+    return ops.argmax(_as_tensor(input), axis=axis_of(dim, axis), keepdims=keepdim or keepdims)
+
+
+def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A002
+    return ops.argmin(_as_tensor(input), axis=axis_of(dim, axis), keepdims=keepdim or keepdims)
+
+
+def gather(input, dim, index):  # noqa: A002
+    """``out[i][j] = input[index[i][j]][j]`` along ``dim`` (PyTorch's gather); differentiable."""
+    x = _as_tensor(input)
+    index = index.numpy() if isinstance(index, Tensor) else numpy.asarray(index)
+    dim = dim % x.ndim
+    grids = list(numpy.indices(index.shape, sparse=True))
+    grids[dim] = index
+    return ops.getitem(x, tuple(grids))
+
+
+def sort(input, dim=-1, descending=False):  # noqa: A002
+    """``(values, indices)`` sorted along ``dim``; the values carry the gradient."""
+    x = _as_tensor(input)
+    order = numpy.argsort(-x.numpy() if descending else x.numpy(), axis=dim, kind="stable")
+    return _sort_result(gather(x, dim, order), Tensor._from_op(order))
+
+
+def transpose(input, dim0=None, dim1=None, *, axes=None):  # noqa: A002
+    """PyTorch's ``transpose(x, dim0, dim1)`` swaps two dims; one sequence is NumPy's permutation."""
+    x = _as_tensor(input)
+    if dim1 is not None:
+        return ops.swapaxes(x, dim0, dim1)
+    if axes is None and isinstance(dim0, int):
+        raise TypeError(f"transpose(x, {dim0}): give two dims to swap, or a full permutation as a tuple")
+    return ops.transpose(x, axes if axes is not None else dim0)
+
+
+def permute(input, *dims):  # noqa: A002
+    dims = dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims
+    return ops.transpose(_as_tensor(input), tuple(dims))
+
+
+def cat(tensors, dim=None, *, axis=None):
+    return ops.concatenate([_as_tensor(t) for t in tensors], axis_of(dim, axis) or 0)
+
+
+concat = cat
+
+
+def stack(tensors, dim=None, *, axis=None):
+    return ops.stack([_as_tensor(t) for t in tensors], axis_of(dim, axis) or 0)
+
+
+def split(tensor, split_size_or_sections=None, dim=0, *, indices_or_sections=None, axis=None):
+    """PyTorch's split: pieces of ``split_size`` (the last may be smaller), or of the listed sizes.
+
+    ``indices_or_sections=`` (NumPy's keyword) keeps NumPy's meaning: a number of equal sections, or
+    the indices to cut at.
+    """
+    x = _as_tensor(tensor)
+    if indices_or_sections is not None:
+        return ops.split(x, indices_or_sections, axis=axis_of(None, axis) if axis is not None else dim)
+    dim = axis_of(dim if axis is None else None, axis) % x.ndim
+    size = x.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step < 1:
+            raise ShapeError(f"split: the split size must be positive, got {step}")
+        sizes = [builtins.min(step, size - start) for start in range(0, size, step)] or [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if builtins.sum(sizes) != size:
+            raise ShapeError(f"split: sizes {sizes} add up to {builtins.sum(sizes)}, but dim {dim} has "
+                             f"size {size}")
+    bounds = numpy.cumsum([0, *sizes])
+    return tuple(ops.getitem(x, (slice(None),) * dim + (slice(int(lo), int(hi)),))
+                 for lo, hi in zip(bounds, bounds[1:]))
+
+
+def chunk(input, chunks, dim=0):  # noqa: A002
+    """Cut into ``chunks`` pieces of ``ceil(size / chunks)`` (fewer when it does not divide, as PyTorch)."""
+    x = _as_tensor(input)
+    size = x.shape[dim]
+    return split(x, builtins.max(1, -(-size // chunks)), dim)
+
+
+def where(condition, input=None, other=None):  # noqa: A002
+    """``input`` where ``condition`` holds, else ``other``; with the condition only, its indices."""
+    if input is None and other is None:
+        condition = condition.numpy() if isinstance(condition, Tensor) else numpy.asarray(condition)
+        return tuple(Tensor._from_op(i) for i in numpy.nonzero(condition))
+    return ops.where(condition, input, other)
+
+
+def mm(input, mat2):  # noqa: A002
+    """The product of two matrices (2-D only, as PyTorch; ``matmul`` broadcasts)."""
+    a, b = _as_tensor(input), _as_tensor(mat2)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ShapeError(f"mm: expected two matrices, got shapes {a.shape} and {b.shape}; use matmul "
+                         "for vectors and batches")
+    return ops.matmul(a, b)
+
+
+def bmm(input, mat2):  # noqa: A002
+    """The products of two batches of matrices, (b, n, m) @ (b, m, p)."""
+    a, b = _as_tensor(input), _as_tensor(mat2)
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise ShapeError(f"bmm: expected two batches of matrices of one batch size, got shapes "
+                         f"{a.shape} and {b.shape}")
+    return ops.matmul(a, b)
+
+
+def softmax(input, dim=None, *, axis=None):  # noqa: A002
+    return ops.softmax(_as_tensor(input), _dim_or_last(dim, axis))
+
+
+def log_softmax(input, dim=None, *, axis=None):  # noqa: A002
+    return ops.log_softmax(_as_tensor(input), _dim_or_last(dim, axis))
+
+
+def _dim_or_last(dim, axis):
+    # PyTorch warns and guesses when dim is left out; for the tensors it is given (N, C) that guess
+    # is the last dim, which is also NumPy-style code's habit
+    dim = axis_of(dim, axis)
+    return -1 if dim is None else dim
+
+
+def cumsum(input, dim=None, *, axis=None):  # noqa: A002
+    return ops.cumsum(_as_tensor(input), axis=axis_of(dim, axis))
+
+
+def norm(input, p="fro", dim=None, keepdim=False):  # noqa: A002
+    """The vector p-norm over ``dim`` (all elements by default; 'fro' is the 2-norm)."""
+    x = _as_tensor(input)
+    p = 2 if p in ("fro", None) else p
+    if p == numpy.inf:
+        return ops.max(ops.abs(x), axis=dim, keepdims=keepdim)
+    if p == 2:
+        return ops.sqrt(ops.sum(x * x, axis=dim, keepdims=keepdim))
+    if p == 1:
+        return ops.sum(ops.abs(x), axis=dim, keepdims=keepdim)
+    return ops.sum(ops.abs(x) ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)
+
+
+def clamp(input, min=None, max=None):  # noqa: A001, A002
+    return ops.clip(_as_tensor(input), min, max)
+
+
+def sign(input):  # noqa: A002
+    """-1, 0 or 1; flat, so no gradient flows (as PyTorch's zero gradient)."""
+    x = _as_tensor(input)
+    return Tensor._from_op(numpy.sign(x.numpy()).astype(x.dtype))
+
+
+def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
+    return ops.flatten(_as_tensor(input), start_dim, end_dim)
+
+
+def unsqueeze(input, dim):  # noqa: A002
+    return ops.expand_dims(_as_tensor(input), dim)
+
+
+def squeeze(input, dim=None, *, axis=None):  # noqa: A002
+    """Drop size-1 dims; a given dim that is not of size 1 is left as it is (PyTorch's rule)."""
+    x = _as_tensor(input)
+    dim = axis_of(dim, axis)
+    if axis is not None:  # NumPy's call raises on a dim that is not of size 1
+        return ops.squeeze(x, axis)
+    if dim is None:
+        return ops.squeeze(x)
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    dims = tuple(d for d in dims if x.shape[d] == 1)
+    return ops.squeeze(x, dims) if dims else x
+
+
+def numel(input):  # noqa: A002
+    return int(numpy.prod(_as_tensor(input).shape))

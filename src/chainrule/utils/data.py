@@ -1,0 +1,54 @@
+"""``torch.utils.data`` with PyTorch's meaning: the DataLoader yields Tensors.
+
+The data sets and splits are :mod:`chainrule.data`'s; this loader differs from
+:class:`chainrule.data.DataLoader` (which yields NumPy arrays, for the Keras-shaped ``fit``) only in
+handing each batch over as Tensors, and in accepting PyTorch's loader keywords that mean nothing on a
+NumPy CPU loader (``num_workers``, ``pin_memory``, ...).
+"""
+
+import numpy
+
+from chainrule import data as _data
+from chainrule.autograd.tensor import Tensor
+from chainrule.data import Dataset, Subset, TensorDataset, random_split  # noqa: F401 - re-exported
+
+# keywords of torch's DataLoader that change how batches are produced, not what they hold
+_IGNORED = ("num_workers", "pin_memory", "timeout", "worker_init_fn", "prefetch_factor",
+            "persistent_workers", "multiprocessing_context", "pin_memory_device", "generator")
+
+
+def _as_tensors(batch):
+    if isinstance(batch, Tensor):
+        return batch
+    if isinstance(batch, numpy.ndarray):
+        return Tensor(batch)
+    if isinstance(batch, tuple):
+        return tuple(_as_tensors(item) for item in batch)
+    if isinstance(batch, list):
+        return [_as_tensors(item) for item in batch]
+    if isinstance(batch, dict):
+        return {key: _as_tensors(value) for key, value in batch.items()}
+    return batch
+
+
+class DataLoader(_data.DataLoader):
+    """Batches of ``dataset`` as Tensors: ``for data, target in loader`` as in PyTorch.
+
+    ``num_workers``, ``pin_memory`` and the other worker settings are accepted and have no effect
+    (batches are made in the calling process).
+    """
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None,
+                 collate_fn=None, drop_last=False, seed=None, **worker_settings):
+        unknown = sorted(set(worker_settings) - set(_IGNORED))
+        if unknown:
+            raise TypeError(f"DataLoader got unexpected keyword arguments {unknown}")
+        if sampler is not None or batch_sampler is not None:
+            raise TypeError("DataLoader: sampler and batch_sampler are not supported; use shuffle=True or "
+                            "a Subset of the data set")
+        super().__init__(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed,
+                         collate_fn=collate_fn)
+
+    def __iter__(self):
+        for batch in super().__iter__():
+            yield _as_tensors(batch)
