@@ -229,7 +229,7 @@ def decision_regions(model, x, resolution=200, margin=0.5):
     dtype = next((p.dtype for p in model.parameters() if p.dtype.kind == "f"), numpy.float32) \
         if hasattr(model, "parameters") else numpy.float32
     with evaluating(model), no_grad():
-        scores = numpy.asarray(model(Tensor(grid.astype(dtype))).data, dtype=numpy.float64)
+        scores = numpy.asarray(model(Tensor(grid.astype(dtype)))._data, dtype=numpy.float64)
     return grid_x, grid_y, predicted_classes(scores.reshape(len(grid), -1)).reshape(grid_x.shape)
 
 

@@ -50,7 +50,7 @@ def manual(optimizer_name, dtype, out, batch_norm=False):
         optimizer.step()
     key = f"{optimizer_name}_{numpy.dtype(dtype).name}" + ("_bn" if batch_norm else "")
     for i, t in enumerate(model.state_dict().values()):
-        out[f"{key}_{i}"] = t.data
+        out[f"{key}_{i}"] = t.numpy()
 
 
 def dropout_masks(out):

@@ -69,7 +69,7 @@ def test_ranks_with_batch_b_step_as_one_process_with_batch_nb(trained, name, bat
     key = f"{name}_{numpy.dtype(dtype).name}" + ("_bn" if batch_norm else "")
     for i, t in enumerate(model.state_dict().values()):
         for r in range(ranks):
-            numpy.testing.assert_allclose(results[r][f"{key}_{i}"], t.data, rtol=0, atol=tolerance)
+            numpy.testing.assert_allclose(results[r][f"{key}_{i}"], t.numpy(), rtol=0, atol=tolerance)
         assert results[0][f"{key}_{i}"].dtype == t.dtype
 
 

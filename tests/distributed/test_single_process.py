@@ -68,7 +68,7 @@ def test_distributed_optimizer_on_one_process_steps_as_the_optimizer():
             optimizer.zero_grad()
             (model(cr.ones(4, 3)) ** 2).mean().backward()
             optimizer.step()
-        return [p.data.copy() for p in model.parameters()], optimizer.state_dict()
+        return [p.numpy().copy() for p in model.parameters()], optimizer.state_dict()
 
     (plain, _), (wrapped, wrapped_state) = train(False), train(True)
     assert all(numpy.array_equal(a, b) for a, b in zip(plain, wrapped))
@@ -114,7 +114,7 @@ def test_sync_batch_norm_on_one_process_is_batch_norm():
         layer.to(numpy.float64)
         y = layer(x)
         (y * y * x).sum().backward()
-        outputs.append((y.data, x.grad.data.copy(), layer.running_var.data.copy()))
+        outputs.append((y.numpy(), x.grad.numpy().copy(), layer.running_var.numpy().copy()))
         x.grad = None
     for other in outputs[1:]:
         for a, b in zip(outputs[0], other):

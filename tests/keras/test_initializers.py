@@ -10,7 +10,7 @@ from chainrule.nn import Parameter
 
 def _drawn(initializer, shape):
     keras.utils.set_random_seed(0)
-    return initializer(Parameter(numpy.empty(shape, dtype="float64"))).data
+    return initializer(Parameter(numpy.empty(shape, dtype="float64"))).numpy()
 
 
 def test_uniform_and_normal_are_kerass_small_ranges():

@@ -32,8 +32,8 @@ def test_conv2d_is_channels_last_with_kerass_kernel_layout(strides, padding, tor
     layer = layers.Conv2D(4, kernel_size=(3, 3), strides=strides, padding=padding)
     layer.build((None, 7, 7, 3))
     layer.set_weights([w.astype("float32") for w in (_images((3, 3, 3, 4), 1), _images((4,), 2))])
-    layer.weight.data = layer.weight.data.astype("float64")
-    layer.bias.data = layer.bias.data.astype("float64")
+    layer.weight.data = layer.weight.numpy().astype("float64")
+    layer.bias.data = layer.bias.numpy().astype("float64")
     numpy.testing.assert_allclose(layer(x).numpy(), _torch_conv(x, layer, strides, torch_pad), atol=1e-10)
 
 

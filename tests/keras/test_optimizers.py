@@ -17,7 +17,7 @@ def run(optimizer):
     for g in GRADS:
         p.grad = Parameter(g.copy(), requires_grad=False)
         optimizer.step()
-    return p.data
+    return p.numpy()
 
 
 def keras_rmsprop(lr=0.001, rho=0.9, eps=1e-7, momentum=0.0, centered=False):
@@ -100,9 +100,9 @@ def test_rmsprop_reproduces_the_example_in_kerass_docstring():
     # keras.optimizers.RMSprop docs: var1 = 10, loss = var1² / 2, one minimize step at lr 0.1 -> 9.683772
     p = Parameter(numpy.array(10.0, dtype="float32"))
     optimizer = keras.optimizers.RMSprop(learning_rate=0.1).bind([p])
-    p.grad = Parameter(p.data.copy(), requires_grad=False)
+    p.grad = Parameter(p.numpy().copy(), requires_grad=False)
     optimizer.step()
-    assert float(p.data) == pytest.approx(9.683772, abs=1e-6)
+    assert p.item() == pytest.approx(9.683772, abs=1e-6)
 
 
 def test_defaults_are_kerass():

@@ -87,8 +87,8 @@ def test_conv2d_transpose_values_and_gradients_match_pytorch(strides, padding):
     layer = layers.Conv2DTranspose(2, 3, strides=strides, padding=padding)
     layer.build(x.shape)
     kernel = numpy.random.default_rng(2).standard_normal((3, 3, 2, 3))
-    layer.weight.data = layer.weight.data.astype("float64")  # float64, then set: compared at 1e-10
-    layer.bias.data = layer.bias.data.astype("float64")
+    layer.weight.data = layer.weight.numpy().astype("float64")  # float64, then set: compared at 1e-10
+    layer.bias.data = layer.bias.numpy().astype("float64")
     layer.set_weights([kernel, numpy.array([0.5, -1.0])])
     x_cr = cr.tensor(x, requires_grad=True)
     y = layer(x_cr)

@@ -25,9 +25,9 @@ def _sparse_autoencoder(strength):
 
 def test_keras_formulas_and_defaults():
     x = numpy.array([[1.0, -2.0], [0.5, 0.0]])
-    assert float(regularizers.l1(0.1)(x).data) == pytest.approx(0.1 * 3.5)
-    assert float(regularizers.l2(0.1)(x).data) == pytest.approx(0.1 * 5.25)  # no ½
-    assert float(regularizers.l1_l2(l1=0.1, l2=0.2)(x).data) == pytest.approx(0.35 + 1.05)
+    assert float(regularizers.l1(0.1)(x).item()) == pytest.approx(0.1 * 3.5)
+    assert float(regularizers.l2(0.1)(x).item()) == pytest.approx(0.1 * 5.25)  # no ½
+    assert float(regularizers.l1_l2(l1=0.1, l2=0.2)(x).item()) == pytest.approx(0.35 + 1.05)
     assert regularizers.L1().l1 == 0.01 and regularizers.L2().l2 == 0.01
     assert regularizers.l1_l2().get_config() == {"l1": 0.0, "l2": 0.0}
 

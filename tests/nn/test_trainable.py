@@ -29,9 +29,9 @@ def test_a_lazy_layer_frozen_before_it_builds_stays_frozen():
     model.fit(x, y, epochs=1, batch_size=4, verbose=0)
     first = model.layers[0]
     assert not first.weight.requires_grad and not first.bias.requires_grad
-    snapshot = first.weight.data.copy()
+    snapshot = first.weight.numpy().copy()
     model.fit(x, y, epochs=1, batch_size=4, verbose=0)
-    numpy.testing.assert_array_equal(first.weight.data, snapshot)
+    numpy.testing.assert_array_equal(first.weight.numpy(), snapshot)
 
 
 def test_summary_counts_frozen_weights_as_non_trainable_and_thawing_trains_again():

@@ -203,9 +203,9 @@ class FitStrategy:
     def _share_running_statistics(self):
         """Rank 0's buffers (BatchNorm running statistics) on every rank, so eval agrees everywhere."""
         buffers = [b for _, b in self.model.named_buffers() if b is not None
-                   and numpy.asarray(b.data).dtype.kind == "f"]
+                   and numpy.asarray(b._data).dtype.kind == "f"]
         if buffers:  # the same model on every rank: all skip, or none
-            broadcast_arrays([b.data for b in buffers], 0, "fit (running statistics)")
+            broadcast_arrays([b._data for b in buffers], 0, "fit (running statistics)")
 
     def stop(self, flag):
         """True on every rank if any rank wants to stop."""

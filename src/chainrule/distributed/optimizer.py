@@ -19,7 +19,7 @@ from chainrule.errors import ConfigError
 
 def module_arrays(module):
     """The arrays that make a module's state: parameters, then buffers (running statistics)."""
-    return [t.data for t in module.state_dict().values() if isinstance(t, Tensor)]
+    return [t._data for t in module.state_dict().values() if isinstance(t, Tensor)]
 
 
 def broadcast_parameters(module, root=0):
@@ -27,7 +27,7 @@ def broadcast_parameters(module, root=0):
     from chainrule.autograd.tensor import mark_changed
 
     tensors = [t for t in module.state_dict().values() if isinstance(t, Tensor)]
-    broadcast_arrays([t.data for t in tensors], root, "broadcast_parameters")
+    broadcast_arrays([t._data for t in tensors], root, "broadcast_parameters")
     for t in tensors:
         mark_changed(t)
 
@@ -50,7 +50,7 @@ def synchronize(optimizer):
     from chainrule.autograd.tensor import mark_changed
 
     params = _parameters(optimizer)
-    broadcast_arrays([p.data for p in params], 0, "broadcast_parameters")
+    broadcast_arrays([p._data for p in params], 0, "broadcast_parameters")
     for p in params:
         mark_changed(p)
     broadcast_optimizer_state(optimizer)
@@ -61,7 +61,7 @@ def average_gradients(optimizer):
     if not active():
         return
     with_grad = [p for p in _parameters(optimizer) if p.grad is not None]
-    averaged = allreduce_arrays([p.grad.data for p in with_grad], "mean", "gradients")
+    averaged = allreduce_arrays([p.grad._data for p in with_grad], "mean", "gradients")
     for p, g in zip(with_grad, averaged):
         p.grad = Tensor._from_op(g)
 

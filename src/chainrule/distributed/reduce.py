@@ -16,7 +16,7 @@ def allreduce(value, op="mean"):
     Returns a new object of the same kind (a Tensor outside the graph for a Tensor); without
     ``init()`` or with one rank, a copy. Every rank must pass the same shape and dtype.
     """
-    array = value.data if isinstance(value, Tensor) else value
+    array = value._data if isinstance(value, Tensor) else value
     (result,) = allreduce_arrays([numpy.asarray(array)], op, "allreduce")
     if isinstance(value, Tensor):
         return Tensor(result)

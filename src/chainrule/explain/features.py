@@ -50,7 +50,7 @@ def activations(model, layer, data, batch_size=256):
     caught = []
 
     def hook(module, args, output):
-        caught.append(numpy.asarray((output[0] if isinstance(output, tuple) else output).data))
+        caught.append(numpy.asarray((output[0] if isinstance(output, tuple) else output)._data))
 
     handle = target.register_forward_hook(hook)
     data = numpy.asarray(getattr(data, "data", data))
@@ -112,7 +112,7 @@ def maximize_activation(model, layer, unit, input_shape, steps=200, lr=0.1, l2=1
                 value = out[0, unit].mean() - (inputs * inputs).sum() * l2
                 (gradient,) = grad_of([value], [inputs])
                 history.append(float(value.item()))
-                x = x + lr * numpy.asarray(gradient.data)
+                x = x + lr * numpy.asarray(gradient._data)
     finally:
         handle.remove()
     return x[0], numpy.asarray(history)

@@ -147,8 +147,8 @@ def _flat_output(model, x):
 def _targets(model, inputs, target):
     if target is None:
         with no_grad():
-            return numpy.concatenate([_flat_output(model, Tensor(inputs[start:start + _CHUNK])).data.argmax(1)
-                                      for start in range(0, len(inputs), _CHUNK)])
+            chunks = (Tensor(inputs[start:start + _CHUNK]) for start in range(0, len(inputs), _CHUNK))
+            return numpy.concatenate([_flat_output(model, chunk)._data.argmax(1) for chunk in chunks])
     targets = numpy.asarray(target)
     if targets.dtype.kind not in "iu":
         raise ChainruleError(f"saliency: target must be None, an int or one int per sample, got {target!r}")

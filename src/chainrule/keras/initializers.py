@@ -25,7 +25,7 @@ TRUNCATED_STD = 0.87962566103423978  # the standard deviation of N(0, 1) truncat
 
 
 def _fill(tensor, values):
-    tensor.data[...] = values.astype(tensor.dtype, copy=False)
+    tensor._data[...] = values.astype(tensor.dtype, copy=False)
     mark_changed(tensor)
     return tensor
 

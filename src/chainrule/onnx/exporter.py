@@ -60,7 +60,7 @@ def export(model, path, sample_input, opset=17, dynamic_batch=True):
     if not 17 <= opset <= onnx.defs.onnx_opset_version():
         raise ChainruleError(f"onnx.export: opset {opset} is not supported: choose one from 17 to "
                              f"{onnx.defs.onnx_opset_version()} (this onnx's newest)")
-    sample = numpy.asarray(sample_input.data if isinstance(sample_input, Tensor) else sample_input)
+    sample = numpy.asarray(sample_input._data if isinstance(sample_input, Tensor) else sample_input)
     if sample.ndim == 0:
         raise ChainruleError("onnx.export: sample_input must be a batch (N, ...), got a scalar")
     model_proto = to_model(onnx, model, sample, opset, dynamic_batch)
@@ -122,13 +122,13 @@ class _Walker:
         if key in self.calls:
             self._layer(self.calls[key])
         elif key in self.known:
-            self.names[key] = self.g.constant(numpy.asarray(tensor.data), self.known[key])
+            self.names[key] = self.g.constant(numpy.asarray(tensor._data), self.known[key])
         elif getattr(tensor, "_node", None) is not None:
             op = tensor._node
             inputs = [self.name(t) if isinstance(t, Tensor) else self._constant(t) for t in op.inputs]
             self.names[key] = functions.convert(self.g, op, inputs, tensor, self.batch)
         else:  # a tensor made outside the graph (a mask, a constant table): baked in
-            self.names[key] = self.g.constant(numpy.asarray(tensor.data), "const")
+            self.names[key] = self.g.constant(numpy.asarray(tensor._data), "const")
         return self.names[key]
 
     def _constant(self, value):

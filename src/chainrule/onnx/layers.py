@@ -12,7 +12,7 @@ from chainrule.errors import ChainruleError
 
 
 def _array(parameter):
-    return numpy.asarray(parameter.data)
+    return numpy.asarray(parameter._data)
 
 
 def _param(g, layer, attribute, prefix):

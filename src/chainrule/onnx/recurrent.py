@@ -29,12 +29,12 @@ def _weights(layer, index, directions):
     w, r, b = [], [], []
     for direction in range(directions):
         suffix = f"l{index}" + ("_reverse" if direction else "")
-        w.append(_reorder(numpy.asarray(getattr(layer, "weight_ih_" + suffix).data), mode, hidden))
-        r.append(_reorder(numpy.asarray(getattr(layer, "weight_hh_" + suffix).data), mode, hidden))
+        w.append(_reorder(numpy.asarray(getattr(layer, "weight_ih_" + suffix)._data), mode, hidden))
+        r.append(_reorder(numpy.asarray(getattr(layer, "weight_hh_" + suffix)._data), mode, hidden))
         if layer.bias:
             b.append(numpy.concatenate([
-                _reorder(numpy.asarray(getattr(layer, "bias_ih_" + suffix).data), mode, hidden),
-                _reorder(numpy.asarray(getattr(layer, "bias_hh_" + suffix).data), mode, hidden)]))
+                _reorder(numpy.asarray(getattr(layer, "bias_ih_" + suffix)._data), mode, hidden),
+                _reorder(numpy.asarray(getattr(layer, "bias_hh_" + suffix)._data), mode, hidden)]))
         else:
             b.append(numpy.zeros(2 * gates * hidden, dtype=w[-1].dtype))
     return numpy.stack(w), numpy.stack(r), numpy.stack(b)

@@ -191,7 +191,7 @@ class TensorBoard(Callback):
 
     def _write_weights(self, writer, epoch):
         for name, parameter in self.model.named_parameters():
-            values = numpy.asarray(parameter.data)
+            values = numpy.asarray(parameter._data)
             if values.size == 0 or not numpy.issubdtype(values.dtype, numpy.floating):
                 continue
             writer.add_histogram(f"{name}/histogram", values, epoch)

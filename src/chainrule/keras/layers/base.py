@@ -167,7 +167,7 @@ def all_layouts(module):
 
 
 def get_weights(module):
-    return [numpy.array(to_keras(t.data)) for t, to_keras, _ in all_layouts(module)]
+    return [numpy.array(to_keras(t._data)) for t, to_keras, _ in all_layouts(module)]
 
 
 def set_weights(module, weights):
@@ -181,12 +181,12 @@ def set_weights(module, weights):
                          "get_weights() returns (Keras's layout, e.g. a Dense kernel (in, units))")
     converted = []
     for i, ((tensor, to_keras, from_keras), array) in enumerate(zip(entries, weights, strict=True)):
-        array = array.data if isinstance(array, Tensor) else numpy.asarray(array)
-        expected = to_keras(tensor.data).shape
+        array = array._data if isinstance(array, Tensor) else numpy.asarray(array)
+        expected = to_keras(tensor._data).shape
         if array.shape != expected:
             raise ShapeError(f"{owner}: weight {i} expects shape {expected} (Keras's layout), got "
                              f"{array.shape}; nothing was changed")
         converted.append(numpy.ascontiguousarray(from_keras(array)).astype(tensor.dtype, copy=False))
     for (tensor, _, _), array in zip(entries, converted, strict=True):
-        tensor.data[...] = array
+        tensor._data[...] = array
         mark_changed(tensor)

@@ -69,8 +69,8 @@ class BatchNormalization(KerasLayer, Module):
             variance = reduce.var(x, axis=axes)
             with no_grad():
                 for moving, batch in ((self.moving_mean, mean), (self.moving_variance, variance)):
-                    moving.data *= self.momentum
-                    moving.data += (1.0 - self.momentum) * batch.data.astype(moving.dtype)
+                    moving._data *= self.momentum
+                    moving._data += (1.0 - self.momentum) * batch._data.astype(moving.dtype)
                     mark_changed(moving)
         else:
             mean, variance = self.moving_mean, self.moving_variance

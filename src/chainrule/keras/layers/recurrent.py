@@ -163,7 +163,7 @@ class LSTM(_Recurrent):
 
     def _init_bias(self):
         if self.unit_forget_bias:
-            self.bias.data[self.units:2 * self.units] = 1.0  # the forget gate starts open, as in Keras
+            self.bias._data[self.units:2 * self.units] = 1.0  # the forget gate starts open, as in Keras
 
     def recurrence(self, x, h0, reverse):
         return LSTMRecurrence(reverse)(x, self.weight_hh, h0, h0, self.bias, self.weight_ih)
