@@ -2,7 +2,7 @@
 
     chainrule train [NAME]             train a zoo model (default: the lecture's MNIST MLP)
     chainrule evaluate FILE            loss and accuracy of a saved model on the test digits
-    chainrule predict FILE IMAGE.png   the digit in a 28x28 grayscale image
+    chainrule predict FILE IMAGE.png   the digit in an image (PNG or JPEG, any size)
     chainrule summary NAME|FILE        the layers, output shapes and parameter counts
     chainrule explain tlu|xor|backprop a hand-worked example, number by number
     chainrule explain graph|saliency|filters ...   pictures of a network (see --help)
@@ -71,9 +71,10 @@ def _parser():
     evaluate.add_argument("--limit", type=_positive_int, help=argparse.SUPPRESS)
     evaluate.set_defaults(handler=_evaluate)
 
-    predict = commands.add_parser("predict", help="classify a 28x28 grayscale digit image")
+    predict = commands.add_parser("predict", help="classify a digit image (PNG or JPEG, any size)")
     predict.add_argument("file", help="a .chainrule model file (a digit classifier)")
-    predict.add_argument("image", help="a PNG image of a digit, 28x28 pixels")
+    predict.add_argument("image", help="a PNG or JPEG image of one digit (other sizes than 28x28 are centred "
+                         "and scaled as MNIST's digits were)")
     predict.set_defaults(handler=_predict)
 
     summary = commands.add_parser("summary", help="print a model's layers and parameter counts")
