@@ -10,7 +10,7 @@ from chainrule.autograd.mode import enable_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ChainruleError
 from chainrule.nn.modes import evaluating
-from chainrule.onnx import functions, layers, recurrent
+from chainrule.onnx import functions, keras_layers, keras_recurrent, layers, recurrent
 from chainrule.onnx.graph import GraphBuilder
 
 # layer class name -> translation; a subclass finds its nearest ancestor's
@@ -27,6 +27,16 @@ TRANSLATIONS = {
     "LeakyReLU": layers.activation, "Softplus": layers.activation, "Softmax": layers.activation,
     "LogSoftmax": layers.activation, "Step": layers.activation,
     "RNN": recurrent.recurrent, "LSTM": recurrent.recurrent, "GRU": recurrent.recurrent,
+    # chainrule.keras's channels-last layers, looked up as "keras.<class>" (keras.LSTM is not nn's LSTM);
+    # those not listed (Dense, Dropout, Flatten, Reshape, Embedding) are their engine class's
+    "keras.Conv1D": keras_layers.conv, "keras.Conv2D": keras_layers.conv,
+    "keras.Conv2DTranspose": keras_layers.conv_transpose,
+    "keras.MaxPooling2D": keras_layers.pool, "keras.AveragePooling2D": keras_layers.pool,
+    "keras._GlobalPooling": keras_layers.global_pool, "keras.BatchNormalization": keras_layers.batch_norm,
+    "keras.Activation": keras_layers.activation, "keras.Add": keras_layers.add,
+    "keras.Concatenate": keras_layers.concatenate,
+    "keras.SimpleRNN": keras_recurrent.recurrent, "keras.LSTM": keras_recurrent.recurrent,
+    "keras.GRU": keras_recurrent.recurrent, "keras.Bidirectional": keras_recurrent.recurrent,
 }
 
 
@@ -137,19 +147,29 @@ class _Walker:
 
     def _layer(self, call):
         translate = _translation(call)
-        inputs = [self.name(a) for a in call.args if isinstance(a, Tensor)]
+        inputs = [self.name(a) for a in _tensors(call.args)]  # a merge layer's list too
         call.dtype = self.dtype
         result = translate(self.g, call.module, inputs, call)
         for tensor, name in zip(_tensors(call.output), _names(result)):
             self.names.setdefault(id(tensor), name)
 
 
+def _key(cls):
+    return f"keras.{cls.__name__}" if cls.__module__.startswith("chainrule.keras.") else cls.__name__
+
+
 def _translation(call):
     for cls in type(call.module).__mro__:
-        if cls.__name__ in TRANSLATIONS:
-            return TRANSLATIONS[cls.__name__]
+        if _key(cls) in TRANSLATIONS:
+            return TRANSLATIONS[_key(cls)]
     raise ChainruleError(f"onnx.export: {call.describe()} has no ONNX translation; exportable layers are "
-                         f"{', '.join(sorted(TRANSLATIONS))}")
+                         f"{', '.join(sorted(k for k in TRANSLATIONS if '_' not in k))}")
+
+
+def _translated_whole(module):
+    """A layer traced as one call: one without children, or one translated whole (Bidirectional)."""
+    return not any(True for _ in module.children()) or \
+        any(_key(cls) in TRANSLATIONS for cls in type(module).__mro__[:1])
 
 
 def _trace(model, sample):
@@ -162,14 +182,14 @@ def _trace(model, sample):
         def hook(module, args, output):
             call = Call(module, prefix, args, output, len(sample), None)
             keep.append(call)
-            arguments = {id(a) for a in args if isinstance(a, Tensor)}
+            arguments = {id(a) for a in _tensors(args)}
             for tensor in _tensors(output):
                 if id(tensor) not in arguments:  # Dropout in eval mode returns its input itself
                     calls[id(tensor)] = call
         return hook
 
     for prefix, module in model.named_modules():
-        if not any(True for _ in module.children()):
+        if _translated_whole(module):
             handles.append(module.register_forward_hook(record(prefix + "." if prefix else "")))
     try:
         with evaluating(model), enable_grad():

@@ -27,7 +27,8 @@ class GraphBuilder:
     def constant(self, array, name="const", dtype=None):
         array = numpy.asarray(array, dtype=dtype)
         name = self.fresh(name)
-        self.initializers.append(self.onnx.numpy_helper.from_array(numpy.ascontiguousarray(array), name))
+        self.initializers.append(self.onnx.numpy_helper.from_array(numpy.array(array, order="C"), name))
+        # (numpy.array, not ascontiguousarray, which makes a scalar index a 1-element vector)
         return name
 
     def ints(self, values, name="shape"):
