@@ -6,41 +6,12 @@ import pytest
 import chainrule as cr
 from chainrule import nn, zoo
 from chainrule.errors import ChainruleError
-from chainrule.nn.modes import evaluating
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-
-def _run_both(model, sample, tmp_path, batches=(1, 7), atol=1e-5):
-    """Export on ``sample``; compare onnxruntime with chainrule at each batch size."""
-    path = cr.onnx.export(model, tmp_path / "model.onnx", sample)
-    proto = onnx.load(str(path))
-    onnx.checker.check_model(proto, full_check=True)
-    assert proto.ir_version <= onnx.IR_VERSION
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    for batch in batches:
-        x = numpy.resize(sample, (batch, *sample.shape[1:])).astype(sample.dtype)
-        got = session.run(None, {"input": x})
-        with evaluating(model), cr.no_grad():
-            want = model(cr.tensor(x))
-        want = _flat(want)
-        assert len(got) == len(want)
-        for g, w in zip(got, want):
-            assert g.shape == w.shape
-            numpy.testing.assert_allclose(g, w.data, atol=atol, rtol=1e-5)
-    return proto
-
-
-def _flat(value):
-    if isinstance(value, (tuple, list)):
-        return [t for item in value for t in _flat(item)]
-    return [value]
-
-
-def _images(shape, seed=0):
-    return numpy.random.default_rng(seed).random(shape).astype("float32")
-
+from onnx_check import images as _images  # noqa: E402 - after the skips
+from onnx_check import run_both as _run_both  # noqa: E402
 
 ZOO = ["mlp", "mlp_torch", "autoencoder", "deep_autoencoder", "lenet5", "char_rnn"]
 

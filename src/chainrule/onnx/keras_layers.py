@@ -37,7 +37,8 @@ def _same_pads(layer, call, kernel, strides, dilation):
 def conv(g, layer, inputs, call):
     """Conv1D (N, T, C) and Conv2D (N, H, W, C); the weight is stored as ONNX wants it (M, C/g, *k)."""
     dims, prefix = layer.dims, call.prefix
-    names = [_channels_first(g, inputs[0], dims, f"{prefix}channels_first"), layers._param(g, layer, "weight", prefix)]
+    names = [_channels_first(g, inputs[0], dims, f"{prefix}channels_first"),
+             layers._param(g, layer, "weight", prefix)]
     bias = layers._param(g, layer, "bias", prefix)
     if bias is not None:
         names.append(bias)
@@ -59,7 +60,8 @@ def conv_transpose(g, layer, inputs, call):
             full = (size - 1) * s + (k - 1) * d + 1
             pads_begin[axis] = max((k - 1) * d + 1 - s, 0) // 2
             pads_end[axis] = max(full - size * s - pads_begin[axis], 0)
-    names = [_channels_first(g, inputs[0], 2, f"{prefix}channels_first"), layers._param(g, layer, "weight", prefix)]
+    names = [_channels_first(g, inputs[0], 2, f"{prefix}channels_first"),
+             layers._param(g, layer, "weight", prefix)]
     y = g.node("ConvTranspose", names, hint=f"{prefix}convtranspose", kernel_shape=list(layer.kernel_size),
                strides=list(layer.strides), dilations=list(layer.dilation_rate), pads=pads_begin + pads_end)
     y = _channels_last(g, y, 2, f"{prefix}channels_last")
@@ -74,7 +76,8 @@ def pool(g, layer, inputs, call):
     prefix, kind = call.prefix, "MaxPool" if type(layer).__name__.startswith("Max") else "AveragePool"
     x = _channels_first(g, inputs[0], 2, f"{prefix}channels_first")
     y = g.node(kind, [x], hint=f"{prefix}{kind.lower()}", kernel_shape=list(layer.pool_size),
-               strides=list(layer.strides), pads=_same_pads(layer, call, layer.pool_size, layer.strides, (1, 1)))
+               strides=list(layer.strides),
+               pads=_same_pads(layer, call, layer.pool_size, layer.strides, (1, 1)))
     return _channels_last(g, y, 2, f"{prefix}channels_last")
 
 
@@ -94,7 +97,8 @@ def batch_norm(g, layer, inputs, call):
     prefix = call.prefix
     y = g.node("Sub", [inputs[0], layers._param(g, layer, "moving_mean", prefix)], hint=f"{prefix}sub")
     epsilon = g.constant(numpy.asarray(layer.epsilon, dtype=call.dtype), f"{prefix}epsilon")
-    variance = g.node("Add", [layers._param(g, layer, "moving_variance", prefix), epsilon], hint=f"{prefix}add")
+    variance = layers._param(g, layer, "moving_variance", prefix)
+    variance = g.node("Add", [variance, epsilon], hint=f"{prefix}add")
     y = g.node("Div", [y, g.node("Sqrt", [variance], hint=f"{prefix}sqrt")], hint=f"{prefix}div")
     if layer.gamma is not None:
         y = g.node("Mul", [y, layers._param(g, layer, "gamma", prefix)], hint=f"{prefix}mul")

@@ -59,8 +59,8 @@ def recurrent(g, layer, inputs, call):
         return g.node("Gather", [value, g.ints(direction_index, f"{prefix}direction")], hint=hint, axis=axis)
 
     if inner.return_sequences:
-        halves = [g.node("Transpose", [pick(y, d, 1, f"{prefix}y")], hint=f"{prefix}batch_major", perm=[1, 0, 2])
-                  for d in range(len(parts))]
+        halves = [g.node("Transpose", [pick(y, d, 1, f"{prefix}y")], hint=f"{prefix}batch_major",
+                         perm=[1, 0, 2]) for d in range(len(parts))]
         if inner.go_backwards:  # Keras returns a backward layer's outputs in the order it made them
             big = 2 ** 62
             halves[0] = g.node("Slice", [halves[0], g.ints([-1], "starts"), g.ints([-big], "ends"),
@@ -70,7 +70,9 @@ def recurrent(g, layer, inputs, call):
     if not bidirectional:
         if not inner.return_state:
             return halves[0]
-        states = [pick(y_h, 0, 0, f"{prefix}h")] + ([pick(outputs[2], 0, 0, f"{prefix}c")] if mode == "LSTM" else [])
+        states = [pick(y_h, 0, 0, f"{prefix}h")]
+        if mode == "LSTM":
+            states.append(pick(outputs[2], 0, 0, f"{prefix}c"))
         return [halves[0], *states]
     return _merge(g, layer.merge_mode, halves, call)
 

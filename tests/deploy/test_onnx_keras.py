@@ -1,0 +1,165 @@
+"""cr.onnx.export of chainrule.keras models: every layer, Sequential and functional, equals chainrule in
+onnxruntime at batch sizes 1 and 7."""
+
+import numpy
+import pytest
+
+import chainrule as cr
+from chainrule import keras
+from chainrule.errors import ChainruleError
+from chainrule.keras import layers
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+from onnx_check import images as _images  # noqa: E402 - after the skips
+from onnx_check import run_both as _run_both  # noqa: E402
+
+
+def _randomised(model, seed=0):
+    """Random weights, biases and moving statistics, so that a wrong layout or gate order shows."""
+    rng = numpy.random.default_rng(seed)
+    for _, tensor in [*model.named_parameters(), *model.named_buffers()]:
+        if tensor is not None and tensor.dtype.kind == "f":
+            tensor.data[...] = rng.uniform(0.2, 1.0, tensor.shape) * rng.choice([-1, 1], tensor.shape)
+    for name, tensor in model.named_buffers():
+        if "moving_variance" in name:
+            tensor.data[...] = numpy.abs(tensor.data) + 0.5
+    return model
+
+
+def _sequential(shape, *stack):
+    return _randomised(keras.Sequential([keras.Input(shape=shape), *stack]))
+
+
+IMAGE, SEQUENCE = (9, 8, 3), (5, 4)
+
+LAYERS = [
+    (IMAGE, [layers.Conv2D(4, 3, strides=2, padding="same", activation="relu")]),
+    (IMAGE, [layers.Conv2D(4, (3, 2), dilation_rate=2, use_bias=False)]),
+    (IMAGE, [layers.Conv2D(6, 3, groups=3, padding="same")]),
+    (SEQUENCE, [layers.Conv1D(4, 3, strides=2, padding="same", activation="tanh")]),
+    (IMAGE, [layers.Conv2DTranspose(4, 3, strides=2, padding="same")]),
+    (IMAGE, [layers.Conv2DTranspose(4, 4, strides=2, padding="same", activation="sigmoid")]),
+    (IMAGE, [layers.Conv2DTranspose(2, (3, 2), strides=(2, 3), dilation_rate=1)]),
+    (IMAGE, [layers.MaxPooling2D(2, padding="same")]),
+    (IMAGE, [layers.MaxPooling2D(3, strides=2)]),
+    (IMAGE, [layers.AveragePooling2D(2)]),
+    (IMAGE, [layers.GlobalAveragePooling2D()]),
+    (IMAGE, [layers.GlobalMaxPooling2D(keepdims=True)]),
+    (SEQUENCE, [layers.GlobalAveragePooling1D()]),
+    (SEQUENCE, [layers.GlobalMaxPooling1D()]),
+    (IMAGE, [layers.BatchNormalization()]),
+    (SEQUENCE, [layers.BatchNormalization(center=False, scale=False)]),
+    (IMAGE, [layers.Flatten(), layers.Dropout(0.5), layers.Dense(5, activation="softmax")]),
+    (IMAGE, [layers.Reshape((-1, 3)), layers.Activation("relu"), layers.Activation("linear")]),
+    (SEQUENCE, [layers.Dense(3, activation="log_softmax")]),
+]
+
+
+@pytest.mark.parametrize("shape, stack", LAYERS, ids=lambda v: "-".join(type(x).__name__ for x in v)
+                         if isinstance(v, list) else None)
+def test_each_keras_layer_exports(shape, stack, tmp_path):
+    sample = _images((3, *shape)) * 2 - 1
+    _run_both(_sequential(shape, *stack), sample, tmp_path)
+
+
+def test_flatten_after_conv_keeps_the_channels_last_order(tmp_path):
+    """A Dense after Flatten reads (h, w, c) order: a channels-first flatten would give other numbers."""
+    model = _sequential(IMAGE, layers.Conv2D(2, 3), layers.Flatten(), layers.Dense(3))
+    proto = _run_both(model, _images((3, *IMAGE)), tmp_path)
+    assert [n.op_type for n in proto.graph.node].count("Transpose") == 2  # around the Conv only
+
+
+@pytest.mark.parametrize("cls", [layers.SimpleRNN, layers.LSTM, layers.GRU])
+@pytest.mark.parametrize("options", [{}, {"return_sequences": True}, {"go_backwards": True},
+                                     {"go_backwards": True, "return_sequences": True},
+                                     {"return_state": True}, {"use_bias": False}])
+def test_keras_recurrent_layers_export(cls, options, tmp_path):
+    _run_both(_sequential(SEQUENCE, cls(3, **options)), _images((3, *SEQUENCE)) * 2 - 1, tmp_path)
+
+
+def test_simple_rnn_relu_after_an_embedding_exports(tmp_path):
+    model = _sequential((6,), layers.Embedding(10, 4), layers.SimpleRNN(3, activation="relu",
+                                                                          return_sequences=True))
+    sample = numpy.random.default_rng(1).integers(0, 10, (3, 6))
+    _run_both(model, sample, tmp_path)
+
+
+@pytest.mark.parametrize("cls", [layers.SimpleRNN, layers.LSTM, layers.GRU])
+@pytest.mark.parametrize("merge_mode, sequences", [("concat", True), ("sum", False), ("mul", True),
+                                                   ("ave", False)])
+def test_bidirectional_exports(cls, merge_mode, sequences, tmp_path):
+    model = _sequential(SEQUENCE, layers.Bidirectional(cls(3, return_sequences=sequences), merge_mode))
+    proto = _run_both(model, _images((3, *SEQUENCE)) * 2 - 1, tmp_path)
+    recurrent = [n for n in proto.graph.node if n.op_type in ("RNN", "LSTM", "GRU")]
+    assert len(recurrent) == 1  # one ONNX node runs both directions
+    assert {a.name: a.s for a in recurrent[0].attribute}["direction"] == b"bidirectional"
+
+
+def test_a_two_branch_functional_model_exports(tmp_path):
+    inputs = keras.Input(shape=IMAGE)
+    left = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    right = layers.Conv2D(4, 1)(inputs)
+    merged = layers.Concatenate()([layers.Add()([left, right]), right])
+    pooled = layers.MaxPooling2D()(layers.BatchNormalization()(merged))
+    outputs = layers.Dense(3, activation="softmax")(layers.Flatten()(pooled))
+    _run_both(_randomised(keras.Model(inputs, outputs)), _images((3, *IMAGE)), tmp_path)
+
+
+def test_a_functional_sequence_model_exports(tmp_path):
+    inputs = keras.Input(shape=(6,), dtype="int64")
+    vectors = layers.Embedding(12, 5)(inputs)
+    features = layers.Bidirectional(layers.LSTM(4, return_sequences=True))(vectors)
+    last = layers.GRU(3)(layers.Conv1D(4, 2, padding="same")(features))
+    _run_both(_randomised(keras.Model(inputs, layers.Dense(2)(last))),
+              numpy.random.default_rng(2).integers(0, 12, (3, 6)), tmp_path)
+
+
+def test_the_lectures_keras_mlp_exports(tmp_path):
+    model = keras.Sequential()
+    model.add(layers.Dense(512, activation="relu", input_shape=(784,)))
+    model.add(layers.Dropout(0.2))
+    model.add(layers.Dense(512, activation="relu"))
+    model.add(layers.Dropout(0.2))
+    model.add(layers.Dense(10, activation="softmax"))
+    _run_both(model, _images((3, 784)), tmp_path)
+
+
+def test_keras_ios_mnist_convnet_exports(tmp_path):
+    """The model of examples/mnist_convnet_keras.py (keras.io's simple MNIST convnet), saved and exported
+    by ``chainrule export``'s path (the sample made from its input spec)."""
+    from chainrule.onnx.exporter import export_file
+
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Flatten(),
+        layers.Dropout(0.5),
+        layers.Dense(10, activation="softmax"),
+    ])
+    assert model.count_params() == 34826
+    _run_both(model, _images((3, 28, 28, 1)), tmp_path)
+    path = export_file(model, tmp_path / "spec.onnx")
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+
+
+def test_a_keras_layer_without_onnx_form_is_named(tmp_path):
+    class Square(layers.Layer):
+        def call(self, inputs):
+            return inputs * inputs
+
+    model = keras.Sequential([keras.Input(shape=(3,)), layers.Dense(3), Square(name="square")])
+    with pytest.raises(ChainruleError, match=r"layer '1' \(Square\) has no ONNX translation"):
+        cr.onnx.export(model, tmp_path / "m.onnx", _images((2, 3)))
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_a_bidirectional_with_states_is_refused_by_name(tmp_path):
+    model = keras.Sequential([keras.Input(shape=SEQUENCE),
+                              layers.Bidirectional(layers.GRU(3, return_state=True))])
+    with pytest.raises(ChainruleError, match=r"\(Bidirectional\).*return_state"):
+        cr.onnx.export(model, tmp_path / "m.onnx", _images((2, *SEQUENCE)))
