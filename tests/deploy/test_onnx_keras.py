@@ -163,3 +163,9 @@ def test_a_bidirectional_with_states_is_refused_by_name(tmp_path):
                               layers.Bidirectional(layers.GRU(3, return_state=True))])
     with pytest.raises(ChainruleError, match=r"\(Bidirectional\).*return_state"):
         cr.onnx.export(model, tmp_path / "m.onnx", _images((2, *SEQUENCE)))
+
+
+def test_an_activation_function_without_onnx_form_is_named(tmp_path):
+    model = keras.Sequential([keras.Input(shape=(3,)), layers.Dense(3, activation=cr.cumsum, name="odd")])
+    with pytest.raises(ChainruleError, match=r"layer '0' \(Dense\) uses the activation function"):
+        cr.onnx.export(model, tmp_path / "m.onnx", _images((2, 3)))

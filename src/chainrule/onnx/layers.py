@@ -56,7 +56,8 @@ def activation(g, layer, inputs, call):
         zero = g.constant(numpy.zeros((), dtype=call.dtype), f"{call.prefix}zero")
         return g.node("Cast", [g.node("GreaterOrEqual", [x, zero], hint=hint)], hint=hint,
                       to=g.onnx.helper.np_dtype_to_tensor_dtype(numpy.dtype(call.dtype)))
-    raise ChainruleError(f"onnx.export: no ONNX form for the activation {kind}")
+    raise ChainruleError(f"onnx.export: {call.describe()} uses the activation {kind}, which has no ONNX "
+                         "form here; use a named one (relu, sigmoid, tanh, softmax, ...)")
 
 
 def _pads(padding, kernel, dilation):
