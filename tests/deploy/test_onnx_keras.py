@@ -1,6 +1,10 @@
 """cr.onnx.export of chainrule.keras models: every layer, Sequential and functional, equals chainrule in
 onnxruntime at batch sizes 1 and 7."""
 
+import runpy
+import warnings
+from pathlib import Path
+
 import numpy
 import pytest
 
@@ -8,9 +12,10 @@ import chainrule as cr
 from chainrule import keras
 from chainrule.errors import ChainruleError
 from chainrule.keras import layers
+from chainrule.nn.modes import evaluating
 
 onnx = pytest.importorskip("onnx")
-pytest.importorskip("onnxruntime")
+ort = pytest.importorskip("onnxruntime")
 
 from onnx_check import images as _images  # noqa: E402 - after the skips
 from onnx_check import run_both as _run_both  # noqa: E402
@@ -33,6 +38,7 @@ def _sequential(shape, *stack):
 
 
 IMAGE, SEQUENCE = (9, 8, 3), (5, 4)
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 LAYERS = [
     (IMAGE, [layers.Conv2D(4, 3, strides=2, padding="same", activation="relu")]),
@@ -126,25 +132,26 @@ def test_the_lectures_keras_mlp_exports(tmp_path):
     _run_both(model, _images((3, 784)), tmp_path)
 
 
-def test_keras_ios_mnist_convnet_exports(tmp_path):
-    """The model of examples/mnist_convnet_keras.py (keras.io's simple MNIST convnet), saved and exported
-    by ``chainrule export``'s path (the sample made from its input spec)."""
+def test_keras_ios_mnist_convnet_exports(tmp_path, monkeypatch):
+    """examples/mnist_convnet_keras.py itself (keras.io's listing, one quick epoch); then its saved file
+    the way ``chainrule export`` does it (a sample batch from the model's input spec)."""
     from chainrule.onnx.exporter import export_file
 
-    model = keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Flatten(),
-        layers.Dropout(0.5),
-        layers.Dense(10, activation="softmax"),
-    ])
-    assert model.count_params() == 34826
-    _run_both(model, _images((3, 28, 28, 1)), tmp_path)
-    path = export_file(model, tmp_path / "spec.onnx")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CHAINRULE_EXAMPLE_QUICK", "1")
+    monkeypatch.setenv("CHAINRULE_OFFLINE", "1")  # load_data must not download in a test
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "the embedded subset of 5,000 real digits"
+        listing = runpy.run_path(str(EXAMPLES / "mnist_convnet_keras.py"))
+    x_test = listing["x_test"]
+    _run_both(listing["model"], x_test[:3], tmp_path)
+    saved = keras.models.load_model(tmp_path / "convnet.keras")
+    path = export_file(saved, tmp_path / "saved.onnx")
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    with evaluating(saved), cr.no_grad():
+        want = saved(cr.tensor(x_test[:7])).data
+    numpy.testing.assert_allclose(session.run(None, {"input": x_test[:7]})[0], want, atol=1e-5, rtol=1e-5)
 
 
 def test_a_keras_layer_without_onnx_form_is_named(tmp_path):
