@@ -176,3 +176,23 @@ def test_an_activation_function_without_onnx_form_is_named(tmp_path):
     model = keras.Sequential([keras.Input(shape=(3,)), layers.Dense(3, activation=cr.cumsum, name="odd")])
     with pytest.raises(ChainruleError, match=r"layer '0' \(Dense\) uses the activation function"):
         cr.onnx.export(model, tmp_path / "m.onnx", _images((2, 3)))
+
+
+class _Subclassed(keras.Model):
+    """Keras's third way: a ``call`` of its own, with arithmetic between the layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = layers.Conv2D(3, 3, padding="same")
+        self.pool = layers.GlobalAveragePooling2D()
+        self.dense = layers.Dense(2)
+
+    def call(self, inputs):
+        features = self.pool(self.conv(inputs) * 2.0 + inputs[..., :1])
+        return self.dense(features) - features[:, :2]
+
+
+def test_a_subclassed_keras_model_exports(tmp_path):
+    model = _Subclassed()
+    model(_images((1, *IMAGE)))
+    _run_both(_randomised(model), _images((3, *IMAGE)), tmp_path)

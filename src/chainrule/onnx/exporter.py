@@ -60,8 +60,9 @@ def export(model, path, sample_input, opset=17, dynamic_batch=True):
     """Write ``model`` as an ONNX file at ``path``; returns the path.
 
     Args:
-        model: a Module (Sequential, ``cr.Model``, or one with its own ``forward``) of layers ONNX can
-            express; anything else fails with an error naming the layer.
+        model: a Module (Sequential, ``cr.Model``, one with its own ``forward``, a ``keras.Sequential``
+            or functional ``keras.Model``) of layers ONNX can express; anything else fails with an
+            error naming the layer.
         sample_input: one batch the model accepts (array or Tensor); it fixes every axis but the batch.
         opset: the ONNX operator set (17, the first with LayerNormalization, or newer).
         dynamic_batch: leave the batch axis free ("batch") instead of the sample's size.

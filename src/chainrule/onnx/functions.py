@@ -39,9 +39,13 @@ def convert(g, op, inputs, output, batch):
 def _basic_index(g, op, x):
     """x[i, a:b:c, ...] with ints and slices only: one Slice, then Squeeze the axes ints took away."""
     key = op.index if isinstance(op.index, tuple) else (op.index,)
+    ellipses = [i for i, k in enumerate(key) if k is Ellipsis]
+    if len(ellipses) == 1:  # x[..., :1] (channels-last code): the axes it stands for, whole
+        at = ellipses[0]
+        key = key[:at] + (slice(None),) * (op.inputs[0].ndim - len(key) + 1) + key[at + 1:]
     if not all(isinstance(k, (int, numpy.integer, slice)) for k in key):
         raise ChainruleError(f"onnx.export: indexing with {op.index!r} has no ONNX form here; only ints "
-                             "and slices (x[0], x[:, -1], x[1:3]) export")
+                             "and slices (x[0], x[:, -1], x[..., 1:3]) export")
     big = 2 ** 62  # ONNX's "to the end" (or, stepping backwards, "before the first element")
     starts, ends, steps, axes, dropped = [], [], [], [], []
     for axis, k in enumerate(key):
