@@ -21,8 +21,11 @@ from onnx_check import images as _images  # noqa: E402 - after the skips
 from onnx_check import run_both as _run_both  # noqa: E402
 
 
-def _randomised(model, seed=0):
-    """Random weights, biases and moving statistics, so that a wrong layout or gate order shows."""
+def _randomised(model, sample, seed=0):
+    """Built on ``sample``, then random weights, biases and moving statistics, so that a wrong layout,
+    gate order or bias shows (the defaults, zero biases and statistics 0 and 1, would hide some)."""
+    with cr.no_grad():
+        model(cr.tensor(sample[:1]))
     rng = numpy.random.default_rng(seed)
     for _, tensor in [*model.named_parameters(), *model.named_buffers()]:
         if tensor is not None and tensor.dtype.kind == "f":
@@ -33,8 +36,9 @@ def _randomised(model, seed=0):
     return model
 
 
-def _sequential(shape, *stack):
-    return _randomised(keras.Sequential([keras.Input(shape=shape), *stack]))
+def _sequential(shape, *stack, sample=None):
+    sample = _images((1, *shape)) if sample is None else sample
+    return _randomised(keras.Sequential([keras.Input(shape=shape), *stack]), sample)
 
 
 IMAGE, SEQUENCE = (9, 8, 3), (5, 4)
@@ -86,9 +90,9 @@ def test_keras_recurrent_layers_export(cls, options, tmp_path):
 
 
 def test_simple_rnn_relu_after_an_embedding_exports(tmp_path):
-    model = _sequential((6,), layers.Embedding(10, 4), layers.SimpleRNN(3, activation="relu",
-                                                                          return_sequences=True))
     sample = numpy.random.default_rng(1).integers(0, 10, (3, 6))
+    rnn = layers.SimpleRNN(3, activation="relu", return_sequences=True)
+    model = _sequential((6,), layers.Embedding(10, 4), rnn, sample=sample)
     _run_both(model, sample, tmp_path)
 
 
@@ -109,8 +113,9 @@ def test_a_two_branch_functional_model_exports(tmp_path):
     right = layers.Conv2D(4, 1)(inputs)
     merged = layers.Concatenate()([layers.Add()([left, right]), right])
     pooled = layers.MaxPooling2D()(layers.BatchNormalization()(merged))
-    outputs = layers.Dense(3, activation="softmax")(layers.Flatten()(pooled))
-    _run_both(_randomised(keras.Model(inputs, outputs)), _images((3, *IMAGE)), tmp_path)
+    outputs = layers.Dense(3, activation="tanh")(layers.Flatten()(pooled))  # softmax would hide a shift
+    sample = _images((3, *IMAGE))
+    _run_both(_randomised(keras.Model(inputs, outputs), sample), sample, tmp_path)
 
 
 def test_a_functional_sequence_model_exports(tmp_path):
@@ -118,8 +123,8 @@ def test_a_functional_sequence_model_exports(tmp_path):
     vectors = layers.Embedding(12, 5)(inputs)
     features = layers.Bidirectional(layers.LSTM(4, return_sequences=True))(vectors)
     last = layers.GRU(3)(layers.Conv1D(4, 2, padding="same")(features))
-    _run_both(_randomised(keras.Model(inputs, layers.Dense(2)(last))),
-              numpy.random.default_rng(2).integers(0, 12, (3, 6)), tmp_path)
+    sample = numpy.random.default_rng(2).integers(0, 12, (3, 6))
+    _run_both(_randomised(keras.Model(inputs, layers.Dense(2)(last)), sample), sample, tmp_path)
 
 
 def test_the_lectures_keras_mlp_exports(tmp_path):
@@ -193,6 +198,5 @@ class _Subclassed(keras.Model):
 
 
 def test_a_subclassed_keras_model_exports(tmp_path):
-    model = _Subclassed()
-    model(_images((1, *IMAGE)))
-    _run_both(_randomised(model), _images((3, *IMAGE)), tmp_path)
+    sample = _images((3, *IMAGE))
+    _run_both(_randomised(_Subclassed(), sample), sample, tmp_path)
