@@ -32,7 +32,9 @@ TRANSLATIONS = {
     "keras.Conv1D": keras_layers.conv, "keras.Conv2D": keras_layers.conv,
     "keras.Conv2DTranspose": keras_layers.conv_transpose,
     "keras.MaxPooling2D": keras_layers.pool, "keras.AveragePooling2D": keras_layers.pool,
-    "keras._GlobalPooling": keras_layers.global_pool, "keras.BatchNormalization": keras_layers.batch_norm,
+    **{f"keras.Global{kind}Pooling{dims}D": keras_layers.global_pool for kind in ("Average", "Max")
+       for dims in (1, 2)},
+    "keras.BatchNormalization": keras_layers.batch_norm,
     "keras.Activation": keras_layers.activation, "keras.Add": keras_layers.add,
     "keras.Concatenate": keras_layers.concatenate,
     "keras.SimpleRNN": keras_recurrent.recurrent, "keras.LSTM": keras_recurrent.recurrent,
@@ -164,13 +166,12 @@ def _translation(call):
         if _key(cls) in TRANSLATIONS:
             return TRANSLATIONS[_key(cls)]
     raise ChainruleError(f"onnx.export: {call.describe()} has no ONNX translation; exportable layers are "
-                         f"{', '.join(sorted(k for k in TRANSLATIONS if '_' not in k))}")
+                         f"{', '.join(sorted(TRANSLATIONS))}")
 
 
 def _translated_whole(module):
     """A layer traced as one call: one without children, or one translated whole (Bidirectional)."""
-    return not any(True for _ in module.children()) or \
-        any(_key(cls) in TRANSLATIONS for cls in type(module).__mro__[:1])
+    return not any(True for _ in module.children()) or _key(type(module)) in TRANSLATIONS
 
 
 def _trace(model, sample):
