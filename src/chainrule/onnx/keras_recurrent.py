@@ -25,11 +25,11 @@ def _mode(layer):
 
 def _weights(layer, mode):
     units = layer.units
-    w = _reorder(numpy.asarray(layer.weight_ih.data), mode, units)
-    r = _reorder(numpy.asarray(layer.weight_hh.data), mode, units)
+    w = _reorder(numpy.asarray(layer.weight_ih._data), mode, units)
+    r = _reorder(numpy.asarray(layer.weight_hh._data), mode, units)
     if not layer.use_bias:
         return w, r, numpy.zeros(2 * w.shape[0], dtype=w.dtype)
-    bias = numpy.asarray(layer.bias.data)
+    bias = numpy.asarray(layer.bias._data)
     if bias.ndim == 2:  # GRU: the input bias, then the recurrent bias
         return w, r, numpy.concatenate([_reorder(bias[0], mode, units), _reorder(bias[1], mode, units)])
     return w, r, numpy.concatenate([_reorder(bias, mode, units), numpy.zeros_like(bias)])
