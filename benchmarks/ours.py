@@ -48,8 +48,11 @@ class CharLSTM(nn.Module):
         return self.head(out.reshape(-1, HIDDEN))
 
 
-def build(name, rng):
-    """(step function, model) for one workload on synthetic data of the right shapes."""
+def build(name, rng, device=None):
+    """(step function, model) for one workload on synthetic data of the right shapes.
+
+    ``device="cuda"`` puts the model and the batch on the GPU (CuPy, the ``gpu`` extra).
+    """
     cr.manual_seed(0)
     if name == "char_lstm":
         model = CharLSTM()
@@ -83,6 +86,13 @@ def build(name, rng):
         opt = cr.optim.Adam(model.parameters(), lr=1e-3)
         loss_fn = F.binary_cross_entropy
     x_t, y_t = cr.tensor(x), cr.tensor(y)
+    if device == "cuda":  # benchmarks/gpu_bench.py: the optimiser keeps the same (moved) parameters
+        import cupy
+
+        from chainrule import gpu
+
+        gpu.move_module(model, cupy)
+        x_t, y_t = cr.Tensor(cupy.asarray(x)), cr.Tensor(cupy.asarray(y))
     model.train()
 
     def step():

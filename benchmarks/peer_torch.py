@@ -36,7 +36,7 @@ def _cifar_cnn():
                          nn.Linear(512, 10))
 
 
-def build(name, rng):
+def build(name, rng, device=None):
     torch.manual_seed(0)
     if name == "char_lstm":
         model = CharLSTM()
@@ -74,6 +74,10 @@ def build(name, rng):
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         loss_fn = F.binary_cross_entropy
     model.train()
+    if device is not None:  # benchmarks/gpu_bench.py: model.to keeps the optimiser's parameters
+        model.to(device)
+        x, y = x.to(device), (None if y is x else y.to(device))
+        y = x if y is None else y
 
     def step():
         loss = loss_fn(model(x), y)

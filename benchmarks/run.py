@@ -143,7 +143,13 @@ def main(argv=None):
                              "the same run: before/after figures of a change")
     parser.add_argument("--rounds", type=int, metavar="N",
                         help="interleaved rounds (default 30, 2 with --quick)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="cuda: chainrule on CuPy beside PyTorch on CUDA (benchmarks/gpu_bench.py)")
     args = parser.parse_args(argv)
+    if args.device == "cuda":
+        from benchmarks import gpu_bench
+
+        return gpu_bench.main([n for n in args.names if n != "mlp_fit"], args.quick, args.json)
     names = args.names or [*WORKLOADS, "mlp_fit"]
     # many short rounds: on a shared machine, load comes in bursts that a long round would give to
     # one engine only

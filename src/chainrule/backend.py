@@ -10,13 +10,33 @@ import numpy
 DEFAULT_FLOAT = numpy.float32
 
 
+# array type -> its array module, for array types neither NumPy's nor CuPy's (the test suite's strict
+# stand-in for CuPy registers itself here)
+_ARRAY_MODULES = {}
+
+
+def register_array_type(array_type, module):
+    """Make :func:`array_module` answer ``module`` for arrays of ``array_type``."""
+    _ARRAY_MODULES[array_type] = module
+
+
 def array_module(array):
     """Return ``numpy`` or ``cupy``, whichever owns ``array``."""
-    if type(array).__module__.startswith("cupy"):
+    kind = type(array)
+    if kind is numpy.ndarray:
+        return numpy
+    if kind in _ARRAY_MODULES:
+        return _ARRAY_MODULES[kind]
+    if kind.__module__.startswith("cupy"):
         import cupy
 
         return cupy
     return numpy
+
+
+def on_host(array):
+    """True when ``array`` is a NumPy array (or scalar), the only kind Numba and MKL kernels take."""
+    return array_module(array) is numpy
 
 
 def asarray(value, dtype=None):

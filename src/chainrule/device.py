@@ -7,6 +7,7 @@ A device names where a tensor's array lives, and each device kind has one array 
 
 import numpy
 
+from chainrule import backend, gpu
 from chainrule.errors import ConfigError
 
 # PyTorch's dtype names, as NumPy dtypes: accepted wherever a NumPy dtype is.
@@ -86,8 +87,8 @@ CPU = device("cpu")
 
 
 def of_array(array):
-    """The device an array lives on."""
-    return CPU if type(array).__module__.split(".")[0] != "cupy" else device("cuda", array.device.id)
+    """The device an array lives on: the CPU for NumPy's, else the GPU that holds it."""
+    return CPU if backend.on_host(array) else device("cuda", array.device.id)
 
 
 def resolve(where):
@@ -116,10 +117,7 @@ def move(array, where):
     target = resolve(where)
     if of_array(array) == target or (target.index is None and of_array(array).type == target.type):
         return array
-    xp = target.array_module()
-    if xp is numpy:
-        return array.get()  # a CuPy array back to the host
-    return xp.asarray(array)
+    return gpu.move_array(array, target.array_module())
 
 
 def as_dtype(dtype):

@@ -88,9 +88,10 @@ class Tensor(tensor_methods.TorchMethods):
         return self._data.item()
 
     def numpy(self):
-        """The data as a NumPy array (shared, not copied)."""
-        if hasattr(self._data, "get"):  # a CuPy array: bring it to the host
-            return self._data.get()
+        """The data as a NumPy array (shared, not copied); on a GPU it raises, as PyTorch's does."""
+        if not backend.on_host(self._data):  # PyTorch's rule and words: no silent copy from the device
+            raise TypeError(f"can't convert cuda:{self._data.device.id} device type tensor to numpy. Use "
+                            f"Tensor.cpu() to copy the tensor to host memory first.")
         return self._data
 
     def tolist(self):
@@ -127,7 +128,9 @@ class Tensor(tensor_methods.TorchMethods):
         return int(self.item())
 
     def __repr__(self):
-        body = numpy.array2string(numpy.asarray(self.numpy()), separator=", ", prefix="tensor(",
+        from chainrule.gpu import move_array  # a GPU tensor shows its values too: copied for the text
+
+        body = numpy.array2string(move_array(self._data, numpy), separator=", ", prefix="tensor(",
                                   precision=4, threshold=200)
         extras = []
         if self.dtype != backend.DEFAULT_FLOAT:

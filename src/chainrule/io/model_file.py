@@ -32,6 +32,7 @@ import numpy
 from chainrule.autograd.mode import no_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ChainruleError, FormatError
+from chainrule.gpu import module_of, move_array
 from chainrule.io import registry, safetensors_file, tree
 from chainrule.io.saved_file import FORMAT_VERSION, MODEL_FORMAT, WEIGHTS_FORMAT, SavedFile, read
 
@@ -125,7 +126,7 @@ def forward_on_zeros(module, spec):
     Every submodule's training mode is restored afterwards (also when the pass raises).
     """
     shape = [1 if size is None else size for size in spec["shape"]]
-    x = Tensor(numpy.zeros(shape, dtype=spec.get("dtype", "float32")))
+    x = Tensor(module_of(module).zeros(shape, dtype=spec.get("dtype", "float32")))  # on the model's device
     modes = [(m, m.training) for m in module.modules()]
     module.eval()
     try:
@@ -155,7 +156,8 @@ def save_weights(module, path):
 
 def _weight_tensors(module):
     # numpy.require keeps 0-d arrays 0-d (ascontiguousarray would make them 1-d)
-    return {k: numpy.require(v, requirements="C") for k, v in module.state_dict().items()}
+    return {k: numpy.require(move_array(v._data if isinstance(v, Tensor) else v, numpy), requirements="C")
+            for k, v in module.state_dict().items()}
 
 
 def save_model(model, path, include_optimizer=True, training_state=None, custom_objects=None):

@@ -14,7 +14,9 @@ import numbers
 import numpy
 
 from chainrule.autograd.tensor import Tensor
+from chainrule.backend import array_module
 from chainrule.errors import ChainruleError
+from chainrule.gpu import move_array
 
 _MARKERS = ("__array__", "__dict__", "__tuple__")
 
@@ -24,7 +26,9 @@ def encode(tree, tensors, prefix):
 
     def walk(value):
         if isinstance(value, Tensor):
-            value = value.numpy()
+            value = value._data
+        if not isinstance(value, numpy.ndarray) and array_module(value) is not numpy:
+            value = move_array(value, numpy)  # a device array (optimiser state): written from the host
         if isinstance(value, numpy.ndarray):
             name = f"{prefix}{len(tensors)}"
             while name in tensors:

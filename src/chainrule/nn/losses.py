@@ -452,7 +452,7 @@ def _weight_list(weight):
     """Class weights as a JSON-ready list of floats (or None), for get_config."""
     if weight is None:
         return None
-    data = weight.numpy() if isinstance(weight, Tensor) else backend.asarray(weight)
+    data = weight._data if isinstance(weight, Tensor) else backend.asarray(weight)
     return [float(w) for w in data.reshape(-1)]
 
 

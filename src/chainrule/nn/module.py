@@ -10,9 +10,11 @@ from collections import OrderedDict
 import numpy
 
 from chainrule import device as devices
+from chainrule import gpu
 from chainrule.autograd.tensor import Tensor, mark_changed
-from chainrule.backend import is_floating
+from chainrule.backend import array_module, is_floating
 from chainrule.errors import ConfigError, ShapeError
+from chainrule.gpu import move_array
 from chainrule.nn.parameter import Parameter
 
 
@@ -312,7 +314,8 @@ class Module:
             raise ShapeError(f"load_state_dict into {type(self).__name__}: " + "; ".join(problems))
         for k, target in targets.items():
             if k in values:
-                target._data[...] = values[k].astype(target.dtype, copy=False)
+                target._data[...] = move_array(values[k], array_module(target._data)).astype(target.dtype,
+                                                                                            copy=False)
                 mark_changed(target)
         return missing, unexpected
 
@@ -341,9 +344,8 @@ class Module:
             if dtype is not None and numpy.dtype(dtype) != wanted:
                 raise ConfigError(f"{type(self).__name__}.to: two dtypes given, {dtype} and {wanted}")
             dtype = wanted
-        if move_to is not None:
-            for t in self._tensors():
-                t._data = devices.move(t._data, move_to)
+        if move_to is not None:  # gradients too; and layers built later are built there
+            gpu.move_module(self, devices.resolve(move_to).array_module())
         if dtype is None:
             return self
         dtype = numpy.dtype(devices.as_dtype(dtype))

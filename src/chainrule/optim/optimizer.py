@@ -30,6 +30,7 @@ from chainrule.autograd.mode import enable_grad
 from chainrule.autograd.tensor import Tensor, mark_changed
 from chainrule.backend import array_module
 from chainrule.errors import ConfigError, ShapeError
+from chainrule.gpu import move_array
 
 
 def update_kernel(optimizer_class):
@@ -188,7 +189,9 @@ class Optimizer:
                     if key not in state:
                         state[key] = array_module(p._data).zeros_like(p._data)
                 state["step"] += 1
-                if kernel is None or not kernel(self, p._data, p.grad._data, state, group):
+                # compiled kernels take NumPy arrays only: a device's parameters keep the array-module form
+                if kernel is None or type(p._data) is not numpy.ndarray \
+                        or not kernel(self, p._data, p.grad._data, state, group):
                     self._update_in_blocks(p._data, p.grad._data, state, group)
                 mark_changed(p)
         return loss
@@ -286,7 +289,8 @@ class Optimizer:
     def import_state(self, p, state, name):
         """Cast the saved arrays of one parameter to its dtype, checking their shapes."""
         for key, value in state.items():
-            if isinstance(value, numpy.ndarray):
+            if isinstance(value, numpy.ndarray) or array_module(value) is not numpy:
+                value = move_array(value, array_module(p))  # saved state joins its parameter
                 if value.shape != p.shape:
                     raise ShapeError(f"{name}.load_state_dict: state '{key}' has shape {value.shape}, "
                                      f"the parameter has shape {p.shape}")

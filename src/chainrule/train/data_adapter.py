@@ -12,7 +12,7 @@ returned and kept in checkpoints, so that a resumed run holds out the same sampl
 
 import numpy
 
-from chainrule import arguments
+from chainrule import arguments, backend, gpu
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ChainruleError, DataError, DTypeError, ShapeError
 
@@ -20,13 +20,16 @@ _MAX_SEED = 2**63 - 1
 
 
 def as_array(value, name="the data"):
-    """A NumPy array from an array, a Tensor or a nested list (no copy when possible).
+    """A NumPy array from an array, a Tensor or a nested list (no copy when possible; a device's
+    arrays are copied to the host).
 
     Ragged nested lists and object arrays are refused, naming ``name``: NumPy would fail later
     with a message about sequences, or keep Python objects that no layer can take.
     """
     if isinstance(value, Tensor):
-        return value.numpy()
+        value = value._data
+    if hasattr(value, "dtype") and not backend.on_host(value):
+        return gpu.move_array(value, numpy)
     try:
         array = numpy.asarray(value)
     except ValueError as error:
@@ -64,13 +67,34 @@ def model_input(model, x):
     if isinstance(x, Tensor):
         array = x._data
     else:
-        array = x if isinstance(x, numpy.ndarray) else as_array(x)
+        array = x if hasattr(x, "dtype") and hasattr(x, "shape") else as_array(x)
     if array.dtype.kind == "f" and array.dtype != dtype:
         array = array.astype(dtype)
+        x = None
+    device = gpu.module_of(model)
+    if backend.array_module(array) is not device:  # each batch moves to the model's device as it is drawn
+        array = gpu.move_array(array, device)
         x = None
     if model._input_spec is None:
         model._input_spec = {"shape": [None, *array.shape[1:]], "dtype": array.dtype.name}
     return x if isinstance(x, Tensor) else Tensor(array)
+
+
+def to_model_device(model, value):
+    """A batch's inputs or targets (an array or a Tensor) on ``model``'s device; anything else as it is.
+
+    Data sets and loaders stay on the host; each batch moves as it is drawn, so a custom
+    ``train_step`` gets its batch where the model is.
+    """
+    device = gpu.module_of(model)
+    if device is numpy or value is None:
+        return value
+    if isinstance(value, Tensor):
+        moved = gpu.move_array(value._data, device)
+        return value if moved is value._data else Tensor(moved)
+    if hasattr(value, "dtype") and hasattr(value, "shape"):
+        return gpu.move_array(value, device)
+    return value
 
 
 def refuse_one_unbatched_sample(spec, array, where):
@@ -204,7 +228,8 @@ def concatenate(outputs):
     """Join per-batch outputs along the batch axis; tuples (several outputs) are joined item by item."""
     if isinstance(outputs[0], (tuple, list)):
         return tuple(concatenate([o[i] for o in outputs]) for i in range(len(outputs[0])))
-    return numpy.concatenate([o.numpy() if isinstance(o, Tensor) else numpy.asarray(o) for o in outputs])
+    return numpy.concatenate([gpu.move_array(o._data if isinstance(o, Tensor) else o, numpy)
+                              for o in outputs])
 
 
 def length(batches):

@@ -123,6 +123,7 @@ def train_epoch(model, batches, callback_list, unpack=data_adapter.unpack, strat
     step = -1
     for step, batch in enumerate(batches):
         x, y = unpack(batch, "fit")
+        x, y = data_adapter.to_model_device(model, x), data_adapter.to_model_device(model, y)
         if hooks:
             callback_list.on_train_batch_begin(step)
         try:
@@ -175,6 +176,7 @@ def evaluate_batches(model, batches):
         for batch in batches:
             count += 1
             x, y = data_adapter.unpack(batch, "evaluate")
+            x, y = data_adapter.to_model_device(model, x), data_adapter.to_model_device(model, y)
             result = model.test_step(x, y)
             if isinstance(result, dict):
                 track_step_values(model, result, x, "test_step")

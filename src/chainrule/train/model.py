@@ -24,7 +24,7 @@ the weights as arrays (get_weights, set_weights, count_params) are :mod:`chainru
 
 import numpy
 
-from chainrule import backend
+from chainrule import backend, gpu
 from chainrule.autograd.mode import no_grad
 from chainrule.errors import ChainruleError
 from chainrule.nn.layers.containers import Sequential as _NNSequential
@@ -186,7 +186,8 @@ class Model(Module):
         compiled = self._compiled
         output = self(model_input(self, x))
         y = adapt_targets(compiled, y, output)
-        loss = self._with_layer_losses(compiled.loss(output, y))
+        device_y = gpu.move_array(y, backend.array_module(output._data))  # the batch's targets to the model
+        loss = self._with_layer_losses(compiled.loss(output, device_y))
         value = float(loss._data)
         guarded = nan_guard.guarding(self)
         if guarded:
@@ -201,7 +202,8 @@ class Model(Module):
         if guarded:
             nan_guard.check_gradients(self, optimizer, value)
         if isinstance(optimizer, LBFGS):
-            optimizer.step(lambda: self._closure_loss(x, y))  # L-BFGS re-evaluates during its line search
+            # L-BFGS re-evaluates during its line search
+            optimizer.step(lambda: self._closure_loss(x, device_y))
         else:
             optimizer.step()
         return value
@@ -229,13 +231,16 @@ class Model(Module):
         with no_grad():
             output = self(model_input(self, x))
             y = adapt_targets(compiled, y, output)
-            value = float(self._with_layer_losses(compiled.loss(output, y))._data)
+            device_y = gpu.move_array(y, backend.array_module(output._data))
+            value = float(self._with_layer_losses(compiled.loss(output, device_y))._data)
         self._update_metrics(output._data, y, value)
         return value
 
     def _update_metrics(self, output, y, loss_value):
         compiled = self._compiled
         compiled.loss_tracker.update_mean(loss_value, len(output))
+        if compiled.metrics:  # metrics count on the host: a device batch's outputs come back for them
+            output, y = gpu.move_array(output, numpy), gpu.move_array(y, numpy)
         for metric in compiled.metrics:
             metric.update_state(output, y)
 

@@ -10,6 +10,7 @@ import numpy
 
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.gpu import move_array
 
 UNCHECKED = "unchecked"  # the targets of this run have not been checked yet
 
@@ -117,10 +118,14 @@ def adapt_targets(compiled, y, output):
     The verdict of :func:`check` is kept in ``compiled.target_adapt`` until the next run resets it
     to :data:`UNCHECKED`, so later batches pay only for the cast or reshape (if any).
     """
-    y = y._data if isinstance(y, Tensor) else (y if isinstance(y, numpy.ndarray) else numpy.asarray(y))
+    if isinstance(y, Tensor):
+        y = y._data
+    elif not (hasattr(y, "dtype") and hasattr(y, "shape")):  # lists; arrays of any device stay
+        y = numpy.asarray(y)
     how = compiled.target_adapt
-    if how is UNCHECKED:
-        how = compiled.target_adapt = check(compiled.loss_name, getattr(output, "shape", None), y)
+    if how is UNCHECKED:  # checked on the host, once a run (targets on a device come back for it)
+        how = compiled.target_adapt = check(compiled.loss_name, getattr(output, "shape", None),
+                                            move_array(y, numpy))
     if how is None:
         return y
     if how == "int64":

@@ -15,7 +15,9 @@ parameters plus floating buffers (BatchNorm's running statistics), as Keras coun
 import numpy
 
 from chainrule.autograd.tensor import Tensor, mark_changed
+from chainrule.backend import array_module
 from chainrule.errors import ChainruleError, ShapeError
+from chainrule.gpu import move_array
 
 
 def _built_parameters(model, where):
@@ -37,8 +39,8 @@ def count_params(model):
 
 
 def get_weights(model):
-    """Copies of the parameters' arrays, in parameter order."""
-    return [p._data.copy() for _, p in _built_parameters(model, "get_weights")]
+    """Copies of the parameters' arrays, in parameter order, as NumPy arrays (from any device)."""
+    return [move_array(p._data, numpy).copy() for _, p in _built_parameters(model, "get_weights")]
 
 
 def set_weights(model, weights):
@@ -60,5 +62,5 @@ def set_weights(model, weights):
                          "shapes of model.get_weights(); nothing was changed")
     converted = [array.astype(p.dtype, copy=False) for (_, p), array in zip(named, arrays, strict=True)]
     for (_, p), array in zip(named, converted, strict=True):  # every check passed: now change them
-        p._data[...] = array
+        p._data[...] = move_array(array, array_module(p._data))
         mark_changed(p)

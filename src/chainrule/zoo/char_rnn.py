@@ -12,7 +12,7 @@ The vocabulary is part of the model's configuration, so a saved model file can g
 import numpy
 
 import chainrule as cr
-from chainrule import nn
+from chainrule import gpu, nn
 from chainrule.autograd.mode import no_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ChainruleError
@@ -100,14 +100,16 @@ def sample(model, length=500, temperature=0.8, prime="", seed=None):
     net.eval()
     pieces, state = [text], None
     with no_grad():
-        logits, state = net.step(Tensor(ids[None, :]), state)
+        device = gpu.module_of(net)  # the prompt and each drawn character go where the model is
+        logits, state = net.step(Tensor(gpu.move_array(ids[None, :], device)), state)
         for _ in range(length - len(text)):
-            scores = numpy.asarray(logits.numpy()[0, -1], dtype=numpy.float64) / temperature
+            scores = gpu.move_array(logits._data[0, -1], numpy).astype(numpy.float64) / temperature
             probabilities = numpy.exp(scores - scores.max())
             probabilities /= probabilities.sum()
             next_id = int(rng.choice(len(probabilities), p=probabilities))
             pieces.append(net.vocabulary[next_id])
-            logits, state = net.step(Tensor(numpy.array([[next_id]], dtype=numpy.int64)), state)
+            next_input = gpu.move_array(numpy.array([[next_id]], dtype=numpy.int64), device)
+            logits, state = net.step(Tensor(next_input), state)
     net.train(was_training)
     return "".join(pieces)
 

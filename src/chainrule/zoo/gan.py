@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy
 
 import chainrule as cr
-from chainrule import nn
+from chainrule import gpu, nn
 from chainrule.autograd.mode import no_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.nn import functional as F
@@ -50,7 +50,10 @@ def build():
     return build_generator(), build_discriminator()
 
 
-def noise(count):
+def noise(count, xp=numpy):
+    """``count`` latent vectors drawn on ``xp``'s device (the generator's)."""
+    if xp is not numpy:
+        return Tensor(gpu.generator(xp).standard_normal((count, LATENT_SIZE), dtype=numpy.float32))
     return Tensor(cr.random.generator().standard_normal((count, LATENT_SIZE)).astype(numpy.float32))
 
 
@@ -78,12 +81,13 @@ class GANModel(cr.Model):
 
     def train_step(self, x, y=None):
         """One discriminator step and one generator step on a batch of real images ``x`` (y unused)."""
-        real = x if isinstance(x, Tensor) else Tensor(numpy.asarray(x, dtype=numpy.float32))
+        xp = gpu.module_of(self.generator)  # fit hands over each batch on the model's device
+        real = x if isinstance(x, Tensor) else Tensor(gpu.move_array(x, xp).astype(numpy.float32, copy=False))
         count = len(real)
-        ones = Tensor(numpy.ones((count, 1), dtype=numpy.float32))
-        zeros = Tensor(numpy.zeros((count, 1), dtype=numpy.float32))
+        ones = Tensor(xp.ones((count, 1), dtype=numpy.float32))
+        zeros = Tensor(xp.zeros((count, 1), dtype=numpy.float32))
         with no_grad():
-            fake = self.generator(noise(count))
+            fake = self.generator(noise(count, xp))
         self.d_optimizer.zero_grad()
         d_loss = F.binary_cross_entropy_with_logits(self.discriminator(real), ones) + \
             F.binary_cross_entropy_with_logits(self.discriminator(fake), zeros)
@@ -91,7 +95,8 @@ class GANModel(cr.Model):
         self.d_optimizer.step()
 
         self.g_optimizer.zero_grad()
-        g_loss = F.binary_cross_entropy_with_logits(self.discriminator(self.generator(noise(count))), ones)
+        fake = self.generator(noise(count, xp))
+        g_loss = F.binary_cross_entropy_with_logits(self.discriminator(fake), ones)
         g_loss.backward()
         self.g_optimizer.step()  # D's gradients from this step are dropped by its next zero_grad
         return {"d_loss": d_loss, "g_loss": g_loss}
@@ -118,7 +123,9 @@ class SampleGrids(cr.callbacks.Callback):
         d_loss, g_loss = logs["d_loss"], logs["g_loss"]
         self.log(f"epoch {number}: discriminator loss {d_loss:.4f}, generator loss {g_loss:.4f}")
         with no_grad():
-            samples = self.model(self.fixed_noise).numpy()
+            device = gpu.module_of(self.model)  # the fixed noise goes to the model, the samples come back
+            noise_on_device = Tensor(gpu.move_array(self.fixed_noise._data, device))
+            samples = gpu.move_array(self.model(noise_on_device)._data, numpy)
         self.files[f"samples after epoch {number}"] = plots.digit_grid(
             samples, self.out / f"gan_epoch_{number:03d}.png", title=f"GAN samples, epoch {number}")
 

@@ -13,6 +13,7 @@ import numpy
 
 from chainrule import arguments, random
 from chainrule.autograd.op import Op
+from chainrule.backend import array_module
 from chainrule.nn.layers.linear import layer_name
 from chainrule.nn.module import Module
 
@@ -35,9 +36,14 @@ class ScaleByMask(Op):
         return da * self.mask
 
 
-def dropout_mask(shape, p, dtype=numpy.float32):
-    """The scaled keep-mask: 1/(1 − p) with probability 1 − p, else 0, as an array of ``dtype``."""
+def dropout_mask(shape, p, dtype=numpy.float32, xp=numpy):
+    """The scaled keep-mask: 1/(1 − p) with probability 1 − p, else 0, as an array of ``dtype`` on ``xp``."""
     size = math.prod(shape)
+    if xp is not numpy:  # on a device: uniforms from its generator (CuPy's has no raw bits)
+        from chainrule import gpu
+
+        keep = gpu.generator(xp).random(shape, dtype=numpy.float32) >= numpy.float32(p)
+        return keep.astype(dtype) * (1.0 / (1.0 - p))
     words = random.generator().bit_generator.random_raw(-(-size // 4))  # 4 x 16 bits per word
     keep = words.view(numpy.uint16)[:size].reshape(shape) >= round(p * BIT_LEVELS)
     if numpy.dtype(dtype) == numpy.float32:
@@ -53,7 +59,7 @@ def dropout(x, p=0.5, training=True):
         return x
     if p == 1.0:
         return ScaleByMask(x._data.dtype.type(0))(x)
-    return ScaleByMask(dropout_mask(x.shape, p, x.dtype))(x)
+    return ScaleByMask(dropout_mask(x.shape, p, x.dtype, array_module(x._data)))(x)
 
 
 class Dropout(Module):

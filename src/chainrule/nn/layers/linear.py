@@ -13,7 +13,7 @@ import numpy
 
 from chainrule import arguments
 from chainrule.autograd.tensor import Tensor
-from chainrule.backend import DEFAULT_FLOAT, is_floating
+from chainrule.backend import DEFAULT_FLOAT, array_module, is_floating, on_host
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn import init
 from chainrule.nn.module import Module
@@ -172,6 +172,10 @@ class Dense(Module):
         x = float_input(self, x)
         if not self.built:
             self.build(x.shape)
+            if not on_host(x._data):  # built at its first call: on the device of what it is given
+                from chainrule import gpu
+
+                gpu.move_module(self, array_module(x._data))
         check_width(self, x, self.in_features)
         y = linear(x, self.weight, self.bias)
         return y if self.activation is None else self.activation(y)

@@ -24,7 +24,7 @@ import numpy
 from chainrule import arguments
 from chainrule.autograd.mode import no_grad
 from chainrule.autograd.tensor import Tensor
-from chainrule.backend import DEFAULT_FLOAT
+from chainrule.backend import DEFAULT_FLOAT, array_module
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn import init
 from chainrule.nn.layers.linear import require_floating
@@ -72,7 +72,7 @@ def _check_running(name, running, channels, training):
     array = running._data if isinstance(running, Tensor) else running
     if not training:
         array = numpy.asarray(array) if not hasattr(array, "shape") else array
-    elif not isinstance(array, numpy.ndarray) and not hasattr(array, "__cuda_array_interface__"):
+    elif not isinstance(array, numpy.ndarray) and array_module(array) is numpy:  # neither host nor device
         raise DTypeError(f"batch_norm: {name} must be a Tensor or a NumPy array (updated in place), got "
                          f"{type(running).__name__}; hint: numpy.zeros({channels}, 'float32')")
     if tuple(array.shape) != (channels,) or array.dtype.kind != "f":

@@ -17,7 +17,7 @@ import numpy
 
 from chainrule import arguments
 from chainrule.autograd.tensor import Tensor
-from chainrule.backend import DEFAULT_FLOAT
+from chainrule.backend import DEFAULT_FLOAT, array_module
 from chainrule.errors import ShapeError
 from chainrule.nn import init
 from chainrule.nn.layers.dropout import dropout as apply_dropout
@@ -117,7 +117,7 @@ class _CellBase(Module):
         if not batched:
             x = expand_dims(x, 0)
         if hx is None:
-            zeros = numpy.zeros((x.shape[0], self.hidden_size), dtype=x.dtype)
+            zeros = array_module(x._data).zeros((x.shape[0], self.hidden_size), dtype=x.dtype)  # x's device
             hx = (zeros,) * states
         else:
             hx = tuple(_tensor(h) for h in (hx if isinstance(hx, (tuple, list)) else (hx,)))
@@ -230,7 +230,7 @@ class _RNNBase(Module):
         shape = (self.num_layers * directions, x.shape[1], self.hidden_size)
         count = 2 if self.mode == "LSTM" else 1
         if hx is None:
-            return [numpy.zeros(shape, dtype=x.dtype)] * count
+            return [array_module(x._data).zeros(shape, dtype=x.dtype)] * count  # on x's device
         states = list(hx) if isinstance(hx, (tuple, list)) else [hx]
         if len(states) != count:
             raise ShapeError(f"{type(self).__name__} '{self.name}': hx must be "
