@@ -42,6 +42,7 @@ def test_prelu_exports_with_one_slope_or_one_per_channel(num_parameters, shape, 
 @pytest.mark.parametrize("options, shape", [
     ({"scale_factor": 2}, (2, 3, 4, 5)), ({"scale_factor": (3, 2)}, (2, 2, 3, 4)),
     ({"size": (8, 10)}, (2, 2, 4, 5)), ({"size": (7, 5)}, (2, 2, 3, 4)),
+    ({"scale_factor": (1.5, 2.5)}, (2, 2, 4, 6)),
 ])
 def test_upsample_nearest_exports_as_resize(options, shape, tmp_path):
     proto = run_both(nn.Upsample(**options), images(shape), tmp_path)
