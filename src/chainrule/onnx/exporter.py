@@ -10,7 +10,7 @@ from chainrule.autograd.mode import enable_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ChainruleError
 from chainrule.nn.modes import evaluating
-from chainrule.onnx import functions, keras_layers, keras_recurrent, layers, recurrent
+from chainrule.onnx import functions, keras_layers, keras_recurrent, layers, recurrent, torch_layers
 from chainrule.onnx.graph import GraphBuilder
 
 # layer class name -> translation; a subclass finds its nearest ancestor's
@@ -26,6 +26,9 @@ TRANSLATIONS = {
     "ReLU": layers.activation, "Sigmoid": layers.activation, "Tanh": layers.activation,
     "LeakyReLU": layers.activation, "Softplus": layers.activation, "Softmax": layers.activation,
     "LogSoftmax": layers.activation, "Step": layers.activation,
+    "ELU": torch_layers.elu, "SELU": torch_layers.selu, "GELU": torch_layers.gelu, "SiLU": torch_layers.silu,
+    "Hardtanh": torch_layers.hardtanh, "PReLU": torch_layers.prelu, "Upsample": torch_layers.upsample,
+    "AdaptiveAvgPool2d": torch_layers.adaptive_avg_pool, "GroupNorm": torch_layers.group_norm,
     "RNN": recurrent.recurrent, "LSTM": recurrent.recurrent, "GRU": recurrent.recurrent,
     # chainrule.keras's channels-last layers, looked up as "keras.<class>" (keras.LSTM is not nn's LSTM);
     # those not listed (Dense, Dropout, Flatten, Reshape, Embedding) are their engine class's
