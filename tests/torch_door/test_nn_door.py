@@ -45,6 +45,8 @@ CASES = {
                    lambda t, x, w, b: t.nn.functional.group_norm(x, 2, w, b), [(3, 4, 2, 3), (4,), (4,)]),
     "upsample_nearest": (lambda x: F.interpolate(x, scale_factor=2),
                          lambda t, x: t.nn.functional.interpolate(x, scale_factor=2), [(1, 2, 3, 2)]),
+    "upsample_fractional": (lambda x: F.interpolate(x, scale_factor=1.5),
+                            lambda t, x: t.nn.functional.interpolate(x, scale_factor=1.5), [(1, 2, 3, 4)]),
     "upsample_size": (lambda x: F.interpolate(x, size=(5, 3)),
                       lambda t, x: t.nn.functional.interpolate(x, size=(5, 3)), [(1, 2, 3, 2)]),
 }

@@ -12,7 +12,7 @@ from chainrule.ops import getitem, stack
 
 
 def _pair(size, name):
-    if isinstance(size, int) or size is None:
+    if size is None or isinstance(size, (int, float, numpy.integer, numpy.floating)):  # one for both axes
         return (size, size)
     size = tuple(size)
     if len(size) != 2:
