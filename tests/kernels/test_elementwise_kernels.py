@@ -12,7 +12,7 @@ pytest.importorskip("numba")
 
 import chainrule as cr  # noqa: E402
 from chainrule.kernels import compiled as fast  # noqa: E402
-from chainrule.ops.elementwise import sigmoid  # noqa: E402
+from chainrule.ops.activation import sigmoid  # noqa: E402
 from chainrule.ops.loss import binary_cross_entropy  # noqa: E402
 
 kernels = pytest.importorskip("chainrule.kernels.compiled.elementwise")

@@ -16,8 +16,8 @@ import chainrule.nn.functional as F
 from chainrule.autograd import seam
 from chainrule.kernels import compiled
 from chainrule.nn.layers.embedding import EmbeddingScatter
+from chainrule.ops import activation, fused_linear, loss, pool, recurrent
 from chainrule.ops import conv as conv_ops
-from chainrule.ops import elementwise, fused_linear, loss, pool, recurrent
 from chainrule.ops.window import Window
 from chainrule.optim import SGD, Adam, AdamW, RMSprop
 
@@ -61,8 +61,8 @@ def _embedding(weight):
 
 # (op class, function of the inputs, input shapes, domain per input: "real" or "prob")
 ROWS = [
-    (elementwise.Relu, F.relu, [(300, 256)], None),
-    (elementwise.Sigmoid, cr.sigmoid, [(40, 50)], None),
+    (activation.Relu, F.relu, [(300, 256)], None),
+    (activation.Sigmoid, cr.sigmoid, [(40, 50)], None),
     (loss.SoftmaxCrossEntropy, lambda x: F.cross_entropy(x, cr.tensor(np.arange(64) % 10)), [(64, 10)], None),
     (loss.BinaryCrossEntropy, lambda p, t: F.binary_cross_entropy(p, t), [(32, 20), (32, 20)], "prob"),
     (fused_linear.Linear, F.linear, [(33, 6), (5, 6), (5,)], None),
@@ -160,7 +160,7 @@ def test_reference_mode_switch_nests_and_restores():
 
 
 def test_kernel_for_decides_on_module_dtype_and_applies(monkeypatch):
-    class Probe(elementwise.Relu):
+    class Probe(activation.Relu):
         pass
 
     seen = []

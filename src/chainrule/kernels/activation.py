@@ -11,7 +11,7 @@ without it, the backward still writes y(1 − y)·g into one buffer instead of t
 
 from chainrule.autograd.seam import register
 from chainrule.kernels import compiled, workspace
-from chainrule.ops.elementwise import Relu, Sigmoid
+from chainrule.ops.activation import Relu, Sigmoid
 
 LARGE_BYTES = 256 * 1024
 

@@ -16,84 +16,30 @@ the same form gives the same value; probabilities from anywhere else use the cli
 from chainrule import backend
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ConfigError, DTypeError, ShapeError
+from chainrule.nn.keras_losses import (  # noqa: F401 - public names
+    _describe,
+    _integer,
+    _logits_of,
+    _per_sample,
+    binary_crossentropy,
+    categorical_crossentropy,
+    sparse_categorical_crossentropy,
+)
+from chainrule.nn.loss_checks import (
+    _check_label_range,
+    _check_reduction,
+    _classes_last,
+    _elementwise_args,
+    _labels,
+    _reduce,
+    _target,
+)
 from chainrule.nn.module import Module
-from chainrule.ops import elementwise
+from chainrule.ops import activation, elementwise
 from chainrule.ops import loss as fused
 from chainrule.ops import reduce as reductions
 from chainrule.ops.index import getitem
-from chainrule.ops.shape import reshape, transpose
-
-EPSILON = 1e-7  # Keras's clipping of probabilities
-
-
-# ---------------------------------------------------------------- argument checks
-def _check_reduction(reduction, where):
-    if reduction not in fused.REDUCTIONS:
-        raise ConfigError(f"{where}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
-def _target(target, like):
-    """The target as a Tensor (kept if it requires grad) or an array in the prediction's float dtype."""
-    if isinstance(target, Tensor):
-        if target.requires_grad:
-            return target
-        target = target._data
-    target = backend.asarray(target)
-    if like.dtype != target.dtype:
-        target = target.astype(like.dtype)
-    return target
-
-
-def _same_shape(input, target, where):
-    if tuple(input.shape) != tuple(target.shape):
-        hint = ""
-        if input.shape[:1] == target.shape[:1] or tuple(input.shape) == tuple(target.shape)[::-1]:
-            hint = f": reshape one of them, e.g. target.reshape{tuple(input.shape)}"
-        raise ShapeError(f"{where}: prediction of shape {tuple(input.shape)} and target of shape "
-                         f"{tuple(target.shape)} differ; they would broadcast silently{hint}")
-
-
-def _elementwise_args(input, target, reduction, where):
-    _check_reduction(reduction, where)
-    target = _target(target, input)
-    _same_shape(input, target, where)
-    return target
-
-
-def _reduce(losses, reduction):
-    if reduction == "none":
-        return losses
-    return reductions.sum(losses) if reduction == "sum" else reductions.mean(losses)
-
-
-def _labels(target, where):
-    """Integer class labels as an array; float labels raise with a hint."""
-    data = target._data if isinstance(target, Tensor) else backend.asarray(target)
-    if data.dtype.kind not in "iu":
-        raise DTypeError(f"{where}: class-index targets must be integers, got {data.dtype}: use "
-                         "target.astype('int64'), or pass one-hot/probability targets of the "
-                         "prediction's shape")
-    return data
-
-
-def _check_label_range(labels, num_classes, where, ignore_index=None):
-    """Raise unless every label lies in [0, C); labels equal to ``ignore_index`` are skipped."""
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes) and ignore_index is not None:
-        labels = labels[labels != ignore_index]  # only now: the usual batch pays no mask
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ShapeError(f"{where}: class labels must lie in [0, {num_classes}), got values from "
-                         f"{labels.min()} to {labels.max()}")
-
-
-def _classes_last(input, where):
-    """(N, C, d1, ...) -> (N·d1·..., C), and the shape of the per-sample losses."""
-    if input.ndim == 2:
-        return input, input.shape[:1]
-    if input.ndim < 2:
-        raise ShapeError(f"{where}: expects scores of shape (N, C) or (N, C, d1, ...), got {input.shape}")
-    axes = (0, *range(2, input.ndim), 1)
-    per_sample = (input.shape[0], *input.shape[2:])
-    return reshape(transpose(input, axes), (-1, input.shape[1])), per_sample
+from chainrule.ops.shape import reshape
 
 
 # ---------------------------------------------------------------- regression losses
@@ -159,7 +105,7 @@ def hinge_loss(input, target, reduction="mean"):
         xp = backend.array_module(target)
         if target.size and bool(xp.all((target == 0) | (target == 1))):
             target = 2.0 * target - 1.0
-    return _reduce(elementwise.relu(1.0 - input * target), reduction)
+    return _reduce(activation.relu(1.0 - input * target), reduction)
 
 
 # ---------------------------------------------------------------- multi-class classification
@@ -291,100 +237,11 @@ def multi_margin_loss(input, target, p=1, margin=1.0, reduction="mean"):
     correct = reshape(getitem(input, (xp.arange(n), labels)), (n, 1))
     others = xp.ones(input.shape, dtype=input.dtype)
     others[xp.arange(n), labels] = 0
-    hinge = elementwise.relu(input - correct + float(margin))
+    hinge = activation.relu(input - correct + float(margin))
     if p == 2:
         hinge = hinge * hinge
     losses = reductions.sum(hinge * others, axis=1) * (1.0 / num_classes)
     return _reduce(losses, reduction)
-
-
-# ---------------------------------------------------------------- Keras's probability-space losses
-def _logits_of(probs, op_type):
-    """The input of the op that made ``probs``, if it is an ``op_type`` op still in the graph."""
-    node = getattr(probs, "_node", None)
-    if isinstance(node, op_type) and node.inputs is not None:
-        if op_type is reductions.Softmax and node.axis not in (-1, probs.ndim - 1):
-            return None
-        return node.inputs[0]
-    # made without a graph (evaluate, val_loss): the activation kept its logits, so that the value is
-    # the one training reports for the same weights
-    kind, logits = getattr(probs, "_keras_logits", (None, None))
-    return logits if kind == ("softmax" if op_type is reductions.Softmax else "sigmoid") else None
-
-
-def _per_sample(losses, reduction):
-    return losses if reduction == "none" else _reduce(losses, reduction)
-
-
-def categorical_crossentropy(input, target, reduction="mean", from_logits=False):
-    """Keras's −Σ_c t_c·log p_c over the last axis, averaged over samples; ``target`` is one-hot."""
-    where = "categorical_crossentropy"
-    _check_reduction(reduction, where)
-    target = _target(target, input) if not _integer(target) else target
-    if _integer(target) or tuple(target.shape) != tuple(input.shape):
-        raise ShapeError(f"{where}: expects one-hot targets of the prediction's shape {tuple(input.shape)}, "
-                         f"got {_describe(target)}: for integer labels use sparse_categorical_crossentropy")
-    logits = input if from_logits else _logits_of(input, reductions.Softmax)
-    if logits is not None:
-        flat = reshape(logits, (-1, logits.shape[-1]))
-        dense = reshape(target, (-1, target.shape[-1])) if isinstance(target, Tensor) else \
-            target.reshape(-1, target.shape[-1])
-        losses = fused.softmax_cross_entropy(flat, dense, reduction)
-        return reshape(losses, input.shape[:-1]) if reduction == "none" else losses
-    clipped = elementwise.clip(input, EPSILON, 1.0 - EPSILON)
-    losses = -reductions.sum(elementwise.log(clipped) * target, axis=-1)
-    return _per_sample(losses, reduction)
-
-
-def sparse_categorical_crossentropy(input, target, reduction="mean", from_logits=False):
-    """Keras's cross-entropy of probabilities (N, C) at integer labels (N,) (or (N, 1))."""
-    where = "sparse_categorical_crossentropy"
-    _check_reduction(reduction, where)
-    if not _integer(target):
-        raise DTypeError(f"{where}: expects integer class labels, got {_describe(target)}: for one-hot "
-                         "targets use categorical_crossentropy")
-    labels = _labels(target, where)
-    if labels.ndim == input.ndim and labels.shape[-1] == 1:
-        labels = labels.reshape(labels.shape[:-1])
-    if tuple(labels.shape) != tuple(input.shape[:-1]):
-        raise ShapeError(f"{where}: predictions of shape {tuple(input.shape)} need labels of shape "
-                         f"{tuple(input.shape[:-1])}, got {tuple(labels.shape)}")
-    num_classes = input.shape[-1]
-    _check_label_range(labels, num_classes, where)
-    logits = input if from_logits else _logits_of(input, reductions.Softmax)
-    if logits is not None:
-        flat = reshape(logits, (-1, num_classes))
-        losses = fused.softmax_cross_entropy(flat, labels.reshape(-1), reduction)
-        return reshape(losses, input.shape[:-1]) if reduction == "none" else losses
-    flat = reshape(input, (-1, num_classes))
-    xp = backend.array_module(labels)
-    picked = getitem(flat, (xp.arange(flat.shape[0]), labels.reshape(-1)))
-    losses = -elementwise.log(elementwise.clip(picked, EPSILON, 1.0 - EPSILON))
-    return _per_sample(reshape(losses, input.shape[:-1]), reduction)
-
-
-def binary_crossentropy(input, target, reduction="mean", from_logits=False):
-    """Keras's binary cross-entropy of probabilities, averaged over the last axis, then the samples."""
-    where = "binary_crossentropy"
-    target = _elementwise_args(input, target, reduction, where)
-    logits = input if from_logits else _logits_of(input, elementwise.Sigmoid)
-    if logits is not None:
-        losses = fused.sigmoid_binary_cross_entropy(logits, target, "none")
-    else:
-        clipped = elementwise.clip(input, EPSILON, 1.0 - EPSILON)
-        losses = -(elementwise.log(clipped) * target + elementwise.log(1.0 - clipped) * (1.0 - target))
-    per_sample = reductions.mean(losses, axis=-1) if losses.ndim > 1 else losses
-    return _per_sample(per_sample, reduction)
-
-
-def _integer(target):
-    data = target._data if isinstance(target, Tensor) else backend.asarray(target)
-    return data.dtype.kind in "iu"
-
-
-def _describe(target):
-    data = target._data if isinstance(target, Tensor) else backend.asarray(target)
-    return f"target of shape {tuple(data.shape)} and dtype {data.dtype}"
 
 
 # ---------------------------------------------------------------- the layers

@@ -1,5 +1,6 @@
 """The differentiable operations, re-exported by family."""
 
+from chainrule.ops.activation import leaky_relu, relu, sigmoid, softplus  # noqa: F401
 from chainrule.ops.elementwise import (  # noqa: F401
     abs,
     add,
@@ -9,7 +10,6 @@ from chainrule.ops.elementwise import (  # noqa: F401
     cos,
     div,
     exp,
-    leaky_relu,
     log,
     log1p,
     maximum,
@@ -17,10 +17,7 @@ from chainrule.ops.elementwise import (  # noqa: F401
     mul,
     neg,
     pow,
-    relu,
-    sigmoid,
     sin,
-    softplus,
     sqrt,
     sub,
     tanh,

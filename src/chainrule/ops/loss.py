@@ -16,7 +16,8 @@ import contextlib
 
 from chainrule.autograd.op import Op, needs_grad
 from chainrule.autograd.tensor import Tensor
-from chainrule.ops.elementwise import log, maximum, sigmoid
+from chainrule.ops.activation import sigmoid
+from chainrule.ops.elementwise import log, maximum
 from chainrule.ops.reduce import log_softmax, softmax
 from chainrule.ops.reduce import sum as reduce_sum
 

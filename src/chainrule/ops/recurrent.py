@@ -18,7 +18,8 @@ layer) while reading and writing every array in time order, so no flip is ever m
 from chainrule.autograd.op import Op
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ShapeError
-from chainrule.ops.elementwise import relu, sigmoid, tanh
+from chainrule.ops.activation import relu, sigmoid
+from chainrule.ops.elementwise import tanh
 from chainrule.ops.reduce import sum as reduce_sum
 from chainrule.ops.shape import concatenate, pad, reshape, stack, swapaxes
 

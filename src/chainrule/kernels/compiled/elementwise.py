@@ -10,7 +10,7 @@ calls). What NumPy does as one pass over memory per operation around them is fus
     sigmoid                 σ(x) = e/(1 + e) from e = eˣ (1 where e overflowed to inf)
     its gradient            y(1 − y) · g
 
-The NumPy forms in ``chainrule.ops.loss.BinaryCrossEntropy`` and ``chainrule.ops.elementwise.Sigmoid``
+The NumPy forms in ``chainrule.ops.loss.BinaryCrossEntropy`` and ``chainrule.ops.activation.Sigmoid``
 are the reference; each wrapper below returns None where its kernel does not apply (not float32 or
 float64, not C-contiguous, shapes that differ, a per-element scale), and the caller keeps NumPy.
 Outputs and scratch come from :mod:`chainrule.kernels.workspace`, reused from step to step once nothing refers

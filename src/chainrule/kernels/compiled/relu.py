@@ -1,6 +1,6 @@
 """A one-pass Numba kernel for the ReLU backward: the gradient g times [x > 0].
 
-The NumPy form in :class:`chainrule.ops.elementwise.Relu` is the reference, ``g * (x > 0)``: one pass
+The NumPy form in :class:`chainrule.ops.activation.Relu` is the reference, ``g * (x > 0)``: one pass
 to build a boolean mask, and a multiply of mixed dtypes (float by bool), which NumPy runs about
 twice as slowly as a same-dtype multiply. The kernel reads x and g once and writes once. It
 multiplies by 1 or 0 rather than choosing between g and 0, so that an infinite or NaN gradient gives

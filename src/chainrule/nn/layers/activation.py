@@ -13,7 +13,7 @@ from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ConfigError
 from chainrule.nn.layers.linear import layer_name
 from chainrule.nn.module import Module
-from chainrule.ops import elementwise, reduce
+from chainrule.ops import activation, elementwise, reduce
 
 
 class StepFunction(Op):
@@ -31,7 +31,7 @@ class StepFunction(Op):
 
 # ---------------------------------------------------------------- functions
 def relu(x):
-    return elementwise.relu(x)
+    return activation.relu(x)
 
 
 def _keep_logits(probabilities, kind, logits):
@@ -47,7 +47,7 @@ def _keep_logits(probabilities, kind, logits):
 
 
 def sigmoid(x):
-    return _keep_logits(elementwise.sigmoid(x), "sigmoid", x)
+    return _keep_logits(activation.sigmoid(x), "sigmoid", x)
 
 
 def tanh(x):
@@ -55,15 +55,15 @@ def tanh(x):
 
 
 def leaky_relu(x, negative_slope=0.01):
-    return elementwise.leaky_relu(x, negative_slope)
+    return activation.leaky_relu(x, negative_slope)
 
 
 def softplus(x, beta=1.0, threshold=20.0):
     """log(1 + e^(βx))/β, and x itself where βx > threshold (PyTorch's linear tail)."""
     if beta == 1.0:
-        soft = elementwise.softplus(x)
+        soft = activation.softplus(x)
     else:
-        soft = elementwise.softplus(x * float(beta)) * (1.0 / beta)
+        soft = activation.softplus(x * float(beta)) * (1.0 / beta)
     data = x._data if hasattr(x, "data") else x
     return elementwise.where(data * beta > threshold, x, soft)
 

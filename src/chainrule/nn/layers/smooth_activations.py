@@ -11,6 +11,7 @@ import numpy
 from chainrule.nn.layers.activation import _Activation
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
+from chainrule.ops import activation
 from chainrule.ops import elementwise as ew
 from chainrule.ops.special import erf
 
@@ -42,7 +43,7 @@ def gelu(x, approximate="none"):
 
 def silu(x):
     """x·σ(x) (also called swish)."""
-    return x * ew.sigmoid(x)
+    return x * activation.sigmoid(x)
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
