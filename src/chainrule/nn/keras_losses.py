@@ -8,14 +8,7 @@ straight from a softmax (or sigmoid) op still in the graph, or from an activatio
 from chainrule import backend
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import DTypeError, ShapeError
-from chainrule.nn.loss_checks import (
-    _check_label_range,
-    _check_reduction,
-    _elementwise_args,
-    _labels,
-    _reduce,
-    _target,
-)
+from chainrule.nn import loss_checks as checks
 from chainrule.ops import activation, elementwise
 from chainrule.ops import loss as fused
 from chainrule.ops import reduce as reductions
@@ -39,14 +32,14 @@ def _logits_of(probs, op_type):
 
 
 def _per_sample(losses, reduction):
-    return losses if reduction == "none" else _reduce(losses, reduction)
+    return losses if reduction == "none" else checks.apply_reduction(losses, reduction)
 
 
 def categorical_crossentropy(input, target, reduction="mean", from_logits=False):
     """Keras's −Σ_c t_c·log p_c over the last axis, averaged over samples; ``target`` is one-hot."""
     where = "categorical_crossentropy"
-    _check_reduction(reduction, where)
-    target = _target(target, input) if not _integer(target) else target
+    checks.check_reduction(reduction, where)
+    target = checks.as_target(target, input) if not _integer(target) else target
     if _integer(target) or tuple(target.shape) != tuple(input.shape):
         raise ShapeError(f"{where}: expects one-hot targets of the prediction's shape {tuple(input.shape)}, "
                          f"got {_describe(target)}: for integer labels use sparse_categorical_crossentropy")
@@ -65,18 +58,18 @@ def categorical_crossentropy(input, target, reduction="mean", from_logits=False)
 def sparse_categorical_crossentropy(input, target, reduction="mean", from_logits=False):
     """Keras's cross-entropy of probabilities (N, C) at integer labels (N,) (or (N, 1))."""
     where = "sparse_categorical_crossentropy"
-    _check_reduction(reduction, where)
+    checks.check_reduction(reduction, where)
     if not _integer(target):
         raise DTypeError(f"{where}: expects integer class labels, got {_describe(target)}: for one-hot "
                          "targets use categorical_crossentropy")
-    labels = _labels(target, where)
+    labels = checks.as_labels(target, where)
     if labels.ndim == input.ndim and labels.shape[-1] == 1:
         labels = labels.reshape(labels.shape[:-1])
     if tuple(labels.shape) != tuple(input.shape[:-1]):
         raise ShapeError(f"{where}: predictions of shape {tuple(input.shape)} need labels of shape "
                          f"{tuple(input.shape[:-1])}, got {tuple(labels.shape)}")
     num_classes = input.shape[-1]
-    _check_label_range(labels, num_classes, where)
+    checks.check_label_range(labels, num_classes, where)
     logits = input if from_logits else _logits_of(input, reductions.Softmax)
     if logits is not None:
         flat = reshape(logits, (-1, num_classes))
@@ -92,7 +85,7 @@ def sparse_categorical_crossentropy(input, target, reduction="mean", from_logits
 def binary_crossentropy(input, target, reduction="mean", from_logits=False):
     """Keras's binary cross-entropy of probabilities, averaged over the last axis, then the samples."""
     where = "binary_crossentropy"
-    target = _elementwise_args(input, target, reduction, where)
+    target = checks.elementwise_args(input, target, reduction, where)
     logits = input if from_logits else _logits_of(input, activation.Sigmoid)
     if logits is not None:
         losses = fused.sigmoid_binary_cross_entropy(logits, target, "none")

@@ -8,12 +8,12 @@ from chainrule.ops import reduce as reductions
 from chainrule.ops.shape import reshape, transpose
 
 
-def _check_reduction(reduction, where):
+def check_reduction(reduction, where):
     if reduction not in fused.REDUCTIONS:
         raise ConfigError(f"{where}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def _target(target, like):
+def as_target(target, like):
     """The target as a Tensor (kept if it requires grad) or an array in the prediction's float dtype."""
     if isinstance(target, Tensor):
         if target.requires_grad:
@@ -25,7 +25,7 @@ def _target(target, like):
     return target
 
 
-def _same_shape(input, target, where):
+def same_shape(input, target, where):
     if tuple(input.shape) != tuple(target.shape):
         hint = ""
         if input.shape[:1] == target.shape[:1] or tuple(input.shape) == tuple(target.shape)[::-1]:
@@ -34,20 +34,20 @@ def _same_shape(input, target, where):
                          f"{tuple(target.shape)} differ; they would broadcast silently{hint}")
 
 
-def _elementwise_args(input, target, reduction, where):
-    _check_reduction(reduction, where)
-    target = _target(target, input)
-    _same_shape(input, target, where)
+def elementwise_args(input, target, reduction, where):
+    check_reduction(reduction, where)
+    target = as_target(target, input)
+    same_shape(input, target, where)
     return target
 
 
-def _reduce(losses, reduction):
+def apply_reduction(losses, reduction):
     if reduction == "none":
         return losses
     return reductions.sum(losses) if reduction == "sum" else reductions.mean(losses)
 
 
-def _labels(target, where):
+def as_labels(target, where):
     """Integer class labels as an array; float labels raise with a hint."""
     data = target._data if isinstance(target, Tensor) else backend.asarray(target)
     if data.dtype.kind not in "iu":
@@ -57,7 +57,7 @@ def _labels(target, where):
     return data
 
 
-def _check_label_range(labels, num_classes, where, ignore_index=None):
+def check_label_range(labels, num_classes, where, ignore_index=None):
     """Raise unless every label lies in [0, C); labels equal to ``ignore_index`` are skipped."""
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes) and ignore_index is not None:
         labels = labels[labels != ignore_index]  # only now: the usual batch pays no mask
@@ -66,7 +66,7 @@ def _check_label_range(labels, num_classes, where, ignore_index=None):
                          f"{labels.min()} to {labels.max()}")
 
 
-def _classes_last(input, where):
+def classes_last(input, where):
     """(N, C, d1, ...) -> (N·d1·..., C), and the shape of the per-sample losses."""
     if input.ndim == 2:
         return input, input.shape[:1]

@@ -16,23 +16,11 @@ the same form gives the same value; probabilities from anywhere else use the cli
 from chainrule import backend
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ConfigError, DTypeError, ShapeError
-from chainrule.nn.keras_losses import (  # noqa: F401 - public names
-    _describe,
-    _integer,
-    _logits_of,
-    _per_sample,
+from chainrule.nn import loss_checks as checks
+from chainrule.nn.keras_losses import (  # noqa: F401 - Keras's names, re-exported
     binary_crossentropy,
     categorical_crossentropy,
     sparse_categorical_crossentropy,
-)
-from chainrule.nn.loss_checks import (
-    _check_label_range,
-    _check_reduction,
-    _classes_last,
-    _elementwise_args,
-    _labels,
-    _reduce,
-    _target,
 )
 from chainrule.nn.module import Module
 from chainrule.ops import activation, elementwise
@@ -45,15 +33,15 @@ from chainrule.ops.shape import reshape
 # ---------------------------------------------------------------- regression losses
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error: mean((y − t)²)."""
-    target = _elementwise_args(input, target, reduction, "mse_loss")
+    target = checks.elementwise_args(input, target, reduction, "mse_loss")
     difference = input - target
-    return _reduce(difference * difference, reduction)
+    return checks.apply_reduction(difference * difference, reduction)
 
 
 def l1_loss(input, target, reduction="mean"):
     """Mean absolute error: mean(|y − t|); the gradient at y = t is 0."""
-    target = _elementwise_args(input, target, reduction, "l1_loss")
-    return _reduce(elementwise.abs(input - target), reduction)
+    target = checks.elementwise_args(input, target, reduction, "l1_loss")
+    return checks.apply_reduction(elementwise.abs(input - target), reduction)
 
 
 def sse_loss(input, target, reduction="sum"):
@@ -61,25 +49,25 @@ def sse_loss(input, target, reduction="sum"):
 
     ∂/∂y = y − t. ``reduction="mean"`` gives ½·mean((t − y)²), "none" the elementwise ½(t − y)².
     """
-    target = _elementwise_args(input, target, reduction, "sse_loss")
+    target = checks.elementwise_args(input, target, reduction, "sse_loss")
     difference = input - target
-    return _reduce(difference * difference, reduction) * 0.5
+    return checks.apply_reduction(difference * difference, reduction) * 0.5
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
     """½d² where |d| < δ, else δ(|d| − ½δ), with d = y − t (PyTorch's ``huber_loss``)."""
-    target = _elementwise_args(input, target, reduction, "huber_loss")
+    target = checks.elementwise_args(input, target, reduction, "huber_loss")
     difference = input - target
     small = backend.array_module(difference._data).abs(difference._data) < delta
     quadratic = difference * difference * 0.5
     linear = (elementwise.abs(difference) - 0.5 * delta) * float(delta)
-    return _reduce(elementwise.where(small, quadratic, linear), reduction)
+    return checks.apply_reduction(elementwise.where(small, quadratic, linear), reduction)
 
 
 # ---------------------------------------------------------------- binary classification
 def binary_cross_entropy(input, target, reduction="mean"):
     """−(t·log p + (1 − t)·log(1 − p)) for probabilities p, logs clamped at −100 (PyTorch's)."""
-    target = _elementwise_args(input, target, reduction, "binary_cross_entropy")
+    target = checks.elementwise_args(input, target, reduction, "binary_cross_entropy")
     data = input._data if isinstance(input, Tensor) else input
     if data.size and (data.min() < 0 or data.max() > 1):
         raise ValueError("binary_cross_entropy: the prediction must be probabilities in [0, 1], got "
@@ -90,7 +78,7 @@ def binary_cross_entropy(input, target, reduction="mean"):
 
 def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     """BCE of σ(x) in one stable primitive: max(x, 0) − x·t + log(1 + e^(−|x|))."""
-    target = _elementwise_args(input, target, reduction, "binary_cross_entropy_with_logits")
+    target = checks.elementwise_args(input, target, reduction, "binary_cross_entropy_with_logits")
     return fused.sigmoid_binary_cross_entropy(input, target, reduction)
 
 
@@ -100,12 +88,12 @@ def hinge_loss(input, target, reduction="mean"):
     As in Keras, targets that are all 0 or 1 are taken as binary labels and converted to −1 and 1
     (used as they are, a 0 target would contribute a constant 1 and no gradient).
     """
-    target = _elementwise_args(input, target, reduction, "hinge_loss")
+    target = checks.elementwise_args(input, target, reduction, "hinge_loss")
     if not isinstance(target, Tensor):
         xp = backend.array_module(target)
         if target.size and bool(xp.all((target == 0) | (target == 1))):
             target = 2.0 * target - 1.0
-    return _reduce(activation.relu(1.0 - input * target), reduction)
+    return checks.apply_reduction(activation.relu(1.0 - input * target), reduction)
 
 
 # ---------------------------------------------------------------- multi-class classification
@@ -119,7 +107,7 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, weight=N
     are none), for distributions by the number of samples.
     """
     where = "cross_entropy"
-    _check_reduction(reduction, where)
+    checks.check_reduction(reduction, where)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ConfigError(f"{where}: label_smoothing must lie in [0, 1], got {label_smoothing}")
     if input.ndim == 1:  # one sample of C scores: a batch of one, and a 0-d loss
@@ -130,18 +118,18 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, weight=N
         # a batch of one keeps the reduction's rules (a mean divides by that sample's weight)
         return reshape(cross_entropy(reshape(input, (1, -1)), target, reduction, label_smoothing, weight,
                                      ignore_index), ())
-    logits, per_sample = _classes_last(input, where)
+    logits, per_sample = checks.classes_last(input, where)
     num_classes = input.shape[1]
     class_weights = _class_weights(weight, num_classes, input.dtype, where)
     if _is_dense(target, input.shape):
         if ignore_index >= 0:
             raise ConfigError(f"{where}: ignore_index={ignore_index} needs class-index targets; probability "
                               "targets cannot be ignored (as in PyTorch): drop those rows instead")
-        target = _target(target, input)
+        target = checks.as_target(target, input)
         if input.ndim > 2:
-            target = _classes_last(target if isinstance(target, Tensor) else Tensor(target), where)[0]
+            target = checks.classes_last(target if isinstance(target, Tensor) else Tensor(target), where)[0]
     else:
-        labels = _labels(target, where)
+        labels = checks.as_labels(target, where)
         if tuple(labels.shape) == tuple(input.shape):
             raise DTypeError(f"{where}: integer targets of the scores' shape {tuple(input.shape)} look "
                              "one-hot: pass them as floats (target.astype('float32')) or as class "
@@ -150,7 +138,7 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0, weight=N
             raise ShapeError(f"{where}: scores of shape {tuple(input.shape)} need class indices of shape "
                              f"{tuple(per_sample)} or probabilities of shape {tuple(input.shape)}, got "
                              f"target of shape {tuple(labels.shape)}")
-        _check_label_range(labels, num_classes, where, ignore_index)
+        checks.check_label_range(labels, num_classes, where, ignore_index)
         target = labels.reshape(-1)
     losses = fused.softmax_cross_entropy(logits, target, reduction, label_smoothing, class_weights,
                                          ignore_index)
@@ -175,7 +163,7 @@ def _is_dense(target, shape):
         return False
     if tuple(data.shape) != tuple(shape):
         if data.ndim == len(shape) - 1:
-            _labels(data, "cross_entropy")  # raises the float-labels hint
+            checks.as_labels(data, "cross_entropy")  # raises the float-labels hint
         raise ShapeError(f"cross_entropy: probability targets must have the scores' shape {tuple(shape)}, "
                          f"got {tuple(data.shape)}")
     return True
@@ -188,22 +176,22 @@ def nll_loss(input, target, reduction="mean", weight=None, ignore_index=-100):
     the kept samples (nan when there are none), as PyTorch does.
     """
     where = "nll_loss"
-    _check_reduction(reduction, where)
+    checks.check_reduction(reduction, where)
     if input.dtype.kind != "f":
         raise DTypeError(f"{where}: expects floating-point log-probabilities, got {input.dtype}: pass "
                          "log_softmax(scores) (convert integer scores first, e.g. x.astype('float32'))")
-    labels = _labels(target, where)
+    labels = checks.as_labels(target, where)
     if input.ndim == 1:  # one sample: a 0-d loss
         return reshape(nll_loss(reshape(input, (1, -1)), labels[None], reduction, weight, ignore_index), ())
     if input.ndim < 2:
         raise ShapeError(f"{where}: expects log-probabilities (N, C) or (N, C, d1, ...), got "
                          f"{tuple(input.shape)}")
-    flat, per_sample = _classes_last(input, where)
+    flat, per_sample = checks.classes_last(input, where)
     if tuple(labels.shape) != tuple(per_sample):
         raise ShapeError(f"{where}: log-probabilities of shape {tuple(input.shape)} need labels of shape "
                          f"{tuple(per_sample)}, got {tuple(labels.shape)}")
     num_classes = input.shape[1]
-    _check_label_range(labels, num_classes, where, ignore_index)
+    checks.check_label_range(labels, num_classes, where, ignore_index)
     class_weights = _class_weights(weight, num_classes, input.dtype, where)
     labels = labels.reshape(-1)
     xp = backend.array_module(labels)
@@ -224,15 +212,15 @@ def nll_loss(input, target, reduction="mean", weight=None, ignore_index=-100):
 def multi_margin_loss(input, target, p=1, margin=1.0, reduction="mean"):
     """PyTorch's multi-class hinge: ℓᵢ = Σ_{j≠yᵢ} max(0, margin − x[yᵢ] + x[j])^p / C."""
     where = "multi_margin_loss"
-    _check_reduction(reduction, where)
+    checks.check_reduction(reduction, where)
     if p not in (1, 2):
         raise ConfigError(f"{where}: p must be 1 or 2, got {p}")
-    labels = _labels(target, where)
+    labels = checks.as_labels(target, where)
     if input.ndim != 2 or tuple(labels.shape) != tuple(input.shape[:1]):
         raise ShapeError(f"{where}: expects scores (N, C) and labels (N,), got {tuple(input.shape)} and "
                          f"{tuple(labels.shape)}")
     n, num_classes = input.shape
-    _check_label_range(labels, num_classes, where)
+    checks.check_label_range(labels, num_classes, where)
     xp = backend.array_module(labels)
     correct = reshape(getitem(input, (xp.arange(n), labels)), (n, 1))
     others = xp.ones(input.shape, dtype=input.dtype)
@@ -241,7 +229,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, reduction="mean"):
     if p == 2:
         hinge = hinge * hinge
     losses = reductions.sum(hinge * others, axis=1) * (1.0 / num_classes)
-    return _reduce(losses, reduction)
+    return checks.apply_reduction(losses, reduction)
 
 
 # ---------------------------------------------------------------- the layers
@@ -255,7 +243,7 @@ class _Loss(Module):
         if options and type(self).__init__ is _Loss.__init__:  # only subclasses pass options
             raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments {sorted(options)}; "
                             "it takes only reduction ('mean', 'sum' or 'none')")
-        _check_reduction(reduction, type(self).__name__)
+        checks.check_reduction(reduction, type(self).__name__)
         self.reduction, self.options = reduction, options
 
     def forward(self, input, target):
