@@ -150,6 +150,98 @@ def samplers(out):
             out[f"sampler_{n}_{drop_last}_min_len"] = dist.allreduce(length, op="min")
 
 
+def resumable(dtype, optimizer, seed):
+    """A model with dropout (each rank its own random stream) and a data set that shuffles unevenly."""
+    cr.manual_seed(seed)
+    model = cr.Sequential([cr.nn.Dense(8, activation="tanh", input_shape=(5,)), cr.nn.Dropout(0.3),
+                           cr.nn.Dense(2)]).to(dtype)
+    model.compile(loss="mse", optimizer=cr.optim.SGD(lr=0.05, momentum=0.9) if optimizer == "sgd"
+                  else cr.optim.Adam(lr=0.01))
+    return model
+
+
+def resume(out, tmp):
+    """Four epochs in one go, and two epochs then a resume from rank 0's checkpoint for two more,
+    in a process whose random state is another (as a new job's would be)."""
+    for dtype, optimizer in ((numpy.float64, "sgd"), (numpy.float32, "adam")):
+        key = f"{optimizer}_{numpy.dtype(dtype).name}"
+        x, y = data(41, dtype, seed=4)
+        settings = {"batch_size": 4, "validation_split": 0.2, "verbose": 0}
+        whole = resumable(dtype, optimizer, 9)
+        whole.fit(x, y, epochs=4, **settings)
+        checkpoint = os.path.join(tmp, f"resume_{key}.chainrule")
+        first = resumable(dtype, optimizer, 9)
+        first.fit(x, y, epochs=2, callbacks=[cr.callbacks.ModelCheckpoint(checkpoint)], **settings)
+        second = resumable(dtype, optimizer, 50 + dist.rank())
+        cr.manual_seed(70 + 3 * dist.rank())
+        second.fit(x, y, epochs=4, resume_from=checkpoint, **settings)
+        for i, (a, b) in enumerate(zip(whole.get_weights(), second.get_weights())):
+            out[f"whole_{key}_{i}"], out[f"resumed_{key}_{i}"] = a, b
+
+
+class WeightsPerBatch(cr.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen.append([w.copy() for w in self.model.get_weights()])
+
+
+class ReportsNaN(cr.Sequential):
+    """A custom train_step (its step taken) whose returned loss is NaN on rank 1 at its 6th batch."""
+
+    calls = 0
+
+    def train_step(self, x, y):
+        value = super().train_step(x, y)
+        self.calls += 1
+        return {"loss": float("nan") if dist.rank() == 1 and self.calls == 6 else value}
+
+
+def nan_on_one_rank(out, where):
+    """The loss (or only a gradient, or what a custom train_step returns) of rank 1 turns
+    non-finite at its 6th batch of the first epoch."""
+    calls = []
+
+    def loss(output, target):
+        calls.append(1)
+        value = cr.nn.functional.mse_loss(output, target)
+        if dist.rank() == 1 and len(calls) == 6 and where != "step":
+            if where == "loss":
+                return value * float("nan")
+            return value + 0 * cr.sqrt((output - output).abs()).sum()  # 0 forward, nan backward
+        return value
+
+    x, y = data(40 * dist.size(), numpy.float32, seed=5)
+    cr.manual_seed(2)
+    layers = [cr.nn.Dense(4, activation="tanh", input_shape=(5,)), cr.nn.Dense(2)]
+    model = ReportsNaN(layers) if where == "step" else cr.Sequential(layers)
+    model.compile(loss=loss, optimizer=cr.optim.SGD(lr=0.05, momentum=0.9))
+    seen = WeightsPerBatch()
+    history = model.fit(x, y, batch_size=4, epochs=3, verbose=0, callbacks=[seen])
+    out["nan_steps"] = numpy.array(len(seen.seen))
+    out["nan_epochs"] = numpy.array(len(history.epoch))
+    out["nan_loss_logged"] = numpy.array(history.history["loss"])
+    for i, (w, last_finite) in enumerate(zip(model.get_weights(), seen.seen[-1])):
+        out[f"nan_weights_{i}"], out[f"nan_last_finite_{i}"] = w, last_finite
+
+
+class KillAtBatch(cr.callbacks.Callback):
+    """SIGKILL the last rank at its third batch (as the kernel's out-of-memory killer would)."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == 2 and dist.rank() == dist.size() - 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def killed_in_fit():
+    x, y = data(64, numpy.float32)
+    model = cr.Sequential([cr.nn.Dense(3, input_shape=(5,)), cr.nn.Dense(2)])
+    model.compile(loss="mse", optimizer="sgd")
+    model.fit(x, y, batch_size=4, epochs=50, verbose=0, callbacks=[KillAtBatch()])
+
+
 def main():
     case, tmp = sys.argv[1], sys.argv[2]
     dist.init()
@@ -167,6 +259,13 @@ def main():
         samplers(out)
         numpy.savez(os.path.join(tmp, f"rank{me}.npz"), **out)
         return
+    if case in ("resume", "nan_loss", "nan_gradient", "nan_step"):
+        out = {}
+        resume(out, tmp) if case == "resume" else nan_on_one_rank(out, case[4:])
+        numpy.savez(os.path.join(tmp, f"rank{me}.npz"), **out)
+        return
+    if case == "kill_fit":
+        killed_in_fit()
     dist.allreduce(numpy.ones(3))
     if me == dist.size() - 1:  # the last rank misbehaves
         if case == "raise":

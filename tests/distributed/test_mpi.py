@@ -7,7 +7,9 @@ Skipped without mpi4py or an ``mpiexec`` launcher (``pip install "chainrule[mpi]
 
 import importlib.util
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -132,7 +134,8 @@ def test_sampler_gives_every_rank_as_many_indices_and_covers_the_data(trained, n
 
 @pytest.mark.parametrize("case, limit, expected", [
     ("raise", 10, "rank 1 of 2: uncaught RuntimeError: this rank fails on purpose"),
-    ("kill", 60, "signal 9"),  # the launcher's message names the process id
+    ("kill", 60, "rank 1 of 2 (pid "),
+    ("kill_fit", 60, "rank 1 of 2 (pid "),
     ("exit", 60, "rank(s) 1 exited"),
     ("sizes", 10, "the ranks passed different arrays"),
 ])
@@ -141,6 +144,8 @@ def test_a_failing_rank_ends_the_whole_job(tmp_path, case, limit, expected):
     assert status != 0
     assert expected in output, output
     assert seconds < limit
+    if case.startswith("kill"):  # named by its watcher: rank, process and host
+        assert re.search(r"rank 1 of 2 \(pid \d+ on \S+\) died: ", output), output
 
 
 def test_a_stalled_rank_ends_the_job_at_the_deadline_naming_it(tmp_path):
@@ -159,3 +164,67 @@ def test_the_command_line_trains_a_zoo_model_on_two_ranks(tmp_path):
     assert output.count("training mlp") == 1  # rank 0 alone reports
     assert "2 ranks x batch_size 32 = global batch 64; learning rate as set" in output
     assert "Epoch 1/1" in output and (tmp_path / "mlp.chainrule").is_file()
+
+
+def test_a_resumed_run_sees_the_same_batches_and_random_streams_as_an_uninterrupted_one(tmp_path):
+    """Interrupted after epoch 2 of 4 and resumed from rank 0's checkpoint: every rank draws the same
+    shuffles and dropout masks in epochs 3 and 4 as the run that went through, so the weights agree."""
+    status, output, _ = launch(2, "resume", tmp_path, timeout=120)
+    assert status == 0, output
+    for r in range(2):
+        saved = dict(numpy.load(tmp_path / f"rank{r}.npz"))
+        for key in (k for k in saved if k.startswith("whole_")):
+            resumed = saved[key.replace("whole_", "resumed_")]
+            if "float64" in key:  # SGD in float64: the same operations in the same order
+                assert numpy.array_equal(resumed, saved[key]), key
+            else:
+                numpy.testing.assert_allclose(resumed, saved[key], rtol=0, atol=1e-6, err_msg=key)
+
+
+@pytest.mark.parametrize("where, reason", [("loss", "the loss is nan"),
+                                           ("gradient", "the gradient of 0.weight holds nan"),
+                                           ("step", "train_step returned loss=nan")])
+def test_a_non_finite_step_on_one_rank_stops_every_rank_at_that_step(tmp_path, where, reason):
+    """Rank 1 alone goes non-finite at its 6th batch: every rank stops there with the same warning
+    naming rank 1 and all keep the same weights: the last finite ones, as no rank took that step
+    (a custom train_step has taken it before returning NaN: the same step on every rank)."""
+    status, output, seconds = launch(2, f"nan_{where}", tmp_path, timeout=60)
+    assert status == 0, output
+    assert output.count(f"batch 6/10: on rank 1 of 2, {reason}") == 2, output  # once per rank
+    assert seconds < 30  # not the collective deadline (300 s)
+    results = [dict(numpy.load(tmp_path / f"rank{r}.npz")) for r in range(2)]
+    for saved in results:
+        assert saved["nan_steps"] == 5 and saved["nan_epochs"] == 1
+        assert numpy.isfinite(saved["nan_loss_logged"]).all() == (where != "step")
+        for key in (k for k in saved if k.startswith("nan_weights_")):
+            assert numpy.array_equal(saved[key], results[0][key])
+            last_finite = saved[key.replace("weights", "last_finite")]
+            assert numpy.array_equal(saved[key], last_finite) == (where != "step")
+
+
+def test_the_command_line_names_a_rank_killed_while_training(tmp_path):
+    """``mpiexec -n 2 chainrule train --distributed``: a rank killed from outside (as by the
+    out-of-memory killer) ends the job, and the output names it by rank, process id and host."""
+    environment = {**os.environ, "CHAINRULE_NO_NUMBA": "1", "OMP_NUM_THREADS": "1",
+                   "PYTHONPATH": str(Path(cr.__file__).parents[1])}
+    start = time.monotonic()
+    job = subprocess.Popen([MPIEXEC, "-n", "2", sys.executable, "-m", "chainrule.cli", "train", "mlp",
+                            "--distributed", "--epochs", "500", "--limit", "128", "--out", str(tmp_path)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment)
+    lines = []
+    try:
+        for line in job.stdout:  # rank 0 logs which process is which rank, then trains
+            lines.append(line)
+            places = re.search(r"rank 1 = pid (\d+) on (\S+)", line)
+            if places:
+                pid, host = places.groups()
+            if line.startswith("Epoch 2/"):
+                os.kill(int(pid), signal.SIGKILL)
+                break
+        rest, _ = job.communicate(timeout=60)
+    finally:
+        job.kill()
+    output = "".join(lines) + rest
+    assert job.returncode != 0
+    assert f"rank 1 of 2 (pid {pid} on {host}) died: " in output, output
+    assert time.monotonic() - start < 90

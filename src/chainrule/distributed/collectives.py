@@ -101,6 +101,24 @@ def broadcast_object(value, root=0, what="broadcast"):
     return pickle.loads(buffer.tobytes())
 
 
+def allgather_object(value, what="allgather"):
+    """``[rank 0's value, rank 1's, ...]`` on every rank, for small picklable values (random states)."""
+    if not active():
+        return [value]
+    from mpi4py import MPI
+
+    payload = numpy.frombuffer(_pickle(value), dtype=numpy.uint8)
+    lengths = numpy.empty(world.comm.Get_size(), dtype=numpy.int64)
+    wait_for(world.comm.Iallgather(numpy.array([payload.size], dtype=numpy.int64), lengths),
+             f"{what} (lengths)")
+    offsets = numpy.concatenate([[0], numpy.cumsum(lengths)[:-1]])
+    buffer = numpy.empty(int(lengths.sum()), dtype=numpy.uint8)
+    wait_for(world.comm.Iallgatherv(payload, [buffer, lengths, offsets, MPI.BYTE]), what)
+    import pickle
+
+    return [pickle.loads(buffer[o:o + n].tobytes()) for o, n in zip(offsets, lengths)]
+
+
 def _pickle(value):
     import pickle
 

@@ -5,7 +5,9 @@ None on a single process, where nothing changes. On several ranks the strategy
 
 - gives every rank rank 0's random state first, so a ``validation_split`` holds out the same
   samples everywhere, and resumes every rank from rank 0's checkpoint file (sent over MPI: the
-  other ranks need not see rank 0's disk);
+  other ranks need not see rank 0's disk). The checkpoint carries the shuffle seed and every rank's
+  random state at the epoch's end, so a resumed run draws the batches and dropout masks the
+  uninterrupted run would have (on as many ranks; on another number, the streams start anew);
 - shards the data: training batches through a :class:`~chainrule.data.DistributedSampler` (every
   rank the same number of batches; ``batch_size`` is per rank), validation batches without padding;
 - keeps the progress lines and the callbacks that write files (ModelCheckpoint, CSVLogger,
@@ -13,6 +15,9 @@ None on a single process, where nothing changes. On several ranks the strategy
 - makes the optimisers data-parallel for the run (rank 0's weights and state before the first step,
   the mean gradient at every step), gives every rank its own random stream (dropout masks differ),
   and scales the learning rate only when asked (``init(scale_lr="linear")``);
+- stops every rank at the same step when the loss or a gradient turns NaN or inf on any rank
+  (fit's ``stop_on_nan``): each rank's finding rides in the gradient allreduce, so no rank steps
+  and all keep the same last finite weights, with one message naming the ranks where it happened;
 - averages the epoch's logs over the ranks (validation logs weighted by each rank's samples), gives
   every rank rank 0's BatchNorm running statistics at each epoch's end, and makes the ranks agree
   on stopping, so callbacks decide alike everywhere.
@@ -24,10 +29,16 @@ import tempfile
 
 import numpy
 
-from chainrule.distributed.collectives import allreduce_arrays, broadcast_arrays, broadcast_object
+from chainrule.distributed.collectives import (
+    allgather_object,
+    allreduce_arrays,
+    broadcast_arrays,
+    broadcast_object,
+)
 from chainrule.distributed.optimizer import average_gradients, broadcast_parameters, synchronize
 from chainrule.distributed.world import active, rank, size, world
 from chainrule.errors import ConfigError
+from chainrule.train.nan_guard import NonFiniteStep
 
 MAIN_RANK_ONLY = ("ModelCheckpoint", "CSVLogger", "TensorBoard", "BackupAndRestore")
 logger = logging.getLogger("chainrule.distributed")
@@ -48,6 +59,8 @@ class FitStrategy:
         self.attached = []
         self.lr_factor = 1
         self.temporary = None
+        self.shuffle_seed = None
+        self.resumed_states = None  # every rank's random state, from the checkpoint resumed from
         cr_random.set_state(broadcast_object(cr_random.get_state(), 0, "fit (random state)"))
 
     # ---------------------------------------------------------------- before the loop
@@ -70,13 +83,20 @@ class FitStrategy:
             file.write(content)
         return self.temporary
 
-    def shard(self, train_batches, val_batches):
-        """Each rank's share of the training batches (padded to equal counts) and validation batches."""
+    def shard(self, train_batches, val_batches, training=None):
+        """Each rank's share of the training batches (padded to equal counts) and validation batches.
+
+        ``training``: the training state of the checkpoint resumed from (the same on every rank).
+        """
         from chainrule.data import DataLoader, DistributedSampler
 
         train = self._loader(train_batches, "training")
-        seed = int(broadcast_object(numpy.random.default_rng(train.seed).integers(2**62) if train.seed
-                                    is not None else _draw_seed(), 0, "fit (shuffle seed)"))
+        saved = (training or {}).get("distributed") or {}
+        seed = saved.get("shuffle_seed")
+        if seed is None:
+            seed = int(broadcast_object(numpy.random.default_rng(train.seed).integers(2**62) if train.seed
+                                        is not None else _draw_seed(), 0, "fit (shuffle seed)"))
+        self.shuffle_seed, self.resumed_states = seed, saved.get("random_states")
         sampler = train.sampler
         if not isinstance(sampler, DistributedSampler):
             sampler = DistributedSampler(train.dataset, size(), rank(), shuffle=train.shuffle, seed=seed)
@@ -130,8 +150,18 @@ class FitStrategy:
             self.lr_factor = size()
         for optimizer in optimizers:
             self._attach(optimizer)
-        base = int(cr_random.generator().integers(2**62))  # the same on every rank: their states agree
-        cr_random.manual_seed(numpy.random.SeedSequence(base, spawn_key=(rank(),)))
+        states = self.resumed_states
+        if states is not None and len(states) == size():  # each rank goes on with its own stream
+            cr_random.set_state(states[rank()])
+        else:
+            if states is not None and rank() == 0:
+                logger.warning(f"distributed fit: resuming on {size()} ranks a run of {len(states)}: "
+                               "the ranks' random streams (shuffles, dropout) start anew")
+            base = int(cr_random.generator().integers(2**62))  # the same on every rank: their states agree
+            cr_random.manual_seed(numpy.random.SeedSequence(base, spawn_key=(rank(),)))
+        model._fit_state["distributed"] = {"shuffle_seed": self.shuffle_seed, "random_states": None}
+        if model._fit_state.get("stop_on_nan"):
+            model._fit_state["non_finite"] = []  # the NaN guard notes here instead of raising
         if rank() == 0:
             lr = (f"learning rate x{size()} (linear rule)" if self.lr_factor != 1 else
                   "learning rate as set (init(scale_lr='linear') scales it by the number of ranks)")
@@ -172,7 +202,10 @@ class FitStrategy:
             if not synchronized:
                 synchronize(optimizer)
                 synchronized.append(True)
-            average_gradients(optimizer)
+            notes = (self.model._fit_state or {}).get("non_finite")
+            note = notes.pop() if notes else None
+            if average_gradients(optimizer, None if notes is None else note is not None):
+                raise NonFiniteStep(self.non_finite(note, agreed=True))
             return inner_step(closure)
 
         optimizer.step = step  # an instance attribute, shadowing the class's step for this run
@@ -193,8 +226,13 @@ class FitStrategy:
             sampler.set_epoch(epoch)
 
     def train_logs(self, logs):
-        """The epoch's training logs averaged over the ranks (every rank ran as many samples)."""
+        """The epoch's training logs averaged over the ranks (every rank ran as many samples); every
+        rank's random state kept for a checkpoint written at the epoch's end."""
+        from chainrule import random as cr_random
+
         self._share_running_statistics()
+        self.model._fit_state["distributed"]["random_states"] = allgather_object(
+            cr_random.get_state(), "fit (random states)")
         return _mean_logs(logs, 1.0, "fit (training logs)")
 
     def val_logs(self, logs):
@@ -206,6 +244,22 @@ class FitStrategy:
                    and numpy.asarray(b._data).dtype.kind == "f"]
         if buffers:  # the same model on every rank: all skip, or none
             broadcast_arrays([b._data for b in buffers], 0, "fit (running statistics)")
+
+    def non_finite(self, reason, agreed=False):
+        """None if no rank found a non-finite value (``reason`` is this rank's finding, or None), else
+        the same message on every rank, naming the ranks that found one and what they found.
+        ``agreed``: the ranks already know that one did (so only the reasons travel)."""
+        if not agreed:
+            (count,) = allreduce_arrays([numpy.array([0.0 if reason is None else 1.0])], "sum",
+                                        "fit (non-finite check)")
+            if count[0] == 0:
+                return None
+        found = [(r, text) for r, text in enumerate(allgather_object(reason, "fit (non-finite reasons)"))
+                 if text is not None]
+        if len(found) == 1:
+            return f"on rank {found[0][0]} of {size()}, {found[0][1]}"
+        return (f"on ranks {', '.join(str(r) for r, _ in found)} of {size()}: "
+                + "; ".join(f"rank {r}: {text}" for r, text in found))
 
     def stop(self, flag):
         """True on every rank if any rank wants to stop."""

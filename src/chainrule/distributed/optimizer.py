@@ -11,6 +11,8 @@ The mean of the ranks' mean losses over batches of B is the mean loss over the g
 n·B, so n ranks with batch B take the steps one process would take with batch n·B.
 """
 
+import numpy
+
 from chainrule.autograd.tensor import Tensor
 from chainrule.distributed.collectives import allreduce_arrays, broadcast_arrays, broadcast_object
 from chainrule.distributed.world import active, size
@@ -56,14 +58,23 @@ def synchronize(optimizer):
     broadcast_optimizer_state(optimizer)
 
 
-def average_gradients(optimizer):
-    """Replace each gradient by its mean over the ranks (new arrays: gradients may be shared)."""
+def average_gradients(optimizer, stop=None):
+    """Replace each gradient by its mean over the ranks (new arrays: gradients may be shared).
+
+    ``stop`` (True or False, optional): this rank's wish to stop before the step, carried in the
+    same collective as the gradients (one number more in the first bucket); returns whether any
+    rank wished it.
+    """
     if not active():
-        return
+        return bool(stop)
     with_grad = [p for p in _parameters(optimizer) if p.grad is not None]
-    averaged = allreduce_arrays([p.grad._data for p in with_grad], "mean", "gradients")
+    arrays = [p.grad._data for p in with_grad]
+    if stop is not None:
+        arrays.append(numpy.array([1.0 if stop else 0.0], dtype=arrays[0].dtype if arrays else numpy.float64))
+    averaged = allreduce_arrays(arrays, "mean", "gradients")
     for p, g in zip(with_grad, averaged):
         p.grad = Tensor._from_op(g)
+    return stop is not None and bool(averaged[-1][0] > 0)
 
 
 class Optimizer:

@@ -10,7 +10,9 @@ Three ways one rank can leave the others waiting, and what ends the job instead:
 - ``sys.exit`` (or the end of the script) on one rank while the others still train: an exit hook
   tells the others it is leaving (a message on a side communicator, seen by their next collective,
   which then aborts naming it), then waits for every rank to arrive at exit before MPI finalises;
-- a rank killed by a signal: the launcher itself (mpiexec, srun) ends the job.
+- a rank killed by a signal: the launcher itself (mpiexec, srun) ends the job, and the watcher
+  started beside each rank (:mod:`chainrule.distributed.watcher`) names it: rank, host, process id
+  and signal.
 
 A rank that stalls is caught by the deadline every collective has (:mod:`chainrule.distributed.wait`).
 """
@@ -32,6 +34,7 @@ class _World:
     timeout = DEFAULT_TIMEOUT
     scale_lr = None  # "linear": fit multiplies the learning rate by the number of ranks
     exiting = False
+    watcher = None  # the process that names this rank if it dies without leaving
 
 
 world = _World()
@@ -63,6 +66,7 @@ def init(timeout=None, scale_lr=None):
         node.Free()
         if world.comm.Get_size() > 1:
             _log_processes()
+            _start_watcher()
             sys.excepthook = _abort_on_uncaught
             atexit.register(_leave)  # runs before mpi4py's MPI_Finalize (registered earlier)
     return world.comm.Get_size()
@@ -79,6 +83,40 @@ def _log_processes():
         logging.getLogger("chainrule.distributed").info(
             f"{len(places)} ranks: " + ", ".join(f"rank {r} = pid {pid} on {host}"
                                                    for r, (pid, host) in enumerate(places)))
+
+
+def _start_watcher():
+    """Start this rank's watcher (best effort: without it, only the launcher reports a killed rank)."""
+    import socket
+    import subprocess
+
+    script = os.path.join(os.path.dirname(__file__), "watcher.py")
+    pmi = os.environ.get("PMI_FD", "")
+    keep = (int(pmi),) if pmi.isdigit() and _is_open(int(pmi)) else ()
+    try:
+        world.watcher = subprocess.Popen([sys.executable, "-I", "-S", script], stdin=subprocess.PIPE,
+                                         stdout=subprocess.DEVNULL, pass_fds=keep)
+        _tell_watcher(f"rank {world.comm.Get_rank()} of {world.comm.Get_size()} (pid {os.getpid()} on "
+                      f"{socket.gethostname()})\n")
+    except OSError:
+        world.watcher = None
+
+
+def _is_open(fd):
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
+
+
+def _tell_watcher(text):
+    if world.watcher is not None:
+        try:
+            world.watcher.stdin.write(text.encode())
+            world.watcher.stdin.flush()
+        except OSError:  # the watcher is gone: nothing to tell
+            world.watcher = None
 
 
 def _timeout(timeout):
@@ -130,6 +168,7 @@ def abort(message, code=1):
     sys.stderr.write(f"chainrule.distributed: rank {rank()} of {size()}: {message}\n")
     sys.stderr.flush()
     sys.stdout.flush()
+    _tell_watcher("bye\n")  # this rank said why it ends
     time.sleep(0.5)  # let the launcher forward the message before it tears the job down
     world.comm.Abort(code)
 
@@ -147,3 +186,6 @@ def _leave():
     wait.announce_departure()
     wait.wait_for(world.side.Ibarrier(), "exit (waiting for every rank to finish)")
     wait.drain_departures()
+    _tell_watcher("bye\n")
+    if world.watcher is not None:
+        world.watcher.wait()  # it ends at once: it must not hold the launcher's connection past us

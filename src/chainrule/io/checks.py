@@ -221,12 +221,25 @@ def training_state(training, path):
               and all(isinstance(k, str) for k in training.get("optimizers", {}))):
         problem = f"'optimizers' as {{attribute: state}}, got {training.get('optimizers')!r:.60}"
     else:
-        problem = _callback_states(training.get("callbacks", {}))
+        problem = _callback_states(training.get("callbacks", {})) or _distributed_state(training)
     if problem:
         raise FormatError(f"{path}: expected the training state with {problem}; hint: the checkpoint is "
                           "corrupted; nothing was changed")
     random_state(training.get("random_state"), path)
+    for state in (training.get("distributed") or {}).get("random_states") or []:
+        random_state(state, path)
     return training
+
+
+def _distributed_state(training):
+    """A problem with the part a run on several ranks saves (shuffle seed, the ranks' random states)."""
+    state = training.get("distributed")
+    if state is None:
+        return None
+    if not (isinstance(state, dict) and (state.get("shuffle_seed") is None or _integer(state["shuffle_seed"]))
+            and (state.get("random_states") is None or isinstance(state["random_states"], list))):
+        return f"'distributed' as {{shuffle_seed, random_states}}, got {state!r:.60}"
+    return None
 
 
 # the state that chainrule's own callbacks save ("EarlyStopping#0": {...}); each field is a count, a

@@ -47,11 +47,14 @@ def training_state(model):
         epochs.append(state["epoch"])
         for key, value in (state["logs"] or {}).items():
             history.setdefault(key, []).append(value)
-    return {"epoch": state["epoch"], "random_state": cr_random.get_state(), "history": history,
-            "history_epochs": epochs, "split_seed": state["split_seed"],
-            "callbacks": state["callbacks"].states(),
-            "optimizers": {name: opt.state_dict() for name, opt in attribute_optimizers(model).items()
-                           if opt.param_groups}}
+    training = {"epoch": state["epoch"], "random_state": cr_random.get_state(), "history": history,
+                "history_epochs": epochs, "split_seed": state["split_seed"],
+                "callbacks": state["callbacks"].states(),
+                "optimizers": {name: opt.state_dict() for name, opt in attribute_optimizers(model).items()
+                               if opt.param_groups}}
+    if state.get("distributed"):  # on several ranks: the shuffle seed and every rank's random state
+        training["distributed"] = state["distributed"]
+    return training
 
 
 def restore(model, saved, training):

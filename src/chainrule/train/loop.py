@@ -54,7 +54,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         _check_finite(val_batches, "fit (validation)")
     callbacks = _callback_list(callbacks)
     if strategy is not None:
-        train_batches, val_batches = strategy.shard(train_batches, val_batches)
+        train_batches, val_batches = strategy.shard(train_batches, val_batches, training)
         callbacks, verbose = strategy.callbacks(callbacks, verbose)
     history = History()
     if saved is not None:
@@ -135,8 +135,11 @@ def train_epoch(model, batches, callback_list, unpack=data_adapter.unpack, strat
             track_step_values(model, result, x, "train_step")
             if nan_guard.guarding(model):
                 bad = [f"{k}={v}" for k, v in model._logs().items() if not numpy.isfinite(v)]
-                if bad:
-                    _stop_on_nan(model, f"train_step returned {', '.join(bad)}", step, batches, taken=True)
+                reason = f"train_step returned {', '.join(bad)}" if bad else None
+                if strategy is not None:  # every rank stops if one does
+                    reason = strategy.non_finite(reason)
+                if reason:
+                    _stop_on_nan(model, reason, step, batches, taken=True)
                     break
         if hooks:
             callback_list.on_train_batch_end(step, model._logs())

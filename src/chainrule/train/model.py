@@ -190,10 +190,10 @@ class Model(Module):
         loss = self._with_layer_losses(compiled.loss(output, device_y))
         value = float(loss._data)
         guarded = nan_guard.guarding(self)
-        if guarded:
-            nan_guard.check_loss(value)
+        finite = nan_guard.check_loss(value, self) if guarded else True  # on several ranks: noted
         # metrics first: one that refuses these targets does so before the weights change
-        self._update_metrics(output._data, y, value)
+        if finite:
+            self._update_metrics(output._data, y, value)
         optimizer = compiled.optimizer
         if not optimizer.param_groups:  # lazy layers have just built their parameters
             optimizer.bind(list(self.parameters()))

@@ -5,6 +5,11 @@ before the optimiser's step, while ``fit`` runs with ``stop_on_nan`` (the defaul
 stops that batch there, so the weights are those of the last finite step, and ``fit`` ends with a
 warning naming the epoch and the batch. The loss check is a float comparison; the gradient check
 is one dot product per gradient (finite only if every entry is), looking closer only when it is not.
+
+On several ranks (``chainrule.distributed``) a rank cannot stop alone: the others would wait for it
+in the gradient allreduce. There the fit sets ``_fit_state["non_finite"]`` to a list, the checks
+note the reason in it instead of raising, and the step's allreduce carries the note to every rank,
+which then all raise NonFiniteStep before the step (:mod:`chainrule.distributed.fit`).
 """
 
 import math
@@ -23,13 +28,26 @@ def guarding(model):
     return state is not None and state.get("stop_on_nan", False)
 
 
-def check_loss(value):
+def check_loss(value, model=None):
+    """Stop (or, on several ranks, note) a non-finite loss; returns whether the loss is finite."""
     if not math.isfinite(value):
-        raise NonFiniteStep(f"the loss is {value}")
+        _stop(model, f"the loss is {value}")
+        return False
+    return True
+
+
+def _stop(model, reason):
+    notes = model._fit_state.get("non_finite") if model is not None and model._fit_state else None
+    if notes is None:
+        raise NonFiniteStep(reason)
+    if not notes:  # the first reason of the step is the one worth telling
+        notes.append(reason)
 
 
 def check_gradients(model, optimizer, loss_value):
-    """Raise NonFiniteStep naming the first parameter whose gradient holds NaN or inf."""
+    """Stop (or note) at the first parameter whose gradient holds NaN or inf, naming it."""
+    if not math.isfinite(loss_value):
+        return  # noted already (on several ranks): a non-finite loss has non-finite gradients
     for group in optimizer.param_groups:
         for p in group["params"]:
             grad = p.grad
@@ -43,7 +61,7 @@ def check_gradients(model, optimizer, loss_value):
             if not math.isfinite(float(xp.dot(flat, flat))) and not bool(xp.isfinite(data).all()):
                 names = {id(q): name for name, q in model.named_parameters()}
                 kind = "nan" if bool(xp.isnan(data).any()) else "inf"
-                raise NonFiniteStep(f"the gradient of {names.get(id(p), 'a parameter')} holds {kind} (the "
+                return _stop(model, f"the gradient of {names.get(id(p), 'a parameter')} holds {kind} (the "
                                     f"loss was {loss_value:.6g})")
 
 
