@@ -138,6 +138,19 @@ def fit_averages_and_loaders(out):
         out[f"fit_loader_lazy_{i}"] = w
 
 
+def broadcasts(out):
+    """broadcast_parameters and broadcast_optimizer_state from a given root, onto different values."""
+    cr.manual_seed(20 + dist.rank())
+    model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.BatchNorm1d(4))
+    model(cr.tensor(numpy.full((2, 3), dist.rank(), "float32")))  # running statistics differ too
+    dist.broadcast_parameters(model, root=0)
+    for i, t in enumerate(model.state_dict().values()):
+        out[f"broadcast_{i}"] = t.numpy()
+    optimizer = cr.optim.Adam(model.parameters(), lr=0.1 * (dist.rank() + 1))
+    dist.broadcast_optimizer_state(optimizer, root=dist.size() - 1)
+    out["broadcast_lr"] = numpy.array(optimizer.param_groups[0]["lr"])
+
+
 def samplers(out):
     for n in (10, 11, 13):
         for drop_last in (False, True):
@@ -256,6 +269,7 @@ def main():
         fit(out, tmp)
         fit_averages_and_loaders(out)
         linear_rule(out)
+        broadcasts(out)
         samplers(out)
         numpy.savez(os.path.join(tmp, f"rank{me}.npz"), **out)
         return

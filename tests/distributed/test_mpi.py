@@ -112,6 +112,16 @@ def test_fit_scales_the_learning_rate_only_when_asked(trained):
     numpy.testing.assert_allclose(results[0]["linear_rule"], [0.1 * ranks, 0.1 * ranks, 0.1])
 
 
+def test_broadcasts_give_every_rank_the_roots_parameters_buffers_and_optimizer_state(trained):
+    ranks, _, results = trained
+    keys = [k for k in results[0] if k.startswith("broadcast_")]
+    assert len(keys) == 8  # weight, bias; BatchNorm's weight, bias, running mean, var and count; lr
+    for r in range(1, ranks):
+        for k in keys:
+            assert numpy.array_equal(results[r][k], results[0][k]), (k, r)
+    assert numpy.isclose(results[0]["broadcast_lr"], 0.1 * ranks)  # the last rank's
+
+
 def test_dropout_draws_differ_between_ranks(trained):
     ranks, _, results = trained
     draws = [tuple(results[r]["dropout_draw"]) for r in range(ranks)]

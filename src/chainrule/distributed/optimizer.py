@@ -19,16 +19,22 @@ from chainrule.distributed.world import active, size
 from chainrule.errors import ConfigError
 
 
-def module_arrays(module):
-    """The arrays that make a module's state: parameters, then buffers (running statistics)."""
-    return [t._data for t in module.state_dict().values() if isinstance(t, Tensor)]
+def module_tensors(module):
+    """The live tensors that make a module's state: parameters, then buffers (running statistics),
+    each once (``state_dict()`` gives copies, which a broadcast must not write into)."""
+    seen, tensors = set(), []
+    for _, value in module._state_entries():
+        if isinstance(value, Tensor) and id(value) not in seen:
+            seen.add(id(value))
+            tensors.append(value)
+    return tensors
 
 
 def broadcast_parameters(module, root=0):
     """Overwrite the parameters and buffers of ``module`` on every rank with those of ``root``."""
     from chainrule.autograd.tensor import mark_changed
 
-    tensors = [t for t in module.state_dict().values() if isinstance(t, Tensor)]
+    tensors = module_tensors(module)
     broadcast_arrays([t._data for t in tensors], root, "broadcast_parameters")
     for t in tensors:
         mark_changed(t)
