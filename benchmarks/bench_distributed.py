@@ -2,6 +2,7 @@
 
     python benchmarks/bench_distributed.py              # ranks 1 2 4, mlp and lenet5, ~2 minutes
     python benchmarks/bench_distributed.py --ranks 1 2 --steps 10
+    python benchmarks/bench_distributed.py --quick      # does it run: 1 and 2 ranks, mlp, a few steps
 
 The driver launches ``mpiexec -n N python bench_distributed.py --worker ...`` for each N, every rank
 on one thread (OMP/MKL/OpenBLAS/Numba threads = 1), so that N ranks on N cores compare with one.
@@ -33,7 +34,7 @@ def driver(args):
     print(f"# {os.cpu_count()} cores; one thread per rank; steps={args.steps}", flush=True)
     for ranks in args.ranks:
         command = [mpiexec, "-n", str(ranks), sys.executable, __file__, "--worker",
-                   "--steps", str(args.steps), "--models", *args.models]
+                   "--steps", str(args.steps), "--models", *args.models, "--mib", *map(str, args.mib)]
         result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **ONE_THREAD},
                                 timeout=1200)
         if result.returncode != 0:
@@ -51,7 +52,7 @@ def worker(args):
         result = time_model(name, args.steps)
         if distributed.is_main():
             print(json.dumps(result), flush=True)
-    for mib in (0.25, 1, 4, 16):
+    for mib in args.mib:
         result = time_allreduce(mib)
         if distributed.is_main():
             print(json.dumps(result), flush=True)
@@ -85,7 +86,7 @@ def time_model(name, steps):
     for _ in range(3):
         step()
     step_time = _seconds_per_call(step, steps)
-    grads = [p.grad.data for p in model.parameters()]
+    grads = [p.grad.numpy() for p in model.parameters()]
     reduce_time = _seconds_per_call(lambda: allreduce_arrays(grads, "mean", "gradients"), steps)
     return {"model": name, "ranks": n, "batch_per_rank": batch, "step_ms": step_time * 1e3,
             "samples_per_s": n * batch / step_time, "grad_mb": sum(g.nbytes for g in grads) / 2**20,
@@ -127,8 +128,13 @@ def main():
     parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--models", nargs="+", default=["mlp", "lenet5"], choices=sorted(BATCH))
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--mib", type=float, nargs="+", default=[0.25, 1, 4, 16],
+                        help="allreduce buffer sizes (MiB)")
+    parser.add_argument("--quick", action="store_true", help="a check that it runs, not a measurement")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.quick:
+        args.ranks, args.models, args.steps, args.mib = [1, 2], ["mlp"], 3, [0.25]
     worker(args) if args.worker else driver(args)
 
 

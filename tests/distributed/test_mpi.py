@@ -6,6 +6,7 @@ Skipped without mpi4py or an ``mpiexec`` launcher (``pip install "chainrule[mpi]
 """
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -238,3 +239,16 @@ def test_the_command_line_names_a_rank_killed_while_training(tmp_path):
     assert job.returncode != 0
     assert f"rank 1 of 2 (pid {pid} on {host}) died: " in output, output
     assert time.monotonic() - start < 90
+
+
+def test_the_scaling_benchmark_runs():
+    """benchmarks/bench_distributed.py --quick: a check that it runs (the measurement is the lead's)."""
+    script = Path(__file__).parents[2] / "benchmarks" / "bench_distributed.py"
+    environment = {**os.environ, "CHAINRULE_NO_NUMBA": "1", "PYTHONPATH": str(Path(cr.__file__).parents[1])}
+    result = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True,
+                            timeout=120, env=environment)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    steps = [row for row in rows if "model" in row]
+    assert [row["ranks"] for row in steps] == [1, 2] and all(row["samples_per_s"] > 0 for row in steps)
+    assert [row["ranks"] for row in rows if "allreduce_mib" in row] == [1, 2]
