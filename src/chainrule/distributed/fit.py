@@ -17,7 +17,7 @@ None on a single process, where nothing changes. On several ranks the strategy
   and scales the learning rate only when asked (``init(scale_lr="linear")``);
 - stops every rank at the same step when the loss or a gradient turns NaN or inf on any rank
   (fit's ``stop_on_nan``): each rank's finding rides in the gradient allreduce, so no rank steps
-  and all keep the same last finite weights, with one message naming the ranks where it happened;
+  and all keep the same last finite weights, each warning alike, naming the ranks where it happened;
 - averages the epoch's logs over the ranks (validation logs weighted by each rank's samples), gives
   every rank rank 0's BatchNorm running statistics at each epoch's end, and makes the ranks agree
   on stopping, so callbacks decide alike everywhere.

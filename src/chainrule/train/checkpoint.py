@@ -5,7 +5,8 @@ besides weights and optimiser state, the training state: the epoch just finished
 ``chainrule.random`` at that moment, the history so far, the seed of the validation split, the
 state of callbacks that remember earlier epochs (EarlyStopping's best value and weights,
 ReduceLROnPlateau's counters), and the state of the optimisers a custom ``train_step`` keeps as
-attributes of the model (a GAN's two). ``fit(resume_from=path)`` restores all of it, so the
+attributes of the model (a GAN's two); on several ranks, also the shuffle seed and every
+rank's random state. ``fit(resume_from=path)`` restores all of it, so the
 remaining epochs draw the same shuffles and dropout masks as the uninterrupted run would have.
 
 Not covered: a DataLoader built with its own ``seed`` keeps its own generator, which is not saved.
