@@ -187,5 +187,10 @@ def _leave():
     wait.wait_for(world.side.Ibarrier(), "exit (waiting for every rank to finish)")
     wait.drain_departures()
     _tell_watcher("bye\n")
-    if world.watcher is not None:
-        world.watcher.wait()  # it ends at once: it must not hold the launcher's connection past us
+    if world.watcher is not None:  # it ends at once: it must not hold the launcher's connection past us
+        import subprocess
+
+        try:
+            world.watcher.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # a watcher that does not end must not keep this rank alive
+            world.watcher.kill()
