@@ -177,6 +177,17 @@ def test_the_command_line_trains_a_zoo_model_on_two_ranks(tmp_path):
     assert "Epoch 1/1" in output and (tmp_path / "mlp.chainrule").is_file()
 
 
+def test_non_finite_steps_on_several_ranks_are_all_named(tmp_path):
+    status, output, _ = launch(3, "nan_loss", tmp_path, timeout=60)
+    assert status == 0, output
+    expected = "batch 6/10: on ranks 1, 2 of 3: rank 1: the loss is nan; rank 2: the loss is nan."
+    assert output.count(expected) == 3, output
+    results = [dict(numpy.load(tmp_path / f"rank{r}.npz")) for r in range(3)]
+    for saved in results:
+        for key in (k for k in saved if k.startswith("nan_weights_")):
+            assert numpy.array_equal(saved[key], results[0][key])
+
+
 def test_a_resumed_run_sees_the_same_batches_and_random_streams_as_an_uninterrupted_one(tmp_path):
     """Interrupted after epoch 2 of 4 and resumed from rank 0's checkpoint: every rank draws the same
     shuffles and dropout masks in epochs 3 and 4 as the run that went through, so the weights agree."""
