@@ -64,28 +64,46 @@ class NumpyLSTMGates:
     activations are needed by nothing else), dbias += Σ_rows da (dbias is float64), and dc *= f for
     the step before. The compiled kernels
     (:mod:`chainrule.kernels.compiled.lstm`) have the same signatures and effects.
+
+    Every (N, 4H) operation runs on whole rows against full (N, 4H) operands: a quarter-row block of
+    a is a strided view, which NumPy walks row by row at about twice the cost per element, and a
+    (4H,) vector broadcast down the rows costs about as much (figures: benchmarks/README.md).
     """
 
     def __init__(self, xp, hidden, dtype):
-        self.xp, self.hidden = xp, hidden
-        # One tanh over all four blocks: σ(a) = ½·tanh(½a) + ½ for i, f, o, so halve their columns
-        # first. Whole contiguous rows cost fewer and faster calls than strided quarter-blocks.
-        self.scale = xp.full(4 * hidden, 0.5, dtype=dtype)
-        self.scale[2 * hidden:3 * hidden] = 1
-        self.scratch = self.slope = None
+        self.xp, self.hidden, self.dtype = xp, hidden, dtype
+        self.rows = self.bias = None
+
+    def _prepare(self, rows, bias=None):
+        """The per-column constants as full (rows, 4H) arrays, made once per sequence."""
+        xp, H = self.xp, self.hidden  # noqa: N806 - the math's name
+        if self.rows != rows:
+            self.rows = rows
+            # One tanh over all four blocks: σ(a) = ½·tanh(½a) + ½ for i, f, o, so halve their columns
+            # first, and after the tanh scale by ½ and shift by ½ (g: by 1 and 0).
+            half = xp.full((rows, 4 * H), 0.5, dtype=self.dtype)
+            half[:, 2 * H:3 * H] = 1
+            shift = half.copy()
+            shift[:, 2 * H:3 * H] = 0
+            self.half, self.shift = half, shift
+            self.bias_rows = xp.empty((rows, 4 * H), dtype=self.dtype)
+            self.scratch = xp.empty((rows, H), dtype=self.dtype)
+            self.tanh_c = xp.empty((rows, H), dtype=self.dtype)
+            self.slope = self.da = None
+        if bias is not None and bias is not self.bias:
+            self.bias = bias
+            self.bias_rows[...] = bias
 
     def forward(self, a, xproj, bias, c_prev, c, h):
-        xp, H = self.xp, self.hidden  # noqa: N806 - the math's name
-        if self.scratch is None or self.scratch.shape != c.shape:
-            self.scratch = xp.empty_like(c)
+        xp, H = self.xp, self.hidden  # noqa: N806
+        self._prepare(len(a), bias)
         if xproj is not None:
             a += xproj
-        a += bias
-        a *= self.scale
+        a += self.bias_rows
+        a *= self.half
         xp.tanh(a, out=a)
-        for block in (a[:, :2 * H], a[:, 3 * H:]):
-            block *= 0.5
-            block += 0.5
+        a *= self.half
+        a += self.shift
         xp.multiply(a[:, H:2 * H], c_prev, out=c)
         xp.multiply(a[:, :H], a[:, 2 * H:3 * H], out=self.scratch)
         c += self.scratch
@@ -94,10 +112,10 @@ class NumpyLSTMGates:
 
     def backward(self, a, c_prev, c, g_out, dh, dc, dbias):
         xp, H = self.xp, self.hidden  # noqa: N806
-        if self.slope is None or self.slope.shape != a.shape:
-            self.slope, self.scratch, self.da = xp.empty_like(a), xp.empty_like(dc), xp.empty_like(a)
-            self.tanh_c = xp.empty_like(dc)
-        slope, tmp, da, tanh_c = self.slope, self.scratch, self.da, self.tanh_c
+        self._prepare(len(a))
+        if self.slope is None:
+            self.slope, self.da, self.ones = xp.empty_like(a), xp.empty_like(a), xp.ones(len(a), a.dtype)
+        slope, da, tmp, tanh_c = self.slope, self.da, self.scratch, self.tanh_c
         xp.tanh(c, out=tanh_c)
         i, f, gg, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
         dh += g_out
@@ -107,20 +125,18 @@ class NumpyLSTMGates:
         tmp *= o
         tmp *= dh
         dc += tmp
-        # slopes: σ' = y − y² for i, f, o and tanh' = 1 − y² for g, from one full-row square
-        xp.multiply(a, a, out=slope)
-        for block in (slice(0, 2 * H), slice(3 * H, 4 * H)):
-            xp.subtract(a[:, block], slope[:, block], out=slope[:, block])
-        xp.subtract(1, slope[:, 2 * H:3 * H], out=slope[:, 2 * H:3 * H])
+        # slopes over whole rows: σ' = y(1 − y) for i, f, o; tanh' = 1 − y² = y(1 − y) + (1 − y) for g
+        xp.subtract(1, a, out=da)
+        xp.multiply(da, a, out=slope)
+        slope[:, 2 * H:3 * H] += da[:, 2 * H:3 * H]
         # d(activations): di = dc ⊙ g, df = dc ⊙ c_prev, dg = dc ⊙ i, do = dh ⊙ tanh c
         xp.multiply(dc, gg, out=da[:, :H])
         xp.multiply(dc, c_prev, out=da[:, H:2 * H])
         xp.multiply(dc, i, out=da[:, 2 * H:3 * H])
         xp.multiply(dh, tanh_c, out=da[:, 3 * H:])
-        da *= slope
-        dbias += da.sum(axis=0)
         dc *= f  # f is a view of a: scale dc before a is overwritten
-        a[...] = da
+        xp.multiply(da, slope, out=a)
+        dbias += xp.matmul(self.ones, a)  # the row sum as one product: fewer passes than sum(axis=0)
 
 
 def lstm_forward(op, xproj, w_hh, h0, c0, bias=None, w_ih=None):
