@@ -68,6 +68,8 @@ class NumpyLSTMGates:
     Every (N, 4H) operation runs on whole rows against full (N, 4H) operands: a quarter-row block of
     a is a strided view, which NumPy walks row by row at about twice the cost per element, and a
     (4H,) vector broadcast down the rows costs about as much (figures: benchmarks/README.md).
+    One object serves one sequence: the bias is expanded to whole rows when a new bias array comes,
+    so a bias changed in place between two calls on the same object would not be seen.
     """
 
     def __init__(self, xp, hidden, dtype):
