@@ -162,6 +162,9 @@ def _weight_tensors(module):
 
 def save_model(model, path, include_optimizer=True, training_state=None, custom_objects=None):
     """Save architecture, weights, compile settings and (optionally) optimiser and training state."""
+    build = getattr(model, "_build_if_possible", None)
+    if build is not None:  # a model whose input shape is known is built by load_model: save all its weights
+        build()
     metadata = _base_metadata(MODEL_FORMAT, model)
     metadata["architecture"] = json.dumps(architecture(model, custom_objects))
     tensors = _weight_tensors(model)

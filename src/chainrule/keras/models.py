@@ -11,6 +11,7 @@ import math
 
 import numpy
 
+from chainrule.backend import DEFAULT_FLOAT
 from chainrule.data import DataLoader, Dataset
 from chainrule.errors import ChainruleError, ConfigError, ShapeError
 from chainrule.keras import losses as keras_losses
@@ -248,7 +249,10 @@ class Sequential(engine.Sequential, Model):
             self.trainable = False
 
     def add(self, layer):
-        """Append a layer; ``keras.Input(...)`` or an ``InputLayer`` (first) only set the input shape."""
+        """Append a layer; ``keras.Input(...)`` or an ``InputLayer`` (first) only set the input shape.
+
+        As in Keras, once the input shape is known (an Input first, or ``input_shape=`` on the first
+        layer) every layer added is built at once: its weights exist before the first call."""
         if isinstance(layer, InputLayer):
             layer = layer.tensor
         if isinstance(layer, KerasTensor):
@@ -256,7 +260,12 @@ class Sequential(engine.Sequential, Model):
                 raise ChainruleError("Sequential.add: keras.Input must come first, before any layer")
             self._input_spec = {"shape": list(layer.shape), "dtype": layer.dtype}
             return self
-        return engine.Sequential.add(self, layer)
+        shape = getattr(layer, "_input_shape_arg", None)
+        if shape is not None and None not in shape and not self._modules and self._input_spec is None:
+            self._input_spec = {"shape": [None, *shape], "dtype": numpy.dtype(DEFAULT_FLOAT).name}
+        engine.Sequential.add(self, layer)
+        self._build_if_possible()
+        return self
 
     def pop(self):
         return engine.Sequential.pop(self)

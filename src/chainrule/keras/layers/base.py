@@ -97,6 +97,22 @@ class KerasLayer(WeightsView):
     """Mixin placed before a ``Module`` class: ``class Dense(KerasLayer, nn.Dense)``."""
 
     activity_regularizer = None
+    _input_shape_arg = None  # Keras's input_shape= (without the batch axis), when one was given
+
+    def __new__(cls, *args, **kwargs):
+        # every Keras layer takes input_shape= (or input_dim=, batch_input_shape=): a Sequential whose
+        # first layer says it is built at once, as in Keras, whatever the layer does with it itself
+        layer = super().__new__(cls)
+        shape = kwargs.get("input_shape")
+        if shape is None and kwargs.get("batch_input_shape") is not None:
+            shape = tuple(kwargs["batch_input_shape"])[1:]
+        if shape is None and kwargs.get("input_dim") is not None:
+            shape = (kwargs["input_dim"],)
+        if isinstance(shape, int):
+            shape = (shape,)
+        if shape is not None:
+            object.__setattr__(layer, "_input_shape_arg", tuple(shape))
+        return layer
 
     def _keras_options(self, kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                        trainable=True):

@@ -104,6 +104,11 @@ class Embedding(KerasLayer, _Embedding):
         initializers.get(embeddings_initializer)(self.weight)  # "uniform" is Keras's U(−0.05, 0.05)
         self._keras_options(kernel_regularizer=embeddings_regularizer, trainable=trainable)
 
+    def forward(self, indices):
+        if getattr(indices, "dtype", None) is not None and indices.dtype.kind == "f":
+            indices = indices.astype("int64")  # as Keras casts them (a float dry run, ids kept as floats)
+        return _Embedding.forward(self, indices)
+
     @property
     def embeddings(self):
         return self.weight
