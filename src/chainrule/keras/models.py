@@ -12,46 +12,18 @@ import math
 import numpy
 
 from chainrule.backend import DEFAULT_FLOAT
-from chainrule.data import DataLoader, Dataset
-from chainrule.errors import ChainruleError, ConfigError, ShapeError
+from chainrule.data import DataLoader
+from chainrule.errors import ChainruleError, ConfigError, FormatError, ShapeError
+from chainrule.keras import graph_config
 from chainrule.keras import losses as keras_losses
 from chainrule.keras import metrics as keras_metrics
 from chainrule.keras import optimizers as keras_optimizers
 from chainrule.keras.layers import base
 from chainrule.keras.layers.functional import Graph, InputLayer, KerasTensor, symbolic_in
+from chainrule.keras.model_data import ArrayGroup, Samples, WeightedTargets, sample_weights, several_inputs
 from chainrule.nn.module import Module
 from chainrule.train import data_adapter
 from chainrule.train import model as engine
-
-
-class WeightedSamples(Dataset):
-    """Samples ``(x[i], (y[i], w[i]))``: the targets travel with their sample weights through the loop."""
-
-    def __init__(self, x, y, weights):
-        self.x, self.y, self.weights = x, y, weights
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, index):
-        return self.x[index], (self.y[index], self.weights[index])
-
-    def get_batch(self, indices):
-        return self.x[indices], (self.y[indices], self.weights[indices])
-
-
-def sample_weights(y, sample_weight, class_weight):
-    """One weight per sample: ``sample_weight`` times ``class_weight[label]`` (label: y or its argmax)."""
-    weights = numpy.ones(len(y), dtype="float32") if sample_weight is None else \
-        numpy.asarray(sample_weight, dtype="float32").reshape(len(y), *numpy.shape(sample_weight)[1:])
-    if class_weight is not None:
-        labels = numpy.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y)).astype(int)
-        missing = sorted(set(numpy.unique(labels).tolist()) - set(class_weight))
-        if missing:
-            raise ConfigError(f"fit: class_weight has no weight for the classes {missing}; hint: give every "
-                              "class present in y a weight")
-        weights = weights * numpy.array([class_weight[int(k)] for k in labels], dtype="float32")
-    return weights
 
 
 class Model(base.WeightsView, engine.Model):
@@ -96,6 +68,18 @@ class Model(base.WeightsView, engine.Model):
     def forward(self, *inputs, training=None):
         graph = self.__dict__.get("_graph")
         if graph is not None:
+            if len(inputs) == 1 and isinstance(inputs[0], dict):  # Keras's model({"name": x, ...})
+                names = [t.name for t in graph.inputs]
+                if sorted(inputs[0]) != sorted(names):
+                    raise ShapeError(f"{type(self).__name__} '{self.name}': a dict of inputs needs the keys "
+                                     f"{names}, got {sorted(inputs[0])}")
+                inputs = tuple(inputs[0][name] for name in names)
+            elif len(inputs) == 1 and len(graph.inputs) > 1 and isinstance(inputs[0], (list, tuple)):
+                inputs = tuple(inputs[0])  # Keras's model([a, b]); a batch of several inputs is a tuple
+            if len(inputs) != len(graph.inputs):
+                raise ShapeError(f"{type(self).__name__} '{self.name}': expects {len(graph.inputs)} inputs "
+                                 f"{[t.name for t in graph.inputs]}, got {len(inputs)}; hint: "
+                                 "model([a, b]) or model({'name': a, ...})")
             return graph.run(inputs)
         if type(self).call is not Model.call:
             return self.call(*inputs)
@@ -142,10 +126,10 @@ class Model(base.WeightsView, engine.Model):
         return engine.Model.test_step(self, x, self._take_weights(y))
 
     def _take_weights(self, y):
-        """Hand a batch's sample weights (``(y, w)`` from WeightedSamples) to the compiled loss."""
+        """Hand a batch's sample weights (a WeightedTargets from Samples) to the compiled loss."""
         loss = self._compiled.loss
         weights = None
-        if isinstance(y, tuple) and len(y) == 2:
+        if isinstance(y, WeightedTargets):
             y, weights = y
         if isinstance(loss, keras_losses.CompiledLoss):
             loss.sample_weight = weights
@@ -161,9 +145,11 @@ class Model(base.WeightsView, engine.Model):
         base.check_keywords(f"{type(self).__name__}.fit", kwargs)
         batch_size = 32 if batch_size is None else batch_size
         verbose = 1 if verbose == "auto" else verbose
+        x = several_inputs(self, x, f"{type(self).__name__}.fit")
         validation_weights = None
         if validation_split and validation_data is None and not data_adapter._is_dataset(x):
-            x, y = data_adapter.as_array(x), data_adapter.as_array(y)
+            x = x if isinstance(x, ArrayGroup) else data_adapter.as_array(x)
+            y = data_adapter.as_array(y)
             split_at = int(math.floor(len(x) * (1.0 - validation_split)))
             if split_at in (0, len(x)):
                 raise ShapeError(f"fit: validation_split={validation_split} of {len(x)} samples leaves no "
@@ -175,13 +161,18 @@ class Model(base.WeightsView, engine.Model):
             x, y, validation_split = x[:split_at], y[:split_at], 0.0
         if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
             validation_data, validation_weights = tuple(validation_data[:2]), validation_data[2]
-        if validation_weights is not None:
-            val_x, val_y = (data_adapter.as_array(v) for v in validation_data)
-            weighted = WeightedSamples(val_x, val_y, sample_weights(val_y, validation_weights, None))
-            validation_data = DataLoader(weighted, batch_size=batch_size)
-        if sample_weight is not None or class_weight is not None:
-            x, y = data_adapter.as_array(x), data_adapter.as_array(y)
-            x, y = WeightedSamples(x, y, sample_weights(y, sample_weight, class_weight)), None
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
+            val_x = several_inputs(self, validation_data[0], f"{type(self).__name__}.fit (validation)")
+            if validation_weights is not None or isinstance(val_x, ArrayGroup):
+                val_y = data_adapter.as_array(validation_data[1])
+                weights = None if validation_weights is None else \
+                    sample_weights(val_y, validation_weights, None)
+                validation_data = DataLoader(Samples(val_x, val_y, weights), batch_size=batch_size)
+        if sample_weight is not None or class_weight is not None or isinstance(x, ArrayGroup):
+            y = data_adapter.as_array(y)
+            weights = None if sample_weight is None and class_weight is None else \
+                sample_weights(y, sample_weight, class_weight)
+            x, y = Samples(x if isinstance(x, ArrayGroup) else data_adapter.as_array(x), y, weights), None
         return engine.Model.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                                 callbacks=callbacks, validation_split=validation_split,
                                 validation_data=validation_data, shuffle=shuffle, initial_epoch=initial_epoch)
@@ -192,24 +183,53 @@ class Model(base.WeightsView, engine.Model):
         base.check_keywords(f"{type(self).__name__}.evaluate", kwargs)
         batch_size = 32 if batch_size is None else batch_size
         verbose = 1 if verbose == "auto" else verbose
-        if sample_weight is not None:
-            x, y = WeightedSamples(data_adapter.as_array(x), data_adapter.as_array(y),
-                                   sample_weights(data_adapter.as_array(y), sample_weight, None)), None
+        x = several_inputs(self, x, f"{type(self).__name__}.evaluate")
+        if sample_weight is not None or isinstance(x, ArrayGroup):
+            y = data_adapter.as_array(y)
+            weights = None if sample_weight is None else sample_weights(y, sample_weight, None)
+            x, y = Samples(x if isinstance(x, ArrayGroup) else data_adapter.as_array(x), y, weights), None
         return engine.Model.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
                                      return_dict=return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", **kwargs):
+        """The outputs for ``x`` (a list of arrays, or a dict by name, for several inputs); a list of
+        arrays for a model of several outputs, as in Keras."""
         base.check_keywords(f"{type(self).__name__}.predict", kwargs)
-        return engine.Model.predict(self, x, batch_size=32 if batch_size is None else batch_size)
+        x = several_inputs(self, x, f"{type(self).__name__}.predict")
+        if isinstance(x, ArrayGroup):
+            x = Samples(x)
+        outputs = engine.Model.predict(self, x, batch_size=32 if batch_size is None else batch_size)
+        return list(outputs) if isinstance(outputs, tuple) else outputs
 
     def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
         """Save to one safetensors model file, whatever the suffix (".keras" too); see ``load_model``."""
         base.check_keywords(f"{type(self).__name__}.save", kwargs)
-        if self.__dict__.get("_graph") is not None:
-            raise ChainruleError(f"{type(self).__name__}.save: a functional model cannot be saved as a whole "
-                                 "yet; hint: model.save_weights(path), and rebuild the model in code before "
-                                 "load_weights(path) (or use keras.Sequential, which saves whole)")
         engine.Model.save(self, filepath, include_optimizer=include_optimizer)
+
+    # ---------------------------------------------------------------- a functional model in a file
+    def get_config(self):
+        return {"name": self.name}
+
+    def graph_config(self):
+        """The wiring of a functional model (saved beside its layers' configs); None for other models."""
+        graph = self.__dict__.get("_graph")
+        return None if graph is None else graph_config.encode(graph)
+
+    @classmethod
+    def from_graph(cls, layers, wiring, path="<file>", **config):
+        """The functional model that ``layers`` wired as ``wiring`` (from :meth:`graph_config`) make."""
+        inputs, outputs = graph_config.rebuild(layers, wiring, path)
+        model = cls(inputs, outputs, **config)
+        if len(model.layers) != len(layers) or any(a is not b for a, b in zip(model.layers, layers)):
+            raise FormatError(f"{path}: expected a wiring that uses each of its {len(layers)} layers, in "
+                              "order, got one that does not; hint: the file is corrupted")
+        return model
+
+    def _known_input_spec(self):
+        graph = self.__dict__.get("_graph")
+        if graph is not None and len(graph.inputs) > 1:  # one spec per input: summary's dry run takes all
+            return [{"shape": list(t.shape), "dtype": t.dtype} for t in graph.inputs]
+        return engine.Model._known_input_spec(self)
 
     # ---------------------------------------------------------------- weights in Keras's layout
     def get_weights(self):

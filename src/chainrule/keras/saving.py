@@ -12,6 +12,7 @@ LAYERS = {f"keras.{name}": getattr(layers, name) for name in (
     "Bidirectional",
 )}
 LAYERS["keras.Sequential"] = models.Sequential
+LAYERS["keras.Model"] = models.Model  # a functional model: its layers, and its wiring under "graph"
 
 OPTIMIZERS = {f"keras.{name}": getattr(optimizers, name) for name in (
     "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta",

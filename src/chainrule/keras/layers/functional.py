@@ -12,6 +12,7 @@ from chainrule.autograd.mode import no_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import DEFAULT_FLOAT
 from chainrule.errors import ChainruleError
+from chainrule.keras.layers.base import keras_name
 
 
 class KerasTensor:
@@ -52,7 +53,8 @@ def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None, 
         raise ChainruleError(f"keras.Input: shape {shape} has an unknown size; chainrule needs every size "
                              "except the batch axis (pad sequences to one length)")
     example = numpy.zeros((1, *shape), dtype=dtype or DEFAULT_FLOAT)
-    return KerasTensor(Tensor(example), name=name or "input_layer")
+    # Keras's names: input_layer, input_layer_1, ... (fit and predict take a dict keyed by them)
+    return KerasTensor(Tensor(example), name=keras_name(None, name, "input_layer"))
 
 
 class InputLayer:
