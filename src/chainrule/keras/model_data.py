@@ -12,7 +12,7 @@ from collections import namedtuple
 import numpy
 
 from chainrule.data import Dataset
-from chainrule.errors import ShapeError
+from chainrule.errors import ConfigError, ShapeError
 from chainrule.train import data_adapter
 
 WeightedTargets = namedtuple("WeightedTargets", ["y", "weights"])
@@ -53,8 +53,26 @@ class Samples(Dataset):
         if self.y is None:
             return (x,)
         if self.weights is None:
-            return x, self.y[indices]
+            return x, _rows(self.y[indices])
         return x, WeightedTargets(self.y[indices], self.weights[indices])
+
+
+def arrays(value, where):
+    """An ArrayGroup as it is, anything else as one NumPy array."""
+    return value if isinstance(value, ArrayGroup) else data_adapter.as_array(value, where)
+
+
+def weighted_samples(x, y, sample_weight, class_weight, where):
+    """``Samples`` of ``x`` and ``y`` with Keras's per-sample weights (None when neither is given)."""
+    x, y = arrays(x, f"{where}: x"), arrays(y, f"{where}: y")
+    if len(x) != len(y):
+        raise ShapeError(f"{where}: x and y need the same number of samples, got {len(x)} and {len(y)}")
+    if sample_weight is None and class_weight is None:
+        return Samples(x, y)
+    if isinstance(y, ArrayGroup):
+        raise ConfigError(f"{where}: sample_weight and class_weight are not supported for a model of several "
+                          "outputs; hint: weigh each output's loss with compile(loss_weights=[...])")
+    return Samples(x, y, sample_weights(y, sample_weight, class_weight))
 
 
 def several_inputs(model, x, where):
@@ -95,10 +113,31 @@ def several_inputs(model, x, where):
     return ArrayGroup(arrays)
 
 
+def several_targets(model, y, where):
+    """``y`` as an :class:`ArrayGroup` in the order of the model's outputs when it has several (a list or
+    tuple of arrays, or a dict keyed by the outputs' names); else ``y`` itself."""
+    if len(getattr(model, "outputs", None) or ()) < 2 or y is None or isinstance(y, ArrayGroup) \
+            or data_adapter._is_dataset(y):
+        return y
+    names = model.output_names
+    if isinstance(y, dict):
+        if sorted(y) != sorted(names):
+            raise ShapeError(f"{where}: y is a dict whose keys must be the names of the model's outputs "
+                             f"{names}, got {sorted(y)}")
+        y = [y[n] for n in names]
+    if not isinstance(y, (list, tuple)) or len(y) != len(names):
+        got = f"{len(y)} arrays" if isinstance(y, (list, tuple)) else f"one {type(y).__name__}"
+        raise ShapeError(f"{where}: the model has {len(names)} outputs {names}, got {got} as y; hint: one "
+                         "array of targets per output, in order, or a dict keyed by the outputs' names")
+    group = [data_adapter.as_array(a, f"{where}: y[{i}]") for i, a in enumerate(y)]
+    if len({len(a) for a in group}) != 1:
+        raise ShapeError(f"{where}: the targets of the outputs need one row per sample each, got "
+                         f"{[len(a) for a in group]} rows")
+    return ArrayGroup(group)
+
+
 def sample_weights(y, sample_weight, class_weight):
     """One weight per sample: ``sample_weight`` times ``class_weight[label]`` (label: y or its argmax)."""
-    from chainrule.errors import ConfigError
-
     weights = numpy.ones(len(y), dtype="float32") if sample_weight is None else \
         numpy.asarray(sample_weight, dtype="float32").reshape(len(y), *numpy.shape(sample_weight)[1:])
     if class_weight is not None:

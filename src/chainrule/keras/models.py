@@ -20,7 +20,16 @@ from chainrule.keras import metrics as keras_metrics
 from chainrule.keras import optimizers as keras_optimizers
 from chainrule.keras.layers import base
 from chainrule.keras.layers.functional import Graph, InputLayer, KerasTensor, symbolic_in
-from chainrule.keras.model_data import ArrayGroup, Samples, WeightedTargets, sample_weights, several_inputs
+from chainrule.keras.model_data import (
+    ArrayGroup,
+    Samples,
+    WeightedTargets,
+    arrays,
+    several_inputs,
+    several_targets,
+    weighted_samples,
+)
+from chainrule.keras.multi_output import OutputHeads
 from chainrule.nn.module import Module
 from chainrule.train import data_adapter
 from chainrule.train import model as engine
@@ -99,13 +108,23 @@ class Model(base.WeightsView, engine.Model):
     # ---------------------------------------------------------------- compile and the two steps
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, **kwargs):
         """Keras's ``compile``: an optimizer name means :mod:`chainrule.keras.optimizers` with Keras's
-        defaults; the loss is a name, a ``keras.losses`` object or a function ``loss(y_true, y_pred)``."""
-        base.check_keywords(f"{type(self).__name__}.compile", {**kwargs, "loss_weights": loss_weights})
+        defaults; the loss is a name, a ``keras.losses`` object or a function ``loss(y_true, y_pred)``.
+        A model of several outputs takes a loss per output (see :mod:`chainrule.keras.multi_output`)."""
+        several = len(self.outputs or ()) > 1
+        base.check_keywords(f"{type(self).__name__}.compile",
+                            {**kwargs, **({} if several else {"loss_weights": loss_weights})})
         if loss is None:
             raise ConfigError(f"{type(self).__name__}.compile: no loss; hint: compile(optimizer='adam', "
                               "loss='categorical_crossentropy', metrics=['accuracy'])")
         if isinstance(optimizer, str):
             optimizer = keras_optimizers.get(optimizer)
+        object.__setattr__(self, "_heads", None)
+        if several:
+            heads = OutputHeads(self.output_names, loss, loss_weights, metrics)
+            engine.Model.compile(self, loss=heads, optimizer=optimizer)
+            self._compiled.metrics = heads.trackers  # logged after "loss", as Keras logs them
+            object.__setattr__(self, "_heads", heads)
+            return
         compiled_loss = keras_losses.CompiledLoss(loss)
         if metrics is not None:
             metrics = [keras_metrics.for_engine(m) for m in (metrics if isinstance(metrics, (list, tuple))
@@ -113,16 +132,49 @@ class Model(base.WeightsView, engine.Model):
         engine.Model.compile(self, loss=compiled_loss, optimizer=optimizer, metrics=metrics)
         self._compiled.loss_identifier = compiled_loss.identifier  # a name is saved with the model
 
+    @property
+    def output_names(self):
+        """The names of the outputs: those of the layers that make them (Keras's), made unique."""
+        names = []
+        for t in self.outputs or ():
+            name = t.name if t.node is None else getattr(t.node.layer, "name", type(t.node.layer).__name__)
+            names.append(name if name not in names else f"{name}_{len(names)}")
+        return names
+
+    def _compile_config(self):
+        config = engine.Model._compile_config(self)
+        heads = self.__dict__.get("_heads")
+        if heads is None or config is None:
+            return config
+        several = heads.config()
+        if several is None:  # a loss given as a function: the file keeps no compile settings
+            return None
+        config.pop("loss_function", None)
+        return {**config, **several}
+
+    def _new_run(self):
+        engine.Model._new_run(self)
+        heads = self.__dict__.get("_heads")
+        if heads is not None:
+            heads.new_run()
+
     def _has_custom_train_step(self):
         return type(self).train_step is not Model.train_step
 
     def _has_custom_test_step(self):
-        return type(self).test_step is not Model.test_step
+        # several outputs: the step checks each output's targets itself (the loop's check takes one output)
+        return type(self).test_step is not Model.test_step or self.__dict__.get("_heads") is not None
 
     def train_step(self, x, y):
+        heads = self.__dict__.get("_heads")
+        if heads is not None:
+            return heads.step(self, x, y, train=True)
         return engine.Model.train_step(self, x, self._take_weights(y))
 
     def test_step(self, x, y):
+        heads = self.__dict__.get("_heads")
+        if heads is not None:
+            return heads.step(self, x, y, train=False)
         return engine.Model.test_step(self, x, self._take_weights(y))
 
     def _take_weights(self, y):
@@ -142,14 +194,14 @@ class Model(base.WeightsView, engine.Model):
         """Keras's ``fit``: batch_size None means 32; ``validation_split`` holds out the last fraction
         (with its share of ``sample_weight``); ``validation_data`` may be ``(x, y, sample_weight)``.
         ``class_weight`` weighs the training samples only, as in Keras."""
-        base.check_keywords(f"{type(self).__name__}.fit", kwargs)
+        where = f"{type(self).__name__}.fit"
+        base.check_keywords(where, kwargs)
         batch_size = 32 if batch_size is None else batch_size
         verbose = 1 if verbose == "auto" else verbose
-        x = several_inputs(self, x, f"{type(self).__name__}.fit")
+        x, y = several_inputs(self, x, where), several_targets(self, y, where)
         validation_weights = None
         if validation_split and validation_data is None and not data_adapter._is_dataset(x):
-            x = x if isinstance(x, ArrayGroup) else data_adapter.as_array(x)
-            y = data_adapter.as_array(y)
+            x, y = arrays(x, where), arrays(y, where)
             split_at = int(math.floor(len(x) * (1.0 - validation_split)))
             if split_at in (0, len(x)):
                 raise ShapeError(f"fit: validation_split={validation_split} of {len(x)} samples leaves no "
@@ -162,17 +214,13 @@ class Model(base.WeightsView, engine.Model):
         if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
             validation_data, validation_weights = tuple(validation_data[:2]), validation_data[2]
         if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
-            val_x = several_inputs(self, validation_data[0], f"{type(self).__name__}.fit (validation)")
-            if validation_weights is not None or isinstance(val_x, ArrayGroup):
-                val_y = data_adapter.as_array(validation_data[1])
-                weights = None if validation_weights is None else \
-                    sample_weights(val_y, validation_weights, None)
-                validation_data = DataLoader(Samples(val_x, val_y, weights), batch_size=batch_size)
-        if sample_weight is not None or class_weight is not None or isinstance(x, ArrayGroup):
-            y = data_adapter.as_array(y)
-            weights = None if sample_weight is None and class_weight is None else \
-                sample_weights(y, sample_weight, class_weight)
-            x, y = Samples(x if isinstance(x, ArrayGroup) else data_adapter.as_array(x), y, weights), None
+            val_x = several_inputs(self, validation_data[0], f"{where} (validation)")
+            val_y = several_targets(self, validation_data[1], f"{where} (validation)")
+            if validation_weights is not None or ArrayGroup in (type(val_x), type(val_y)):
+                validation_data = DataLoader(weighted_samples(val_x, val_y, validation_weights, None, where),
+                                             batch_size=batch_size)
+        if sample_weight is not None or class_weight is not None or ArrayGroup in (type(x), type(y)):
+            x, y = weighted_samples(x, y, sample_weight, class_weight, where), None
         return engine.Model.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                                 callbacks=callbacks, validation_split=validation_split,
                                 validation_data=validation_data, shuffle=shuffle, initial_epoch=initial_epoch)
@@ -180,14 +228,13 @@ class Model(base.WeightsView, engine.Model):
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False,
                  **kwargs):
         """``[loss, *metrics]`` (a scalar without metrics), as Keras's ``evaluate``."""
-        base.check_keywords(f"{type(self).__name__}.evaluate", kwargs)
+        where = f"{type(self).__name__}.evaluate"
+        base.check_keywords(where, kwargs)
         batch_size = 32 if batch_size is None else batch_size
         verbose = 1 if verbose == "auto" else verbose
-        x = several_inputs(self, x, f"{type(self).__name__}.evaluate")
-        if sample_weight is not None or isinstance(x, ArrayGroup):
-            y = data_adapter.as_array(y)
-            weights = None if sample_weight is None else sample_weights(y, sample_weight, None)
-            x, y = Samples(x if isinstance(x, ArrayGroup) else data_adapter.as_array(x), y, weights), None
+        x, y = several_inputs(self, x, where), several_targets(self, y, where)
+        if sample_weight is not None or ArrayGroup in (type(x), type(y)):
+            x, y = weighted_samples(x, y, sample_weight, None, where), None
         return engine.Model.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
                                      return_dict=return_dict)
 
