@@ -18,7 +18,7 @@ from chainrule.keras import graph_config
 from chainrule.keras import losses as keras_losses
 from chainrule.keras import metrics as keras_metrics
 from chainrule.keras import optimizers as keras_optimizers
-from chainrule.keras.layers import base
+from chainrule.keras.layers import base, training_mode
 from chainrule.keras.layers.functional import Graph, InputLayer, KerasTensor, symbolic_in
 from chainrule.keras.model_data import (
     ArrayGroup,
@@ -91,6 +91,8 @@ class Model(base.WeightsView, engine.Model):
                                  "model([a, b]) or model({'name': a, ...})")
             return graph.run(inputs)
         if type(self).call is not Model.call:
+            if training_mode.takes_training(type(self).call):  # call(inputs, training=None): its mode
+                return self.call(*inputs, training=self.training)
             return self.call(*inputs)
         return engine.Model.forward(self, *inputs)
 
@@ -98,12 +100,15 @@ class Model(base.WeightsView, engine.Model):
         raise NotImplementedError(f"{type(self).__name__}: define call(inputs), or build the model as "
                                   "keras.Model(inputs, outputs)")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args, training=None, **kwargs):
+        """Keras's call: ``training`` if given, else the enclosing call's (fit's steps), else inference."""
         if symbolic_in(args):  # a model used as a layer of a bigger one
             from chainrule.keras.layers.functional import call_symbolic
 
-            return call_symbolic(self, args, kwargs)
-        return super().__call__(*args, **kwargs)
+            explicit = {} if training is None else {"training": training}
+            return call_symbolic(self, args, {**kwargs, **explicit})
+        resolved = training if training is not None else training_mode.enclosing()
+        return training_mode.call(self, super().__call__, bool(resolved), base.as_tensors(args), kwargs)
 
     # ---------------------------------------------------------------- compile and the two steps
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, **kwargs):
@@ -167,15 +172,17 @@ class Model(base.WeightsView, engine.Model):
 
     def train_step(self, x, y):
         heads = self.__dict__.get("_heads")
-        if heads is not None:
-            return heads.step(self, x, y, train=True)
-        return engine.Model.train_step(self, x, self._take_weights(y))
+        with training_mode.step(True):  # the model's calls inside train (Dropout on, batch statistics)
+            if heads is not None:
+                return heads.step(self, x, y, train=True)
+            return engine.Model.train_step(self, x, self._take_weights(y))
 
     def test_step(self, x, y):
         heads = self.__dict__.get("_heads")
-        if heads is not None:
-            return heads.step(self, x, y, train=False)
-        return engine.Model.test_step(self, x, self._take_weights(y))
+        with training_mode.step(False):
+            if heads is not None:
+                return heads.step(self, x, y, train=False)
+            return engine.Model.test_step(self, x, self._take_weights(y))
 
     def _take_weights(self, y):
         """Hand a batch's sample weights (a WeightedTargets from Samples) to the compiled loss."""

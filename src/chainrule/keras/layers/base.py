@@ -63,6 +63,17 @@ def same(array):
     return array
 
 
+def as_tensors(value):
+    """NumPy arrays (also inside lists, tuples and dicts) as Tensors: Keras layers and models take arrays."""
+    if isinstance(value, numpy.ndarray):
+        return Tensor(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(as_tensors(v) for v in value)
+    if isinstance(value, dict):
+        return {k: as_tensors(v) for k, v in value.items()}
+    return value
+
+
 class WeightsView:
     """Keras's views of a layer's or a model's weights (in Keras's layout) and of its penalties."""
 
@@ -132,17 +143,26 @@ class KerasLayer(WeightsView):
             config["trainable"] = False
         return config
 
-    def __call__(self, *args, **kwargs):
-        from chainrule.keras.layers import functional
+    def __call__(self, *args, training=None, **kwargs):
+        from chainrule.keras.layers import functional, training_mode
 
         if functional.symbolic_in(args):
-            return functional.call_symbolic(self, args, kwargs)
-        output = super().__call__(*args, **kwargs)
+            return functional.call_symbolic(self, args, {**kwargs, **({} if training is None else
+                                                                      {"training": training})})
+        if training_mode.takes_training(self._keras_call_function()):  # a call(inputs, training=None)
+            resolved = training if training is not None else training_mode.enclosing()
+            kwargs["training"] = self.training if resolved is None else bool(resolved)
+        output = training_mode.call(self, super().__call__, training, as_tensors(args), kwargs)
         if self.activity_regularizer is not None:  # Keras 3: the penalty of the whole batch, not its mean
             outputs = output if isinstance(output, (tuple, list)) else (output,)
             object.__setattr__(self, "_activity_losses",
                                [self.activity_regularizer(o) for o in outputs if isinstance(o, Tensor)])
         return output
+
+    def _keras_call_function(self):
+        """The function a call runs: the class's ``call`` for layers written Keras's way, else forward."""
+        call = getattr(type(self), "call", None)
+        return call if call is not None else type(self).forward
 
     # ---------------------------------------------------------------- losses
     def _own_losses(self):

@@ -86,12 +86,16 @@ def substitute(arg, value_of):
 
 def call_symbolic(layer, args, kwargs):
     """Record ``layer(*args)`` on symbolic tensors; returns symbolic outputs shaped as the layer's."""
+    from chainrule.keras.layers.training_mode import takes_training
+
     examples = [substitute(a, lambda t: t.example) for a in args]
     modes = [(m, m.training) for m in layer.modules()]
     layer.eval()
+    run = getattr(layer, "_keras_call_function", lambda: type(layer).forward)()
+    shape_kwargs = {k: v for k, v in kwargs.items() if k != "training" or takes_training(run)}
     try:
         with no_grad():
-            output = layer.forward(*examples, **kwargs)
+            output = layer.forward(*examples, **shape_kwargs)
     finally:
         for module, mode in modes:
             object.__setattr__(module, "training", mode)
