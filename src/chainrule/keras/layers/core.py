@@ -7,9 +7,8 @@ weight as ``(units, in)`` (the engine's layout) and shows Keras's ``kernel (in, 
 
 from chainrule import nn
 from chainrule.errors import ShapeError
-from chainrule.keras import initializers
+from chainrule.keras import activations, initializers
 from chainrule.keras.layers.base import KerasLayer, check_keywords, keras_name, same
-from chainrule.nn.layers import activation as activations
 from chainrule.nn.module import Module
 from chainrule.ops.shape import concatenate
 
@@ -35,8 +34,10 @@ class Dense(KerasLayer, nn.Dense):
                  activity_regularizer=None, input_shape=None, input_dim=None, name=None, trainable=True,
                  **kwargs):
         check_keywords(type(self).__name__, kwargs)
-        nn.Dense.__init__(self, units, activation, use_bias, kernel_initializer, bias_initializer,
+        nn.Dense.__init__(self, units, None, use_bias, kernel_initializer, bias_initializer,
                           input_shape, input_dim, name)
+        object.__setattr__(self, "activation", activations.get(activation))  # Keras's names and defaults
+        self.activation_name = activations.serialize(activation)
         self._keras_options(kernel_regularizer, bias_regularizer, activity_regularizer, trainable)
 
     def reset_parameters(self):
@@ -69,7 +70,7 @@ class Activation(KerasLayer, Module):
         Module.__init__(self)
         self.name = keras_name(self, name)
         object.__setattr__(self, "activation", activations.get(activation))
-        self.activation_name = activations.name_of(activation)
+        self.activation_name = activations.serialize(activation)
 
     def forward(self, x):
         return x if self.activation is None else self.activation(x)
