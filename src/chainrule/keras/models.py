@@ -255,10 +255,12 @@ class Model(base.WeightsView, engine.Model):
         outputs = engine.Model.predict(self, x, batch_size=32 if batch_size is None else batch_size)
         return list(outputs) if isinstance(outputs, tuple) else outputs
 
-    def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
-        """Save to one safetensors model file, whatever the suffix (".keras" too); see ``load_model``."""
+    def save(self, filepath, overwrite=True, include_optimizer=True, zipped=None, custom_objects=None,
+             **kwargs):
+        """Save to one safetensors model file, whatever the suffix (".keras" too); see ``load_model``.
+        ``zipped`` is Keras's and has no effect; ``custom_objects`` names your own layer classes."""
         base.check_keywords(f"{type(self).__name__}.save", kwargs)
-        engine.Model.save(self, filepath, include_optimizer=include_optimizer)
+        engine.Model.save(self, filepath, include_optimizer=include_optimizer, custom_objects=custom_objects)
 
     # ---------------------------------------------------------------- a functional model in a file
     def get_config(self):
