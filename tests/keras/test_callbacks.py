@@ -26,7 +26,7 @@ def test_the_learning_rate_callbacks_log_learning_rate_as_keras_3():
     numpy.testing.assert_allclose(history.history["learning_rate"], [0.1, 0.05, 0.025])
     model = _model()
     history = model.fit(X, Y, epochs=2, verbose=0, callbacks=[
-        callbacks.ReduceLROnPlateau("loss", 0.5, 0, 0, "auto", 10.0)])  # Keras's order; no later epoch improves
+        callbacks.ReduceLROnPlateau("loss", 0.5, 0, 0, "auto", 10.0)])  # Keras order; 2nd epoch no gain
     # as in Keras, each epoch logs the rate it trained with; the second one's end halves it
     numpy.testing.assert_allclose(history.history["learning_rate"], [0.1, 0.1])
     assert model.optimizer.learning_rate == 0.05
