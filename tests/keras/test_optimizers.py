@@ -4,6 +4,7 @@ import numpy
 import pytest
 
 from chainrule import keras
+from chainrule.errors import ConfigError
 from chainrule.nn import Parameter
 
 GRADS = [numpy.array([0.5, -1.0, 2.0]), numpy.array([0.1, 0.3, -0.7]), numpy.array([-0.4, 0.2, 0.9])]
@@ -142,3 +143,34 @@ def test_frozen_parameters_are_left_alone_even_by_weight_decay():
     after = model.get_weights()
     numpy.testing.assert_array_equal(before[0], after[0])
     assert not numpy.array_equal(before[2], after[2])
+
+
+def _two_parameters_one_step(optimizer):
+    """One SGD-like step on two parameters whose gradients have norms 5 and 13."""
+    a, b = Parameter(numpy.zeros(2)), Parameter(numpy.zeros(2))
+    optimizer.bind([a, b])
+    a.grad = Parameter(numpy.array([3.0, 4.0]), requires_grad=False)
+    b.grad = Parameter(numpy.array([5.0, -12.0]), requires_grad=False)
+    optimizer.step()
+    return a.numpy(), b.numpy()
+
+
+def test_kerass_gradient_clipping_by_norm_global_norm_and_value():
+    a, b = _two_parameters_one_step(keras.optimizers.SGD(learning_rate=1.0, clipnorm=10.0))
+    numpy.testing.assert_allclose(a, [-3.0, -4.0])  # norm 5 <= 10: kept
+    numpy.testing.assert_allclose(b, numpy.array([-5.0, 12.0]) * 10 / 13)  # norm 13: scaled to 10
+    a, b = _two_parameters_one_step(keras.optimizers.SGD(learning_rate=1.0, global_clipnorm=7.0))
+    scale = 7.0 / numpy.sqrt(25.0 + 169.0)  # both scaled by the norm of all gradients together
+    numpy.testing.assert_allclose(numpy.concatenate([a, b]), -scale * numpy.array([3.0, 4.0, 5.0, -12.0]))
+    a, b = _two_parameters_one_step(keras.optimizers.SGD(learning_rate=1.0, clipvalue=4.5))
+    numpy.testing.assert_allclose(numpy.concatenate([a, b]), [-3.0, -4.0, -4.5, 4.5])
+    assert keras.optimizers.Adam(clipnorm=1.0).get_config()["clipnorm"] == 1.0
+    with pytest.raises(ConfigError, match="only one of"):
+        keras.optimizers.Adam(clipnorm=1.0, clipvalue=1.0)
+
+
+def test_hyperparameters_read_as_attributes():
+    adam = keras.optimizers.Adam(beta_1=0.8)
+    assert (adam.beta_1, adam.beta_2, adam.epsilon, adam.weight_decay) == (0.8, 0.999, 1e-7, None)
+    assert keras.optimizers.RMSprop().rho == 0.9 and keras.optimizers.SGD(momentum=0.9).momentum == 0.9
+    assert keras.optimizers.AdamW().weight_decay == 0.004

@@ -30,10 +30,18 @@ class KerasOptimizer(Optimizer):
     keywords = ()  # Keras's keyword -> the group key, in constructor order
 
     def __init__(self, learning_rate, weight_decay=None, name=None, **settings):
-        for unsupported in ("clipnorm", "clipvalue", "global_clipnorm", "use_ema"):
-            if settings.pop(unsupported, None) not in (None, False):
-                raise ConfigError(f"{type(self).__name__}: {unsupported} is not supported here; "
-                                  "hint: clip with chainrule.optim.clip_grad_norm_ in a custom train_step")
+        if settings.pop("use_ema", None) not in (None, False):
+            raise ConfigError(f"{type(self).__name__}: use_ema is not supported here")
+        clipping = {key: settings.pop(key, None) for key in ("clipnorm", "clipvalue", "global_clipnorm")}
+        given = [key for key, value in clipping.items() if value is not None]
+        if len(given) > 1:
+            raise ConfigError(f"{type(self).__name__}: only one of clipnorm, clipvalue and global_clipnorm "
+                              f"can be set, got {', '.join(given)}")
+        for key, value in clipping.items():
+            if value is not None and not value > 0:
+                raise ConfigError(f"{type(self).__name__}: {key} must be a positive number, got {value!r}")
+        self.clipnorm, self.clipvalue, self.global_clipnorm = (
+            None if value is None else float(value) for value in clipping.values())
         for ignored in ("ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
                         "gradient_accumulation_steps", "jit_compile"):
             settings.pop(ignored, None)
@@ -53,6 +61,37 @@ class KerasOptimizer(Optimizer):
         for group in self.param_groups:
             group["lr"] = float(value)
 
+    def __getattr__(self, name):
+        """Keras's hyperparameters as attributes: ``Adam().beta_1``, ``RMSprop().rho``, ..."""
+        settings = self.__dict__.get("settings") or {}
+        if name in settings:
+            return self.defaults.get(name, settings[name])
+        if name == "weight_decay" and "defaults" in self.__dict__:
+            return self.defaults["decoupled_decay"] or None
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def step(self, closure=None):
+        """Keras's gradient clipping first (``clipnorm`` per weight, ``global_clipnorm`` over all,
+        ``clipvalue`` elementwise), then the update."""
+        if self.clipnorm or self.clipvalue or self.global_clipnorm:
+            self._clip_gradients()
+        return super().step(closure)
+
+    def _clip_gradients(self):
+        grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+        if self.clipvalue:
+            for g in grads:
+                g._data = g._data.clip(-self.clipvalue, self.clipvalue)
+            return
+        norms = [float((g._data.astype("float64") ** 2).sum()) ** 0.5 for g in grads]
+        if self.global_clipnorm:  # g · c / max(‖all‖, c): every gradient scaled alike
+            total = sum(n * n for n in norms) ** 0.5
+            norms = [total] * len(grads)
+        limit = self.clipnorm or self.global_clipnorm
+        for g, norm in zip(grads, norms):
+            if norm > limit:
+                g._data = g._data * (limit / norm)
+
     @property
     def iterations(self):
         """The number of steps taken (of the first parameter that has stepped)."""
@@ -62,6 +101,8 @@ class KerasOptimizer(Optimizer):
         config = {"learning_rate": self.defaults["lr"],
                   "weight_decay": self.defaults["decoupled_decay"] or None}
         config.update({keyword: self.defaults[keyword] for keyword in self.settings})
+        config.update({key: getattr(self, key) for key in ("clipnorm", "clipvalue", "global_clipnorm")
+                       if getattr(self, key) is not None})
         return config
 
     def update(self, p, g, state, group):
