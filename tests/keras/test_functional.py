@@ -136,3 +136,24 @@ def test_loading_the_weights_of_another_functional_model_changes_nothing(tmp_pat
         model.load_weights(tmp_path / "other.keras")
     for got, expected in zip(model.get_weights(), before, strict=True):
         numpy.testing.assert_array_equal(got, expected)
+
+
+def test_kerass_merge_layers_and_their_functional_forms_match_numpy_and_save(tmp_path):
+    a, b = keras.Input(shape=(3,), name="a"), keras.Input(shape=(3,), name="b")
+    merged = [layers.Subtract()([a, b]), layers.multiply([a, b]), layers.Average()([a, b, a]),
+              layers.maximum([a, b]), layers.Minimum()([a, b]), layers.add([a, b]),
+              layers.concatenate([a, b], axis=-1)]
+    model = keras.Model([a, b], merged)
+    xa, xb = XA[:5], XA[5:10] * 2
+    expected = [xa - xb, xa * xb, (2 * xa + xb) / 3, numpy.maximum(xa, xb), numpy.minimum(xa, xb), xa + xb,
+                numpy.concatenate([xa, xb], axis=1)]
+    for got, want in zip(model.predict([xa, xb], verbose=0), expected, strict=True):
+        numpy.testing.assert_allclose(got, want, rtol=1e-6)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    for got, want in zip(loaded.predict([xa, xb], verbose=0), expected, strict=True):
+        numpy.testing.assert_allclose(got, want, rtol=1e-6)
+    with pytest.raises(ShapeError, match="one shape"):
+        layers.Add()([XA, XB])  # (24, 3) and (24, 2): refused, not broadcast
+    with pytest.raises(ShapeError, match="exactly two"):
+        layers.Subtract()([XA, XA, XA])

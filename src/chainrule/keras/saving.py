@@ -6,7 +6,8 @@ from chainrule.io import registry
 from chainrule.keras import layers, models, optimizers
 
 LAYERS = {f"keras.{name}": getattr(layers, name) for name in (
-    "Dense", "Activation", "Add", "Concatenate", "Dropout", "Flatten", "Reshape", "Conv1D", "Conv2D",
+    "Dense", "Activation", "Add", "Concatenate", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+    "Dropout", "Flatten", "Reshape", "Conv1D", "Conv2D",
     "Conv2DTranspose", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalAveragePooling1D",
     "GlobalMaxPooling2D", "GlobalMaxPooling1D", "BatchNormalization", "Embedding", "SimpleRNN", "LSTM", "GRU",
     "Bidirectional",

@@ -2,7 +2,27 @@
 
 from chainrule.keras.layers.conv import Conv1D, Conv2D
 from chainrule.keras.layers.conv_transpose import Conv2DTranspose
-from chainrule.keras.layers.core import Activation, Add, Concatenate, Dense, Dropout, Flatten, Reshape
+from chainrule.keras.layers.core import (
+    Activation,
+    Add,
+    Average,
+    Concatenate,
+    Dense,
+    Dropout,
+    Flatten,
+    Maximum,
+    Minimum,
+    Multiply,
+    Reshape,
+    Subtract,
+    add,
+    average,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
+from chainrule.keras.layers.core import concatenate_layers as concatenate
 from chainrule.keras.layers.functional import Input, InputLayer
 from chainrule.keras.layers.layer import Layer
 from chainrule.keras.layers.normalization import BatchNormalization, Embedding
@@ -22,4 +42,5 @@ __all__ = ["GRU", "LSTM", "Activation", "Add", "AveragePooling2D", "AvgPool2D", 
            "Bidirectional", "Concatenate", "Conv1D", "Conv2D", "Conv2DTranspose", "Dense", "Dropout",
            "Embedding", "Flatten", "GlobalAvgPool2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
            "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Input", "InputLayer", "Layer", "MaxPool2D",
-           "MaxPooling2D", "Reshape", "SimpleRNN"]
+           "MaxPooling2D", "Reshape", "SimpleRNN", "Average", "Maximum", "Minimum", "Multiply", "Subtract",
+           "add", "average", "concatenate", "maximum", "minimum", "multiply", "subtract"]

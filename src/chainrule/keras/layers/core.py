@@ -6,10 +6,12 @@ weight as ``(units, in)`` (the engine's layout) and shows Keras's ``kernel (in, 
 """
 
 from chainrule import nn
+from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.keras import activations, initializers
 from chainrule.keras.layers.base import KerasLayer, check_keywords, keras_name, same
 from chainrule.nn.module import Module
+from chainrule.ops import elementwise
 from chainrule.ops.shape import concatenate
 
 
@@ -125,20 +127,73 @@ class _Merge(KerasLayer, Module):
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
             raise ShapeError(f"{type(self).__name__} '{self.name}': expects a list of two or more tensors, "
                              f"got {type(inputs).__name__}")
-        return self.merge(list(inputs))
+        return self.merge([x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
 
     def get_config(self):
         return {"name": self.name}
 
 
-class Add(_Merge):
-    """``keras.layers.Add()([a, b, ...])``: the elementwise sum."""
+class _Elementwise(_Merge):
+    """Elementwise merges take tensors of one shape: nothing is broadcast silently."""
 
     def merge(self, inputs):
-        total = inputs[0]
+        shapes = [tuple(x.shape) for x in inputs]
+        if len(set(shapes)) != 1:
+            raise ShapeError(f"{type(self).__name__} '{self.name}': expects tensors of one shape, got "
+                             f"{', '.join(str(s) for s in shapes)}")
+        return self.combine(inputs)
+
+    def combine(self, inputs):
+        result = inputs[0]
         for x in inputs[1:]:
-            total = total + x
-        return total
+            result = self.pair(result, x)
+        return result
+
+
+class Add(_Elementwise):
+    """``keras.layers.Add()([a, b, ...])``: the elementwise sum."""
+
+    @staticmethod
+    def pair(a, b):
+        return a + b
+
+
+class Subtract(_Elementwise):
+    """``keras.layers.Subtract()([a, b])``: a − b (exactly two tensors, as in Keras)."""
+
+    def combine(self, inputs):
+        if len(inputs) != 2:
+            raise ShapeError(f"Subtract '{self.name}': expects exactly two tensors, got {len(inputs)}")
+        return inputs[0] - inputs[1]
+
+
+class Multiply(_Elementwise):
+    """``keras.layers.Multiply()([a, b, ...])``: the elementwise product."""
+
+    @staticmethod
+    def pair(a, b):
+        return a * b
+
+
+class Average(_Elementwise):
+    """``keras.layers.Average()([a, b, ...])``: the elementwise mean."""
+
+    pair = staticmethod(Add.pair)
+
+    def combine(self, inputs):
+        return _Elementwise.combine(self, inputs) * (1.0 / len(inputs))
+
+
+class Maximum(_Elementwise):
+    """``keras.layers.Maximum()([a, b, ...])``: the elementwise maximum."""
+
+    pair = staticmethod(elementwise.maximum)
+
+
+class Minimum(_Elementwise):
+    """``keras.layers.Minimum()([a, b, ...])``: the elementwise minimum."""
+
+    pair = staticmethod(elementwise.minimum)
 
 
 class Concatenate(_Merge):
@@ -154,3 +209,16 @@ class Concatenate(_Merge):
 
     def get_config(self):
         return {"axis": self.axis, "name": self.name}
+
+
+def _functional(layer_class):
+    def merge(inputs, **kwargs):
+        return layer_class(**kwargs)(inputs)
+
+    merge.__name__ = layer_class.__name__.lower()
+    merge.__doc__ = f"``keras.layers.{merge.__name__}(inputs)``: ``{layer_class.__name__}()(inputs)``."
+    return merge
+
+
+add, subtract, multiply, average, maximum, minimum, concatenate_layers = (
+    _functional(c) for c in (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate))
