@@ -61,8 +61,12 @@ def test_a_model_of_two_inputs_fits_evaluates_and_summarises():
     history = model.fit({"a": XA, "b": XB}, Y, epochs=1, verbose=0, validation_data=([XA, XB], Y),
                         sample_weight=numpy.ones(24))
     assert len(history.history["val_loss"]) == 1
-    text = model.summary(print_fn=lambda _: None)
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = "\n".join(lines)
     assert "Total params: 36" in text and "(None, 6)" in text  # the concatenation of (None, 4) and (None, 2)
+    assert model.input_shape == [(None, 3), (None, 2)] and model.output_shape == (None, 2)
+    assert model.metrics_names == ["loss", "accuracy"]
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".safetensors"])

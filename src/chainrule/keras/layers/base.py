@@ -26,6 +26,7 @@ _DEFAULT_ONLY = {
     "dropout": 0.0, "recurrent_dropout": 0.0, "lora_rank": None, "stateful": False, "unroll": False,
     "use_cudnn": "auto", "dtype": None, "noise_shape": None, "weighted_metrics": None, "loss_weights": None,
     "steps_per_epoch": None, "validation_steps": None, "validation_batch_size": None, "output_padding": None,
+    "positions": None, "expand_nested": False, "show_trainable": False, "layer_range": None,
 }
 
 
