@@ -10,7 +10,8 @@ LAYERS = {f"keras.{name}": getattr(layers, name) for name in (
     "Dropout", "Flatten", "Reshape", "Conv1D", "Conv2D",
     "Conv2DTranspose", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalAveragePooling1D",
     "GlobalMaxPooling2D", "GlobalMaxPooling1D", "BatchNormalization", "Embedding", "SimpleRNN", "LSTM", "GRU",
-    "Bidirectional",
+    "Bidirectional", "MaxPooling1D", "AveragePooling1D", "LayerNormalization", "UpSampling2D",
+    "ZeroPadding2D", "ReLU", "LeakyReLU", "Softmax",
 )}
 LAYERS["keras.Sequential"] = models.Sequential
 LAYERS["keras.Model"] = models.Model  # a functional model: its layers, and its wiring under "graph"
