@@ -21,6 +21,7 @@ that change the rate work), built without parameters and bound by ``compile``.
 import numpy
 
 from chainrule.errors import ConfigError
+from chainrule.keras import schedules
 from chainrule.optim.optimizer import Optimizer
 
 
@@ -48,8 +49,11 @@ class KerasOptimizer(Optimizer):
         if settings:
             raise ConfigError(f"{type(self).__name__}: unknown arguments {sorted(settings)}")
         self.name = name or type(self).__name__.lower()
-        super().__init__(None, lr=float(learning_rate), decoupled_decay=float(weight_decay or 0.0),
-                         **self.settings)
+        if isinstance(learning_rate, dict):  # a schedule, as get_config saves it
+            learning_rate = schedules.deserialize(learning_rate)
+        self.schedule = learning_rate if isinstance(learning_rate, schedules.LearningRateSchedule) else None
+        initial = learning_rate(0) if self.schedule is not None else learning_rate
+        super().__init__(None, lr=float(initial), decoupled_decay=float(weight_decay or 0.0), **self.settings)
 
     @property
     def learning_rate(self):
@@ -75,6 +79,8 @@ class KerasOptimizer(Optimizer):
         ``clipvalue`` elementwise), then the update."""
         if self.clipnorm or self.clipvalue or self.global_clipnorm:
             self._clip_gradients()
+        if self.schedule is not None:  # Keras calls it with the steps taken so far (0 at the first)
+            self.learning_rate = self.schedule(self.iterations)
         return super().step(closure)
 
     def _clip_gradients(self):
@@ -98,7 +104,8 @@ class KerasOptimizer(Optimizer):
         return max((state["step"] for state in self.state.values()), default=0)
 
     def get_config(self):
-        config = {"learning_rate": self.defaults["lr"],
+        config = {"learning_rate": self.defaults["lr"] if self.schedule is None else
+                  schedules.serialize(self.schedule),
                   "weight_decay": self.defaults["decoupled_decay"] or None}
         config.update({keyword: self.defaults[keyword] for keyword in self.settings})
         config.update({key: getattr(self, key) for key in ("clipnorm", "clipvalue", "global_clipnorm")
