@@ -81,3 +81,17 @@ def test_activation_layers_have_kerass_defaults_and_save(tmp_path):
     x = X4.astype("float32")
     numpy.testing.assert_array_equal(keras.models.load_model(tmp_path / "m.keras").predict(x, verbose=0),
                                      model.predict(x, verbose=0))
+
+
+def test_rescaling_lambda_and_the_backend_calls_keras_scripts_start_with(tmp_path):
+    keras.backend.clear_session()
+    model = keras.Sequential([keras.Input(shape=(3,)), layers.Rescaling(1 / 255, offset=-1.0),
+                              layers.Lambda(lambda x: x * 2), layers.Dense(1, kernel_initializer="ones")])
+    assert [layer.name for layer in model.layers] == ["rescaling", "lambda", "dense"]  # names start afresh
+    x = numpy.full((2, 3), 255.0, "float32")
+    numpy.testing.assert_allclose(model.predict(x, verbose=0), numpy.zeros((2, 1)), atol=1e-6)
+    with pytest.raises(cr.errors.ChainruleError, match="function is code"):
+        model.save(tmp_path / "m.keras")
+    assert not (tmp_path / "m.keras").exists()
+    assert (keras.backend.floatx(), keras.backend.epsilon(), keras.backend.image_data_format()) == (
+        "float32", 1e-7, "channels_last")

@@ -38,9 +38,11 @@ from chainrule.keras.layers.pooling import (
 )
 from chainrule.keras.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN
 from chainrule.keras.layers.shaping import (
+    Lambda,
     LayerNormalization,
     LeakyReLU,
     ReLU,
+    Rescaling,
     Softmax,
     UpSampling2D,
     ZeroPadding2D,
@@ -56,4 +58,4 @@ __all__ = ["GRU", "LSTM", "Activation", "Add", "AveragePooling2D", "AvgPool2D", 
            "MaxPooling2D", "Reshape", "SimpleRNN", "Average", "Maximum", "Minimum", "Multiply", "Subtract",
            "add", "average", "concatenate", "maximum", "minimum", "multiply", "subtract", "AveragePooling1D",
            "AvgPool1D", "LayerNormalization", "LeakyReLU", "MaxPool1D", "MaxPooling1D", "ReLU", "Softmax",
-           "UpSampling2D", "ZeroPadding2D"]
+           "UpSampling2D", "ZeroPadding2D", "Lambda", "Rescaling"]

@@ -1,5 +1,5 @@
-"""More of Keras's everyday layers, channels-last: LayerNormalization, UpSampling2D, ZeroPadding2D, and
-the activations as layers (ReLU, LeakyReLU, Softmax), with Keras 3's defaults.
+"""More of Keras's everyday layers, channels-last: LayerNormalization, UpSampling2D, ZeroPadding2D,
+Rescaling, Lambda, and the activations as layers (ReLU, LeakyReLU, Softmax), with Keras 3's defaults.
 
 Each is composed of the engine's ops (so its gradients are theirs): nearest upsampling is a
 broadcast (its gradient sums each block), zero padding is ``pad``, the norm is the engine's
@@ -9,7 +9,7 @@ broadcast (its gradient sums each block), zero padding is ``pad``, the norm is t
 import numpy
 
 from chainrule.backend import DEFAULT_FLOAT
-from chainrule.errors import ConfigError
+from chainrule.errors import ChainruleError, ConfigError
 from chainrule.keras import activations
 from chainrule.keras.layers.base import KerasLayer, check_keywords, keras_name, same
 from chainrule.nn.layers.linear import float_input
@@ -156,3 +156,35 @@ class Softmax(_Simple):
 
     def settings(self):
         return {"axis": self.axis}
+
+
+class Rescaling(_Simple):
+    """``keras.layers.Rescaling(scale, offset=0.0)``: x · scale + offset (e.g. ``Rescaling(1 / 255)``)."""
+
+    def __init__(self, scale, offset=0.0, name=None, **kwargs):
+        super().__init__(name, **kwargs)
+        self.scale, self.offset = float(scale), float(offset)
+
+    def forward(self, x):
+        return float_input(self, x) * self.scale + self.offset
+
+    def settings(self):
+        return {"scale": self.scale, "offset": self.offset}
+
+
+class Lambda(_Simple):
+    """``keras.layers.Lambda(function)``: ``function(x)`` as a layer. A file holds no code, so a model
+    with one saves its weights only (``save_weights``), as Keras's safe mode refuses lambdas too."""
+
+    def __init__(self, function, output_shape=None, arguments=None, name=None, **kwargs):
+        super().__init__(name, **kwargs)
+        object.__setattr__(self, "function", function)
+        self.arguments = dict(arguments or {})
+
+    def forward(self, x):
+        return self.function(x, **self.arguments)
+
+    def get_config(self):
+        raise ChainruleError(f"Lambda '{self.name}': its function is code, which a model file never holds; "
+                             "hint: model.save_weights(path) and rebuild the model in code, or write the "
+                             "function as a keras.layers.Layer subclass and load with custom_objects")
