@@ -7,6 +7,8 @@ top: ``compile(optimizer, loss, metrics)`` resolving names to :mod:`chainrule.ke
 of regularized layers join the loss in the engine's ``train_step``.
 """
 
+import functools
+import inspect
 import math
 
 import numpy
@@ -45,6 +47,13 @@ class Model(ModelViews, base.WeightsView, engine.Model):
         >>> keras.Model(inputs, outputs).count_params()
         26
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("train_step", "test_step"):
+            step = cls.__dict__.get(name)
+            if step is not None and _takes_data(step):
+                setattr(cls, name, _from_x_and_y(step))
 
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
         base.check_keywords(type(self).__name__, kwargs)
@@ -119,12 +128,15 @@ class Model(ModelViews, base.WeightsView, engine.Model):
         several = len(self.outputs or ()) > 1
         base.check_keywords(f"{type(self).__name__}.compile",
                             {**kwargs, **({} if several else {"loss_weights": loss_weights})})
-        if loss is None:
+        if loss is None and not self._has_custom_train_step():
             raise ConfigError(f"{type(self).__name__}.compile: no loss; hint: compile(optimizer='adam', "
                               "loss='categorical_crossentropy', metrics=['accuracy'])")
         if isinstance(optimizer, str):
             optimizer = keras_optimizers.get(optimizer)
         object.__setattr__(self, "_heads", None)
+        if loss is None:  # a model whose own train_step brings its losses (a GAN's two players)
+            engine.Model.compile(self, optimizer=optimizer, metrics=metrics)
+            return
         if several:
             heads = OutputHeads(self.output_names, loss, loss_weights, metrics)
             engine.Model.compile(self, loss=heads, optimizer=optimizer)
@@ -297,6 +309,25 @@ class Model(ModelViews, base.WeightsView, engine.Model):
     def set_weights(self, weights):
         self._build_if_possible()
         base.set_weights(self, weights)
+
+def _takes_data(step):
+    """Whether ``step`` is Keras 3's ``train_step(self, data)``: one argument after self."""
+    try:
+        parameters = list(inspect.signature(step).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) == 2 and not any(p.kind == p.VAR_POSITIONAL for p in parameters)
+
+
+def _from_x_and_y(step):
+    """The engine's ``step(x, y)`` for Keras 3's ``step(data)``: data is x alone, or the pair (x, y)."""
+    @functools.wraps(step)
+    def engine_step(self, x, y=None):
+        return step(self, x if y is None else (x, y))
+
+    return engine_step
+
 
 class Sequential(engine.Sequential, Model):
     """``keras.Sequential([...])``, or ``Sequential()`` then ``add``; a ``keras.Input`` first gives the shape.

@@ -20,6 +20,7 @@ that change the rate work), built without parameters and bound by ``compile``.
 
 import numpy
 
+from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ConfigError
 from chainrule.keras import schedules
 from chainrule.optim.optimizer import Optimizer
@@ -82,6 +83,37 @@ class KerasOptimizer(Optimizer):
         if self.schedule is not None:  # Keras calls it with the steps taken so far (0 at the first)
             self.learning_rate = self.schedule(self.iterations)
         return super().step(closure)
+
+    def apply(self, grads, trainable_variables=None):
+        """Keras's ``optimizer.apply(grads, variables)``: one update of ``variables`` (bound at the first
+        call; afterwards the bound ones by default) with ``grads``, the others left alone."""
+        bound = [p for group in self.param_groups for p in group["params"]]
+        variables = bound if trainable_variables is None else list(trainable_variables)
+        if not bound:
+            self.bind(variables)
+            bound = variables
+        known = {id(p) for p in bound}
+        if any(id(v) not in known for v in variables) or len(grads) != len(variables):
+            raise ConfigError(f"{type(self).__name__}.apply: expects one gradient per variable, for the "
+                              f"{len(bound)} variables it was first applied to; got {len(grads)} gradients "
+                              f"for {len(variables)} variables; hint: one optimizer per set of weights (a "
+                              "GAN's generator and discriminator each have their own)")
+        chosen = {id(v) for v in variables}
+        others = [(p, p.grad) for p in bound if id(p) not in chosen]
+        for p, _ in others:
+            p.grad = None
+        for variable, grad in zip(variables, grads):
+            variable.grad = None if grad is None else grad if isinstance(grad, Tensor) else Tensor(grad)
+        try:
+            self.step()
+        finally:
+            for p, grad in others:
+                p.grad = grad
+
+    def apply_gradients(self, grads_and_vars):
+        """Keras's ``apply_gradients(zip(grads, variables))``."""
+        pairs = list(grads_and_vars)
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
 
     def _clip_gradients(self):
         grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
