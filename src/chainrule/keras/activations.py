@@ -115,18 +115,31 @@ _BY_NAME = {f.__name__: f for f in (relu, relu6, leaky_relu, elu, selu, gelu, si
 _BY_NAME.update(swish=silu, hard_swish=hard_silu)
 
 
+# names whose Keras meaning an engine activation layer has: get() gives the layer, which the ONNX export
+# and the engine's fused losses know (a softmax output keeps its logits)
+_AS_ENGINE_LAYER = {"relu": engine.ReLU, "sigmoid": engine.Sigmoid, "tanh": engine.Tanh,
+                    "softmax": engine.Softmax, "log_softmax": engine.LogSoftmax, "softplus": engine.Softplus,
+                    "leaky_relu": lambda: engine.LeakyReLU(negative_slope=0.2)}
+
+
 def get(identifier):
-    """The function for a name, or a callable as it is; None and "linear" mean no activation (None)."""
+    """The activation for a name (or one of these functions); another callable as it is; None and
+    "linear" mean no activation (None)."""
     if identifier is None:
         return None
+    for name, function in _BY_NAME.items():
+        if identifier is function:
+            identifier = name
     if isinstance(identifier, str):
-        function = _BY_NAME.get(identifier.lower())
-        if function is None:
+        key = identifier.lower()
+        if key not in _BY_NAME:
             known = ", ".join(sorted(_BY_NAME))
             raise ConfigError(f"unknown activation {identifier!r}: known names are {known}")
-        return None if function is linear else function
+        if key in _AS_ENGINE_LAYER:
+            return _AS_ENGINE_LAYER[key]()
+        return None if key == "linear" else _BY_NAME[key]
     if callable(identifier):
-        return None if identifier is linear else identifier
+        return identifier
     raise TypeError(f"activation must be a name or a function, got {type(identifier).__name__}")
 
 
@@ -136,8 +149,10 @@ def serialize(identifier):
         return "linear"
     if isinstance(identifier, str):
         get(identifier)
-        return "swish" if identifier.lower() == "swish" else identifier.lower()
+        return identifier.lower()
     for name, function in _BY_NAME.items():
         if function is identifier:
             return name
+    if type(identifier) is engine.LeakyReLU and identifier.negative_slope == 0.2:
+        return "leaky_relu"
     return engine.name_of(identifier)  # an engine activation layer (cr.nn.ReLU()) keeps its name
