@@ -229,47 +229,29 @@ class Hinge(Loss):
     engine_name = "hinge"
 
 
-class KLDivergence(Loss):
-    function = staticmethod(kl_divergence)
-    engine_name = "kl_divergence"
+def _loss_class(name, function, **defaults):
+    """A Loss class over ``function`` whose only options are ``defaults`` (keyword arguments, in order)."""
+    def __init__(self, *args, name=None, reduction="sum_over_batch_size", **options):
+        values = {**defaults, **dict(zip(defaults, args)), **options}
+        unknown = sorted(set(values) - set(defaults))
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unrecognized keyword argument {unknown[0]!r}")
+        Loss.__init__(self, name, reduction, **values)
+
+    return type(name, (Loss,), {"function": staticmethod(function), "engine_name": function.__name__,
+                                "__init__": __init__, "__module__": __name__,
+                                "__doc__": f"``keras.losses.{name}()``: the batch mean of "
+                                           f"``{function.__name__}`` (see its formula)."})
 
 
-class MeanAbsolutePercentageError(Loss):
-    function = staticmethod(mean_absolute_percentage_error)
-    engine_name = "mean_absolute_percentage_error"
-
-
-class MeanSquaredLogarithmicError(Loss):
-    function = staticmethod(mean_squared_logarithmic_error)
-    engine_name = "mean_squared_logarithmic_error"
-
-
-class LogCosh(Loss):
-    function = staticmethod(log_cosh)
-    engine_name = "log_cosh"
-
-
-class Poisson(Loss):
-    function = staticmethod(poisson)
-    engine_name = "poisson"
-
-
-class CosineSimilarity(Loss):
-    function = staticmethod(cosine_similarity)
-    engine_name = "cosine_similarity"
-
-    def __init__(self, axis=-1, name=None, reduction="sum_over_batch_size"):
-        super().__init__(name, reduction, axis=int(axis))
-
-
-class SquaredHinge(Loss):
-    function = staticmethod(squared_hinge)
-    engine_name = "squared_hinge"
-
-
-class CategoricalHinge(Loss):
-    function = staticmethod(categorical_hinge)
-    engine_name = "categorical_hinge"
+KLDivergence = _loss_class("KLDivergence", kl_divergence)
+MeanAbsolutePercentageError = _loss_class("MeanAbsolutePercentageError", mean_absolute_percentage_error)
+MeanSquaredLogarithmicError = _loss_class("MeanSquaredLogarithmicError", mean_squared_logarithmic_error)
+LogCosh = _loss_class("LogCosh", log_cosh)
+Poisson = _loss_class("Poisson", poisson)
+CosineSimilarity = _loss_class("CosineSimilarity", cosine_similarity, axis=-1)
+SquaredHinge = _loss_class("SquaredHinge", squared_hinge)
+CategoricalHinge = _loss_class("CategoricalHinge", categorical_hinge)
 
 
 class CompiledLoss:

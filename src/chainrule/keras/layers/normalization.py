@@ -15,6 +15,15 @@ from chainrule.nn.parameter import Parameter
 from chainrule.ops import elementwise, reduce
 
 
+def scale_and_center(layer, input_shape):
+    """A normalisation's γ (ones, with ``scale``) and β (zeros, with ``center``) over the last axis."""
+    layer.features = int(input_shape[-1])
+    if layer.scale:
+        layer.gamma = Parameter(numpy.ones(layer.features, dtype=DEFAULT_FLOAT))
+    if layer.center:
+        layer.beta = Parameter(numpy.zeros(layer.features, dtype=DEFAULT_FLOAT))
+
+
 class BatchNormalization(KerasLayer, Module):
     """``keras.layers.BatchNormalization(axis=-1, momentum=0.99, epsilon=0.001, center=True, scale=True)``.
 
@@ -47,11 +56,7 @@ class BatchNormalization(KerasLayer, Module):
         return self.moving_mean is not None
 
     def build(self, input_shape):
-        self.features = int(input_shape[-1])
-        if self.scale:
-            self.gamma = Parameter(numpy.ones(self.features, dtype=DEFAULT_FLOAT))
-        if self.center:
-            self.beta = Parameter(numpy.zeros(self.features, dtype=DEFAULT_FLOAT))
+        scale_and_center(self, input_shape)
         self.register_buffer("moving_mean", Tensor(numpy.zeros(self.features, dtype=DEFAULT_FLOAT)))
         self.register_buffer("moving_variance", Tensor(numpy.ones(self.features, dtype=DEFAULT_FLOAT)))
 

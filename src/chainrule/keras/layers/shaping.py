@@ -6,16 +6,14 @@ broadcast (its gradient sums each block), zero padding is ``pad``, the norm is t
 ``layer_norm`` over the last axis.
 """
 
-import numpy
 
-from chainrule.backend import DEFAULT_FLOAT
 from chainrule.errors import ChainruleError, ConfigError
 from chainrule.keras import activations
 from chainrule.keras.layers.base import KerasLayer, check_keywords, keras_name, same
+from chainrule.keras.layers.normalization import scale_and_center
 from chainrule.nn.layers.linear import float_input
 from chainrule.nn.layers.normalization import layer_norm
 from chainrule.nn.module import Module
-from chainrule.nn.parameter import Parameter
 from chainrule.ops.shape import broadcast_to, pad, reshape
 
 
@@ -48,11 +46,7 @@ class LayerNormalization(_Simple):
         return self.features is not None
 
     def build(self, input_shape):
-        self.features = int(input_shape[-1])
-        if self.scale:
-            self.gamma = Parameter(numpy.ones(self.features, dtype=DEFAULT_FLOAT))
-        if self.center:
-            self.beta = Parameter(numpy.zeros(self.features, dtype=DEFAULT_FLOAT))
+        scale_and_center(self, input_shape)
 
     def forward(self, x):
         x = float_input(self, x)
