@@ -4,6 +4,7 @@ per output, Keras's log names, targets as a list or a dict, and files (#12)."""
 import numpy
 import pytest
 
+import chainrule as cr
 from chainrule import keras
 from chainrule.errors import ConfigError, ShapeError
 from chainrule.keras import layers
@@ -80,3 +81,9 @@ def test_mistakes_with_several_outputs_are_clear_errors():
         model.fit(X, Y_REG, verbose=0)
     with pytest.raises(ConfigError, match="loss_weights"):
         model.fit(X, [Y_REG, Y_CLS], sample_weight=numpy.ones(30), verbose=0)
+
+
+def test_dicts_of_inputs_or_outputs_in_the_constructor_are_refused_with_the_way_round():
+    inputs = keras.Input(shape=(3,), name="features")
+    with pytest.raises(cr.errors.ChainruleError, match="name the tensors"):
+        keras.Model(inputs, {"reg": layers.Dense(1)(inputs)})

@@ -127,6 +127,11 @@ class Graph:
     """The recorded calls between ``inputs`` and ``outputs``, in an order that runs each once."""
 
     def __init__(self, inputs, outputs):
+        if isinstance(inputs, dict) or isinstance(outputs, dict):
+            raise ChainruleError("keras.Model(inputs, outputs): dicts of inputs or outputs are not "
+                                 "supported; hint: pass lists, and name the tensors (keras.Input(shape=..., "
+                                 "name='title'), Dense(1, name='priority')): fit, predict and compile take "
+                                 "dicts keyed by those names")
         self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         self.single_output = not isinstance(outputs, (list, tuple))
         self.outputs = [outputs] if self.single_output else list(outputs)
