@@ -4,7 +4,11 @@ Both are the engine's :class:`chainrule.train.Model` (one training loop) with Ke
 top: ``compile(optimizer, loss, metrics)`` resolving names to :mod:`chainrule.keras.optimizers`
 (Keras's formulas), ``fit(batch_size=None, class_weight=, sample_weight=)`` with Keras's
 ``validation_split`` (the last fraction of the samples), and weights in Keras's layout. Penalties
-of regularized layers join the loss in the engine's ``train_step``.
+of regularized layers join the loss in the engine's ``train_step``. A functional model may have
+several inputs (data as a list or a dict by Input name: :mod:`chainrule.keras.model_data`) and
+several outputs (a loss per output: :mod:`chainrule.keras.multi_output`), and saves whole (its
+wiring: :mod:`chainrule.keras.graph_config`). Calls follow Keras's ``training`` argument
+(:mod:`chainrule.keras.layers.training_mode`).
 """
 
 import functools
