@@ -161,3 +161,24 @@ def test_kerass_merge_layers_and_their_functional_forms_match_numpy_and_save(tmp
         layers.Add()([XA, XB])  # (24, 3) and (24, 2): refused, not broadcast
     with pytest.raises(ShapeError, match="exactly two"):
         layers.Subtract()([XA, XA, XA])
+
+
+def test_a_subclassed_model_is_refused_whole_and_saves_its_weights(tmp_path):
+    class Small(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = layers.Dense(2)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+    model = Small()
+    model(XA)
+    with pytest.raises(Exception, match="save_weights"):
+        model.save(tmp_path / "m.keras", custom_objects={"Small": Small})
+    assert not (tmp_path / "m.keras").exists()
+    model.save_weights(tmp_path / "m.weights")
+    twin = Small()
+    twin(XA)
+    twin.load_weights(tmp_path / "m.weights")
+    numpy.testing.assert_array_equal(twin.predict(XA, verbose=0), model.predict(XA, verbose=0))
