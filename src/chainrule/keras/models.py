@@ -282,8 +282,8 @@ class Model(ModelViews, base.WeightsView, engine.Model):
     # ---------------------------------------------------------------- a functional model in a file
     def get_config(self):
         if self.__dict__.get("_graph") is None:  # a subclass's layers are made by its code, not a config
-            raise ChainruleError(f"cannot save {type(self).__name__} whole: a subclassed keras.Model is code; "
-                                 "hint: model.save_weights(path) and rebuild it in code before "
+            raise ChainruleError(f"cannot save {type(self).__name__} whole: a subclassed keras.Model is "
+                                 "code; hint: model.save_weights(path) and rebuild it in code before "
                                  "load_weights(path), or give the class get_config() and pass custom_objects")
         return {"name": self.name}
 
