@@ -59,3 +59,18 @@ def test_keras_embedding_takes_floating_ids_as_keras_does():
     layer = layers.Embedding(10, 3)
     ids = numpy.array([[1, 4, 9]])
     numpy.testing.assert_array_equal(layer(ids.astype("float32")).numpy(), layer(ids).numpy())
+
+
+def test_an_embeddings_input_dim_is_its_vocabulary_and_input_length_its_input_shape(tmp_path):
+    tokens = numpy.random.default_rng(1).integers(0, 20, (4, 6))
+    lazy = keras.Sequential([layers.Embedding(20, 4), layers.GlobalAveragePooling1D(), layers.Dense(1)])
+    assert len(lazy.weights) == 1  # input_dim=20 is not an input shape: the Dense waits for data
+    with pytest.raises(cr.errors.ChainruleError, match="not known yet"):
+        _ = lazy.input_shape
+    lazy.save(tmp_path / "lazy.keras")
+    assert keras.models.load_model(tmp_path / "lazy.keras").predict(tokens, verbose=0).shape == (4, 1)
+    sized = keras.Sequential([layers.Embedding(20, 4, input_length=6), layers.Flatten(), layers.Dense(1)])
+    assert sized.count_params() == 20 * 4 + 24 + 1 and sized.output_shape == (None, 1)
+    sized.save(tmp_path / "sized.keras")
+    loaded = keras.models.load_model(tmp_path / "sized.keras")
+    numpy.testing.assert_array_equal(loaded.predict(tokens, verbose=0), sized.predict(tokens, verbose=0))

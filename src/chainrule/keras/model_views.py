@@ -4,6 +4,7 @@
 import numpy
 
 from chainrule.autograd.mode import no_grad
+from chainrule.errors import ChainruleError
 from chainrule.keras.layers import base
 from chainrule.train import model as engine
 
@@ -30,7 +31,8 @@ class ModelViews:
         """``(None, ...)`` of the input (a list of them for several inputs), once known."""
         spec = self._known_input_spec()
         if spec is None:
-            raise AttributeError(f"{type(self).__name__} '{self.name}': the input shape is not known yet; "
+            # not AttributeError: a property's AttributeError would turn into "no attribute input_shape"
+            raise ChainruleError(f"{type(self).__name__} '{self.name}': the input shape is not known yet; "
                                  "hint: start with keras.Input(shape=...) or call the model on data")
         return [tuple(s["shape"]) for s in spec] if isinstance(spec, list) else tuple(spec["shape"])
 

@@ -110,6 +110,7 @@ class KerasLayer(WeightsView):
 
     activity_regularizer = None
     _input_shape_arg = None  # Keras's input_shape= (without the batch axis), when one was given
+    _input_dim_is_shape = True  # input_dim=n means input_shape=(n,) (not for Embedding: its vocabulary)
 
     def __new__(cls, *args, **kwargs):
         # every Keras layer takes input_shape= (or input_dim=, batch_input_shape=): a Sequential whose
@@ -118,7 +119,7 @@ class KerasLayer(WeightsView):
         shape = kwargs.get("input_shape")
         if shape is None and kwargs.get("batch_input_shape") is not None:
             shape = tuple(kwargs["batch_input_shape"])[1:]
-        if shape is None and kwargs.get("input_dim") is not None:
+        if shape is None and kwargs.get("input_dim") is not None and cls._input_dim_is_shape:
             shape = (kwargs["input_dim"],)
         if isinstance(shape, int):
             shape = (shape,)

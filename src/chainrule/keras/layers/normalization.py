@@ -99,9 +99,13 @@ class Embedding(KerasLayer, _Embedding):
     """``keras.layers.Embedding(input_dim, output_dim, embeddings_initializer="uniform")``: integer ids
     (N, T) to vectors (N, T, output_dim); "uniform" is Keras's U(−0.05, 0.05)."""
 
+    _input_dim_is_shape = False  # input_dim is the vocabulary's size; Keras 2's input_length the shape
+
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
                  input_length=None, name=None, trainable=True, **kwargs):
         check_keywords(type(self).__name__, kwargs)
+        if input_length is not None:
+            object.__setattr__(self, "_input_shape_arg", (int(input_length),))
         _Embedding.__init__(self, input_dim, output_dim)
         self.name = keras_name(self, name)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
