@@ -56,6 +56,8 @@ LAYERS = [
     (IMAGE, [layers.MaxPooling2D(2, padding="same")]),
     (IMAGE, [layers.MaxPooling2D(3, strides=2)]),
     (IMAGE, [layers.AveragePooling2D(2)]),
+    (IMAGE, [layers.AveragePooling2D(3, strides=2, padding="same")]),
+    (IMAGE, [layers.Conv2DTranspose(3, 1, strides=2, padding="same")]),
     (IMAGE, [layers.GlobalAveragePooling2D()]),
     (IMAGE, [layers.GlobalMaxPooling2D(keepdims=True)]),
     (SEQUENCE, [layers.GlobalAveragePooling1D()]),

@@ -96,7 +96,9 @@ def test_functional_model_over_input_tensors():
 def test_summary_counts_frozen_layers_as_non_trainable():
     model = _classifier()
     model.layers[0].trainable = False
-    text = model.summary(print_fn=lambda _: None)
+    lines = []
+    assert model.summary(print_fn=lines.append) is None  # as Keras's: the text goes to print_fn
+    text = "\n".join(lines)
     assert "Trainable params: 18" in text and "Non-trainable params: 40" in text
     assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 2
 
@@ -167,8 +169,6 @@ def test_a_functional_model_is_named_functional_and_saves_its_weights(tmp_path):
     inputs = keras.Input(shape=(4,))
     model = keras.Model(inputs, layers.Dense(2)(inputs))
     assert model.name.startswith("functional")
-    with pytest.raises(Exception, match="save_weights"):
-        model.save(tmp_path / "f.keras")
     model.save_weights(tmp_path / "f.weights")
     twin_inputs = keras.Input(shape=(4,))
     twin = keras.Model(twin_inputs, layers.Dense(2)(twin_inputs))

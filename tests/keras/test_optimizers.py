@@ -4,6 +4,7 @@ import numpy
 import pytest
 
 from chainrule import keras
+from chainrule.errors import ConfigError
 from chainrule.nn import Parameter
 
 GRADS = [numpy.array([0.5, -1.0, 2.0]), numpy.array([0.1, 0.3, -0.7]), numpy.array([-0.4, 0.2, 0.9])]
@@ -142,3 +143,69 @@ def test_frozen_parameters_are_left_alone_even_by_weight_decay():
     after = model.get_weights()
     numpy.testing.assert_array_equal(before[0], after[0])
     assert not numpy.array_equal(before[2], after[2])
+
+
+def _two_parameters_one_step(optimizer):
+    """One SGD-like step on two parameters whose gradients have norms 5 and 13."""
+    a, b = Parameter(numpy.zeros(2)), Parameter(numpy.zeros(2))
+    optimizer.bind([a, b])
+    a.grad = Parameter(numpy.array([3.0, 4.0]), requires_grad=False)
+    b.grad = Parameter(numpy.array([5.0, -12.0]), requires_grad=False)
+    optimizer.step()
+    return a.numpy(), b.numpy()
+
+
+def test_kerass_gradient_clipping_by_norm_global_norm_and_value():
+    a, b = _two_parameters_one_step(keras.optimizers.SGD(learning_rate=1.0, clipnorm=10.0))
+    numpy.testing.assert_allclose(a, [-3.0, -4.0])  # norm 5 <= 10: kept
+    numpy.testing.assert_allclose(b, numpy.array([-5.0, 12.0]) * 10 / 13)  # norm 13: scaled to 10
+    a, b = _two_parameters_one_step(keras.optimizers.SGD(learning_rate=1.0, global_clipnorm=7.0))
+    scale = 7.0 / numpy.sqrt(25.0 + 169.0)  # both scaled by the norm of all gradients together
+    numpy.testing.assert_allclose(numpy.concatenate([a, b]), -scale * numpy.array([3.0, 4.0, 5.0, -12.0]))
+    a, b = _two_parameters_one_step(keras.optimizers.SGD(learning_rate=1.0, clipvalue=4.5))
+    numpy.testing.assert_allclose(numpy.concatenate([a, b]), [-3.0, -4.0, -4.5, 4.5])
+    assert keras.optimizers.Adam(clipnorm=1.0).get_config()["clipnorm"] == 1.0
+    with pytest.raises(ConfigError, match="only one of"):
+        keras.optimizers.Adam(clipnorm=1.0, clipvalue=1.0)
+
+
+def test_hyperparameters_read_as_attributes():
+    adam = keras.optimizers.Adam(beta_1=0.8)
+    assert (adam.beta_1, adam.beta_2, adam.epsilon, adam.weight_decay) == (0.8, 0.999, 1e-7, None)
+    assert keras.optimizers.RMSprop().rho == 0.9 and keras.optimizers.SGD(momentum=0.9).momentum == 0.9
+    assert keras.optimizers.AdamW().weight_decay == 0.004
+
+
+def test_learning_rate_schedules_follow_kerass_formulas():
+    schedules = keras.optimizers.schedules
+    exponential = schedules.ExponentialDecay(0.1, decay_steps=4, decay_rate=0.5)
+    assert [exponential(t) for t in (0, 2, 4)] == pytest.approx([0.1, 0.1 * 0.5 ** 0.5, 0.05])
+    assert schedules.ExponentialDecay(0.1, 4, 0.5, staircase=True)(7) == pytest.approx(0.05)
+    assert schedules.InverseTimeDecay(0.1, 2, 0.5)(4) == pytest.approx(0.1 / 2)
+    piecewise = schedules.PiecewiseConstantDecay([2, 5], [1.0, 0.5, 0.1])
+    assert [piecewise(t) for t in (0, 2, 3, 5, 6)] == [1.0, 1.0, 0.5, 0.5, 0.1]
+    cosine = schedules.CosineDecay(0.1, decay_steps=10, alpha=0.1)
+    assert [cosine(t) for t in (0, 5, 10, 20)] == pytest.approx([0.1, 0.1 * (0.9 * 0.5 + 0.1), 0.01, 0.01])
+    warm = schedules.CosineDecay(0.0, decay_steps=10, warmup_target=0.2, warmup_steps=4)
+    assert [warm(t) for t in (0, 2, 4, 14)] == pytest.approx([0.0, 0.1, 0.2, 0.0])
+
+
+def test_an_optimizer_steps_its_schedule_with_the_steps_taken_and_saves_it(tmp_path):
+    optimizer = keras.optimizers.SGD(learning_rate=keras.optimizers.schedules.ExponentialDecay(0.1, 1, 0.5))
+    p = Parameter(numpy.zeros(1))
+    optimizer.bind([p])
+    moves = []
+    for _ in range(3):
+        before = p.numpy().copy()
+        p.grad = Parameter(numpy.ones(1), requires_grad=False)
+        optimizer.step()
+        moves.append(float(before[0] - p.numpy()[0]))
+    assert moves == pytest.approx([0.1, 0.05, 0.025])  # the rate of step t is schedule(t), t from 0
+    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
+    cosine = keras.optimizers.schedules.CosineDecay(0.01, 100)
+    model.compile(optimizer=keras.optimizers.Adam(cosine), loss="mse")
+    model.fit(numpy.ones((4, 2), "float32"), numpy.zeros((4, 1), "float32"), epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert type(loaded.optimizer.schedule).__name__ == "CosineDecay" and loaded.optimizer.iterations == 1
+    assert loaded.optimizer.schedule.get_config() == model.optimizer.schedule.get_config()

@@ -122,3 +122,29 @@ def test_a_sequential_text_model_with_bidirectional_saves_and_loads(tmp_path):
     loaded = keras.models.load_model(tmp_path / "text.keras")
     assert loaded.layers[1].merge_mode == "sum"
     numpy.testing.assert_allclose(loaded.predict(tokens), model.predict(tokens), rtol=1e-6)
+
+
+@pytest.mark.parametrize(("kernel", "strides", "padding"), [
+    (1, 2, "same"), (1, 2, "valid"), (2, 3, "same"), (2, 3, "valid"), ((1, 3), 2, "same"),
+    ((3, 1), 2, "valid"),
+])
+def test_conv2d_transpose_with_a_kernel_smaller_than_its_stride_has_kerass_shape(kernel, strides, padding):
+    x = numpy.random.default_rng(5).standard_normal((2, 3, 4, 2))
+    layer = layers.Conv2DTranspose(3, kernel, strides=strides, padding=padding)
+    layer.build(x.shape)
+    kh, kw = layer.kernel_size
+    layer.weight.data = numpy.random.default_rng(6).standard_normal((2, 3, kh, kw))
+    layer.bias.data = numpy.array([0.5, -1.0, 2.0])
+    y = layer(cr.tensor(x))
+    # Keras's deconv_output_length: "same" in·s, "valid" (in − 1)·s + max(k, s)
+    expected_shape = (2, 3 * strides, 4 * strides, 3) if padding == "same" else \
+        (2, 2 * strides + max(kh, strides), 3 * strides + max(kw, strides), 3)
+    assert y.shape == expected_shape
+    # PyTorch: output_padding s − k on each axis whose kernel is smaller than the stride (zeros + bias there)
+    extra = tuple(max(strides - k, 0) for k in (kh, kw))
+    full = torch.nn.functional.conv_transpose2d(
+        torch.tensor(x).permute(0, 3, 1, 2), torch.tensor(layer.weight.numpy()),
+        torch.tensor(layer.bias.numpy()), stride=strides, output_padding=extra).permute(0, 2, 3, 1).numpy()
+    top, left = (max(kh - strides, 0) // 2, max(kw - strides, 0) // 2) if padding == "same" else (0, 0)
+    expected = full[:, top:top + y.shape[1], left:left + y.shape[2]]
+    numpy.testing.assert_allclose(y.numpy(), expected, atol=1e-10)

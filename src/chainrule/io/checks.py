@@ -47,13 +47,29 @@ def input_spec(spec, path):
     return {"shape": list(shape), "dtype": dtype}
 
 
+def _names(value):
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
 def compile_config(config, path):
-    """``{"loss": name or None, "loss_function": name?, "metrics": [names], "optimizer": {...}?}``."""
+    """``{"loss": name or None, "loss_function": name?, "metrics": [names], "optimizer": {...}?}``.
+
+    A model of several outputs (a Keras functional model) has one loss name per output, its
+    ``loss_weights`` and a list of metric names per output.
+    """
     if config is None:
         return None
     problem = None
+    several = isinstance(config, dict) and isinstance(config.get("loss"), list)
     if not isinstance(config, dict):
         problem = f"a JSON object, got {type(config).__name__}"
+    elif several:
+        if not (_names(config["loss"]) and isinstance(config.get("loss_weights"), list)
+                and len(config["loss_weights"]) == len(config["loss"])
+                and all(_real(w) for w in config["loss_weights"])
+                and isinstance(config.get("metrics"), list) and len(config["metrics"]) == len(config["loss"])
+                and all(_names(m) for m in config["metrics"])):
+            problem = f"a loss name, a weight and a list of metric names per output, got {config!r:.100}"
     elif not (config.get("loss") is None or isinstance(config.get("loss"), str)):
         problem = f"'loss' to be a name, got {config.get('loss')!r:.60}"
     elif not isinstance(config.get("loss_function", ""), str):
@@ -63,7 +79,7 @@ def compile_config(config, path):
     elif not (isinstance(config.get("metrics", []), list) and all(isinstance(m, str) for m in
                                                                     config.get("metrics", []))):
         problem = f"'metrics' to be a list of names, got {config.get('metrics')!r:.60}"
-    elif "optimizer" in config:
+    if problem is None and "optimizer" in config:
         entry = config["optimizer"]
         if not (isinstance(entry, dict) and isinstance(entry.get("class_name"), str)
                 and isinstance(entry.get("config", {}), dict)):

@@ -101,7 +101,8 @@ def compile_from(model, config, saved, custom_objects):
                           f"load_model(path, custom_objects={{'{name}': {name}}})", UserWarning, stacklevel=3)
             loss = MissingLoss(name, saved.path)
     try:
-        model.compile(loss=loss, optimizer=optimizer, metrics=config.get("metrics"))
+        several = {"loss_weights": config["loss_weights"]} if "loss_weights" in config else {}  # per output
+        model.compile(loss=loss, optimizer=optimizer, metrics=config.get("metrics"), **several)
     except (ValueError, TypeError, ChainruleError) as error:
         raise FormatError(f"{saved.path}: expected compile settings this chainrule knows, got "
                           f"{config!r:.120} ({str(error)[:200]}); hint: load with compile=False and "

@@ -63,6 +63,10 @@ def architecture(module, custom_objects=None):
         if names != [str(i) for i in range(len(names))]:
             entry["names"] = names
         return entry
+    wiring = getattr(module, "graph_config", lambda: None)()
+    if wiring is not None:  # layers wired as a graph (keras.Model(inputs, outputs)): its class rebuilds it
+        return {"class_name": name, "config": module.get_config(), "graph": wiring,
+                "layers": [architecture(child, custom_objects) for child in module._modules.values()]}
     if cls is Model:
         config = {"name": module.name} if isinstance(module.__dict__.get("name"), str) else {}
         return {"class_name": name, "config": config, "module": architecture(module.module, custom_objects)}
@@ -92,6 +96,12 @@ def from_architecture(entry, custom_objects=None, path="<file>"):
         raise FormatError(f"{path}: expected a dict as the config of {entry['class_name']}, got "
                           f"{type(config).__name__}")
     try:
+        if "graph" in entry:
+            children = [from_architecture(child, custom_objects, path) for child in entry.get("layers", [])]
+            if not hasattr(cls, "from_graph"):
+                raise FormatError(f"{path}: expected a class that rebuilds a graph of layers, got "
+                                  f"{entry['class_name']} with a 'graph' entry; hint: the file is corrupted")
+            return cls.from_graph(children, entry["graph"], path=path, **config)
         if "layers" in entry:
             children = [from_architecture(child, custom_objects, path) for child in entry["layers"]]
             if cls is ModuleList:
@@ -121,17 +131,20 @@ def build_from_spec(module, spec):
 
 
 def forward_on_zeros(module, spec):
-    """One forward pass on zeros shaped as ``spec`` (batch of 1), in eval mode with no graph.
+    """One forward pass on zeros shaped as ``spec`` (batch of 1), in eval mode with no graph; a list of
+    specs (a model of several inputs) gives one input each.
 
     Every submodule's training mode is restored afterwards (also when the pass raises).
     """
-    shape = [1 if size is None else size for size in spec["shape"]]
-    x = Tensor(module_of(module).zeros(shape, dtype=spec.get("dtype", "float32")))  # on the model's device
+    inputs = []
+    for one in spec if isinstance(spec, list) else [spec]:
+        shape = [1 if size is None else size for size in one["shape"]]
+        inputs.append(Tensor(module_of(module).zeros(shape, dtype=one.get("dtype", "float32"))))  # its device
     modes = [(m, m.training) for m in module.modules()]
     module.eval()
     try:
         with no_grad():
-            module(x)
+            module(*inputs)
     finally:
         for m, mode in modes:
             object.__setattr__(m, "training", mode)
@@ -162,6 +175,9 @@ def _weight_tensors(module):
 
 def save_model(model, path, include_optimizer=True, training_state=None, custom_objects=None):
     """Save architecture, weights, compile settings and (optionally) optimiser and training state."""
+    build = getattr(model, "_build_if_possible", None)
+    if build is not None:  # a model whose input shape is known is built by load_model: save all its weights
+        build()
     metadata = _base_metadata(MODEL_FORMAT, model)
     metadata["architecture"] = json.dumps(architecture(model, custom_objects))
     tensors = _weight_tensors(model)

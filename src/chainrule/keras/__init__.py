@@ -15,6 +15,8 @@ namespace follows Keras. Importing it stays NumPy-only.
 """
 
 from chainrule.keras import (
+    activations,
+    backend,
     callbacks,
     datasets,
     initializers,
@@ -30,5 +32,5 @@ from chainrule.keras import (
 from chainrule.keras.layers import Input
 from chainrule.keras.models import Model, Sequential
 
-__all__ = ["Input", "Model", "Sequential", "callbacks", "datasets", "initializers", "layers", "losses",
-           "metrics", "models", "optimizers", "regularizers", "utils"]
+__all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks", "datasets", "initializers",
+           "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils"]

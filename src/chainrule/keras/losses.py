@@ -7,10 +7,15 @@ In ``compile`` a class, a function or a name all work: ``loss=keras.losses.Categ
 ``loss="categorical_crossentropy"``.
 """
 
+import math
+
+from chainrule.autograd.tensor import Tensor
+from chainrule.backend import array_module
 from chainrule.errors import ConfigError
 from chainrule.nn import losses as engine
 from chainrule.nn.module import Module
-from chainrule.ops import reduce
+from chainrule.ops import activation, reduce
+from chainrule.ops import elementwise as ew
 
 
 def _last_axis_mean(losses):
@@ -47,7 +52,85 @@ def hinge(y_true, y_pred):
     return _last_axis_mean(engine.hinge_loss(y_pred, y_true, "none"))
 
 
+EPSILON = 1e-7  # Keras's backend epsilon, which its losses clip by
+
+
+def _pair(y_true, y_pred):
+    """Both as Tensors, the targets in the predictions' dtype (no graph through the targets)."""
+    y_pred = y_pred if isinstance(y_pred, Tensor) else Tensor(y_pred)
+    data = y_true._data if isinstance(y_true, Tensor) else y_true
+    return Tensor(array_module(y_pred._data).asarray(data, dtype=y_pred.dtype)), y_pred
+
+
+def kl_divergence(y_true, y_pred):
+    """Σ y·log(y/ŷ) over the last axis, both clipped to [ε, 1]."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    y_true, y_pred = ew.clip(y_true, EPSILON, 1.0), ew.clip(y_pred, EPSILON, 1.0)
+    return reduce.sum(y_true * ew.log(y_true / y_pred), axis=-1)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """100 · mean |(y − ŷ) / max(|y|, ε)| over the last axis."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return reduce.mean(ew.abs((y_true - y_pred) / ew.maximum(ew.abs(y_true), EPSILON)), axis=-1) * 100.0
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """mean (log(max(ŷ, ε) + 1) − log(max(y, ε) + 1))² over the last axis."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    difference = ew.log1p(ew.maximum(y_pred, EPSILON)) - ew.log1p(ew.maximum(y_true, EPSILON))
+    return reduce.mean(difference * difference, axis=-1)
+
+
+def log_cosh(y_true, y_pred):
+    """mean log(cosh(ŷ − y)) over the last axis, as x + softplus(−2x) − log 2 (no overflow)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    x = y_pred - y_true
+    return reduce.mean(x + activation.softplus(x * -2.0) - math.log(2.0), axis=-1)
+
+
+def poisson(y_true, y_pred):
+    """mean ŷ − y·log(ŷ + ε) over the last axis."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return reduce.mean(y_pred - y_true * ew.log(y_pred + EPSILON), axis=-1)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """−Σ (y/‖y‖)·(ŷ/‖ŷ‖) along ``axis`` (norms at least 1e-6, as Keras's l2_normalize)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+
+    def unit(x):
+        return x / ew.sqrt(ew.maximum(reduce.sum(x * x, axis=axis, keepdims=True), 1e-12))
+
+    return -reduce.sum(unit(y_true) * unit(y_pred), axis=axis)
+
+
+def _signed(y_true):
+    """Keras's hinge targets: labels 0/1 become −1/+1, −1/+1 stay."""
+    data = y_true._data
+    if data.size and ((data == 0) | (data == 1)).all():
+        return y_true * 2.0 - 1.0
+    return y_true
+
+
+def squared_hinge(y_true, y_pred):
+    """mean max(1 − y·ŷ, 0)² over the last axis (0/1 labels taken as −1/+1)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    margin = ew.maximum(1.0 - _signed(y_true) * y_pred, 0.0)
+    return reduce.mean(margin * margin, axis=-1)
+
+
+def categorical_hinge(y_true, y_pred):
+    """max(max((1 − y)·ŷ) − Σ y·ŷ + 1, 0) over the last axis (one-hot targets)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    positive = reduce.sum(y_true * y_pred, axis=-1)
+    negative = reduce.max((1.0 - y_true) * y_pred, axis=-1)
+    return ew.maximum(negative - positive + 1.0, 0.0)
+
+
 mse, mae = mean_squared_error, mean_absolute_error
+kld = kl_divergence
+mape, msle, logcosh = mean_absolute_percentage_error, mean_squared_logarithmic_error, log_cosh
 
 FUNCTIONS = {
     "categorical_crossentropy": categorical_crossentropy,
@@ -56,6 +139,11 @@ FUNCTIONS = {
     "mean_squared_error": mean_squared_error, "mse": mean_squared_error,
     "mean_absolute_error": mean_absolute_error, "mae": mean_absolute_error,
     "huber": huber, "hinge": hinge,
+    "kl_divergence": kl_divergence, "kld": kl_divergence,
+    "mean_absolute_percentage_error": mean_absolute_percentage_error, "mape": mean_absolute_percentage_error,
+    "mean_squared_logarithmic_error": mean_squared_logarithmic_error, "msle": mean_squared_logarithmic_error,
+    "log_cosh": log_cosh, "logcosh": log_cosh, "poisson": poisson, "cosine_similarity": cosine_similarity,
+    "squared_hinge": squared_hinge, "categorical_hinge": categorical_hinge,
 }
 
 
@@ -141,6 +229,31 @@ class Hinge(Loss):
     engine_name = "hinge"
 
 
+def _loss_class(name, function, **defaults):
+    """A Loss class over ``function`` whose only options are ``defaults`` (keyword arguments, in order)."""
+    def __init__(self, *args, name=None, reduction="sum_over_batch_size", **options):
+        values = {**defaults, **dict(zip(defaults, args)), **options}
+        unknown = sorted(set(values) - set(defaults))
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unrecognized keyword argument {unknown[0]!r}")
+        Loss.__init__(self, name, reduction, **values)
+
+    return type(name, (Loss,), {"function": staticmethod(function), "engine_name": function.__name__,
+                                "__init__": __init__, "__module__": __name__,
+                                "__doc__": f"``keras.losses.{name}()``: the batch mean of "
+                                           f"``{function.__name__}`` (see its formula)."})
+
+
+KLDivergence = _loss_class("KLDivergence", kl_divergence)
+MeanAbsolutePercentageError = _loss_class("MeanAbsolutePercentageError", mean_absolute_percentage_error)
+MeanSquaredLogarithmicError = _loss_class("MeanSquaredLogarithmicError", mean_squared_logarithmic_error)
+LogCosh = _loss_class("LogCosh", log_cosh)
+Poisson = _loss_class("Poisson", poisson)
+CosineSimilarity = _loss_class("CosineSimilarity", cosine_similarity, axis=-1)
+SquaredHinge = _loss_class("SquaredHinge", squared_hinge)
+CategoricalHinge = _loss_class("CategoricalHinge", categorical_hinge)
+
+
 class CompiledLoss:
     """What a Keras model compiles: ``loss(output, y)`` in the engine's order, with the batch's sample
     weights (set by the model's train_step) applied Keras's way. ``__name__`` is the loss's name, so
@@ -153,7 +266,7 @@ class CompiledLoss:
                 raise ConfigError(f"unknown loss {loss!r}: known names are {', '.join(sorted(FUNCTIONS))}")
             self.per_sample, self.identifier = FUNCTIONS[key], key
             self.__name__ = FUNCTIONS[key].__name__
-            self.engine = engine.get(self.__name__)  # the fused form, for batches without weights
+            self.engine = _engine_form(self.__name__)
         elif isinstance(loss, Loss):
             # with its class's defaults a loss object is its name, and a model file can hold that
             defaults = type(loss)()
@@ -185,6 +298,14 @@ class CompiledLoss:
                               "keras.losses.CategoricalCrossentropy()")
         value = self.per_sample(y, output)
         return weighted_mean(value, self.sample_weight) if value.ndim else value
+
+
+def _engine_form(name):
+    """The engine's (fused) form of a named loss, for batches without weights, where it has one."""
+    try:
+        return engine.get(name)
+    except ConfigError:
+        return None
 
 
 def get(identifier):

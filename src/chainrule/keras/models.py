@@ -4,56 +4,45 @@ Both are the engine's :class:`chainrule.train.Model` (one training loop) with Ke
 top: ``compile(optimizer, loss, metrics)`` resolving names to :mod:`chainrule.keras.optimizers`
 (Keras's formulas), ``fit(batch_size=None, class_weight=, sample_weight=)`` with Keras's
 ``validation_split`` (the last fraction of the samples), and weights in Keras's layout. Penalties
-of regularized layers join the loss in the engine's ``train_step``.
+of regularized layers join the loss in the engine's ``train_step``. A functional model may have
+several inputs (data as a list or a dict by Input name: :mod:`chainrule.keras.model_data`) and
+several outputs (a loss per output: :mod:`chainrule.keras.multi_output`), and saves whole (its
+wiring: :mod:`chainrule.keras.graph_config`). Calls follow Keras's ``training`` argument
+(:mod:`chainrule.keras.layers.training_mode`).
 """
 
+import functools
+import inspect
 import math
 
 import numpy
 
-from chainrule.data import DataLoader, Dataset
-from chainrule.errors import ChainruleError, ConfigError, ShapeError
+from chainrule.backend import DEFAULT_FLOAT
+from chainrule.data import DataLoader
+from chainrule.errors import ChainruleError, ConfigError, FormatError, ShapeError
+from chainrule.keras import graph_config
 from chainrule.keras import losses as keras_losses
 from chainrule.keras import metrics as keras_metrics
 from chainrule.keras import optimizers as keras_optimizers
-from chainrule.keras.layers import base
+from chainrule.keras.layers import base, training_mode
 from chainrule.keras.layers.functional import Graph, InputLayer, KerasTensor, symbolic_in
+from chainrule.keras.model_data import (
+    ArrayGroup,
+    Samples,
+    WeightedTargets,
+    arrays,
+    several_inputs,
+    several_targets,
+    weighted_samples,
+)
+from chainrule.keras.model_views import ModelViews
+from chainrule.keras.multi_output import OutputHeads
 from chainrule.nn.module import Module
 from chainrule.train import data_adapter
 from chainrule.train import model as engine
 
 
-class WeightedSamples(Dataset):
-    """Samples ``(x[i], (y[i], w[i]))``: the targets travel with their sample weights through the loop."""
-
-    def __init__(self, x, y, weights):
-        self.x, self.y, self.weights = x, y, weights
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, index):
-        return self.x[index], (self.y[index], self.weights[index])
-
-    def get_batch(self, indices):
-        return self.x[indices], (self.y[indices], self.weights[indices])
-
-
-def sample_weights(y, sample_weight, class_weight):
-    """One weight per sample: ``sample_weight`` times ``class_weight[label]`` (label: y or its argmax)."""
-    weights = numpy.ones(len(y), dtype="float32") if sample_weight is None else \
-        numpy.asarray(sample_weight, dtype="float32").reshape(len(y), *numpy.shape(sample_weight)[1:])
-    if class_weight is not None:
-        labels = numpy.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y)).astype(int)
-        missing = sorted(set(numpy.unique(labels).tolist()) - set(class_weight))
-        if missing:
-            raise ConfigError(f"fit: class_weight has no weight for the classes {missing}; hint: give every "
-                              "class present in y a weight")
-        weights = weights * numpy.array([class_weight[int(k)] for k in labels], dtype="float32")
-    return weights
-
-
-class Model(base.WeightsView, engine.Model):
+class Model(ModelViews, base.WeightsView, engine.Model):
     """``keras.Model(inputs, outputs)`` over ``keras.Input`` tensors, or subclassed with ``call(inputs)``.
 
         >>> from chainrule import keras
@@ -62,6 +51,13 @@ class Model(base.WeightsView, engine.Model):
         >>> keras.Model(inputs, outputs).count_params()
         26
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("train_step", "test_step"):
+            step = cls.__dict__.get(name)
+            if step is not None and _takes_data(step):
+                setattr(cls, name, _from_x_and_y(step))
 
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
         base.check_keywords(type(self).__name__, kwargs)
@@ -95,8 +91,22 @@ class Model(base.WeightsView, engine.Model):
     def forward(self, *inputs, training=None):
         graph = self.__dict__.get("_graph")
         if graph is not None:
+            if len(inputs) == 1 and isinstance(inputs[0], dict):  # Keras's model({"name": x, ...})
+                names = [t.name for t in graph.inputs]
+                if sorted(inputs[0]) != sorted(names):
+                    raise ShapeError(f"{type(self).__name__} '{self.name}': a dict of inputs needs the keys "
+                                     f"{names}, got {sorted(inputs[0])}")
+                inputs = tuple(inputs[0][name] for name in names)
+            elif len(inputs) == 1 and len(graph.inputs) > 1 and isinstance(inputs[0], (list, tuple)):
+                inputs = tuple(inputs[0])  # Keras's model([a, b]); a batch of several inputs is a tuple
+            if len(inputs) != len(graph.inputs):
+                raise ShapeError(f"{type(self).__name__} '{self.name}': expects {len(graph.inputs)} inputs "
+                                 f"{[t.name for t in graph.inputs]}, got {len(inputs)}; hint: "
+                                 "model([a, b]) or model({'name': a, ...})")
             return graph.run(inputs)
         if type(self).call is not Model.call:
+            if training_mode.takes_training(type(self).call):  # call(inputs, training=None): its mode
+                return self.call(*inputs, training=self.training)
             return self.call(*inputs)
         return engine.Model.forward(self, *inputs)
 
@@ -104,23 +114,39 @@ class Model(base.WeightsView, engine.Model):
         raise NotImplementedError(f"{type(self).__name__}: define call(inputs), or build the model as "
                                   "keras.Model(inputs, outputs)")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args, training=None, **kwargs):
+        """Keras's call: ``training`` if given, else the enclosing call's (fit's steps), else inference."""
         if symbolic_in(args):  # a model used as a layer of a bigger one
             from chainrule.keras.layers.functional import call_symbolic
 
-            return call_symbolic(self, args, kwargs)
-        return super().__call__(*args, **kwargs)
+            explicit = {} if training is None else {"training": training}
+            return call_symbolic(self, args, {**kwargs, **explicit})
+        resolved = training if training is not None else training_mode.enclosing()
+        return training_mode.call(self, super().__call__, bool(resolved), base.as_tensors(args), kwargs)
 
     # ---------------------------------------------------------------- compile and the two steps
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, **kwargs):
         """Keras's ``compile``: an optimizer name means :mod:`chainrule.keras.optimizers` with Keras's
-        defaults; the loss is a name, a ``keras.losses`` object or a function ``loss(y_true, y_pred)``."""
-        base.check_keywords(f"{type(self).__name__}.compile", {**kwargs, "loss_weights": loss_weights})
-        if loss is None:
+        defaults; the loss is a name, a ``keras.losses`` object or a function ``loss(y_true, y_pred)``.
+        A model of several outputs takes a loss per output (see :mod:`chainrule.keras.multi_output`)."""
+        several = len(self.outputs or ()) > 1
+        base.check_keywords(f"{type(self).__name__}.compile",
+                            {**kwargs, **({} if several else {"loss_weights": loss_weights})})
+        if loss is None and not self._has_custom_train_step():
             raise ConfigError(f"{type(self).__name__}.compile: no loss; hint: compile(optimizer='adam', "
                               "loss='categorical_crossentropy', metrics=['accuracy'])")
         if isinstance(optimizer, str):
             optimizer = keras_optimizers.get(optimizer)
+        object.__setattr__(self, "_heads", None)
+        if loss is None:  # a model whose own train_step brings its losses (a GAN's two players)
+            engine.Model.compile(self, optimizer=optimizer, metrics=metrics)
+            return
+        if several:
+            heads = OutputHeads(self.output_names, loss, loss_weights, metrics)
+            engine.Model.compile(self, loss=heads, optimizer=optimizer)
+            self._compiled.metrics = heads.trackers  # logged after "loss", as Keras logs them
+            object.__setattr__(self, "_heads", heads)
+            return
         compiled_loss = keras_losses.CompiledLoss(loss)
         if metrics is not None:
             metrics = [keras_metrics.for_engine(m) for m in (metrics if isinstance(metrics, (list, tuple))
@@ -128,23 +154,58 @@ class Model(base.WeightsView, engine.Model):
         engine.Model.compile(self, loss=compiled_loss, optimizer=optimizer, metrics=metrics)
         self._compiled.loss_identifier = compiled_loss.identifier  # a name is saved with the model
 
+    @property
+    def output_names(self):
+        """The names of the outputs: those of the layers that make them (Keras's), made unique."""
+        names = []
+        for t in self.outputs or ():
+            name = t.name if t.node is None else getattr(t.node.layer, "name", type(t.node.layer).__name__)
+            names.append(name if name not in names else f"{name}_{len(names)}")
+        return names
+
+    def _compile_config(self):
+        config = engine.Model._compile_config(self)
+        heads = self.__dict__.get("_heads")
+        if heads is None or config is None:
+            return config
+        several = heads.config()
+        if several is None:  # a loss given as a function: the file keeps no compile settings
+            return None
+        config.pop("loss_function", None)
+        return {**config, **several}
+
+    def _new_run(self):
+        engine.Model._new_run(self)
+        heads = self.__dict__.get("_heads")
+        if heads is not None:
+            heads.new_run()
+
     def _has_custom_train_step(self):
         return type(self).train_step is not Model.train_step
 
     def _has_custom_test_step(self):
-        return type(self).test_step is not Model.test_step
+        # several outputs: the step checks each output's targets itself (the loop's check takes one output)
+        return type(self).test_step is not Model.test_step or self.__dict__.get("_heads") is not None
 
     def train_step(self, x, y):
-        return engine.Model.train_step(self, x, self._take_weights(y))
+        heads = self.__dict__.get("_heads")
+        with training_mode.step(True):  # the model's calls inside train (Dropout on, batch statistics)
+            if heads is not None:
+                return heads.step(self, x, y, train=True)
+            return engine.Model.train_step(self, x, self._take_weights(y))
 
     def test_step(self, x, y):
-        return engine.Model.test_step(self, x, self._take_weights(y))
+        heads = self.__dict__.get("_heads")
+        with training_mode.step(False):
+            if heads is not None:
+                return heads.step(self, x, y, train=False)
+            return engine.Model.test_step(self, x, self._take_weights(y))
 
     def _take_weights(self, y):
-        """Hand a batch's sample weights (``(y, w)`` from WeightedSamples) to the compiled loss."""
+        """Hand a batch's sample weights (a WeightedTargets from Samples) to the compiled loss."""
         loss = self._compiled.loss
         weights = None
-        if isinstance(y, tuple) and len(y) == 2:
+        if isinstance(y, WeightedTargets):
             y, weights = y
         if isinstance(loss, keras_losses.CompiledLoss):
             loss.sample_weight = weights
@@ -157,12 +218,14 @@ class Model(base.WeightsView, engine.Model):
         """Keras's ``fit``: batch_size None means 32; ``validation_split`` holds out the last fraction
         (with its share of ``sample_weight``); ``validation_data`` may be ``(x, y, sample_weight)``.
         ``class_weight`` weighs the training samples only, as in Keras."""
-        base.check_keywords(f"{type(self).__name__}.fit", kwargs)
+        where = f"{type(self).__name__}.fit"
+        base.check_keywords(where, kwargs)
         batch_size = 32 if batch_size is None else batch_size
         verbose = 1 if verbose == "auto" else verbose
+        x, y = several_inputs(self, x, where), several_targets(self, y, where)
         validation_weights = None
         if validation_split and validation_data is None and not data_adapter._is_dataset(x):
-            x, y = data_adapter.as_array(x), data_adapter.as_array(y)
+            x, y = arrays(x, where), arrays(y, where)
             split_at = int(math.floor(len(x) * (1.0 - validation_split)))
             if split_at in (0, len(x)):
                 raise ShapeError(f"fit: validation_split={validation_split} of {len(x)} samples leaves no "
@@ -174,13 +237,14 @@ class Model(base.WeightsView, engine.Model):
             x, y, validation_split = x[:split_at], y[:split_at], 0.0
         if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
             validation_data, validation_weights = tuple(validation_data[:2]), validation_data[2]
-        if validation_weights is not None:
-            val_x, val_y = (data_adapter.as_array(v) for v in validation_data)
-            weighted = WeightedSamples(val_x, val_y, sample_weights(val_y, validation_weights, None))
-            validation_data = DataLoader(weighted, batch_size=batch_size)
-        if sample_weight is not None or class_weight is not None:
-            x, y = data_adapter.as_array(x), data_adapter.as_array(y)
-            x, y = WeightedSamples(x, y, sample_weights(y, sample_weight, class_weight)), None
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
+            val_x = several_inputs(self, validation_data[0], f"{where} (validation)")
+            val_y = several_targets(self, validation_data[1], f"{where} (validation)")
+            if validation_weights is not None or ArrayGroup in (type(val_x), type(val_y)):
+                validation_data = DataLoader(weighted_samples(val_x, val_y, validation_weights, None, where),
+                                             batch_size=batch_size)
+        if sample_weight is not None or class_weight is not None or ArrayGroup in (type(x), type(y)):
+            x, y = weighted_samples(x, y, sample_weight, class_weight, where), None
         return engine.Model.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                                 callbacks=callbacks, validation_split=validation_split,
                                 validation_data=validation_data, shuffle=shuffle, initial_epoch=initial_epoch)
@@ -188,27 +252,61 @@ class Model(base.WeightsView, engine.Model):
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False,
                  **kwargs):
         """``[loss, *metrics]`` (a scalar without metrics), as Keras's ``evaluate``."""
-        base.check_keywords(f"{type(self).__name__}.evaluate", kwargs)
+        where = f"{type(self).__name__}.evaluate"
+        base.check_keywords(where, kwargs)
         batch_size = 32 if batch_size is None else batch_size
         verbose = 1 if verbose == "auto" else verbose
-        if sample_weight is not None:
-            x, y = WeightedSamples(data_adapter.as_array(x), data_adapter.as_array(y),
-                                   sample_weights(data_adapter.as_array(y), sample_weight, None)), None
+        x, y = several_inputs(self, x, where), several_targets(self, y, where)
+        if sample_weight is not None or ArrayGroup in (type(x), type(y)):
+            x, y = weighted_samples(x, y, sample_weight, None, where), None
         return engine.Model.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
                                      return_dict=return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", **kwargs):
+        """The outputs for ``x`` (a list of arrays, or a dict by name, for several inputs); a list of
+        arrays for a model of several outputs, as in Keras."""
         base.check_keywords(f"{type(self).__name__}.predict", kwargs)
-        return engine.Model.predict(self, x, batch_size=32 if batch_size is None else batch_size)
+        x = several_inputs(self, x, f"{type(self).__name__}.predict")
+        if isinstance(x, ArrayGroup):
+            x = Samples(x)
+        outputs = engine.Model.predict(self, x, batch_size=32 if batch_size is None else batch_size)
+        return list(outputs) if isinstance(outputs, tuple) else outputs
 
-    def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
-        """Save to one safetensors model file, whatever the suffix (".keras" too); see ``load_model``."""
+    def save(self, filepath, overwrite=True, include_optimizer=True, zipped=None, custom_objects=None,
+             **kwargs):
+        """Save to one safetensors model file, whatever the suffix (".keras" too); see ``load_model``.
+        ``zipped`` is Keras's and has no effect; ``custom_objects`` names your own layer classes."""
         base.check_keywords(f"{type(self).__name__}.save", kwargs)
-        if self.__dict__.get("_graph") is not None:
-            raise ChainruleError(f"{type(self).__name__}.save: a functional model cannot be saved as a whole "
-                                 "yet; hint: model.save_weights(path), and rebuild the model in code before "
-                                 "load_weights(path) (or use keras.Sequential, which saves whole)")
-        engine.Model.save(self, filepath, include_optimizer=include_optimizer)
+        engine.Model.save(self, filepath, include_optimizer=include_optimizer, custom_objects=custom_objects)
+
+    # ---------------------------------------------------------------- a functional model in a file
+    def get_config(self):
+        if self.__dict__.get("_graph") is None:  # a subclass's layers are made by its code, not a config
+            raise ChainruleError(f"cannot save {type(self).__name__} whole: a subclassed keras.Model is "
+                                 "code; hint: model.save_weights(path) and rebuild it in code before "
+                                 "load_weights(path), or give the class get_config() and pass custom_objects")
+        return {"name": self.name}
+
+    def graph_config(self):
+        """The wiring of a functional model (saved beside its layers' configs); None for other models."""
+        graph = self.__dict__.get("_graph")
+        return None if graph is None else graph_config.encode(graph)
+
+    @classmethod
+    def from_graph(cls, layers, wiring, path="<file>", **config):
+        """The functional model that ``layers`` wired as ``wiring`` (from :meth:`graph_config`) make."""
+        inputs, outputs = graph_config.rebuild(layers, wiring, path)
+        model = cls(inputs, outputs, **config)
+        if len(model.layers) != len(layers) or any(a is not b for a, b in zip(model.layers, layers)):
+            raise FormatError(f"{path}: expected a wiring that uses each of its {len(layers)} layers, in "
+                              "order, got one that does not; hint: the file is corrupted")
+        return model
+
+    def _known_input_spec(self):
+        graph = self.__dict__.get("_graph")
+        if graph is not None and len(graph.inputs) > 1:  # one spec per input: summary's dry run takes all
+            return [{"shape": list(t.shape), "dtype": t.dtype} for t in graph.inputs]
+        return engine.Model._known_input_spec(self)
 
     # ---------------------------------------------------------------- weights in Keras's layout
     def get_weights(self):
@@ -220,15 +318,23 @@ class Model(base.WeightsView, engine.Model):
         self._build_if_possible()
         base.set_weights(self, weights)
 
-    def get_layer(self, name=None, index=None):
-        layers = self.layers
-        if index is not None:
-            return layers[index]
-        for layer in layers:
-            if getattr(layer, "name", None) == name:
-                return layer
-        names = [getattr(layer, "name", None) for layer in layers]
-        raise ValueError(f"No such layer: {name}. Existing layers are: {names}")
+def _takes_data(step):
+    """Whether ``step`` is Keras 3's ``train_step(self, data)``: one argument after self."""
+    try:
+        parameters = list(inspect.signature(step).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) == 2 and not any(p.kind == p.VAR_POSITIONAL for p in parameters)
+
+
+def _from_x_and_y(step):
+    """The engine's ``step(x, y)`` for Keras 3's ``step(data)``: data is x alone, or the pair (x, y)."""
+    @functools.wraps(step)
+    def engine_step(self, x, y=None):
+        return step(self, x if y is None else (x, y))
+
+    return engine_step
 
 
 class Sequential(engine.Sequential, Model):
@@ -248,7 +354,10 @@ class Sequential(engine.Sequential, Model):
             self.trainable = False
 
     def add(self, layer):
-        """Append a layer; ``keras.Input(...)`` or an ``InputLayer`` (first) only set the input shape."""
+        """Append a layer; ``keras.Input(...)`` or an ``InputLayer`` (first) only set the input shape.
+
+        As in Keras, once the input shape is known (an Input first, or ``input_shape=`` on the first
+        layer) every layer added is built at once: its weights exist before the first call."""
         if isinstance(layer, InputLayer):
             layer = layer.tensor
         if isinstance(layer, KerasTensor):
@@ -256,7 +365,12 @@ class Sequential(engine.Sequential, Model):
                 raise ChainruleError("Sequential.add: keras.Input must come first, before any layer")
             self._input_spec = {"shape": list(layer.shape), "dtype": layer.dtype}
             return self
-        return engine.Sequential.add(self, layer)
+        shape = getattr(layer, "_input_shape_arg", None)
+        if shape is not None and None not in shape and not self._modules and self._input_spec is None:
+            self._input_spec = {"shape": [None, *shape], "dtype": numpy.dtype(DEFAULT_FLOAT).name}
+        engine.Sequential.add(self, layer)
+        self._build_if_possible()
+        return self
 
     def pop(self):
         return engine.Sequential.pop(self)

@@ -20,7 +20,9 @@ that change the rate work), built without parameters and bound by ``compile``.
 
 import numpy
 
+from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ConfigError
+from chainrule.keras import schedules
 from chainrule.optim.optimizer import Optimizer
 
 
@@ -30,18 +32,29 @@ class KerasOptimizer(Optimizer):
     keywords = ()  # Keras's keyword -> the group key, in constructor order
 
     def __init__(self, learning_rate, weight_decay=None, name=None, **settings):
-        for unsupported in ("clipnorm", "clipvalue", "global_clipnorm", "use_ema"):
-            if settings.pop(unsupported, None) not in (None, False):
-                raise ConfigError(f"{type(self).__name__}: {unsupported} is not supported here; "
-                                  "hint: clip with chainrule.optim.clip_grad_norm_ in a custom train_step")
+        if settings.pop("use_ema", None) not in (None, False):
+            raise ConfigError(f"{type(self).__name__}: use_ema is not supported here")
+        clipping = {key: settings.pop(key, None) for key in ("clipnorm", "clipvalue", "global_clipnorm")}
+        given = [key for key, value in clipping.items() if value is not None]
+        if len(given) > 1:
+            raise ConfigError(f"{type(self).__name__}: only one of clipnorm, clipvalue and global_clipnorm "
+                              f"can be set, got {', '.join(given)}")
+        for key, value in clipping.items():
+            if value is not None and not value > 0:
+                raise ConfigError(f"{type(self).__name__}: {key} must be a positive number, got {value!r}")
+        self.clipnorm, self.clipvalue, self.global_clipnorm = (
+            None if value is None else float(value) for value in clipping.values())
         for ignored in ("ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
                         "gradient_accumulation_steps", "jit_compile"):
             settings.pop(ignored, None)
         if settings:
             raise ConfigError(f"{type(self).__name__}: unknown arguments {sorted(settings)}")
         self.name = name or type(self).__name__.lower()
-        super().__init__(None, lr=float(learning_rate), decoupled_decay=float(weight_decay or 0.0),
-                         **self.settings)
+        if isinstance(learning_rate, dict):  # a schedule, as get_config saves it
+            learning_rate = schedules.deserialize(learning_rate)
+        self.schedule = learning_rate if isinstance(learning_rate, schedules.LearningRateSchedule) else None
+        initial = learning_rate(0) if self.schedule is not None else learning_rate
+        super().__init__(None, lr=float(initial), decoupled_decay=float(weight_decay or 0.0), **self.settings)
 
     @property
     def learning_rate(self):
@@ -53,15 +66,82 @@ class KerasOptimizer(Optimizer):
         for group in self.param_groups:
             group["lr"] = float(value)
 
+    def __getattr__(self, name):
+        """Keras's hyperparameters as attributes: ``Adam().beta_1``, ``RMSprop().rho``, ..."""
+        settings = self.__dict__.get("settings") or {}
+        if name in settings:
+            return self.defaults.get(name, settings[name])
+        if name == "weight_decay" and "defaults" in self.__dict__:
+            return self.defaults["decoupled_decay"] or None
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def step(self, closure=None):
+        """Keras's gradient clipping first (``clipnorm`` per weight, ``global_clipnorm`` over all,
+        ``clipvalue`` elementwise), then the update."""
+        if self.clipnorm or self.clipvalue or self.global_clipnorm:
+            self._clip_gradients()
+        if self.schedule is not None:  # Keras calls it with the steps taken so far (0 at the first)
+            self.learning_rate = self.schedule(self.iterations)
+        return super().step(closure)
+
+    def apply(self, grads, trainable_variables=None):
+        """Keras's ``optimizer.apply(grads, variables)``: one update of ``variables`` (bound at the first
+        call; afterwards the bound ones by default) with ``grads``, the others left alone."""
+        bound = [p for group in self.param_groups for p in group["params"]]
+        variables = bound if trainable_variables is None else list(trainable_variables)
+        if not bound:
+            self.bind(variables)
+            bound = variables
+        known = {id(p) for p in bound}
+        if any(id(v) not in known for v in variables) or len(grads) != len(variables):
+            raise ConfigError(f"{type(self).__name__}.apply: expects one gradient per variable, for the "
+                              f"{len(bound)} variables it was first applied to; got {len(grads)} gradients "
+                              f"for {len(variables)} variables; hint: one optimizer per set of weights (a "
+                              "GAN's generator and discriminator each have their own)")
+        chosen = {id(v) for v in variables}
+        others = [(p, p.grad) for p in bound if id(p) not in chosen]
+        for p, _ in others:
+            p.grad = None
+        for variable, grad in zip(variables, grads):
+            variable.grad = None if grad is None else grad if isinstance(grad, Tensor) else Tensor(grad)
+        try:
+            self.step()
+        finally:
+            for p, grad in others:
+                p.grad = grad
+
+    def apply_gradients(self, grads_and_vars):
+        """Keras's ``apply_gradients(zip(grads, variables))``."""
+        pairs = list(grads_and_vars)
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+    def _clip_gradients(self):
+        grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+        if self.clipvalue:
+            for g in grads:
+                g._data = g._data.clip(-self.clipvalue, self.clipvalue)
+            return
+        norms = [float((g._data.astype("float64") ** 2).sum()) ** 0.5 for g in grads]
+        if self.global_clipnorm:  # g · c / max(‖all‖, c): every gradient scaled alike
+            total = sum(n * n for n in norms) ** 0.5
+            norms = [total] * len(grads)
+        limit = self.clipnorm or self.global_clipnorm
+        for g, norm in zip(grads, norms):
+            if norm > limit:
+                g._data = g._data * (limit / norm)
+
     @property
     def iterations(self):
         """The number of steps taken (of the first parameter that has stepped)."""
         return max((state["step"] for state in self.state.values()), default=0)
 
     def get_config(self):
-        config = {"learning_rate": self.defaults["lr"],
+        config = {"learning_rate": self.defaults["lr"] if self.schedule is None else
+                  schedules.serialize(self.schedule),
                   "weight_decay": self.defaults["decoupled_decay"] or None}
         config.update({keyword: self.defaults[keyword] for keyword in self.settings})
+        config.update({key: getattr(self, key) for key in ("clipnorm", "clipvalue", "global_clipnorm")
+                       if getattr(self, key) is not None})
         return config
 
     def update(self, p, g, state, group):

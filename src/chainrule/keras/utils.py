@@ -12,3 +12,10 @@ def to_categorical(x, num_classes=None):
 def set_random_seed(seed):
     """Seed chainrule's random streams (initialisers, dropout, shuffling), as Keras's."""
     manual_seed(seed)
+
+
+def clear_session():
+    """Keras 3's ``keras.utils.clear_session()``: layer names start afresh."""
+    from chainrule.keras.backend import clear_session as clear
+
+    clear()

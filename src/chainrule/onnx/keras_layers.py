@@ -49,21 +49,24 @@ def conv(g, layer, inputs, call):
 
 
 def conv_transpose(g, layer, inputs, call):
-    """Conv2DTranspose: ONNX's ConvTranspose on the weight (in, filters, kh, kw); "same" crops the full
-    output as the layer does (``pads``: what it cuts at the start and at the end)."""
+    """Conv2DTranspose: ONNX's ConvTranspose on the weight (in, filters, kh, kw), cut to the layer's
+    window of the full output (``pads``: what it cuts at the start and at the end; ``output_padding``:
+    the zeros a kernel smaller than its stride leaves at the end)."""
     prefix = call.prefix
     h, w = call.args[0].shape[1:3]
-    pads_begin, pads_end = [0, 0], [0, 0]
-    if layer.padding == "same":
-        for axis, (size, k, s, d) in enumerate(zip((h, w), layer.kernel_size, layer.strides,
-                                                   layer.dilation_rate, strict=True)):
-            full = (size - 1) * s + (k - 1) * d + 1
-            pads_begin[axis] = max((k - 1) * d + 1 - s, 0) // 2
-            pads_end[axis] = max(full - size * s - pads_begin[axis], 0)
+    pads_begin, pads_end, extra = [0, 0], [0, 0], [0, 0]
+    for axis, (size, k, s, d) in enumerate(zip((h, w), layer.kernel_size, layer.strides,
+                                               layer.dilation_rate, strict=True)):
+        full = (size - 1) * s + (k - 1) * d + 1
+        start, length = layer._output_window(size, k, s, d)
+        pads_begin[axis] = start
+        pads_end[axis] = max(full - start - length, 0)
+        extra[axis] = max(start + length - full, 0)
     names = [_channels_first(g, inputs[0], 2, f"{prefix}channels_first"),
              layers._param(g, layer, "weight", prefix)]
     y = g.node("ConvTranspose", names, hint=f"{prefix}convtranspose", kernel_shape=list(layer.kernel_size),
-               strides=list(layer.strides), dilations=list(layer.dilation_rate), pads=pads_begin + pads_end)
+               strides=list(layer.strides), dilations=list(layer.dilation_rate), pads=pads_begin + pads_end,
+               output_padding=extra)
     y = _channels_last(g, y, 2, f"{prefix}channels_last")
     bias = layers._param(g, layer, "bias", prefix)
     if bias is not None:  # added after the crop, channels-last, as the layer does
@@ -72,7 +75,7 @@ def conv_transpose(g, layer, inputs, call):
 
 
 def pool(g, layer, inputs, call):
-    """MaxPooling2D, AveragePooling2D (a "same" that needs pads is refused by the layer itself)."""
+    """MaxPooling2D, AveragePooling2D (ONNX's AveragePool leaves pads out of each mean, as Keras does)."""
     prefix, kind = call.prefix, "MaxPool" if type(layer).__name__.startswith("Max") else "AveragePool"
     x = _channels_first(g, inputs[0], 2, f"{prefix}channels_first")
     y = g.node(kind, [x], hint=f"{prefix}{kind.lower()}", kernel_shape=list(layer.pool_size),

@@ -60,9 +60,12 @@ def check_finite(array, name, where):
 def model_input(model, x):
     """A batch of inputs as a Tensor in ``model``'s float dtype (integers, e.g. indices, kept as they are).
 
-    The first batch a model sees sets its input_spec (what summary and model files use). The dtype
+    A tuple (a batch of a model with several inputs) gives a tuple of Tensors. The first batch a
+    model sees sets its input_spec (what summary and model files use). The dtype
     is the one the run looked up once (``model._run_dtype``); outside a run it is looked up here.
     """
+    if isinstance(x, tuple):  # the batch of a model with several inputs (keras.Model([a, b], ...))
+        return tuple(model_input(model, item) for item in x)
     dtype = model.__dict__.get("_run_dtype") or model._float_dtype()
     if isinstance(x, Tensor):
         array = x._data

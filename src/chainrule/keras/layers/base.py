@@ -26,6 +26,7 @@ _DEFAULT_ONLY = {
     "dropout": 0.0, "recurrent_dropout": 0.0, "lora_rank": None, "stateful": False, "unroll": False,
     "use_cudnn": "auto", "dtype": None, "noise_shape": None, "weighted_metrics": None, "loss_weights": None,
     "steps_per_epoch": None, "validation_steps": None, "validation_batch_size": None, "output_padding": None,
+    "positions": None, "expand_nested": False, "show_trainable": False, "layer_range": None,
 }
 
 
@@ -63,6 +64,17 @@ def same(array):
     return array
 
 
+def as_tensors(value):
+    """NumPy arrays (also inside lists, tuples and dicts) as Tensors: Keras layers and models take arrays."""
+    if isinstance(value, numpy.ndarray):
+        return Tensor(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(as_tensors(v) for v in value)
+    if isinstance(value, dict):
+        return {k: as_tensors(v) for k, v in value.items()}
+    return value
+
+
 class WeightsView:
     """Keras's views of a layer's or a model's weights (in Keras's layout) and of its penalties."""
 
@@ -97,6 +109,23 @@ class KerasLayer(WeightsView):
     """Mixin placed before a ``Module`` class: ``class Dense(KerasLayer, nn.Dense)``."""
 
     activity_regularizer = None
+    _input_shape_arg = None  # Keras's input_shape= (without the batch axis), when one was given
+    _input_dim_is_shape = True  # input_dim=n means input_shape=(n,) (not for Embedding: its vocabulary)
+
+    def __new__(cls, *args, **kwargs):
+        # every Keras layer takes input_shape= (or input_dim=, batch_input_shape=): a Sequential whose
+        # first layer says it is built at once, as in Keras, whatever the layer does with it itself
+        layer = super().__new__(cls)
+        shape = kwargs.get("input_shape")
+        if shape is None and kwargs.get("batch_input_shape") is not None:
+            shape = tuple(kwargs["batch_input_shape"])[1:]
+        if shape is None and kwargs.get("input_dim") is not None and cls._input_dim_is_shape:
+            shape = (kwargs["input_dim"],)
+        if isinstance(shape, int):
+            shape = (shape,)
+        if shape is not None:
+            object.__setattr__(layer, "_input_shape_arg", tuple(shape))
+        return layer
 
     def _keras_options(self, kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                        trainable=True):
@@ -116,17 +145,26 @@ class KerasLayer(WeightsView):
             config["trainable"] = False
         return config
 
-    def __call__(self, *args, **kwargs):
-        from chainrule.keras.layers import functional
+    def __call__(self, *args, training=None, **kwargs):
+        from chainrule.keras.layers import functional, training_mode
 
         if functional.symbolic_in(args):
-            return functional.call_symbolic(self, args, kwargs)
-        output = super().__call__(*args, **kwargs)
+            return functional.call_symbolic(self, args, {**kwargs, **({} if training is None else
+                                                                      {"training": training})})
+        if training_mode.takes_training(self._keras_call_function()):  # a call(inputs, training=None)
+            resolved = training if training is not None else training_mode.enclosing()
+            kwargs["training"] = self.training if resolved is None else bool(resolved)
+        output = training_mode.call(self, super().__call__, training, as_tensors(args), kwargs)
         if self.activity_regularizer is not None:  # Keras 3: the penalty of the whole batch, not its mean
             outputs = output if isinstance(output, (tuple, list)) else (output,)
             object.__setattr__(self, "_activity_losses",
                                [self.activity_regularizer(o) for o in outputs if isinstance(o, Tensor)])
         return output
+
+    def _keras_call_function(self):
+        """The function a call runs: the class's ``call`` for layers written Keras's way, else forward."""
+        call = getattr(type(self), "call", None)
+        return call if call is not None else type(self).forward
 
     # ---------------------------------------------------------------- losses
     def _own_losses(self):

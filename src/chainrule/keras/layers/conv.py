@@ -13,9 +13,8 @@ import numpy
 
 from chainrule.backend import DEFAULT_FLOAT
 from chainrule.errors import ConfigError
-from chainrule.keras import initializers
+from chainrule.keras import activations, initializers
 from chainrule.keras.layers.base import KerasLayer, check_keywords, keras_name, same
-from chainrule.nn.layers import activation as activations
 from chainrule.nn.layers.linear import float_input
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
@@ -67,7 +66,7 @@ class _Conv(KerasLayer, Module):
         self.padding = padding_name(padding, layer)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         object.__setattr__(self, "activation", activations.get(activation))
-        self.activation_name = activations.name_of(activation)
+        self.activation_name = activations.serialize(activation)
         self.in_channels = None
         self.register_parameter("weight", None)
         self.register_parameter("bias", None)

@@ -3,8 +3,10 @@
 y = col2im(Wᵀ x): every input pixel spreads its channels, through the kernel, onto a (kh, kw)
 patch of the output, patches ``strides`` apart and summed where they overlap. It is built from the
 engine's ops (a matrix product and :func:`chainrule.ops.conv.fold`, the adjoint of im2col), so its
-gradients are theirs. Output size: "valid" (H − 1)·s + (k − 1)·d + 1, "same" H·s (the full output
-cropped as TensorFlow does, the odd pixel taken from the end).
+gradients are theirs. Output size as Keras's: "valid" (H − 1)·s + max(k', s), "same" H·s, where
+k' = (k − 1)·d + 1 is the dilated kernel (the full output cropped as TensorFlow does, the odd pixel
+taken from the end; when k' < s the full output is shorter, and the rows no patch reaches are zeros
+plus the bias, as ConvTranspose2d's ``output_padding`` gives them).
 """
 
 import numpy
@@ -17,7 +19,7 @@ from chainrule.nn.layers.linear import float_input
 from chainrule.nn.parameter import Parameter
 from chainrule.ops.conv import fold
 from chainrule.ops.linalg import matmul
-from chainrule.ops.shape import reshape, transpose
+from chainrule.ops.shape import pad, reshape, transpose
 
 
 class Conv2DTranspose(_Conv):
@@ -60,13 +62,23 @@ class Conv2DTranspose(_Conv):
         image = fold(matmul(kernel, columns), (n, self.filters, full_h, full_w), self.kernel_size,
                      self.strides, 0, self.dilation_rate)
         y = transpose(image, (0, 2, 3, 1))
-        if self.padding == "same":
-            # the pad before of the "same" convolution this one is the adjoint of
-            top, left = max((kh - 1) * dh + 1 - sh, 0) // 2, max((kw - 1) * dw + 1 - sw, 0) // 2
-            y = y[:, top:top + h * sh, left:left + w * sw]
+        top, height = self._output_window(h, kh, sh, dh)
+        left, width = self._output_window(w, kw, sw, dw)
+        short_h, short_w = max(top + height - full_h, 0), max(left + width - full_w, 0)
+        if short_h or short_w:  # a kernel smaller than its stride leaves rows and columns no patch reaches
+            y = pad(y, ((0, 0), (0, short_h), (0, short_w), (0, 0)))
+        if (top, left, height, width) != (0, 0, full_h, full_w):
+            y = y[:, top:top + height, left:left + width]
         if self.bias is not None:
             y = y + self.bias
         return y if self.activation is None else self.activation(y)
+
+    def _output_window(self, size, kernel, stride, dilation):
+        """``(start, length)`` of Keras's output along one axis, within the full (uncropped) output."""
+        kernel = (kernel - 1) * dilation + 1
+        if self.padding == "same":  # start: the pad before of the "same" convolution this is the adjoint of
+            return max(kernel - stride, 0) // 2, size * stride
+        return 0, (size - 1) * stride + max(kernel, stride)
 
     def weight_layout(self):
         if not self.built:

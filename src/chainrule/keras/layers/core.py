@@ -6,11 +6,12 @@ weight as ``(units, in)`` (the engine's layout) and shows Keras's ``kernel (in, 
 """
 
 from chainrule import nn
+from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ShapeError
-from chainrule.keras import initializers
+from chainrule.keras import activations, initializers
 from chainrule.keras.layers.base import KerasLayer, check_keywords, keras_name, same
-from chainrule.nn.layers import activation as activations
 from chainrule.nn.module import Module
+from chainrule.ops import elementwise
 from chainrule.ops.shape import concatenate
 
 
@@ -35,8 +36,10 @@ class Dense(KerasLayer, nn.Dense):
                  activity_regularizer=None, input_shape=None, input_dim=None, name=None, trainable=True,
                  **kwargs):
         check_keywords(type(self).__name__, kwargs)
-        nn.Dense.__init__(self, units, activation, use_bias, kernel_initializer, bias_initializer,
+        nn.Dense.__init__(self, units, None, use_bias, kernel_initializer, bias_initializer,
                           input_shape, input_dim, name)
+        object.__setattr__(self, "activation", activations.get(activation))  # Keras's names and defaults
+        self.activation_name = activations.serialize(activation)
         self._keras_options(kernel_regularizer, bias_regularizer, activity_regularizer, trainable)
 
     def reset_parameters(self):
@@ -69,7 +72,7 @@ class Activation(KerasLayer, Module):
         Module.__init__(self)
         self.name = keras_name(self, name)
         object.__setattr__(self, "activation", activations.get(activation))
-        self.activation_name = activations.name_of(activation)
+        self.activation_name = activations.serialize(activation)
 
     def forward(self, x):
         return x if self.activation is None else self.activation(x)
@@ -124,20 +127,73 @@ class _Merge(KerasLayer, Module):
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
             raise ShapeError(f"{type(self).__name__} '{self.name}': expects a list of two or more tensors, "
                              f"got {type(inputs).__name__}")
-        return self.merge(list(inputs))
+        return self.merge([x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
 
     def get_config(self):
         return {"name": self.name}
 
 
-class Add(_Merge):
-    """``keras.layers.Add()([a, b, ...])``: the elementwise sum."""
+class _Elementwise(_Merge):
+    """Elementwise merges take tensors of one shape: nothing is broadcast silently."""
 
     def merge(self, inputs):
-        total = inputs[0]
+        shapes = [tuple(x.shape) for x in inputs]
+        if len(set(shapes)) != 1:
+            raise ShapeError(f"{type(self).__name__} '{self.name}': expects tensors of one shape, got "
+                             f"{', '.join(str(s) for s in shapes)}")
+        return self.combine(inputs)
+
+    def combine(self, inputs):
+        result = inputs[0]
         for x in inputs[1:]:
-            total = total + x
-        return total
+            result = self.pair(result, x)
+        return result
+
+
+class Add(_Elementwise):
+    """``keras.layers.Add()([a, b, ...])``: the elementwise sum."""
+
+    @staticmethod
+    def pair(a, b):
+        return a + b
+
+
+class Subtract(_Elementwise):
+    """``keras.layers.Subtract()([a, b])``: a − b (exactly two tensors, as in Keras)."""
+
+    def combine(self, inputs):
+        if len(inputs) != 2:
+            raise ShapeError(f"Subtract '{self.name}': expects exactly two tensors, got {len(inputs)}")
+        return inputs[0] - inputs[1]
+
+
+class Multiply(_Elementwise):
+    """``keras.layers.Multiply()([a, b, ...])``: the elementwise product."""
+
+    @staticmethod
+    def pair(a, b):
+        return a * b
+
+
+class Average(_Elementwise):
+    """``keras.layers.Average()([a, b, ...])``: the elementwise mean."""
+
+    pair = staticmethod(Add.pair)
+
+    def combine(self, inputs):
+        return _Elementwise.combine(self, inputs) * (1.0 / len(inputs))
+
+
+class Maximum(_Elementwise):
+    """``keras.layers.Maximum()([a, b, ...])``: the elementwise maximum."""
+
+    pair = staticmethod(elementwise.maximum)
+
+
+class Minimum(_Elementwise):
+    """``keras.layers.Minimum()([a, b, ...])``: the elementwise minimum."""
+
+    pair = staticmethod(elementwise.minimum)
 
 
 class Concatenate(_Merge):
@@ -153,3 +209,16 @@ class Concatenate(_Merge):
 
     def get_config(self):
         return {"axis": self.axis, "name": self.name}
+
+
+def _functional(layer_class):
+    def merge(inputs, **kwargs):
+        return layer_class(**kwargs)(inputs)
+
+    merge.__name__ = layer_class.__name__.lower()
+    merge.__doc__ = f"``keras.layers.{merge.__name__}(inputs)``: ``{layer_class.__name__}()(inputs)``."
+    return merge
+
+
+add, subtract, multiply, average, maximum, minimum, concatenate_layers = (
+    _functional(c) for c in (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate))

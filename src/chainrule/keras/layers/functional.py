@@ -12,6 +12,7 @@ from chainrule.autograd.mode import no_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import DEFAULT_FLOAT
 from chainrule.errors import ChainruleError
+from chainrule.keras.layers.base import keras_name
 
 
 class KerasTensor:
@@ -52,7 +53,8 @@ def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None, 
         raise ChainruleError(f"keras.Input: shape {shape} has an unknown size; chainrule needs every size "
                              "except the batch axis (pad sequences to one length)")
     example = numpy.zeros((1, *shape), dtype=dtype or DEFAULT_FLOAT)
-    return KerasTensor(Tensor(example), name=name or "input_layer")
+    # Keras's names: input_layer, input_layer_1, ... (fit and predict take a dict keyed by them)
+    return KerasTensor(Tensor(example), name=keras_name(None, name, "input_layer"))
 
 
 class InputLayer:
@@ -84,12 +86,16 @@ def substitute(arg, value_of):
 
 def call_symbolic(layer, args, kwargs):
     """Record ``layer(*args)`` on symbolic tensors; returns symbolic outputs shaped as the layer's."""
+    from chainrule.keras.layers.training_mode import takes_training
+
     examples = [substitute(a, lambda t: t.example) for a in args]
     modes = [(m, m.training) for m in layer.modules()]
     layer.eval()
+    run = getattr(layer, "_keras_call_function", lambda: type(layer).forward)()
+    shape_kwargs = {k: v for k, v in kwargs.items() if k != "training" or takes_training(run)}
     try:
         with no_grad():
-            output = layer.forward(*examples, **kwargs)
+            output = layer.forward(*examples, **shape_kwargs)
     finally:
         for module, mode in modes:
             object.__setattr__(module, "training", mode)
@@ -121,6 +127,11 @@ class Graph:
     """The recorded calls between ``inputs`` and ``outputs``, in an order that runs each once."""
 
     def __init__(self, inputs, outputs):
+        if isinstance(inputs, dict) or isinstance(outputs, dict):
+            raise ChainruleError("keras.Model(inputs, outputs): dicts of inputs or outputs are not "
+                                 "supported; hint: pass lists, and name the tensors (keras.Input(shape=..., "
+                                 "name='title'), Dense(1, name='priority')): fit, predict and compile take "
+                                 "dicts keyed by those names")
         self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         self.single_output = not isinstance(outputs, (list, tuple))
         self.outputs = [outputs] if self.single_output else list(outputs)

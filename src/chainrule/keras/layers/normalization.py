@@ -15,6 +15,15 @@ from chainrule.nn.parameter import Parameter
 from chainrule.ops import elementwise, reduce
 
 
+def scale_and_center(layer, input_shape):
+    """A normalisation's γ (ones, with ``scale``) and β (zeros, with ``center``) over the last axis."""
+    layer.features = int(input_shape[-1])
+    if layer.scale:
+        layer.gamma = Parameter(numpy.ones(layer.features, dtype=DEFAULT_FLOAT))
+    if layer.center:
+        layer.beta = Parameter(numpy.zeros(layer.features, dtype=DEFAULT_FLOAT))
+
+
 class BatchNormalization(KerasLayer, Module):
     """``keras.layers.BatchNormalization(axis=-1, momentum=0.99, epsilon=0.001, center=True, scale=True)``.
 
@@ -47,11 +56,7 @@ class BatchNormalization(KerasLayer, Module):
         return self.moving_mean is not None
 
     def build(self, input_shape):
-        self.features = int(input_shape[-1])
-        if self.scale:
-            self.gamma = Parameter(numpy.ones(self.features, dtype=DEFAULT_FLOAT))
-        if self.center:
-            self.beta = Parameter(numpy.zeros(self.features, dtype=DEFAULT_FLOAT))
+        scale_and_center(self, input_shape)
         self.register_buffer("moving_mean", Tensor(numpy.zeros(self.features, dtype=DEFAULT_FLOAT)))
         self.register_buffer("moving_variance", Tensor(numpy.ones(self.features, dtype=DEFAULT_FLOAT)))
 
@@ -94,15 +99,24 @@ class Embedding(KerasLayer, _Embedding):
     """``keras.layers.Embedding(input_dim, output_dim, embeddings_initializer="uniform")``: integer ids
     (N, T) to vectors (N, T, output_dim); "uniform" is Keras's U(−0.05, 0.05)."""
 
+    _input_dim_is_shape = False  # input_dim is the vocabulary's size; Keras 2's input_length the shape
+
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
                  input_length=None, name=None, trainable=True, **kwargs):
         check_keywords(type(self).__name__, kwargs)
+        if input_length is not None:
+            object.__setattr__(self, "_input_shape_arg", (int(input_length),))
         _Embedding.__init__(self, input_dim, output_dim)
         self.name = keras_name(self, name)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = embeddings_initializer
         initializers.get(embeddings_initializer)(self.weight)  # "uniform" is Keras's U(−0.05, 0.05)
         self._keras_options(kernel_regularizer=embeddings_regularizer, trainable=trainable)
+
+    def forward(self, indices):
+        if getattr(indices, "dtype", None) is not None and indices.dtype.kind == "f":
+            indices = indices.astype("int64")  # as Keras casts them (a float dry run, ids kept as floats)
+        return _Embedding.forward(self, indices)
 
     @property
     def embeddings(self):

@@ -3,6 +3,7 @@ engine's channels-first pooling ops, and the global poolings over (N, H, W, C) o
 
 import numpy
 
+from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ConfigError
 from chainrule.keras.layers.base import KerasLayer, check_keywords, keras_name
 from chainrule.keras.layers.conv import padding_name, same_padding, tuple_of
@@ -11,7 +12,7 @@ from chainrule.nn.layers.pooling import avg_pool2d, max_pool2d
 from chainrule.nn.module import Module
 from chainrule.ops.reduce import max as reduce_max
 from chainrule.ops.reduce import mean
-from chainrule.ops.shape import pad, transpose
+from chainrule.ops.shape import pad, reshape, transpose
 
 
 class _Pooling2D(KerasLayer, Module):
@@ -56,16 +57,56 @@ class MaxPooling2D(_Pooling2D):
 
 
 class AveragePooling2D(_Pooling2D):
-    """``keras.layers.AveragePooling2D(pool_size=(2, 2), strides=None, padding="valid")`` on (N, H, W, C)."""
+    """``keras.layers.AveragePooling2D(pool_size=(2, 2), strides=None, padding="valid")`` on (N, H, W, C).
+
+    With ``padding="same"`` a window that overlaps the border averages only the pixels it covers, as
+    Keras's does: the mean of the zero-padded image divided by the share of real pixels in the window.
+    """
 
     def pool(self, x):
         return avg_pool2d(x, self.pool_size, self.strides)
 
     def pad_same(self, x, pads):
-        if any(p != (0, 0) for p in pads):
-            raise ConfigError(f"AveragePooling2D '{self.name}': padding='same' that needs padding is not "
-                              "supported (Keras leaves the pads out of each mean); hint: padding='valid'")
-        return x
+        return pad(x, [(0, 0), (0, 0), *pads])  # zeros: the sums are right, the counts are fixed below
+
+    def forward(self, x):
+        y = super().forward(x)
+        if self.padding != "same":
+            return y
+        size = tuple(x.shape[1:3])
+        pads = same_padding(size, self.pool_size, self.strides, (1, 1))
+        if all(p == (0, 0) for p in pads):
+            return y
+        real = numpy.pad(numpy.ones((1, 1, *size), dtype=y.dtype), [(0, 0), (0, 0), *pads])
+        share = avg_pool2d(Tensor(real), self.pool_size, self.strides).numpy().transpose(0, 2, 3, 1)
+        return y / Tensor(share)  # the share of each window that lies on the image
+
+
+class _Pooling1D:
+    """The 1-D poolings of (N, T, C): the 2-D ones over (N, T, 1, C), with a (k, 1) window."""
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        pool = tuple_of(pool_size, 1, "pool_size", type(self).__name__)[0]
+        stride = pool if strides is None else tuple_of(strides, 1, "strides", type(self).__name__)[0]
+        super().__init__((pool, 1), (stride, 1), padding, data_format, name, **kwargs)
+
+    def forward(self, x):
+        x = float_input(self, x)
+        n, t, c = x.shape
+        y = super().forward(reshape(x, (n, t, 1, c)))
+        return reshape(y, (n, y.shape[1], c))
+
+    def get_config(self):
+        return {"pool_size": [self.pool_size[0]], "strides": [self.strides[0]], "padding": self.padding,
+                "name": self.name}
+
+
+class MaxPooling1D(_Pooling1D, MaxPooling2D):
+    """``keras.layers.MaxPooling1D(pool_size=2, strides=None, padding="valid")`` on (N, T, C)."""
+
+
+class AveragePooling1D(_Pooling1D, AveragePooling2D):
+    """``keras.layers.AveragePooling1D(pool_size=2, strides=None, padding="valid")`` on (N, T, C)."""
 
 
 class _GlobalPooling(KerasLayer, Module):

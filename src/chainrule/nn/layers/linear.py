@@ -172,10 +172,11 @@ class Dense(Module):
         x = float_input(self, x)
         if not self.built:
             self.build(x.shape)
-            if not on_host(x._data):  # built at its first call: on the device of what it is given
+            data = x._data if isinstance(x, Tensor) else x  # an array is taken as it is
+            if not on_host(data):  # built at its first call: on the device of what it is given
                 from chainrule import gpu
 
-                gpu.move_module(self, array_module(x._data))
+                gpu.move_module(self, array_module(data))
         check_width(self, x, self.in_features)
         y = linear(x, self.weight, self.bias)
         return y if self.activation is None else self.activation(y)
