@@ -16,7 +16,7 @@ import chainrule.nn.functional as F
 from chainrule.autograd import seam
 from chainrule.kernels import compiled
 from chainrule.nn.layers.embedding import EmbeddingScatter
-from chainrule.ops import activation, fused_linear, loss, pool, recurrent
+from chainrule.ops import activation, fused_linear, loss, normalization, pool, recurrent
 from chainrule.ops import conv as conv_ops
 from chainrule.ops.window import Window
 from chainrule.optim import SGD, Adam, AdamW, RMSprop
@@ -43,6 +43,17 @@ def _pool_double_backward(x, w):
     y = _pooled(x, w)
     (dx,) = cr.autograd.grad((y * y).sum(), (x,), create_graph=True)  # the gather runs in its vjp
     return (dx * dx).sum()
+
+
+def _conv_batch_norm(x, w, gamma, beta):
+    """BatchNorm of a convolution's output (batch-innermost), then a product that is not: the
+    gradient arriving at the batch norm has another layout than its input."""
+    y = F.batch_norm(F.conv2d(x, w, padding=1), None, None, gamma, beta, training=True)
+    return y * y.transpose(0, 1, 3, 2)
+
+
+def _conv_batch_norm_plain(x, w):
+    return F.batch_norm(F.conv2d(x, w, padding=1), None, None, training=True)
 
 
 def _recurrent(layer_class, batch_first=False):
@@ -73,6 +84,8 @@ ROWS = [
     (pool.MaxPool, _pooled, [(16, 2, 8, 8), (4, 2, 3, 3)], None),
     (pool.MaxPoolScatter, _pooled, [(16, 2, 8, 8), (4, 2, 3, 3)], None),
     (pool.MaxPoolGather, _pool_double_backward, [(16, 2, 8, 8), (4, 2, 3, 3)], None),
+    (normalization.BatchNormalize, _conv_batch_norm, [(8, 3, 6, 6), (5, 3, 3, 3), (5,), (5,)], None),
+    (normalization.BatchNormalize, _conv_batch_norm_plain, [(7, 2, 5, 5), (4, 2, 3, 3)], None),
     (recurrent.RNNRecurrence, _recurrent(nn.RNN), [(6, 3, 5)], None),
     (recurrent.GRURecurrence, _recurrent(nn.GRU), [(6, 3, 5)], None),
     (recurrent.LSTMRecurrence, _recurrent(nn.LSTM), [(6, 3, 5)], None),

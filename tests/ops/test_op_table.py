@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+import chainrule.nn.functional as F
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,17 @@ def _args(*specs):
 
 def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
+
+
+def _batch_norm(x, weight=None, bias=None):
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    y = (x - x.mean(axes, keepdims=True)) / np.sqrt(x.var(axes, keepdims=True) + 1e-5)
+    return y if weight is None else y * weight.reshape(shape) + bias.reshape(shape)
+
+
+def _batch_norm_train(x, weight=None, bias=None):
+    return F.batch_norm(x, None, None, weight, bias, training=True)
 
 
 def _logsumexp(x, axis=None, keepdims=False):
@@ -203,6 +215,9 @@ ROWS = [
     Case("softmax", cr.softmax, _softmax, _args((1,))),
     Case("log_softmax", cr.log_softmax, _log_softmax, _args((2, 3))),
     Case("log_softmax", cr.log_softmax, _log_softmax, (Arg((2, 3), layout="S"),), {"axis": 0}),
+    Case("batch_norm", _batch_norm_train, _batch_norm, _args((4, 3), (3,), (3,))),
+    Case("batch_norm", _batch_norm_train, _batch_norm, (Arg((3, 2, 2, 3), layout="T"), Arg((2,)), Arg((2,)))),
+    Case("batch_norm", _batch_norm_train, _batch_norm, _args((3, 2, 4))),
     Case("reshape", cr.reshape, np.reshape, _args((2, 3)), {"shape": (3, 2)}),
     Case("reshape", cr.reshape, np.reshape, _args(()), {"shape": (1, 1)}),
     Case("reshape", cr.reshape, np.reshape, (Arg((3, 2), layout="T"),), {"shape": (-1,)}),

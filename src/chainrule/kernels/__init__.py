@@ -10,6 +10,7 @@ Importing this package (``import chainrule`` does, last) registers every kernel 
     linear       the dense layer's backward on arrays                 recurrent    RNN, GRU sequences
     lstm         the fused LSTM sequence (NumPy gates, Numba, MKL)    embedding    the lookup's backward
     optimizers   one-pass Numba updates                               mkl          MKL products (ctypes)
+    normalization  batch norm on channel rows
     workspace    memory reused from step to step
 
 Switches: ``CHAINRULE_REFERENCE=1`` (or :func:`chainrule.use_reference_ops`) runs the reference ops
@@ -18,9 +19,21 @@ alone; ``CHAINRULE_NO_NUMBA=1`` keeps the NumPy kernels and drops the compiled o
 """
 
 from chainrule import backend
-from chainrule.kernels import activation, conv, embedding, linear, loss, lstm, optimizers, pool, recurrent
+from chainrule.kernels import (
+           activation,
+           conv,
+           embedding,
+           linear,
+           loss,
+           lstm,
+           normalization,
+           optimizers,
+           pool,
+           recurrent,
+)
 from chainrule.kernels.mkl import first_gemm
 
 backend.set_gemm(first_gemm)  # looks for MKL at the first product, not here
 
-__all__ = ["activation", "conv", "embedding", "linear", "loss", "lstm", "optimizers", "pool", "recurrent"]
+__all__ = ["activation", "conv", "embedding", "linear", "loss", "lstm", "normalization", "optimizers", "pool",
+           "recurrent"]

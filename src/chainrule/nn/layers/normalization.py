@@ -15,8 +15,9 @@ exponential running averages of them for evaluation:
 and several MPI ranks, μ and σ² are taken over the global batch, every rank's samples: the sums
 behind them go through ``distributed.all_sum``, whose gradient is an all-sum too, so the backward
 pass is that of one batch norm over the global batch. LayerNorm takes μ, σ² over the last axes of
-each sample and behaves the same in training and evaluation. Both are composed of primitives, so
-their gradients of any order come from the engine.
+each sample and behaves the same in training and evaluation. Training-mode BatchNorm on one process
+is one primitive (:class:`chainrule.ops.normalization.BatchNormalize`, whose vjp and jvp are Tensor
+operations); the rest is composed of primitives; gradients of any order come from the engine.
 """
 
 import numpy
@@ -31,6 +32,7 @@ from chainrule.nn.layers.linear import require_floating
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.ops.elementwise import sqrt
+from chainrule.ops.normalization import BatchNormalize
 from chainrule.ops.reduce import mean
 from chainrule.ops.shape import reshape
 
@@ -110,8 +112,13 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if training and count <= 1:
             raise ShapeError(f"batch_norm: needs more than one value per channel while training, input "
                              f"has shape {tuple(x.shape)}: use a batch of more than one sample, or eval()")
-        if not sync:
-            y, mu, variance = _standardise(x, axes, eps)
+        if not sync:  # one primitive (a kernel may run it); it leaves μ and σ² on itself
+            normalize = BatchNormalize(eps)
+            affine = weight is not None and bias is not None
+            y = normalize(x, weight, bias) if affine else normalize(x)
+            mu, variance = normalize.mean, normalize.variance
+            if affine:
+                weight = bias = None  # applied already
         if training and running_mean is not None:
             tracked = num_batches_tracked._data if isinstance(num_batches_tracked, Tensor) \
                 else num_batches_tracked  # a Tensor or an array, counted in place
@@ -121,9 +128,10 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
                 factor = momentum
             else:  # the cumulative average of every batch seen so far
                 factor = 1.0 / float(tracked) if tracked is not None else 0.0
+            mu, variance = (v._data if isinstance(v, Tensor) else v for v in (mu, variance))
             with no_grad():
-                _update_running(running_mean, mu._data.reshape(channels), factor)
-                unbiased = variance._data.reshape(channels) * (count / (count - 1))
+                _update_running(running_mean, mu.reshape(channels), factor)
+                unbiased = variance.reshape(channels) * (count / (count - 1))
                 _update_running(running_var, unbiased, factor)
     else:
         stats_mean = reshape(_constant(running_mean), per_channel)

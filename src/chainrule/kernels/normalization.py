@@ -1,0 +1,84 @@
+"""Batch normalisation (training mode) in a few passes over channel rows.
+
+The reference (:class:`chainrule.ops.normalization.BatchNormalize`) broadcasts per-channel values
+over (N, C, H, W) arrays: about ten passes over memory forward and as many backward, each with a
+fresh array. A convolution's output is batch-innermost, (C, H, W, N) in memory, so each channel's
+values are one contiguous row of a (C, M) matrix; here the statistics are row reductions
+(``vecdot``: BLAS dot products, accurate in float32) and the rest is a few in-place passes:
+
+    forward    μ = rows.mean(1);  x̂ = rows − μ;  σ² = x̂·x̂ / M;  x̂ *= 1/√(σ² + ε);  y = γ·x̂ + β
+    backward   Σg, Σg·x̂ (row dot products);  dx = k·g + a·x̂ + b  with, per channel,
+               k = γ/√(σ² + ε),  a = −k·Σg·x̂ / M,  b = −k·Σg / M
+
+x̂ is kept for the backward pass (the reference's graph keeps as much); output, x̂ and the input
+gradient reuse memory from the step before (:mod:`chainrule.kernels.workspace`). Other layouts, a
+γ or β of another dtype than x, and gradients of gradients keep the reference.
+"""
+
+from chainrule.autograd.seam import register
+from chainrule.kernels import workspace
+from chainrule.ops.normalization import BatchNormalize
+from chainrule.ops.window import is_batch_innermost
+
+
+def _rows(a):
+    """The (C, H·W·N) matrix of a batch-innermost (N, C, H, W) array: its own memory."""
+    return a.transpose(1, 2, 3, 0).reshape(a.shape[1], -1)
+
+
+def _as_image(rows, shape):
+    n, c, h, w = shape
+    return rows.reshape(c, h, w, n).transpose(3, 0, 1, 2)
+
+
+def _applies(op, x, weight=None, bias=None):
+    return is_batch_innermost(x) and x.size > 0 and all(
+        p is None or getattr(p, "dtype", None) == x.dtype for p in (weight, bias))
+
+
+def batch_norm_forward(op, x, weight=None, bias=None):
+    xp, rows = op.xp, _rows(x)
+    channels, count = rows.shape
+    mean = rows.mean(axis=1)
+    normalised = workspace.reusable("batch_norm_normalised", rows.shape, x.dtype, xp)
+    xp.subtract(rows, mean[:, None], out=normalised)
+    variance = xp.vecdot(normalised, normalised) / count
+    inverse = 1 / xp.sqrt(variance + op.eps)
+    normalised *= inverse[:, None]
+    op.mean, op.variance, op.normalised, op.inverse = mean, variance, normalised, inverse
+    if weight is None:
+        return _as_image(normalised, x.shape)
+    out = workspace.reusable("batch_norm_output", rows.shape, x.dtype, xp)
+    xp.multiply(normalised, weight[:, None], out=out)
+    out += bias[:, None]
+    return _as_image(out, x.shape)
+
+
+def batch_norm_backward(op, g):
+    xp, normalised, inverse = op.xp, op.normalised, op.inverse
+    channels, count = normalised.shape
+    shape = op.inputs[0].shape
+    if not is_batch_innermost(g):
+        laid_out = workspace.reusable("batch_norm_grad_layout", normalised.shape, g.dtype, xp)
+        _as_image(laid_out, shape)[...] = g
+        g = _as_image(laid_out, shape)
+    rows = _rows(g)
+    sum_g = rows.sum(axis=1)
+    sum_gx = xp.vecdot(rows, normalised)
+    weighted = len(op.inputs) > 1
+    weight = getattr(op.inputs[1], "_data", op.inputs[1]) if weighted else None  # a Tensor or an array
+    scale = inverse * weight if weighted else inverse
+    dx = workspace.reusable("batch_norm_input_grad", normalised.shape, g.dtype, xp)
+    part = workspace.scratch(xp, "batch_norm_part", dx.size, g.dtype).reshape(dx.shape)
+    xp.multiply(rows, scale[:, None], out=dx)
+    xp.multiply(normalised, (-scale * sum_gx / count)[:, None], out=part)
+    dx += part
+    dx += (-scale * sum_g / count)[:, None]
+    dx = _as_image(dx, shape)
+    if not weighted:
+        return (dx,)
+    wants = [getattr(v, "requires_grad", False) for v in op.inputs]
+    return dx if wants[0] else None, sum_gx if wants[1] else None, sum_g if wants[2] else None
+
+
+register(BatchNormalize, forward=batch_norm_forward, vjp_arrays=batch_norm_backward, applies=_applies)
