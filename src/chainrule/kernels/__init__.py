@@ -20,16 +20,16 @@ alone; ``CHAINRULE_NO_NUMBA=1`` keeps the NumPy kernels and drops the compiled o
 
 from chainrule import backend
 from chainrule.kernels import (
-           activation,
-           conv,
-           embedding,
-           linear,
-           loss,
-           lstm,
-           normalization,
-           optimizers,
-           pool,
-           recurrent,
+    activation,
+    conv,
+    embedding,
+    linear,
+    loss,
+    lstm,
+    normalization,
+    optimizers,
+    pool,
+    recurrent,
 )
 from chainrule.kernels.mkl import first_gemm
 
