@@ -48,8 +48,8 @@ def numba_threads_pay():
     return mkl.active() == "mkl"
 
 
-def _rows_per_chunk(view, itemsize, budget=None):
-    c, kh, kw, _, out_w, n = view.shape
+def _rows_per_chunk(view_shape, itemsize, budget=None):
+    c, kh, kw, _, out_w, n = view_shape
     row_bytes = max(1, c * kh * kw * out_w * n * itemsize)  # 0 for an empty batch: one chunk then
     return max(1, (budget or CHUNK_BYTES) // row_bytes)
 
@@ -60,7 +60,7 @@ def _column_chunks(xp, view, dtype, ones_row=False):
     With ``ones_row`` the chunk has one more row, of ones, that multiplies a bias column of the kernel.
     """
     c, kh, kw, out_h, out_w, n = view.shape
-    rows = min(out_h, _rows_per_chunk(view, xp.dtype(dtype).itemsize))
+    rows = min(out_h, _rows_per_chunk(view.shape, xp.dtype(dtype).itemsize))
     depth = c * kh * kw + (1 if ones_row else 0)
     buffer = workspace.scratch(xp, "conv_columns", depth * rows * out_w * n, dtype)
     width = out_w * n
@@ -136,12 +136,15 @@ def input_grad(xp, window, groups, image_shape, g, weight):
         return image
     grads = _channels_first(g)
     kernel_t = weight.reshape(o, -1).T
-    padded = workspace.batch_innermost(xp, (n, c) + window.padded_shape(h, w), dtype, "conv_input_grad", 0)
-    image = rows_last(xp, padded)  # (C, Hp, Wp, N), the same memory: col2im adds into it
-    (sh, sw), (dh, dw) = window.stride, window.dilation
+    # col2im adds into the unpadded image (each tap's rows and columns clipped to it), so that dx is
+    # dense batch-innermost memory: a view into a padded buffer sent the next ReLU backward to its
+    # slow mixed-layout form
+    dx = workspace.batch_innermost(xp, image_shape, dtype, "conv_input_grad", 0)
+    image = rows_last(xp, dx)  # (C, H, W, N), the same memory
     budget = CHUNK_BYTES * INPUT_GRAD_CHUNKS_LARGER
-    rows = min(out_h, _rows_per_chunk(unfold_view(xp, padded, window, out_h, out_w), dtype.itemsize, budget))
+    rows = min(out_h, _rows_per_chunk((c, kh, kw, out_h, out_w, n), dtype.itemsize, budget))
     buffer = workspace.scratch(xp, "conv_input_grad_columns", c * kh * kw * rows * out_w * n, dtype)
+    taps = [(p, q, _reach(q, window, 1, w, out_w)) for p in range(kh) for q in range(kw)]
     for top in range(0, out_h, rows):
         count = min(rows, out_h - top)
         start, stop = top * out_w * n, (top + count) * out_w * n
@@ -149,12 +152,22 @@ def input_grad(xp, window, groups, image_shape, g, weight):
         for out_rows, col_rows in group_blocks(weight.shape, groups):
             gemm(kernel_t[:, out_rows], grads[out_rows, start:stop], out=cols[col_rows])
         blocks = cols.reshape(c, kh, kw, count, out_w, n)
-        for p in range(kh):  # col2im: one add per kernel offset
-            first = top * sh + p * dh
-            for q in range(kw):
-                image[:, first:first + sh * (count - 1) + 1:sh,
-                      q * dw:q * dw + sw * (out_w - 1) + 1:sw] += blocks[:, p, q]
-    return padded[window.interior(h, w)]
+        for p, q, (out_cols, image_cols) in taps:  # col2im: one add per kernel offset
+            out_rows, image_rows = _reach(p, window, 0, h, count, top)
+            if out_rows.start < out_rows.stop and out_cols.start < out_cols.stop:
+                image[:, image_rows, image_cols] += blocks[:, p, q, out_rows, out_cols]
+    return dx
+
+
+def _reach(tap, window, axis, size, count, first=0):
+    """(outputs, image): slices of the outputs first … first + count − 1 (counted from ``first``) whose
+    ``tap`` lands inside the unpadded image along ``axis`` (0 rows, 1 columns), and of where they land."""
+    stride, step = window.stride[axis], tap * window.dilation[axis] - window.padding[2 * axis]
+    step += first * stride
+    lo = max(0, -(step // stride))  # the first i with i·stride + step ≥ 0
+    hi = max(lo, min(count, (size - 1 - step) // stride + 1))  # and i·stride + step ≤ size − 1
+    start = lo * stride + step
+    return slice(lo, hi), slice(start, start + stride * (hi - lo - 1) + 1 if hi > lo else start, stride)
 
 
 def weight_grad(xp, window, groups, weight_shape, g, x, source=None):

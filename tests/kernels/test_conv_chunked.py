@@ -1,0 +1,56 @@
+"""The NumPy convolution kernels (chunked im2col, col2im clipped to the unpadded image) against the
+reference op, on the geometries where the clipping could go wrong, forward and both gradients.
+
+The input gradient is written into dense batch-innermost memory (not a view into a padded buffer),
+so the ReLU backward that follows takes its one-pass form.
+"""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule.kernels import compiled, conv
+from chainrule.ops.window import Window, batch_innermost, is_batch_innermost
+
+GEOMETRIES = [  # (N, C, H, W), (O, kh, kw), stride, padding, dilation
+    ((2, 3, 8, 8), (4, 3, 3), 1, 1, 1),
+    ((2, 2, 9, 8), (3, 3, 3), 2, 1, 1),  # stride 2: taps reach every other row
+    ((1, 2, 11, 10), (3, 3, 3), 1, 2, 2),  # dilation 2
+    ((2, 2, 10, 9), (3, 3, 2), (2, 1), (1, 0), (1, 2)),  # mixed strides and dilations
+    ((2, 2, 7, 8), (2, 4, 4), 1, "same", 1),  # uneven padding: more at the bottom and right
+    ((2, 2, 6, 6), (2, 3, 3), 1, 4, 1),  # padding wider than the kernel: taps that miss the image
+    ((2, 1, 9, 9), (3, 5, 5), 1, 0, 1),  # no padding
+]
+
+
+def _gradients(geometry, reference):
+    (n, c, h, w), (o, kh, kw), stride, padding, dilation = geometry
+    rng = np.random.default_rng(0)
+    values = batch_innermost(np, (n, c, h, w), np.float64)
+    values[...] = rng.standard_normal((n, c, h, w))
+    x = cr.Tensor(values, requires_grad=True)
+    weight = cr.tensor(rng.standard_normal((o, c, kh, kw)), requires_grad=True)
+    bias = cr.tensor(rng.standard_normal(o), requires_grad=True)
+    with cr.use_reference_ops(reference):
+        y = F.conv2d(x, weight, bias, stride, padding, dilation)
+        dx, dw, db = cr.autograd.grad(y, [x, weight, bias], [cr.tensor(rng.standard_normal(y.shape))])
+    return y.numpy(), dx.numpy(), dw.numpy(), db.numpy()
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_chunked_forms_equal_the_reference(geometry, monkeypatch):
+    monkeypatch.setenv(compiled.DISABLE_VARIABLE, "1")  # the NumPy forms, not the direct kernels
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 64)  # one output row per chunk: the clipping per chunk
+    fast = _gradients(geometry, reference=False)
+    for got, want in zip(fast, _gradients(geometry, reference=True)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_input_gradient_is_dense_batch_innermost(monkeypatch):
+    monkeypatch.setenv(compiled.DISABLE_VARIABLE, "1")
+    weight = np.ones((4, 3, 3, 3))
+    g = batch_innermost(np, (2, 4, 8, 8), np.float64, 1.0)
+    dx = conv.input_grad(np, Window((3, 3), (1, 1), (1, 1, 1, 1), (1, 1)), 1, (2, 3, 8, 8), g, weight)
+    assert is_batch_innermost(dx)
+    assert dx[0, 0, 0, 0] == 4 * 4 and dx[1, 2, 4, 4] == 4 * 9  # 4 channels by 2x2 taps at a corner, 3x3 inside
