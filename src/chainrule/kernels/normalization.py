@@ -4,13 +4,14 @@ The reference (:class:`chainrule.ops.normalization.BatchNormalize`) broadcasts p
 over (N, C, H, W) arrays: about ten passes over memory forward and as many backward, each with a
 fresh array. A convolution's output is batch-innermost, (C, H, W, N) in memory, so each channel's
 values are one contiguous row of a (C, M) matrix; here the statistics are row reductions
-(``vecdot``: BLAS dot products, accurate in float32) and the rest is a few in-place passes:
+(``vecdot``: BLAS dot products, accurate in float32) and the rest is a few in-place passes, with
+c = x − μ and r = 1/√(σ² + ε) per channel:
 
-    forward    μ = rows.mean(1);  x̂ = rows − μ;  σ² = x̂·x̂ / M;  x̂ *= 1/√(σ² + ε);  y = γ·x̂ + β
-    backward   Σg, Σg·x̂ (row dot products);  dx = k·g + a·x̂ + b  with, per channel,
-               k = γ/√(σ² + ε),  a = −k·Σg·x̂ / M,  b = −k·Σg / M
+    forward    μ = rows.mean(1);  c = rows − μ;  σ² = c·c / M;  y = c·(γr) + β
+    backward   Σg, Σg·c (row dot products);  ∂L/∂β = Σg,  ∂L/∂γ = r·Σg·c,
+               dx = γr · (g − Σg/M − c·r²·Σg·c/M)      (the reference's formula, with x̂ = c·r)
 
-x̂ is kept for the backward pass (the reference's graph keeps as much); output, x̂ and the input
+c is kept for the backward pass (the reference's graph keeps as much); the output, c and the input
 gradient reuse memory from the step before (:mod:`chainrule.kernels.workspace`). Other layouts, a
 γ or β of another dtype than x, and gradients of gradients keep the reference.
 """
@@ -38,47 +39,41 @@ def _applies(op, x, weight=None, bias=None):
 
 def batch_norm_forward(op, x, weight=None, bias=None):
     xp, rows = op.xp, _rows(x)
-    channels, count = rows.shape
     mean = rows.mean(axis=1)
-    normalised = workspace.reusable("batch_norm_normalised", rows.shape, x.dtype, xp)
-    xp.subtract(rows, mean[:, None], out=normalised)
-    variance = xp.vecdot(normalised, normalised) / count
+    centred = workspace.reusable("batch_norm_centred", rows.shape, x.dtype, xp)
+    xp.subtract(rows, mean[:, None], out=centred)
+    variance = xp.vecdot(centred, centred) / rows.shape[1]
     inverse = 1 / xp.sqrt(variance + op.eps)
-    normalised *= inverse[:, None]
-    op.mean, op.variance, op.normalised, op.inverse = mean, variance, normalised, inverse
-    if weight is None:
-        return _as_image(normalised, x.shape)
+    op.mean, op.variance, op.centred, op.inverse = mean, variance, centred, inverse
     out = workspace.reusable("batch_norm_output", rows.shape, x.dtype, xp)
-    xp.multiply(normalised, weight[:, None], out=out)
-    out += bias[:, None]
+    xp.multiply(centred, (inverse if weight is None else inverse * weight)[:, None], out=out)
+    if bias is not None:
+        out += bias[:, None]
     return _as_image(out, x.shape)
 
 
 def batch_norm_backward(op, g):
-    xp, normalised, inverse = op.xp, op.normalised, op.inverse
-    channels, count = normalised.shape
-    shape = op.inputs[0].shape
+    xp, centred, inverse = op.xp, op.centred, op.inverse
+    count, shape = centred.shape[1], op.inputs[0].shape
     if not is_batch_innermost(g):
-        laid_out = workspace.reusable("batch_norm_grad_layout", normalised.shape, g.dtype, xp)
+        laid_out = workspace.reusable("batch_norm_grad_layout", centred.shape, g.dtype, xp)
         _as_image(laid_out, shape)[...] = g
         g = _as_image(laid_out, shape)
     rows = _rows(g)
     sum_g = rows.sum(axis=1)
-    sum_gx = xp.vecdot(rows, normalised)
+    sum_gc = xp.vecdot(rows, centred)
     weighted = len(op.inputs) > 1
     weight = getattr(op.inputs[1], "_data", op.inputs[1]) if weighted else None  # a Tensor or an array
-    scale = inverse * weight if weighted else inverse
-    dx = workspace.reusable("batch_norm_input_grad", normalised.shape, g.dtype, xp)
-    part = workspace.scratch(xp, "batch_norm_part", dx.size, g.dtype).reshape(dx.shape)
-    xp.multiply(rows, scale[:, None], out=dx)
-    xp.multiply(normalised, (-scale * sum_gx / count)[:, None], out=part)
-    dx += part
-    dx += (-scale * sum_g / count)[:, None]
+    dx = workspace.reusable("batch_norm_input_grad", centred.shape, g.dtype, xp)
+    xp.multiply(centred, (-inverse * inverse * sum_gc / count)[:, None], out=dx)  # four passes, no temporary
+    dx += rows
+    dx -= (sum_g / count)[:, None]
+    dx *= (inverse if weight is None else inverse * weight)[:, None]
     dx = _as_image(dx, shape)
     if not weighted:
         return (dx,)
     wants = [getattr(v, "requires_grad", False) for v in op.inputs]
-    return dx if wants[0] else None, sum_gx if wants[1] else None, sum_g if wants[2] else None
+    return dx if wants[0] else None, inverse * sum_gc if wants[1] else None, sum_g if wants[2] else None
 
 
 register(BatchNormalize, forward=batch_norm_forward, vjp_arrays=batch_norm_backward, applies=_applies)
