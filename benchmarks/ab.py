@@ -1,0 +1,82 @@
+"""A/B of one workload's training step in alternating processes: CPU time on one thread, and wall time.
+
+    python -m benchmarks.ab cifar_cnn --off BatchNormalize           # kernels on (A) / unregistered (B)
+    python -m benchmarks.ab cifar_cnn --baseline ../old/src          # this checkout (A) / another's src (B)
+    python -m benchmarks.ab lenet5 --threads 2 --env CHAINRULE_NO_NUMBA=1 CHAINRULE_BLAS=numpy
+
+Each turn is a fresh process (A B A B ...), so that the machine's drift cancels: it builds the
+workload of ``ours.py``, runs untimed steps for half a second, then times ``--steps`` steps and prints
+the median CPU time (``time.process_time``) and wall time per step. On a shared machine CPU time of
+one-thread processes (the default) is disturbed far less by other work than wall time. ``--off`` takes
+the class names of ops whose kernels the B side unregisters (``chainrule.autograd.seam.unregister``).
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _turn(name, steps, off):
+    """One process's measurement: prints 'cpu_ms wall_ms' (medians per step)."""
+    import numpy as np
+
+    from benchmarks.ours import build
+    from chainrule.autograd import seam
+
+    for cls in [c for c in list(seam._registry) if c.__name__ in off]:
+        seam.unregister(cls)
+    step = build(name, np.random.default_rng(0))
+    start = time.perf_counter()
+    while time.perf_counter() - start < 0.5:
+        step()
+    cpu, wall = [], []
+    for _ in range(steps):
+        c, w = time.process_time(), time.perf_counter()
+        step()
+        cpu.append(time.process_time() - c)
+        wall.append(time.perf_counter() - w)
+    print(f"{statistics.median(cpu) * 1e3:.2f} {statistics.median(wall) * 1e3:.2f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workload")
+    parser.add_argument("--off", nargs="*", default=[], help="op classes whose kernels B unregisters")
+    parser.add_argument("--baseline", help="the src folder B imports chainrule from")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--threads", default="1")
+    parser.add_argument("--env", nargs="*", default=[], help="NAME=VALUE for both sides")
+    parser.add_argument("--turn", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.turn:
+        return _turn(args.workload, args.steps, set(args.off))
+    env = dict(os.environ, **dict(item.split("=", 1) for item in args.env))
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        env[variable] = args.threads
+    sides = {"A": ([], str(ROOT / "src")), "B": (args.off, args.baseline or str(ROOT / "src"))}
+    results = {"A": [], "B": []}
+    for _ in range(args.rounds):
+        for side, (off, source) in sides.items():
+            command = [sys.executable, "-m", "benchmarks.ab", args.workload, "--turn"]
+            command += ["--steps", str(args.steps)] + (["--off", *off] if off else [])
+            side_env = dict(env, PYTHONPATH=os.pathsep.join([str(ROOT), source]))
+            line = subprocess.run(command, cwd=ROOT, env=side_env, capture_output=True, text=True,
+                                  check=True).stdout.split()
+            results[side].append([float(v) for v in line])
+            print(side, *line, flush=True)
+    for side, rows in results.items():
+        cpu = [r[0] for r in rows]
+        wall = [r[1] for r in rows]
+        print(f"{side}: CPU ms {statistics.median(cpu):.1f} (each {cpu}), "
+              f"wall ms {statistics.median(wall):.1f}")
+
+
+if __name__ == "__main__":
+    main()
