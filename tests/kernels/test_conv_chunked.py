@@ -53,4 +53,4 @@ def test_input_gradient_is_dense_batch_innermost(monkeypatch):
     g = batch_innermost(np, (2, 4, 8, 8), np.float64, 1.0)
     dx = conv.input_grad(np, Window((3, 3), (1, 1), (1, 1, 1, 1), (1, 1)), 1, (2, 3, 8, 8), g, weight)
     assert is_batch_innermost(dx)
-    assert dx[0, 0, 0, 0] == 4 * 4 and dx[1, 2, 4, 4] == 4 * 9  # 4 channels by 2x2 taps at a corner, 3x3 inside
+    assert dx[0, 0, 0, 0] == 4 * 4 and dx[1, 2, 4, 4] == 4 * 9  # 4 channels by 2x2 taps (corner), 3x3 inside
