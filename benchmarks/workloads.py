@@ -33,11 +33,23 @@ def _dense(batch, sizes):
     return shapes
 
 
+COLUMN_BLOCK = 2048  # the columns of one product in the convolution kernels' cache-sized chunks
+
+
 def _conv(positions, c_in, kernel, c_out, input_grad):
-    """A convolution as the GEMMs of im2col: columns (positions, c_in·k²) times weights (c_in·k², c_out)."""
+    """A convolution as the products the im2col kernels make (``chainrule.kernels.conv``): forward
+    weights (c_out, c_in·k²) times a block of columns (c_in·k², block), weight gradient columns
+    times gᵀ (block, c_out), input gradient weightsᵀ (c_in·k², c_out) times g (c_out, block), over
+    blocks of ``COLUMN_BLOCK`` of the positions (N·OH·OW). Timed as one (positions, c_in·k²) @
+    (c_in·k², c_out) product instead, the 32-channel layer's input gradient took 38 ms on one thread
+    against 6-7 ms in blocks (a fresh 75 MB output, and an orientation OpenBLAS runs slower)."""
     k = c_in * kernel * kernel
-    shapes = [(positions, k, c_out), (c_out, positions, k)]
-    return shapes + ([(positions, c_out, k)] if input_grad else [])
+    whole, rest = divmod(positions, COLUMN_BLOCK)
+    blocks = [COLUMN_BLOCK] * whole + ([rest] if rest else [])
+    shapes = []
+    for block in blocks:
+        shapes += [(c_out, k, block), (k, block, c_out)] + ([(k, c_out, block)] if input_grad else [])
+    return shapes
 
 
 def _lenet(batch):
