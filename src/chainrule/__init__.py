@@ -162,7 +162,7 @@ from chainrule.ops import (
     take,
     tanh,
 )
-from chainrule.random import manual_seed
+from chainrule.random import Generator, manual_seed
 from chainrule.train import Model, Sequential
 
 __version__ = "0.1.0"

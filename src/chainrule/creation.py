@@ -128,28 +128,29 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     return _made(numpy.eye(n, m, dtype=_dtype(dtype)), device, requires_grad)
 
 
-def rand(*shape, dtype=None, device=None, requires_grad=False):
-    """Uniform on [0, 1)."""
-    values = random.generator().random(_shape(shape), dtype=numpy.dtype(_dtype(dtype)))
+def rand(*shape, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform on [0, 1); ``generator=``: a :class:`chainrule.Generator` to draw from, not the library's."""
+    values = random.numpy_generator(generator).random(_shape(shape), dtype=numpy.dtype(_dtype(dtype)))
     return _made(values, device, requires_grad)
 
 
-def randn(*shape, dtype=None, device=None, requires_grad=False):
-    """Standard normal."""
-    values = random.generator().standard_normal(_shape(shape), dtype=numpy.dtype(_dtype(dtype)))
+def randn(*shape, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal; ``generator=`` as in :func:`rand`."""
+    draw = random.numpy_generator(generator)
+    values = draw.standard_normal(_shape(shape), dtype=numpy.dtype(_dtype(dtype)))
     return _made(values, device, requires_grad)
 
 
-def randint(low, high=None, size=None, dtype=None, device=None):
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
     """Integers drawn uniformly from [low, high); ``randint(high, size)`` starts at 0 (PyTorch)."""
     if size is None:  # randint(low, high, size) written as randint(high, size)
         low, high, size = 0, low, high
     size = (size,) if isinstance(size, int) else tuple(size)
-    values = random.generator().integers(low, high, size)
-    return _made(values if dtype is None else values.astype(devices.as_dtype(dtype)), device, False)
+    values = random.numpy_generator(generator).integers(low, high, size)
+    return _made(values if dtype is None else values.astype(devices.as_dtype(dtype)), device, requires_grad)
 
 
-def randperm(n, dtype=None, device=None):
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0..n-1 (int64)."""
-    values = random.generator().permutation(n)
-    return _made(values if dtype is None else values.astype(devices.as_dtype(dtype)), device, False)
+    values = random.numpy_generator(generator).permutation(n)
+    return _made(values if dtype is None else values.astype(devices.as_dtype(dtype)), device, requires_grad)

@@ -9,6 +9,7 @@ requested sizes that each see every class that is large enough to appear.
 
 import math
 import numbers
+import warnings
 
 import numpy
 
@@ -18,31 +19,41 @@ from chainrule.data.dataset import Subset
 from chainrule.errors import ConfigError, ShapeError
 
 
-def random_split(dataset, lengths, seed=None):
-    """Split ``dataset`` into non-overlapping random :class:`Subset` s.
+def random_split(dataset, lengths, generator=None, *, seed=None):
+    """Split ``dataset`` into non-overlapping random :class:`Subset` s, as ``torch.utils.data.random_split``.
 
-    ``lengths`` are sizes that add up to ``len(dataset)``, or fractions that add up to 1 (sizes are
-    then floored and the remainder handed out one by one from the first subset on).
+    ``lengths`` are sizes that add up to ``len(dataset)``, or fractions that add up to 1: sizes are
+    then ``floor(n * fraction)`` and the remainder is handed out one by one from the first subset on
+    (PyTorch's rule, so both libraries cut the same sizes). The order comes from ``generator`` (a
+    :class:`chainrule.Generator`, PyTorch's keyword), else from ``seed``, else from the library's stream.
 
         >>> train, val = random_split(list(range(10)), [0.8, 0.2], seed=0)
         >>> len(train), len(val)
         (8, 2)
     """
+    if generator is not None and seed is not None:
+        raise ConfigError("random_split: give generator= (PyTorch's) or seed=, not both")
     n = len(dataset)
     lengths = list(lengths)
     if lengths and all(isinstance(x, numbers.Integral) for x in lengths):
         sizes = [int(x) for x in lengths]
         if sum(sizes) != n or min(sizes) < 0:
             raise ConfigError(f"random_split: expected non-negative lengths adding up to the data set's "
-                             f"size {n}, got {sizes} (sum {sum(sizes)})")
+                              f"size {n}, got {sizes} (sum {sum(sizes)})")
     else:
-        if not lengths or min(lengths) < 0 or not math.isclose(sum(lengths), 1.0, abs_tol=1e-6):
-            raise ConfigError(f"random_split: expected sizes adding up to {n} or fractions adding up to 1, "
-                             f"got {lengths}")
+        if not lengths or min(lengths) < 0 or max(lengths) > 1 or not math.isclose(sum(lengths), 1.0,
+                                                                                   abs_tol=1e-6):
+            raise ConfigError(f"random_split: expected sizes adding up to {n} or fractions in [0, 1] adding "
+                              f"up to 1, got {lengths}")
         sizes = [int(math.floor(n * fraction)) for fraction in lengths]
         for i in range(n - sum(sizes)):
             sizes[i % len(sizes)] += 1
-    order = _generator(seed).permutation(n)
+        for i, size in enumerate(sizes):
+            if size == 0:
+                warnings.warn(f"random_split: the split at index {i} is empty ({lengths[i]} of {n} samples)",
+                              stacklevel=2)
+    draw = cr_random.numpy_generator(generator) if seed is None else _generator(seed)
+    order = draw.permutation(n)
     bounds = numpy.cumsum([0] + sizes)
     return [Subset(dataset, order[bounds[i]:bounds[i + 1]]) for i in range(len(sizes))]
 

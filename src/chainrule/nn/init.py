@@ -23,7 +23,9 @@ import numpy
 
 from chainrule import random
 from chainrule.autograd.tensor import mark_changed
+from chainrule.backend import array_module
 from chainrule.errors import ConfigError
+from chainrule.gpu import move_array
 
 
 def fans(shape):
@@ -76,24 +78,26 @@ def _skipping():
 
 
 def _fill(tensor, values):
-    tensor._data[...] = values.astype(tensor.dtype, copy=False)
+    # drawn on the host, copied to the tensor's device (a no-op for a NumPy tensor)
+    values = move_array(values.astype(tensor.dtype, copy=False), array_module(tensor._data))
+    tensor._data[...] = values
     mark_changed(tensor)
     return tensor
 
 
-def uniform_(tensor, a=0.0, b=1.0):
-    """U(a, b)."""
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    """U(a, b); ``generator=`` a :class:`chainrule.Generator` to draw from instead of the library's."""
     if _skipping():
         return tensor
-    draw = random.generator().random(tensor.shape, dtype=numpy.float64)
+    draw = random.numpy_generator(generator).random(tensor.shape, dtype=numpy.float64)
     return _fill(tensor, a + (b - a) * draw)
 
 
-def normal_(tensor, mean=0.0, std=1.0):
-    """N(mean, std²)."""
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    """N(mean, std²); ``generator=`` as in :func:`uniform_`."""
     if _skipping():
         return tensor
-    return _fill(tensor, mean + std * random.generator().standard_normal(tensor.shape))
+    return _fill(tensor, mean + std * random.numpy_generator(generator).standard_normal(tensor.shape))
 
 
 def constant_(tensor, value):
@@ -112,15 +116,15 @@ def ones_(tensor):
     return constant_(tensor, 1)
 
 
-def xavier_uniform_(tensor, gain=1.0):
+def xavier_uniform_(tensor, gain=1.0, generator=None):
     fan_in, fan_out = fans(tensor.shape)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor, gain=1.0):
+def xavier_normal_(tensor, gain=1.0, generator=None):
     fan_in, fan_out = fans(tensor.shape)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity):
@@ -129,13 +133,13 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
-    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
+def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
 
 def he_uniform_(tensor):

@@ -9,12 +9,13 @@ NumPy CPU loader (``num_workers``, ``pin_memory``, ...).
 import numpy
 
 from chainrule import data as _data
+from chainrule import random as cr_random
 from chainrule.autograd.tensor import Tensor
 from chainrule.data import Dataset, Subset, TensorDataset, random_split  # noqa: F401 - re-exported
 
 # keywords of torch's DataLoader that change how batches are produced, not what they hold
 _IGNORED = ("num_workers", "pin_memory", "timeout", "worker_init_fn", "prefetch_factor",
-            "persistent_workers", "multiprocessing_context", "pin_memory_device", "generator")
+            "persistent_workers", "multiprocessing_context", "pin_memory_device", "in_order")
 
 
 def _as_tensors(batch):
@@ -34,20 +35,32 @@ def _as_tensors(batch):
 class DataLoader(_data.DataLoader):
     """Batches of ``dataset`` as Tensors: ``for data, target in loader`` as in PyTorch.
 
+    ``shuffle=True`` draws each epoch's order from ``generator`` (a :class:`chainrule.Generator`)
+    when one is given, else from ``seed``'s stream, else from the library's (``cr.manual_seed``).
+
     ``num_workers``, ``pin_memory`` and the other worker settings are accepted and have no effect
     (batches are made in the calling process).
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None,
-                 collate_fn=None, drop_last=False, seed=None, **worker_settings):
+                 collate_fn=None, drop_last=False, seed=None, generator=None, **worker_settings):
         unknown = sorted(set(worker_settings) - set(_IGNORED))
         if unknown:
             raise TypeError(f"DataLoader got unexpected keyword arguments {unknown}")
         if sampler is not None or batch_sampler is not None:
             raise TypeError("DataLoader: sampler and batch_sampler are not supported; use shuffle=True or "
                             "a Subset of the data set")
+        if generator is not None and seed is not None:
+            raise TypeError("DataLoader: give generator= (PyTorch's) or seed=, not both")
+        cr_random.numpy_generator(generator)  # a wrong kind of generator fails here, not at the first epoch
         super().__init__(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed,
                          collate_fn=collate_fn)
+        self.generator = generator
+
+    def _epoch_order(self):
+        if self.shuffle and self.generator is not None:  # each epoch draws on from the generator
+            return cr_random.numpy_generator(self.generator).permutation(len(self.dataset))
+        return super()._epoch_order()
 
     def __iter__(self):
         for batch in super().__iter__():
