@@ -12,9 +12,10 @@ import collections
 
 import numpy
 
-from chainrule import ops
+from chainrule import backend, ops
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ShapeError
+from chainrule.gpu import move_array
 
 # what torch.max(x, dim) and friends return: a tuple that also has .values and .indices
 _max_result = collections.namedtuple("max", ["values", "indices"])
@@ -105,9 +106,12 @@ def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noq
 def gather(input, dim, index):  # noqa: A002
     """``out[i][j] = input[index[i][j]][j]`` along ``dim`` (PyTorch's gather); differentiable."""
     x = _as_tensor(input)
-    index = index.numpy() if isinstance(index, Tensor) else numpy.asarray(index)
+    xp = x.xp
+    index = move_array(index._data if isinstance(index, Tensor) else index, xp)
     dim = dim % x.ndim
-    grids = list(numpy.indices(index.shape, sparse=True))
+    # an open grid: along every other dim, the position itself
+    grids = [xp.arange(n).reshape((1,) * k + (n,) + (1,) * (index.ndim - k - 1))
+             for k, n in enumerate(index.shape)]
     grids[dim] = index
     return ops.getitem(x, tuple(grids))
 
@@ -115,7 +119,10 @@ def gather(input, dim, index):  # noqa: A002
 def sort(input, dim=-1, descending=False):  # noqa: A002
     """``(values, indices)`` sorted along ``dim``; the values carry the gradient."""
     x = _as_tensor(input)
-    order = numpy.argsort(-x.numpy() if descending else x.numpy(), axis=dim, kind="stable")
+    key = x._data
+    if descending:  # a stable sort of the negated values keeps ties in their order, as PyTorch's
+        key = -(key.astype(numpy.int64) if key.dtype.kind in "bu" else key)
+    order = x.xp.argsort(key, axis=dim, kind="stable")
     return _sort_result(gather(x, dim, order), Tensor._from_op(order))
 
 
@@ -181,8 +188,8 @@ def chunk(input, chunks, dim=0):  # noqa: A002
 def where(condition, input=None, other=None):  # noqa: A002
     """``input`` where ``condition`` holds, else ``other``; with the condition only, its indices."""
     if input is None and other is None:
-        condition = condition.numpy() if isinstance(condition, Tensor) else numpy.asarray(condition)
-        return tuple(Tensor._from_op(i) for i in numpy.nonzero(condition))
+        condition = condition._data if isinstance(condition, Tensor) else backend.asarray(condition)
+        return tuple(Tensor._from_op(i) for i in backend.array_module(condition).nonzero(condition))
     return ops.where(condition, input, other)
 
 
@@ -243,7 +250,7 @@ def clamp(input, min=None, max=None):  # noqa: A001, A002
 def sign(input):  # noqa: A002
     """-1, 0 or 1; flat, so no gradient flows (as PyTorch's zero gradient)."""
     x = _as_tensor(input)
-    return Tensor._from_op(numpy.sign(x.numpy()).astype(x.dtype))
+    return Tensor._from_op(x.xp.sign(x._data).astype(x.dtype))
 
 
 def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002

@@ -328,28 +328,33 @@ class TorchMethods:
                                                                        else f"cuda:{device}"))
 
     # ------------------------------------------------------------ PyTorch's creation methods
-    def new_tensor(self, data, dtype=None, requires_grad=False):
+    # the new tensor takes self's dtype and device unless told otherwise, as in PyTorch
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         from chainrule import creation
 
-        return creation.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return creation.tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                               requires_grad=requires_grad)
 
-    def new_zeros(self, *size, dtype=None, requires_grad=False):
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
         from chainrule import creation
 
-        return creation.zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return creation.zeros(*size, dtype=dtype or self.dtype, device=device or self.device,
+                              requires_grad=requires_grad)
 
-    def new_ones(self, *size, dtype=None, requires_grad=False):
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
         from chainrule import creation
 
-        return creation.ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return creation.ones(*size, dtype=dtype or self.dtype, device=device or self.device,
+                             requires_grad=requires_grad)
 
-    def new_full(self, size, fill_value, dtype=None, requires_grad=False):
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
         from chainrule import creation
 
-        return creation.full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return creation.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                             requires_grad=requires_grad)
 
-    def new_empty(self, *size, dtype=None, requires_grad=False):
-        return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
     # ------------------------------------------------------------ in place (the trailing underscore)
     def add_(self, other, alpha=1):
@@ -394,10 +399,12 @@ class TorchMethods:
     def clamp_(self, min=None, max=None):  # noqa: A002
         return self._overwrite(self.xp.clip(self._data, min, max), "clamp_()")
 
-    def normal_(self, mean=0.0, std=1.0):
-        draw = random.generator().normal(mean, std, self.shape)
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Fill with draws from N(mean, std²); ``generator=`` a :class:`chainrule.Generator`."""
+        draw = random.numpy_generator(generator).normal(mean, std, self.shape)
         return self._overwrite(_device.move(draw.astype(self.dtype), self.device), "normal_()")
 
-    def uniform_(self, a=0.0, b=1.0):
-        draw = random.generator().uniform(a, b, self.shape)
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        """Fill with draws from U(a, b); ``generator=`` a :class:`chainrule.Generator`."""
+        draw = random.numpy_generator(generator).uniform(a, b, self.shape)
         return self._overwrite(_device.move(draw.astype(self.dtype), self.device), "uniform_()")

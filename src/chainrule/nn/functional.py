@@ -51,12 +51,11 @@ from chainrule.ops.fused_linear import linear
 
 def one_hot(tensor, num_classes=-1):
     """PyTorch's one_hot: int64 rows of the identity; ``num_classes=-1`` takes the largest label + 1."""
+    from chainrule import backend
     from chainrule.autograd.tensor import Tensor
     from chainrule.ops.index import one_hot as _one_hot
 
-    labels = tensor.numpy() if isinstance(tensor, Tensor) else tensor
+    labels = tensor._data if isinstance(tensor, Tensor) else backend.asarray(tensor)
     if num_classes == -1:
-        import numpy
-
-        num_classes = int(numpy.max(labels)) + 1 if numpy.size(labels) else 0
+        num_classes = int(labels.max()) + 1 if labels.size else 0
     return _one_hot(labels, num_classes, dtype="int64")

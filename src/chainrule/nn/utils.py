@@ -2,19 +2,26 @@
 
 import numpy
 
+from chainrule import backend
 from chainrule.autograd.tensor import Tensor, mark_changed
+from chainrule.gpu import move_array
 from chainrule.optim.clip import clip_grad_norm_, clip_grad_value_  # noqa: F401 - PyTorch's home for them
 
 
 def parameters_to_vector(parameters):
-    """One 1-D tensor of every parameter's values, in order (a copy, outside the graph)."""
-    arrays = [p.numpy().ravel() for p in parameters]
-    return Tensor(numpy.concatenate(arrays) if arrays else numpy.zeros(0, numpy.float32))
+    """One 1-D tensor of every parameter's values, in order (a copy, outside the graph).
+
+    The vector lives where the parameters do (PyTorch requires them all on one device).
+    """
+    arrays = [p._data.ravel() for p in parameters]
+    if not arrays:
+        return Tensor(numpy.zeros(0, numpy.float32))
+    return Tensor._from_op(backend.array_module(arrays[0]).concatenate(arrays))
 
 
 def vector_to_parameters(vector, parameters):
     """Copy the slices of a 1-D ``vector`` into the parameters, in order (the inverse of the above)."""
-    values = vector.numpy() if isinstance(vector, Tensor) else numpy.asarray(vector)
+    values = vector._data if isinstance(vector, Tensor) else backend.asarray(vector)
     parameters = list(parameters)
     total = sum(p.numel() for p in parameters)
     if values.ndim != 1 or values.shape[0] != total:
@@ -22,6 +29,8 @@ def vector_to_parameters(vector, parameters):
                          f"{values.shape}")
     offset = 0
     for p in parameters:
-        p.numpy()[...] = values[offset:offset + p.numel()].reshape(p.shape)
+        p._make_writable()
+        piece = values[offset:offset + p.numel()].reshape(p.shape)
+        p._data[...] = move_array(piece, backend.array_module(p._data)).astype(p.dtype, copy=False)
         mark_changed(p)
         offset += p.numel()

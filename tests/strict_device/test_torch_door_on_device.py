@@ -1,0 +1,233 @@
+"""PyTorch's door on the device under test: every Tensor method and door function keeps to the device.
+
+Each case runs on NumPy tensors and on device tensors made from the same arrays; results (tensors,
+tuples of them, Python numbers) and the gradients of the float inputs must agree, and every tensor
+result must live on the device. Any implicit trip to NumPy raises ``TypeError`` inside the stand-in,
+as it would on CuPy.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from device_under_test import RTOL, DeviceArray, to_host, xp
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule import nn
+
+
+def _f(*shape):
+    return lambda rng: rng.standard_normal(shape)
+
+
+def _pos(*shape):
+    return lambda rng: rng.uniform(0.5, 2.0, shape)
+
+
+def _i(high, *shape):
+    return lambda rng: rng.integers(0, high, shape)
+
+
+def _b(*shape):
+    return lambda rng: rng.random(shape) > 0.5
+
+
+def _inplace(method, *args):
+    """An in-place method on a non-leaf copy, so that it is allowed while grad is recorded."""
+    def run(x):
+        y = x * 1.0
+        getattr(y, method)(*(a() if callable(a) else a for a in args))
+        return y
+    return run
+
+
+METHODS = {
+    # reductions with dim/keepdim, and the named tuples
+    "sum": (lambda x: x.sum(1, keepdim=True), [_f(3, 4)]),
+    "sum_all": (lambda x: x.sum(), [_f(3, 4)]),
+    "mean": (lambda x: x.mean(dim=0), [_f(3, 4)]),
+    "prod": (lambda x: x.prod(1), [_pos(3, 4)]),
+    "var": (lambda x: x.var(1), [_f(3, 4)]),
+    "std": (lambda x: x.std(0, keepdim=True), [_f(3, 4)]),
+    "std_all": (lambda x: x.std(), [_f(3, 4)]),
+    "max_dim": (lambda x: x.max(1, keepdim=True), [_f(3, 4)]),
+    "min_dim": (lambda x: x.min(dim=0), [_f(3, 4)]),
+    "max_all": (lambda x: x.max(), [_f(3, 4)]),
+    "max_other": (lambda x, y: x.max(y), [_f(3, 4), _f(3, 4)]),
+    "argmax": (lambda x: x.argmax(1), [_f(3, 4)]),
+    "argmin": (lambda x: x.argmin(dim=0, keepdim=True), [_f(3, 4)]),
+    "logsumexp": (lambda x: x.logsumexp(1), [_f(3, 4)]),
+    "cumsum": (lambda x: x.cumsum(1), [_f(3, 4)]),
+    "softmax": (lambda x: x.softmax(1), [_f(3, 4)]),
+    "log_softmax": (lambda x: x.log_softmax(dim=-1), [_f(3, 4)]),
+    "norm": (lambda x: x.norm(), [_f(3, 4)]),
+    "norm_1": (lambda x: x.norm(1, dim=1), [_f(3, 4)]),
+    "norm_inf": (lambda x: x.norm(math.inf, dim=0), [_f(3, 4)]),
+    "norm_3": (lambda x: x.norm(3), [_f(3, 4)]),
+    "any": (lambda x: x.any(1), [_b(3, 4)]),
+    "all": (lambda x: x.all(), [_b(3, 4)]),
+    "sort": (lambda x: x.sort(1), [_f(3, 4)]),
+    "sort_descending": (lambda x: x.sort(dim=0, descending=True), [_f(3, 4)]),
+    "gather": (lambda x, i: x.gather(1, i), [_f(3, 4), _i(4, 3, 2)]),
+    # shape
+    "size": (lambda x: (x.size(), x.size(1), x.numel(), x.dim(), x.size().numel()), [_f(3, 4)]),
+    "view": (lambda x: x.view(-1, 2), [_f(3, 4)]),
+    "view_as": (lambda x, y: x.view_as(y), [_f(3, 4), _f(4, 3)]),
+    "reshape": (lambda x: x.reshape(2, 6), [_f(3, 4)]),
+    "reshape_as": (lambda x, y: x.reshape_as(y), [_f(3, 4), _f(2, 6)]),
+    "unsqueeze": (lambda x: x.unsqueeze(1), [_f(3, 4)]),
+    "squeeze": (lambda x: x.squeeze(1), [_f(3, 1, 4)]),
+    "squeeze_all": (lambda x: x.squeeze(), [_f(3, 1, 4)]),
+    "permute": (lambda x: x.permute(2, 0, 1), [_f(2, 3, 4)]),
+    "transpose": (lambda x: x.transpose(0, 1), [_f(3, 4)]),
+    "t": (lambda x: x.t(), [_f(3, 4)]),
+    "T": (lambda x: x.T, [_f(3, 4)]),
+    "flatten": (lambda x: x.flatten(1), [_f(2, 3, 4)]),
+    "expand": (lambda x: x.expand(3, -1, 4), [_f(3, 1)]),
+    "expand_as": (lambda x, y: x.expand_as(y), [_f(1, 4), _f(3, 4)]),
+    "repeat": (lambda x: x.repeat(2, 3), [_f(3, 4)]),
+    "contiguous": (lambda x: x.contiguous(), [_f(3, 4)]),
+    "split": (lambda x: x.split(3, dim=1), [_f(3, 7)]),
+    "split_sizes": (lambda x: x.split([2, 5], 1), [_f(3, 7)]),
+    "chunk": (lambda x: x.chunk(3), [_f(7, 2)]),
+    "getitem_tensor": (lambda x, i: x[i], [_f(5, 3), _i(5, 4)]),
+    "getitem_mask": (lambda x: x[x > 0], [_f(5, 3)]),
+    # maths
+    "mm": (lambda a, b: a.mm(b), [_f(3, 4), _f(4, 2)]),
+    "bmm": (lambda a, b: a.bmm(b), [_f(2, 3, 4), _f(2, 4, 2)]),
+    "matmul": (lambda a, b: a.matmul(b), [_f(3, 4), _f(4)]),
+    "dot": (lambda a, b: a.dot(b), [_f(4), _f(4)]),
+    "pow": (lambda x: x.pow(2), [_f(3, 4)]),
+    "exp_log_sqrt_abs": (lambda x: x.exp() + x.abs().sqrt() + x.abs().log(), [_f(3, 4)]),
+    "tanh_sigmoid_relu": (lambda x: x.tanh() + x.sigmoid() + x.relu(), [_f(3, 4)]),
+    "sin_cos_log1p": (lambda x: x.sin() + x.cos() + x.log1p() + x.softplus(), [_pos(3, 4)]),
+    "clamp": (lambda x: x.clamp(-0.5, 0.5), [_f(3, 4)]),
+    "clamp_min": (lambda x: x.clamp(min=0), [_f(3, 4)]),
+    "sign": (lambda x: x.sign(), [_f(3, 4)]),
+    "neg_add_sub": (lambda x, y: x.neg().add(y, alpha=2).sub(y), [_f(3, 4), _f(3, 4)]),
+    "mul_div": (lambda x, y: x.mul(y).div(y.abs() + 1), [_f(3, 4), _f(3, 4)]),
+    "compare": (lambda x, y: (x.eq(y), x.ne(y), x.lt(y), x.le(0), x.gt(y), x.ge(0)), [_f(3, 4), _f(3, 4)]),
+    "equal": (lambda x, y: (x.equal(y), x.equal(x)), [_f(3, 4), _f(3, 4)]),
+    "round": (lambda x: x.round(), [_f(3, 4)]),
+    "take": (lambda x: x.take(1, axis=1), [_f(3, 4)]),
+    "clone_copy_detach": (lambda x: (x.clone(), x.copy(), x.detach()), [_f(3, 4)]),
+    # numbers and conversions
+    "item_tolist": (lambda x: (x.sum().item(), float(x.sum()), x.tolist()), [_f(3, 4)]),
+    "index": (lambda x, i: x[int(i[0])], [_f(3, 4), _i(3, 1)]),
+    "dtypes": (lambda x: (x.long(), x.int(), x.bool(), x.half(), x.float(), x.double(), x.type("int64")),
+               [_f(3, 4)]),
+    "to_dtype": (lambda x: x.to(cr.float32), [_f(3, 4)]),
+    "type_name": (lambda x: x.type(), [_f(3, 4)]),
+    # creation methods: the new tensor is on self's device, as in PyTorch
+    "new_tensor": (lambda x: x.new_tensor([1.0, 2.0]), [_f(3, 4)]),
+    "new_zeros_ones_full_empty": (lambda x: (x.new_zeros(2, 3), x.new_ones((2,)), x.new_full((2, 2), 7.0),
+                                            x.new_empty(2)), [_f(3, 4)]),
+    # in place
+    "add_": (_inplace("add_", 1.5), [_f(3, 4)]),
+    "sub_mul_div_": (lambda x, y: (x * 1.0).sub_(y, alpha=2).mul_(y).div_(2.0), [_f(3, 4), _f(3, 4)]),
+    "zero_fill_": (lambda x: (x.detach().clone().zero_(), x.detach().clone().fill_(3.0)), [_f(3, 4)]),
+    "copy_": (lambda x, y: x.detach().clone().copy_(y), [_f(3, 4), _f(3, 4)]),
+    "clamp_": (lambda x: x.detach().clone().clamp_(-0.5, 0.5), [_f(3, 4)]),
+    "setitem": (lambda x, y: _assigned(x, y), [_f(3, 4), _f(4)]),
+    "data_update": (lambda x, y: _data_update(x, y), [_f(3, 4), _f(3, 4)]),
+}
+
+
+def _assigned(x, y):
+    z = x.detach().clone()
+    z[1] = y
+    z[z > 1] = 0.0
+    return z
+
+
+def _data_update(x, y):
+    z = x.detach().clone().requires_grad_()
+    z.data -= 0.1 * y.data
+    return z.detach()
+
+
+FUNCTIONS = {
+    "cr.max": (lambda x: cr.max(x, 1), [_f(3, 4)]),
+    "cr.min": (lambda x: cr.min(x, dim=0, keepdim=True), [_f(3, 4)]),
+    "cr.sort": (lambda x: cr.sort(x, 0, descending=True), [_f(3, 4)]),
+    "cr.where_condition": (lambda x: cr.where(x > 0), [_f(3, 4)]),
+    "cr.where": (lambda x, y: cr.where(x > 0, x, y), [_f(3, 4), _f(3, 4)]),
+    "cr.gather": (lambda x, i: cr.gather(x, 0, i), [_f(3, 4), _i(3, 2, 4)]),
+    "cr.cat_stack": (lambda x, y: (cr.cat([x, y], dim=1), cr.stack([x, y], dim=0)), [_f(3, 4), _f(3, 4)]),
+    "cr.split_chunk": (lambda x: (*cr.split(x, 2), *cr.chunk(x, 2, dim=1)), [_f(5, 4)]),
+    "cr.transpose_permute": (lambda x: (cr.transpose(x, 0, 2), cr.permute(x, (1, 2, 0))), [_f(2, 3, 4)]),
+    "cr.mm_bmm": (lambda a, b: (cr.mm(a[0], b[0]), cr.bmm(a, b)), [_f(2, 3, 4), _f(2, 4, 3)]),
+    "cr.reductions": (lambda x: (cr.sum(x, 1), cr.mean(x, 0), cr.std(x), cr.var(x, 1), cr.prod(x, 0),
+                                 cr.argmax(x, 1), cr.argmin(x), cr.norm(x, dim=1), cr.cumsum(x, 0)),
+                      [_f(3, 4)]),
+    "cr.softmax": (lambda x: (cr.softmax(x, 1), cr.log_softmax(x, dim=0)), [_f(3, 4)]),
+    "cr.clamp_sign": (lambda x: (cr.clamp(x, max=0.2), cr.sign(x)), [_f(3, 4)]),
+    "cr.shape_functions": (lambda x: (cr.flatten(x, 1), cr.unsqueeze(x, 0), cr.squeeze(x, 1), cr.numel(x)),
+                           [_f(3, 1, 4)]),
+    "cr.one_hot": (lambda i: cr.one_hot(i, 5), [_i(5, 6)]),
+    "F.one_hot": (lambda i: F.one_hot(i), [_i(5, 6)]),
+    "F.one_hot_classes": (lambda i: F.one_hot(i, num_classes=7), [_i(5, 2, 3)]),
+    "cr.zeros_like_family": (lambda x: (cr.zeros_like(x), cr.ones_like(x), cr.full_like(x, 2.0),
+                                        cr.empty_like(x)), [_f(3, 4)]),
+    "cr.tensor_of_tensor": (lambda x: (cr.tensor(x), cr.as_tensor(x)), [_f(3, 4)]),
+    "nn.utils.parameters_to_vector": (lambda x, y: nn.utils.parameters_to_vector([x, y]), [_f(3, 4), _f(2)]),
+    "F.activations": (lambda x: (F.elu(x), F.gelu(x), F.selu(x), F.silu(x), F.hardtanh(x)), [_f(3, 4)]),
+    "F.losses": (lambda x, t: (F.nll_loss(F.log_softmax(x, dim=1), t, reduction="sum"),
+                               F.cross_entropy(x, t)), [_f(6, 5), _i(5, 6)]),
+}
+
+
+def _inputs(specs, on_device):
+    rng = np.random.default_rng(0)
+    tensors = []
+    for spec in specs:
+        array = spec(rng)
+        data = xp.asarray(array) if on_device else array
+        tensors.append(cr.Tensor(data, requires_grad=array.dtype.kind == "f"))
+    return tensors
+
+
+def _flat(result):
+    if isinstance(result, (tuple, list)):
+        return [item for part in result for item in _flat(part)]
+    return [result]
+
+
+def _compare(name, expected, got):
+    expected, got = _flat(expected), _flat(got)
+    assert len(expected) == len(got)
+    for e, g in zip(expected, got):
+        if isinstance(e, cr.Tensor):
+            assert isinstance(g._data, DeviceArray), f"{name} left the device: {type(g._data)}"
+            assert g.dtype == e.dtype and g.shape == e.shape, name
+            np.testing.assert_allclose(to_host(g._data), e._data, rtol=RTOL, atol=RTOL, err_msg=name)
+        else:
+            assert type(g) is type(e) and g == pytest.approx(e) if isinstance(e, float) else g == e, name
+
+
+def _run(case, on_device):
+    fn, specs = case
+    inputs = _inputs(specs, on_device)
+    result = fn(*inputs)
+    outputs = [t for t in _flat(result) if isinstance(t, cr.Tensor) and t.requires_grad]
+    if outputs:
+        rng = np.random.default_rng(1)
+        loss = 0
+        for out in outputs:
+            weights = rng.standard_normal(out.shape)
+            loss = loss + (out * cr.Tensor(xp.asarray(weights) if on_device else weights)).sum()
+        loss.backward()
+    return result, [x.grad for x in inputs]
+
+
+@pytest.mark.parametrize("name", sorted(METHODS) + sorted(FUNCTIONS))
+def test_runs_on_the_device_as_on_numpy(name):
+    case = METHODS.get(name) or FUNCTIONS[name]
+    expected, expected_grads = _run(case, on_device=False)
+    got, got_grads = _run(case, on_device=True)
+    _compare(name, expected, got)
+    for e, g in zip(expected_grads, got_grads):
+        assert (e is None) == (g is None), name
+        if e is not None:
+            _compare(name + " gradient", e, g)
