@@ -231,3 +231,89 @@ def test_runs_on_the_device_as_on_numpy(name):
         assert (e is None) == (g is None), name
         if e is not None:
             _compare(name + " gradient", e, g)
+
+
+def _on_device(tensor):
+    return isinstance(tensor._data, DeviceArray)
+
+
+def test_nn_utils_move_parameters_to_and_from_one_vector_on_the_device():
+    cr.manual_seed(0)
+    host = nn.Linear(3, 2).double()
+    device = nn.Linear(3, 2).double().to("cuda")
+    device.load_state_dict(host.state_dict())
+    vector = nn.utils.parameters_to_vector(device.parameters())
+    assert _on_device(vector)
+    expected = nn.utils.parameters_to_vector(host.parameters())._data
+    np.testing.assert_array_equal(to_host(vector._data), expected)
+    values = np.arange(8.0)
+    nn.utils.vector_to_parameters(cr.Tensor(xp.asarray(values)), device.parameters())
+    assert all(_on_device(p) for p in device.parameters())
+    np.testing.assert_array_equal(to_host(device.weight._data).ravel(), values[:6])
+    nn.utils.vector_to_parameters(cr.tensor(values[::-1].copy()), device.parameters())  # a host vector too
+    np.testing.assert_array_equal(to_host(device.bias._data), [1.0, 0.0])
+
+
+def test_clipping_and_zero_grad_keep_gradients_on_the_device():
+    model = nn.Linear(3, 2).to("cuda")
+    model(cr.randn(4, 3, device="cuda")).sum().backward()
+    total = nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+    assert isinstance(total, float) and total > 0.1
+    nn.utils.clip_grad_value_(model.parameters(), 0.01)
+    assert all(_on_device(p.grad) and float(p.grad.abs().max()) <= 0.01 for p in model.parameters())
+    model.zero_grad(set_to_none=False)
+    assert all(_on_device(p.grad) and not p.grad.any() for p in model.parameters())
+
+
+@pytest.mark.parametrize("fill", [
+    lambda t, g: t.normal_(0, 2, generator=g), lambda t, g: t.uniform_(-1, 1, generator=g),
+    lambda t, g: nn.init.kaiming_uniform_(t, generator=g),
+    lambda t, g: nn.init.xavier_normal_(t, generator=g),
+    lambda t, g: nn.init.constant_(t, 0.5)], ids=["normal_", "uniform_", "kaiming_uniform_", "xavier_normal_",
+                                                  "constant_"])
+def test_in_place_fills_draw_the_same_numbers_onto_the_device(fill):
+    host = fill(cr.zeros(3, 4), cr.Generator().manual_seed(1))
+    device = fill(cr.zeros(3, 4, device="cuda"), cr.Generator().manual_seed(1))
+    assert _on_device(device)
+    np.testing.assert_array_equal(to_host(device._data), host._data)
+
+
+@pytest.mark.parametrize("make", [
+    lambda **k: cr.randn(2, 3, generator=cr.Generator().manual_seed(2), **k),
+    lambda **k: cr.randint(0, 5, (4,), generator=cr.Generator().manual_seed(2), **k),
+    lambda **k: cr.randperm(5, generator=cr.Generator().manual_seed(2), **k),
+    lambda **k: cr.arange(1, 7, 2, **k), lambda **k: cr.linspace(0, 1, 5, **k), lambda **k: cr.eye(3, **k),
+    lambda **k: cr.full((2, 2), 7, **k), lambda **k: cr.tensor([[1.0, 2.0]], **k),
+    lambda **k: cr.empty(2, **k)],
+    ids=["randn", "randint", "randperm", "arange", "linspace", "eye", "full", "tensor", "empty"])
+def test_creation_functions_make_on_the_device_what_they_make_on_the_host(make):
+    host, device = make(), make(device="cuda")
+    assert _on_device(device) and device.dtype == host.dtype
+    np.testing.assert_array_equal(to_host(device._data), host._data)
+
+
+def test_dropout2d_drops_whole_channels_on_the_device():
+    cr.manual_seed(0)
+    out = nn.Dropout2d(0.5)(cr.ones(4, 8, 3, 3, device="cuda"))
+    assert _on_device(out)
+    per_channel = to_host(out._data).reshape(4, 8, 9)
+    assert set(np.unique(per_channel)) == {0.0, 2.0} and (per_channel.min(2) == per_channel.max(2)).all()
+
+
+def test_normalize_and_the_data_loader_keep_device_tensors_on_the_device():
+    from chainrule.utils.data import DataLoader, TensorDataset
+    from chainrule.vision import transforms
+
+    image = np.random.default_rng(0).random((1, 4, 4)).astype(np.float32)
+    normalized = transforms.Normalize((0.1307,), (0.3081,))(cr.Tensor(xp.asarray(image)))
+    assert _on_device(normalized)
+    np.testing.assert_allclose(to_host(normalized._data), (image - 0.1307) / 0.3081, rtol=1e-6)
+    x, y = cr.randn(10, 3, device="cuda"), cr.arange(10, device="cuda")
+    loader = DataLoader(TensorDataset(x, y), batch_size=4, shuffle=True,
+                        generator=cr.Generator().manual_seed(0))
+    batches = list(loader)
+    assert [len(b[1]) for b in batches] == [4, 4, 2] and all(_on_device(t) for b in batches for t in b)
+    seen = np.concatenate([to_host(b[1]._data) for b in batches])
+    assert sorted(seen.tolist()) == list(range(10))
+    rows = np.concatenate([to_host(b[0]._data) for b in batches])
+    np.testing.assert_array_equal(rows, to_host(x._data)[seen])

@@ -8,9 +8,11 @@
 
 import numpy
 
+from chainrule.backend import array_module
 from chainrule.data._arrays import as_numpy
 from chainrule.data.collate import default_collate
 from chainrule.errors import ConfigError, ShapeError
+from chainrule.gpu import move_array
 
 
 class Dataset:
@@ -36,13 +38,13 @@ class TensorDataset(Dataset):
     """Samples are rows of the given arrays: ``data[i] == (a[i], b[i], ...)``.
 
     Arguments are NumPy arrays, Tensors (their data is used, not copied) or nested lists, all with the
-    same first dimension.
+    same first dimension. Tensors on a device stay there, as in PyTorch: their batches are cut on it.
     """
 
     def __init__(self, *arrays):
         if not arrays:
             raise ConfigError("TensorDataset: expected at least one array, got none")
-        self.arrays = tuple(as_numpy(array) for array in arrays)
+        self.arrays = tuple(_rows_array(array) for array in arrays)
         lengths = [array.shape[0] if array.ndim else None for array in self.arrays]
         if None in lengths or len(set(lengths)) != 1:
             shapes = ", ".join(str(array.shape) for array in self.arrays)
@@ -57,7 +59,14 @@ class TensorDataset(Dataset):
 
     def get_batch(self, indices):
         # one fancy index per array: no Python loop over the samples
-        return tuple(array[indices] for array in self.arrays)
+        return tuple(array[move_array(indices, array_module(array))] for array in self.arrays)
+
+
+def _rows_array(value):
+    """A Tensor's array wherever it lives (a device's stays there); anything else as NumPy's."""
+    if isinstance(getattr(value, "_data", None), numpy.ndarray) or not hasattr(value, "_data"):
+        return as_numpy(value)
+    return value._data
 
 
 class Subset(Dataset):

@@ -8,6 +8,7 @@ NumPy CPU loader (``num_workers``, ``pin_memory``, ...).
 
 import numpy
 
+from chainrule import backend
 from chainrule import data as _data
 from chainrule import random as cr_random
 from chainrule.autograd.tensor import Tensor
@@ -21,7 +22,7 @@ _IGNORED = ("num_workers", "pin_memory", "timeout", "worker_init_fn", "prefetch_
 def _as_tensors(batch):
     if isinstance(batch, Tensor):
         return batch
-    if isinstance(batch, numpy.ndarray):
+    if isinstance(batch, numpy.ndarray) or not backend.on_host(batch):  # a device's batch stays there
         return Tensor(batch)
     if isinstance(batch, tuple):
         return tuple(_as_tensors(item) for item in batch)

@@ -3,7 +3,9 @@
 import numpy
 
 from chainrule.autograd.tensor import Tensor
+from chainrule.backend import array_module
 from chainrule.errors import ShapeError
+from chainrule.gpu import move_array
 
 
 class Compose:
@@ -47,11 +49,13 @@ class Normalize:
             raise ValueError(f"Normalize: std {list(std)} has a zero, which would divide by zero")
 
     def __call__(self, tensor):
-        array = tensor.numpy() if isinstance(tensor, Tensor) else numpy.asarray(tensor)
+        array = tensor._data if isinstance(tensor, Tensor) else numpy.asarray(tensor)
         if array.ndim != 3 or self.mean.shape[0] not in (1, array.shape[0]):
             raise ShapeError(f"Normalize: expected a (C, H, W) image with {self.mean.shape[0]} channels, "
                              f"got shape {array.shape}")
-        return Tensor(((array - self.mean) / self.std).astype(array.dtype, copy=False))
+        xp = array_module(array)  # a device image is normalised where it is
+        mean, std = move_array(self.mean, xp), move_array(self.std, xp)
+        return Tensor(((array - mean) / std).astype(array.dtype, copy=False))
 
     def __repr__(self):
         return f"Normalize(mean={self.mean.ravel().tolist()}, std={self.std.ravel().tolist()})"

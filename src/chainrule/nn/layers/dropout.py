@@ -92,7 +92,7 @@ def dropout2d(x, p=0.5, training=True):
     mask_shape = x.shape[:-2] + (1, 1)
     if p == 1.0:
         return ScaleByMask(x._data.dtype.type(0))(x)
-    return ScaleByMask(dropout_mask(mask_shape, p, x.dtype))(x)
+    return ScaleByMask(dropout_mask(mask_shape, p, x.dtype, array_module(x._data)))(x)
 
 
 class Dropout2d(Dropout):

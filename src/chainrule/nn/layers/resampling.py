@@ -6,7 +6,9 @@ which input pixels each output pixel reads.
 
 import numpy
 
+from chainrule.backend import array_module
 from chainrule.errors import ShapeError
+from chainrule.gpu import move_array
 from chainrule.nn.module import Module
 from chainrule.ops import getitem, stack
 
@@ -58,7 +60,9 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest"):
     # output pixel i reads input pixel floor(i · scale), PyTorch's "nearest"
     rows = numpy.minimum(numpy.floor(numpy.arange(out_h) * scales[0]).astype(numpy.int64), height - 1)
     cols = numpy.minimum(numpy.floor(numpy.arange(out_w) * scales[1]).astype(numpy.int64), width - 1)
-    return getitem(x, (slice(None), slice(None), rows[:, None], cols[None, :]))
+    xp = array_module(x._data)  # the indices go where the image is (a device refuses host indices)
+    rows, cols = move_array(rows[:, None], xp), move_array(cols[None, :], xp)
+    return getitem(x, (slice(None), slice(None), rows, cols))
 
 
 class AdaptiveAvgPool2d(Module):
