@@ -276,3 +276,28 @@ def squeeze(input, dim=None, *, axis=None):  # noqa: A002
 
 def numel(input):  # noqa: A002
     return int(numpy.prod(_as_tensor(input).shape))
+
+
+def _comparison(name):
+    def compare(input, other):  # noqa: A002
+        return getattr(_as_tensor(input), name)(other)
+    compare.__name__ = compare.__qualname__ = name
+    compare.__doc__ = f"``input.{name}(other)``: elementwise, a bool tensor."
+    return compare
+
+
+eq, ne, lt, le, gt, ge = (_comparison(name) for name in ("eq", "ne", "lt", "le", "gt", "ge"))
+
+
+def equal(input, other):  # noqa: A002
+    """True when both have one shape and equal elements (a Python bool)."""
+    return _as_tensor(input).equal(_as_tensor(other))
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+    """``(values, indices)`` of the ``k`` largest (or smallest) along ``dim``."""
+    return _as_tensor(input).topk(k, dim, largest, sorted)
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)

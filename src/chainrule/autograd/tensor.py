@@ -10,7 +10,7 @@ import weakref
 import numpy
 
 from chainrule import backend
-from chainrule.autograd import tensor_methods
+from chainrule.autograd import tensor_maths, tensor_methods
 from chainrule.autograd.mode import shared, state
 from chainrule.errors import DTypeError, GraphError, ShapeError
 
@@ -71,6 +71,11 @@ class Tensor(tensor_methods.TorchMethods):
     shape = property(lambda self: self._data.shape, doc="The shape, a tuple of ints.")
     ndim = property(lambda self: self._data.ndim, doc="The number of axes.")
     dtype = property(lambda self: self._data.dtype, doc="The NumPy dtype of the data.")
+
+    @property
+    def grad_fn(self):
+        """The recorded operation that made this tensor (None for a leaf), PyTorch's ``grad_fn``."""
+        return self._node
 
     @property
     def is_leaf(self):
@@ -394,3 +399,4 @@ from chainrule import functions as _functions  # noqa: E402
 from chainrule import ops as _ops  # noqa: E402 - the ops need Tensor defined first
 
 tensor_methods.ops, tensor_methods.F = _ops, _functions
+tensor_maths.ops, tensor_maths.F = _ops, _functions

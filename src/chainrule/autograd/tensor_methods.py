@@ -10,6 +10,7 @@ import numpy
 from chainrule import device as _device
 from chainrule import random
 from chainrule.autograd.mode import state
+from chainrule.autograd.tensor_maths import TorchMaths
 from chainrule.errors import GraphError
 
 F = None  # chainrule.functions, bound by tensor.py once the ops exist (they import Tensor)
@@ -41,7 +42,7 @@ class NumberOfElements(int):
         return Size(self._shape) if dim is None else self._shape[dim]
 
 
-class TorchMethods:
+class TorchMethods(TorchMaths):
     """Mixed into Tensor; every method works on ``self`` through the ops, so gradients flow."""
 
     __slots__ = ()
@@ -119,8 +120,22 @@ class TorchMethods:
     def numel(self):
         return int(self._data.size)
 
+    nelement = numel
+
     def dim(self):
         return self._data.ndim
+
+    ndimension = dim
+
+    def element_size(self):
+        """Bytes per element."""
+        return int(self._data.itemsize)
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def is_contiguous(self):
+        return bool(self._data.flags.c_contiguous)
 
     def view(self, *shape):
         if len(shape) == 1 and not isinstance(shape[0], int):
@@ -202,76 +217,6 @@ class TorchMethods:
 
     def chunk(self, chunks, dim=0):
         return F.chunk(self, chunks, dim)
-
-    # ------------------------------------------------------------ maths
-    def mm(self, other):
-        return F.mm(self, other)
-
-    def bmm(self, other):
-        return F.bmm(self, other)
-
-    def matmul(self, other):
-        return ops.matmul(self, other)
-
-    def pow(self, exponent):
-        return ops.pow(self, exponent)
-
-    def clamp(self, min=None, max=None):  # noqa: A002
-        return ops.clip(self, min, max)
-
-    clip = clamp
-
-    def sign(self):
-        return F.sign(self)
-
-    def neg(self):
-        return ops.neg(self)
-
-    def add(self, other, alpha=1):
-        return ops.add(self, other if alpha == 1 else other * alpha)
-
-    def sub(self, other, alpha=1):
-        return ops.sub(self, other if alpha == 1 else other * alpha)
-
-    def mul(self, other):
-        return ops.mul(self, other)
-
-    def div(self, other):
-        return ops.div(self, other)
-
-    def eq(self, other):
-        return self == other
-
-    def ne(self, other):
-        return self != other
-
-    def lt(self, other):
-        return self < other
-
-    def le(self, other):
-        return self <= other
-
-    def gt(self, other):
-        return self > other
-
-    def ge(self, other):
-        return self >= other
-
-    def equal(self, other):
-        """True when both have one shape and equal elements (a Python bool)."""
-        return self.shape == other.shape and bool((self._data == other._data).all())
-
-    def sin(self):
-        return ops.sin(self)
-
-    def cos(self):
-        return ops.cos(self)
-
-    def log1p(self):
-        return ops.log1p(self)
-
-    def softplus(self):
-        return ops.softplus(self)
 
     # ------------------------------------------------------------ dtypes and devices
     def long(self):
@@ -383,6 +328,25 @@ class TorchMethods:
 
         mark_changed(self)
         self._data[...] = values
+        return self
+
+    def _replace_by(self, function, what):
+        """``self`` becomes ``function(self)`` in place (PyTorch's ``inplace=True``); returns ``self``.
+
+        Recorded as the in-place operators are: a non-leaf takes the result's place in the graph, a
+        leaf that requires grad refuses while a graph is recorded.
+        """
+        if self.requires_grad and state.grad_enabled:
+            if self._node is None:
+                raise GraphError(f"{what}: a leaf tensor that requires grad cannot change in place while a "
+                                 "graph is recorded; use inplace=False, or work under `with cr.no_grad():`")
+            return self._become(function(self._alias()))
+        result = function(type(self)._from_op(self._data))
+        self._make_writable()
+        from chainrule.autograd.tensor import mark_changed
+
+        mark_changed(self)
+        self._data[...] = result._data
         return self
 
     def zero_(self):

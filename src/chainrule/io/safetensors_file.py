@@ -47,7 +47,12 @@ def _safetensors():
 
 def write(path, tensors, metadata):
     """Save ``{name: array}`` and ``{str: str}`` metadata as one safetensors file, atomically."""
-    atomic_write_bytes(path, _sorted_header(_safetensors().numpy.save(tensors, metadata=metadata)))
+    atomic_write_bytes(path, encode(tensors, metadata))
+
+
+def encode(tensors, metadata):
+    """The bytes of the safetensors file :func:`write` writes."""
+    return _sorted_header(_safetensors().numpy.save(tensors, metadata=metadata))
 
 
 def _sorted_header(data):

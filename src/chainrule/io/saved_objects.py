@@ -7,6 +7,7 @@ than pickled, and loading runs no code. Arrays come back as Tensors, as ``torch.
 """
 
 import os
+import tempfile
 
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ChainruleError, FormatError
@@ -17,7 +18,10 @@ VERSION = "1"
 
 
 def save(obj, f):
-    """Write ``obj`` (tensors, numbers, strings in dicts, lists and tuples) to the file ``f``."""
+    """Write ``obj`` (tensors, numbers, strings in dicts, lists and tuples) to the file ``f``.
+
+    ``f`` is a path, or a binary file object such as ``io.BytesIO()`` (written at its position).
+    """
     if hasattr(obj, "state_dict") and not isinstance(obj, dict):
         raise ChainruleError(f"cr.save: a whole {type(obj).__name__} would need pickle, which chainrule "
                              "never uses: save its state_dict() (cr.save(model.state_dict(), path)) and "
@@ -25,14 +29,26 @@ def save(obj, f):
                              "keeps the architecture too")
     tensors = {}
     text = tree.encode(obj, tensors, prefix="t")
-    safetensors_file.write(os.fspath(f), tensors, {"format": FORMAT, "version": VERSION, "tree": text})
+    metadata = {"format": FORMAT, "version": VERSION, "tree": text}
+    if hasattr(f, "write"):
+        f.write(safetensors_file.encode(tensors, metadata))
+    else:
+        safetensors_file.write(os.fspath(f), tensors, metadata)
 
 
 def load(f, map_location=None, weights_only=True):
     """Read what :func:`save` wrote; ``map_location`` moves the tensors (``"cpu"`` without a GPU).
 
-    ``weights_only`` is accepted for PyTorch code: nothing but data is ever loaded here.
+    ``weights_only`` is accepted for PyTorch code: nothing but data is ever loaded here. ``f`` is a
+    path, or a binary file object (read from its position to its end).
     """
+    if hasattr(f, "read"):
+        # the checks that guard a file read from a path guard the bytes too: they go through one
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "loaded.safetensors")
+            with open(path, "wb") as copy:
+                copy.write(f.read())
+            return load(path, map_location)
     path = os.fspath(f)
     tensors, metadata = safetensors_file.read(path)
     if metadata.get("format") != FORMAT or "tree" not in metadata:

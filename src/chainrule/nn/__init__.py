@@ -43,6 +43,7 @@ from chainrule.nn.losses import (
     MSELoss,
     MultiMarginLoss,
     NLLLoss,
+    SmoothL1Loss,
     SparseCategoricalCrossentropy,
     SSELoss,
 )

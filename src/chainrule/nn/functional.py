@@ -41,6 +41,7 @@ from chainrule.nn.losses import (
     mse_loss,
     multi_margin_loss,
     nll_loss,
+    smooth_l1_loss,
     sparse_categorical_crossentropy,
     sse_loss,
 )
@@ -59,3 +60,19 @@ def one_hot(tensor, num_classes=-1):
     if num_classes == -1:
         num_classes = int(labels.max()) + 1 if labels.size else 0
     return _one_hot(labels, num_classes, dtype="int64")
+
+
+def pad(input, pad, mode="constant", value=0.0):  # noqa: A002
+    """PyTorch's pad: ``pad`` lists (before, after) pairs from the LAST dim backwards, e.g. ``(1, 1)``
+    pads the last dim, ``(1, 1, 2, 0)`` the last two; only ``mode="constant"`` is implemented."""
+    from chainrule.ops import pad as numpy_pad
+
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is implemented, got {mode!r}")
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > input.ndim or min(pad, default=0) < 0:
+        raise ValueError(f"pad: expected an even number of non-negative sizes, at most two per dim of the "
+                         f"{input.ndim}-d input, got {pad}")
+    pairs = [(pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)]
+    widths = [(0, 0)] * (input.ndim - len(pairs)) + pairs[::-1]
+    return numpy_pad(input, widths, constant_values=value)

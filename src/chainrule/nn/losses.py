@@ -64,6 +64,15 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     return checks.apply_reduction(elementwise.where(small, quadratic, linear), reduction)
 
 
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """½d²/β where |d| < β, else |d| − ½β (PyTorch's): Huber's loss with δ = β, divided by β."""
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+    return huber_loss(input, target, reduction, delta=beta) * (1.0 / beta)
+
+
 # ---------------------------------------------------------------- binary classification
 def binary_cross_entropy(input, target, reduction="mean"):
     """−(t·log p + (1 − t)·log(1 − p)) for probabilities p, logs clamped at −100 (PyTorch's)."""
@@ -279,6 +288,13 @@ class HuberLoss(_Loss):
 
     def __init__(self, reduction="mean", delta=1.0):
         super().__init__(reduction, delta=float(delta))
+
+
+class SmoothL1Loss(_Loss):
+    function = staticmethod(smooth_l1_loss)
+
+    def __init__(self, reduction="mean", beta=1.0):
+        super().__init__(reduction, beta=float(beta))
 
 
 class BCELoss(_Loss):

@@ -12,7 +12,7 @@ from chainrule import backend
 from chainrule import data as _data
 from chainrule import random as cr_random
 from chainrule.autograd.tensor import Tensor
-from chainrule.data import Dataset, Subset, TensorDataset, random_split  # noqa: F401 - re-exported
+from chainrule.data import Dataset, Subset, random_split  # noqa: F401 - re-exported
 
 # keywords of torch's DataLoader that change how batches are produced, not what they hold
 _IGNORED = ("num_workers", "pin_memory", "timeout", "worker_init_fn", "prefetch_factor",
@@ -31,6 +31,20 @@ def _as_tensors(batch):
     if isinstance(batch, dict):
         return {key: _as_tensors(value) for key, value in batch.items()}
     return batch
+
+
+class TensorDataset(_data.TensorDataset):
+    """PyTorch's: sample ``i`` is the tuple of the tensors' rows ``i``, as Tensors; ``.tensors`` holds them.
+
+    The tensors' memory is shared, not copied; batches come from one fancy index per tensor.
+    """
+
+    def __init__(self, *tensors):
+        super().__init__(*tensors)
+        self.tensors = tuple(Tensor._from_op(array) for array in self.arrays)
+
+    def __getitem__(self, index):
+        return tuple(Tensor(array[index]) for array in self.arrays)
 
 
 class DataLoader(_data.DataLoader):

@@ -8,6 +8,7 @@ import warnings
 
 import numpy
 
+from chainrule.autograd.tensor import Tensor
 from chainrule.data import Dataset, mnist
 from chainrule.data.collate import default_collate
 
@@ -20,7 +21,12 @@ class MNIST(Dataset):
     Without a transform the image is a (28, 28) uint8 array; ``transforms.ToTensor()`` makes it a
     (1, 28, 28) float Tensor in [0, 1]. ``root`` is the directory of the IDX files (looked for in
     ``root``, ``root/MNIST/raw`` and the chainrule cache); ``download=True`` fetches them there.
+    As torchvision's, ``data`` holds all images as a (N, 28, 28) uint8 Tensor, ``targets`` the labels
+    as an int64 Tensor, and ``classes`` the class names.
     """
+
+    classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six", "7 - seven",
+               "8 - eight", "9 - nine"]
 
     def __init__(self, root, train=True, download=False, transform=None, target_transform=None):
         global _warned
@@ -30,16 +36,17 @@ class MNIST(Dataset):
             warnings.warn("MNIST: no IDX files found and none downloaded, so this is the embedded subset "
                           "of 5,000 digits (4,000 train, 1,000 test), not the full 70,000; pass "
                           "download=True where there is network", stacklevel=2)
-        (self.data, self.targets) = loaded[0] if train else loaded[1]
-        self.targets = self.targets.astype(numpy.int64)
+        images, labels = loaded[0] if train else loaded[1]
+        self._images, self._labels = images, labels.astype(numpy.int64)
+        self.data, self.targets = Tensor(self._images), Tensor(self._labels)  # sharing the arrays' memory
         self.train, self.transform, self.target_transform = train, transform, target_transform
         self.source = loaded.source
 
     def __len__(self):
-        return len(self.targets)
+        return len(self._labels)
 
     def __getitem__(self, index):
-        image, label = self.data[index], int(self.targets[index])
+        image, label = self._images[index], int(self._labels[index])
         if self.transform is not None:
             image = self.transform(image)
         if self.target_transform is not None:
@@ -48,7 +55,7 @@ class MNIST(Dataset):
 
     def get_batch(self, indices):
         if self.transform is None and self.target_transform is None:
-            return self.data[indices], self.targets[indices]
+            return self._images[indices], self._labels[indices]
         return default_collate([self[int(i)] for i in indices])
 
 

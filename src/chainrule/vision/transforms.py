@@ -43,6 +43,7 @@ class Normalize:
     """``(x - mean) / std`` per channel of a (C, H, W) Tensor."""
 
     def __init__(self, mean, std):
+        self._given = tuple(tuple(v) if hasattr(v, "__len__") else v for v in (mean, std))
         self.mean = numpy.asarray(mean, dtype=numpy.float32).reshape(-1, 1, 1)
         self.std = numpy.asarray(std, dtype=numpy.float32).reshape(-1, 1, 1)
         if (self.std == 0).any():
@@ -58,7 +59,7 @@ class Normalize:
         return Tensor(((array - mean) / std).astype(array.dtype, copy=False))
 
     def __repr__(self):
-        return f"Normalize(mean={self.mean.ravel().tolist()}, std={self.std.ravel().tolist()})"
+        return f"Normalize(mean={self._given[0]}, std={self._given[1]})"  # as given, as torchvision's
 
 
 class Lambda:

@@ -30,8 +30,13 @@ class StepFunction(Op):
 
 
 # ---------------------------------------------------------------- functions
-def relu(x):
-    return activation.relu(x)
+def _maybe_in_place(x, function, inplace, what):
+    """``function(x)``, or with ``inplace`` x itself changed to it (PyTorch's ``inplace=True``)."""
+    return x._replace_by(function, what) if inplace else function(x)
+
+
+def relu(x, inplace=False):
+    return _maybe_in_place(x, activation.relu, inplace, "relu(inplace=True)")
 
 
 def _keep_logits(probabilities, kind, logits):
@@ -54,8 +59,9 @@ def tanh(x):
     return elementwise.tanh(x)
 
 
-def leaky_relu(x, negative_slope=0.01):
-    return activation.leaky_relu(x, negative_slope)
+def leaky_relu(x, negative_slope=0.01, inplace=False):
+    return _maybe_in_place(x, lambda v: activation.leaky_relu(v, negative_slope), inplace,
+                           "leaky_relu(inplace=True)")
 
 
 def softplus(x, beta=1.0, threshold=20.0):
@@ -92,6 +98,8 @@ def log_softmax(x, axis=-1, dim=None):
 class _Activation(Module):
     """A parameter-free layer applying one function; subclasses set ``function``."""
 
+    inplace = False  # PyTorch's inplace=True: the layer changes its input and returns it
+
     def __init__(self, name=None):
         super().__init__()
         self.name = layer_name(self, name)
@@ -104,10 +112,14 @@ class _Activation(Module):
 
 
 class ReLU(_Activation):
-    """max(x, 0)."""
+    """max(x, 0); ``inplace=True`` changes the input itself, as PyTorch's."""
+
+    def __init__(self, inplace=False, name=None):
+        super().__init__(name)
+        self.inplace = bool(inplace)
 
     def forward(self, x):
-        return relu(x)
+        return relu(x, self.inplace)
 
 
 class Sigmoid(_Activation):
@@ -137,12 +149,13 @@ Heaviside = Step
 class LeakyReLU(_Activation):
     """x where x > 0, negative_slope·x elsewhere."""
 
-    def __init__(self, negative_slope=0.01, name=None):
+    def __init__(self, negative_slope=0.01, inplace=False, name=None):
         super().__init__(name)
         self.negative_slope = float(negative_slope)
+        self.inplace = bool(inplace)
 
     def forward(self, x):
-        return leaky_relu(x, self.negative_slope)
+        return leaky_relu(x, self.negative_slope, self.inplace)
 
     def get_config(self):
         return {"negative_slope": self.negative_slope, "name": self.name}

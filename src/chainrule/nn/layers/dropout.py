@@ -51,12 +51,14 @@ def dropout_mask(shape, p, dtype=numpy.float32, xp=numpy):
     return keep.astype(dtype) * (1.0 / (1.0 - p))
 
 
-def dropout(x, p=0.5, training=True):
+def dropout(x, p=0.5, training=True, inplace=False):
     """Inverted dropout (identity when not ``training`` or when p = 0); p = 1 gives zeros."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must lie in [0, 1], got {p}")
     if not training or p == 0.0:
         return x
+    if inplace:
+        return x._replace_by(lambda v: dropout(v, p, training), "dropout(inplace=True)")
     if p == 1.0:
         return ScaleByMask(x._data.dtype.type(0))(x)
     return ScaleByMask(dropout_mask(x.shape, p, x.dtype, array_module(x._data)))(x)
@@ -65,13 +67,14 @@ def dropout(x, p=0.5, training=True):
 class Dropout(Module):
     """Inverted dropout with drop probability ``p``, active only in training mode (``model.train()``)."""
 
-    def __init__(self, p=0.5, name=None):
+    def __init__(self, p=0.5, inplace=False, name=None):
         super().__init__()
         self.p = arguments.fraction(p, "p", type(self).__name__, upper_open=False)
+        self.inplace = bool(inplace)
         self.name = layer_name(self, name)
 
     def forward(self, x):
-        return dropout(x, self.p, self.training)
+        return dropout(x, self.p, self.training, self.inplace)
 
     def reset_parameters(self):
         """Nothing to initialise."""
@@ -83,12 +86,14 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-def dropout2d(x, p=0.5, training=True):
+def dropout2d(x, p=0.5, training=True, inplace=False):
     """Drop whole channels of (N, C, H, W) (or (C, H, W)): one keep-mask entry per channel."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout2d: p must lie in [0, 1], got {p}")
     if not training or p == 0.0:
         return x
+    if inplace:
+        return x._replace_by(lambda v: dropout2d(v, p, training), "dropout2d(inplace=True)")
     mask_shape = x.shape[:-2] + (1, 1)
     if p == 1.0:
         return ScaleByMask(x._data.dtype.type(0))(x)
@@ -99,4 +104,4 @@ class Dropout2d(Dropout):
     """Channel dropout: each channel of each sample is zeroed with probability ``p`` (PyTorch's)."""
 
     def forward(self, x):
-        return dropout2d(x, self.p, self.training)
+        return dropout2d(x, self.p, self.training, self.inplace)

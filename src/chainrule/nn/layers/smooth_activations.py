@@ -20,14 +20,18 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def elu(x, alpha=1.0):
+def elu(x, alpha=1.0, inplace=False):
     """x where x > 0, α(eˣ − 1) elsewhere."""
+    if inplace:
+        return x._replace_by(lambda v: elu(v, alpha), "elu(inplace=True)")
     negative = ew.exp(ew.minimum(x, 0.0)) - 1.0  # exp of the clipped input: no overflow where x > 0
     return ew.where(x._data > 0, x, negative * alpha)
 
 
-def selu(x):
+def selu(x, inplace=False):
     """scale · elu(x, α) with the self-normalising constants."""
+    if inplace:
+        return x._replace_by(selu, "selu(inplace=True)")
     return elu(x, SELU_ALPHA) * SELU_SCALE
 
 
@@ -41,13 +45,17 @@ def gelu(x, approximate="none"):
     return x * (erf(x * (1.0 / math.sqrt(2.0))) + 1.0) * 0.5
 
 
-def silu(x):
+def silu(x, inplace=False):
     """x·σ(x) (also called swish)."""
+    if inplace:
+        return x._replace_by(silu, "silu(inplace=True)")
     return x * activation.sigmoid(x)
 
 
-def hardtanh(x, min_val=-1.0, max_val=1.0):
+def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
     """x clipped to [min_val, max_val]."""
+    if inplace:
+        return x._replace_by(lambda v: hardtanh(v, min_val, max_val), "hardtanh(inplace=True)")
     return ew.clip(x, min_val, max_val)
 
 
@@ -59,12 +67,12 @@ def prelu(x, weight):
 
 
 class ELU(_Activation):
-    def __init__(self, alpha=1.0, name=None):
+    def __init__(self, alpha=1.0, inplace=False, name=None):
         super().__init__(name)
-        self.alpha = float(alpha)
+        self.alpha, self.inplace = float(alpha), bool(inplace)
 
     def forward(self, x):
-        return elu(x, self.alpha)
+        return elu(x, self.alpha, self.inplace)
 
     def get_config(self):
         return {"alpha": self.alpha, "name": self.name}
@@ -74,8 +82,12 @@ class ELU(_Activation):
 
 
 class SELU(_Activation):
+    def __init__(self, inplace=False, name=None):
+        super().__init__(name)
+        self.inplace = bool(inplace)
+
     def forward(self, x):
-        return selu(x)
+        return selu(x, self.inplace)
 
 
 class GELU(_Activation):
@@ -94,19 +106,23 @@ class GELU(_Activation):
 
 
 class SiLU(_Activation):
+    def __init__(self, inplace=False, name=None):
+        super().__init__(name)
+        self.inplace = bool(inplace)
+
     def forward(self, x):
-        return silu(x)
+        return silu(x, self.inplace)
 
 
 class Hardtanh(_Activation):
-    def __init__(self, min_val=-1.0, max_val=1.0, name=None):
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, name=None):
         super().__init__(name)
         if max_val <= min_val:
             raise ValueError(f"Hardtanh: max_val ({max_val}) must be greater than min_val ({min_val})")
-        self.min_val, self.max_val = float(min_val), float(max_val)
+        self.min_val, self.max_val, self.inplace = float(min_val), float(max_val), bool(inplace)
 
     def forward(self, x):
-        return hardtanh(x, self.min_val, self.max_val)
+        return hardtanh(x, self.min_val, self.max_val, self.inplace)
 
     def get_config(self):
         return {"min_val": self.min_val, "max_val": self.max_val, "name": self.name}
