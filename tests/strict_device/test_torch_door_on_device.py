@@ -317,3 +317,52 @@ def test_normalize_and_the_data_loader_keep_device_tensors_on_the_device():
     assert sorted(seen.tolist()) == list(range(10))
     rows = np.concatenate([to_host(b[0]._data) for b in batches])
     np.testing.assert_array_equal(rows, to_host(x._data)[seen])
+
+
+def test_the_lectures_autograd_listing_runs_on_the_device():
+    torch = cr  # the listing's names, with only the device changed
+    device = torch.device("cuda")
+    torch.manual_seed(0)
+    x = torch.randn(16, 30, device=device, dtype=torch.float)
+    y = torch.randn(16, 5, device=device, dtype=torch.float)
+    w1 = torch.randn(30, 8, device=device, dtype=torch.float, requires_grad=True)
+    w2 = torch.randn(8, 5, device=device, dtype=torch.float, requires_grad=True)
+    losses = []
+    for _ in range(20):
+        loss = (x.mm(w1).tanh().mm(w2) - y).pow(2).sum()
+        losses.append(loss.item())
+        loss.backward()
+        with torch.no_grad():
+            w1 -= 1e-3 * w1.grad
+            w2 -= 1e-3 * w2.grad
+            w1.grad.zero_()
+            w2.grad.zero_()
+    assert losses[-1] < losses[0] and _on_device(w1) and _on_device(w1.grad)
+
+
+def test_the_lectures_mnist_loop_runs_on_the_device():
+    import chainrule.optim as optim
+
+    device = cr.device("cuda")
+    cr.manual_seed(1)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(inplace=True), nn.Linear(8, 3)).to(device)
+    optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+    scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.9)
+    images, labels = cr.randn(24, 1, 4, 4), cr.randint(0, 3, (24,))
+    loader = cr.utils.data.DataLoader(cr.utils.data.TensorDataset(images, labels), batch_size=8, shuffle=True)
+    model.train()
+    for data, target in loader:
+        data, target = data.to(device), target.to(device)
+        optimizer.zero_grad()
+        loss = F.nll_loss(F.log_softmax(model(data), dim=1), target)
+        loss.backward()
+        optimizer.step()
+    scheduler.step()
+    model.eval()
+    with cr.no_grad():
+        output = F.log_softmax(model(images.to(device)), dim=1)
+        test_loss = F.nll_loss(output, labels.to(device), reduction="sum").item()
+        pred = output.max(1, keepdim=True)[1]
+        correct = pred.eq(labels.to(device).view_as(pred)).sum().item()
+    assert _on_device(pred) and isinstance(test_loss, float) and 0 <= correct <= 24
+    assert all(_on_device(p) for p in model.parameters()) and optimizer.param_groups[0]["lr"] == pytest.approx(0.09)
