@@ -365,4 +365,5 @@ def test_the_lectures_mnist_loop_runs_on_the_device():
         pred = output.max(1, keepdim=True)[1]
         correct = pred.eq(labels.to(device).view_as(pred)).sum().item()
     assert _on_device(pred) and isinstance(test_loss, float) and 0 <= correct <= 24
-    assert all(_on_device(p) for p in model.parameters()) and optimizer.param_groups[0]["lr"] == pytest.approx(0.09)
+    assert all(_on_device(p) for p in model.parameters())
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.09)

@@ -1,19 +1,11 @@
 """Maths, in-place changes, ``.data``/``.grad`` and grad modes as PyTorch code uses them, against torch (#12).
 
-See conftest's ``agrees_with_torch``: each idiom is written once; ``m.T`` is ``torch`` or ``chainrule``.
+See ``torch_oracle``: each idiom is written once; ``m.T`` is ``torch`` or ``chainrule``.
 """
 
-import numpy as np
-import pytest
+from torch_oracle import A, B, idiom_test, registry
 
-IDIOMS = {}
-A = np.arange(12, dtype=np.float32).reshape(3, 4) / 7 - 0.6
-B = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
-
-
-def idiom(function):
-    IDIOMS[function.__name__] = function
-    return function
+IDIOMS, idiom = registry()
 
 
 # ---------------------------------------------------------------- maths
@@ -252,6 +244,4 @@ def grad_modes_as_decorators(m):
     return f(w).requires_grad, g(w).requires_grad, h(w).requires_grad, m.T.is_grad_enabled()
 
 
-@pytest.mark.parametrize("name", sorted(IDIOMS))
-def test_idiom_agrees_with_torch(name, agrees_with_torch):
-    agrees_with_torch(IDIOMS[name])
+test_idiom_agrees_with_torch = idiom_test(IDIOMS)

@@ -1,23 +1,16 @@
-"""nn, optim, save/load and data as a PyTorch user writes them, against torch itself (#12).
+"""nn layers, losses and Module methods as a PyTorch user writes them, against torch itself (#12).
 
-See conftest's ``agrees_with_torch``: each idiom is written once; ``m.T`` is ``torch`` or ``chainrule``.
+See ``torch_oracle``: each idiom is written once; ``m.T`` is ``torch`` or ``chainrule``.
 Layers get the same parameters in both libraries (drawn here, copied in), so values and gradients
 are compared, not only shapes.
 """
 
-
 import numpy as np
-import pytest
+from torch_oracle import A, B, idiom_test, registry
 
-IDIOMS = {}
-A = np.arange(12, dtype=np.float32).reshape(3, 4) / 7 - 0.6
-B = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+IDIOMS, idiom = registry()
+
 IMAGES = np.random.default_rng(1).standard_normal((2, 4, 5, 5)).astype(np.float32)
-
-
-def idiom(function):
-    IDIOMS[function.__name__] = function
-    return function
 
 
 def _same_parameters(m, net, seed=0):
@@ -270,6 +263,4 @@ def module_reprs(m):
     )
 
 
-@pytest.mark.parametrize("name", sorted(IDIOMS))
-def test_idiom_agrees_with_torch(name, agrees_with_torch):
-    agrees_with_torch(IDIOMS[name])
+test_idiom_agrees_with_torch = idiom_test(IDIOMS)

@@ -1,21 +1,13 @@
-"""Tensors as a PyTorch user writes them, against torch itself (#12): see conftest's ``agrees_with_torch``.
+"""Tensors as a PyTorch user writes them, against torch itself (#12): see ``torch_oracle``.
 
-Devices and dtypes, creation, methods with dim/keepdim and named tuples, shapes, maths, in-place
-changes, ``.data``/``.grad``, grad modes. Each idiom is written once; ``m.T`` is ``torch`` or
-``chainrule``.
+Devices and dtypes, creation, methods with dim/keepdim and named tuples, shapes, indexing. Each
+idiom is written once; ``m.T`` is ``torch`` or ``chainrule``.
 """
 
 import numpy as np
-import pytest
+from torch_oracle import A, B, idiom_test, registry
 
-IDIOMS = {}
-A = np.arange(12, dtype=np.float32).reshape(3, 4) / 7 - 0.6
-B = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
-
-
-def idiom(function):
-    IDIOMS[function.__name__] = function
-    return function
+IDIOMS, idiom = registry()
 
 
 # ---------------------------------------------------------------- devices and dtypes
@@ -418,6 +410,4 @@ def gathers(m):
     return x.gather(1, i), m.T.gather(x, 1, i)
 
 
-@pytest.mark.parametrize("name", sorted(IDIOMS))
-def test_idiom_agrees_with_torch(name, agrees_with_torch):
-    agrees_with_torch(IDIOMS[name])
+test_idiom_agrees_with_torch = idiom_test(IDIOMS)

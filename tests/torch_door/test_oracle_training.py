@@ -1,6 +1,6 @@
 """save/load, optimisers, param_groups, lr schedulers and data as PyTorch code uses them, against torch (#12).
 
-See conftest's ``agrees_with_torch``: each idiom is written once; ``m.T`` is ``torch`` or ``chainrule``.
+See ``torch_oracle``: each idiom is written once; ``m.T`` is ``torch`` or ``chainrule``.
 """
 
 import io
@@ -8,16 +8,9 @@ import os
 import tempfile
 
 import numpy as np
-import pytest
+from torch_oracle import A, B, idiom_test, registry
 
-IDIOMS = {}
-A = np.arange(12, dtype=np.float32).reshape(3, 4) / 7 - 0.6
-B = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
-
-
-def idiom(function):
-    IDIOMS[function.__name__] = function
-    return function
+IDIOMS, idiom = registry()
 
 
 # ---------------------------------------------------------------- save and load
@@ -214,6 +207,4 @@ def custom_datasets_and_collation(m):
     )
 
 
-@pytest.mark.parametrize("name", sorted(IDIOMS))
-def test_idiom_agrees_with_torch(name, agrees_with_torch):
-    agrees_with_torch(IDIOMS[name])
+test_idiom_agrees_with_torch = idiom_test(IDIOMS)
