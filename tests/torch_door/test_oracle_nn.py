@@ -254,6 +254,19 @@ def batchnorm_state_and_zero_grad(m):
 
 
 @idiom
+def nn_utils_clip_and_vectors(m):
+    net = _same_parameters(m, m.nn.Linear(4, 3))
+    (net(m.T.tensor(B)) ** 2).sum().backward()
+    total = m.nn.utils.clip_grad_norm_(net.parameters(), max_norm=1.0)
+    grads = [p.grad.clone() for p in net.parameters()]
+    inf_norm = m.nn.utils.clip_grad_norm_(net.parameters(), 0.5, norm_type=float("inf"))
+    m.nn.utils.clip_grad_value_(net.parameters(), 0.05)
+    vector = m.nn.utils.parameters_to_vector(net.parameters())
+    m.nn.utils.vector_to_parameters(vector * 2, net.parameters())
+    return total, total.item(), grads, inf_norm, [p.grad for p in net.parameters()], vector, net.weight
+
+
+@idiom
 def module_reprs(m):
     return (
         repr(m.nn.Linear(2, 3)),

@@ -1,11 +1,30 @@
 """``torch.nn.utils``: gradient clipping and parameters as one flat vector."""
 
+import math
+
 import numpy
 
 from chainrule import backend
 from chainrule.autograd.tensor import Tensor, mark_changed
 from chainrule.gpu import move_array
-from chainrule.optim.clip import clip_grad_norm_, clip_grad_value_  # noqa: F401 - PyTorch's home for them
+from chainrule.optim import clip
+from chainrule.optim.clip import clip_grad_value_  # noqa: F401 - PyTorch's home for it
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """PyTorch's ``clip_grad_norm_``: as :func:`chainrule.optim.clip_grad_norm_`, but the total norm
+    comes back as a 0-d Tensor (the gradients' dtype and device), as torch's does, so that
+    ``norm.item()`` works; ``foreach`` is accepted and has no effect.
+    """
+    parameters = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    grads = [p.grad._data for p in parameters if p.grad is not None]
+    total = clip.clip_grad_norm_(parameters, max_norm, norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
+                           f"{total}, so they cannot be clipped; error_if_nonfinite=False scales them anyway")
+    if not grads:
+        return Tensor(numpy.zeros((), numpy.float32))
+    return Tensor._from_op(backend.array_module(grads[0]).asarray(total, dtype=grads[0].dtype))
 
 
 def parameters_to_vector(parameters):
