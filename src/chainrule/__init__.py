@@ -61,16 +61,17 @@ from chainrule.creation import (
     zeros,
     zeros_like,
 )
-from chainrule.device import bool_ as bool  # noqa: E402, A001 - torch.bool
 
 # PyTorch's door: where its meaning of a name differs from NumPy's, the top level has PyTorch's
 from chainrule.device import (  # noqa: E402
+    backends,
     cuda,
     device,
     double,
     float16,
     float32,
     float64,
+    get_default_dtype,
     half,
     int8,
     int16,
@@ -80,6 +81,7 @@ from chainrule.device import (  # noqa: E402
     short,
     uint8,
 )
+from chainrule.device import bool_ as bool  # noqa: E402, A001 - torch.bool
 from chainrule.device import float32 as float  # noqa: E402, A001 - torch.float
 from chainrule.device import int32 as int  # noqa: E402, A001 - torch.int
 from chainrule.errors import (

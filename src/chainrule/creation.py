@@ -15,7 +15,11 @@ def _dtype(dtype):
     return backend.DEFAULT_FLOAT if dtype is None else devices.as_dtype(dtype)
 
 
-def _shape(shape):
+def _shape(shape, size=None):
+    if size is not None:  # PyTorch's keyword: zeros(size=(2, 3))
+        if shape:
+            raise TypeError("give the shape as arguments or as size=, not both")
+        shape = (size,)
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
     return tuple(shape)
@@ -51,17 +55,17 @@ def from_numpy(array):
     return Tensor(array)
 
 
-def zeros(*shape, dtype=None, device=None, requires_grad=False):
-    return _made(numpy.zeros(_shape(shape), dtype=_dtype(dtype)), device, requires_grad)
+def zeros(*shape, size=None, dtype=None, device=None, requires_grad=False):
+    return _made(numpy.zeros(_shape(shape, size), dtype=_dtype(dtype)), device, requires_grad)
 
 
-def ones(*shape, dtype=None, device=None, requires_grad=False):
-    return _made(numpy.ones(_shape(shape), dtype=_dtype(dtype)), device, requires_grad)
+def ones(*shape, size=None, dtype=None, device=None, requires_grad=False):
+    return _made(numpy.ones(_shape(shape, size), dtype=_dtype(dtype)), device, requires_grad)
 
 
-def empty(*shape, dtype=None, device=None, requires_grad=False):
+def empty(*shape, size=None, dtype=None, device=None, requires_grad=False):
     """A tensor whose values are not set (zeros here: NumPy's uninitialised memory helps no one)."""
-    return zeros(*shape, dtype=dtype, device=device, requires_grad=requires_grad)
+    return zeros(*shape, size=size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
@@ -128,16 +132,17 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     return _made(numpy.eye(n, m, dtype=_dtype(dtype)), device, requires_grad)
 
 
-def rand(*shape, generator=None, dtype=None, device=None, requires_grad=False):
+def rand(*shape, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform on [0, 1); ``generator=``: a :class:`chainrule.Generator` to draw from, not the library's."""
-    values = random.numpy_generator(generator).random(_shape(shape), dtype=numpy.dtype(_dtype(dtype)))
+    draw = random.numpy_generator(generator)
+    values = draw.random(_shape(shape, size), dtype=numpy.dtype(_dtype(dtype)))
     return _made(values, device, requires_grad)
 
 
-def randn(*shape, generator=None, dtype=None, device=None, requires_grad=False):
+def randn(*shape, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal; ``generator=`` as in :func:`rand`."""
     draw = random.numpy_generator(generator)
-    values = draw.standard_normal(_shape(shape), dtype=numpy.dtype(_dtype(dtype)))
+    values = draw.standard_normal(_shape(shape, size), dtype=numpy.dtype(_dtype(dtype)))
     return _made(values, device, requires_grad)
 
 

@@ -150,3 +150,26 @@ class cuda:  # noqa: N801 - PyTorch's module name, a namespace here
     @staticmethod
     def manual_seed(seed):
         """Seeding the GPU's stream: nothing to do where the CPU generator draws everything."""
+
+    @staticmethod
+    def manual_seed_all(seed):
+        """As :meth:`manual_seed`: device draws are seeded from the library's stream (``cr.manual_seed``)."""
+
+
+class backends:  # noqa: N801 - PyTorch's module name, a namespace here
+    """``cr.backends.cudnn.deterministic = True`` and friends, from seeding boilerplate: settings kept
+    for code that sets them; chainrule's ops are deterministic and have no cuDNN to tune."""
+
+    class cudnn:  # noqa: N801
+        enabled = True
+        deterministic = False
+        benchmark = False
+
+        @staticmethod
+        def is_available():
+            return False
+
+
+def get_default_dtype():
+    """The dtype of floats made without one (``cr.tensor(1.0)``, ``cr.zeros(2)``): float32."""
+    return backend.DEFAULT_FLOAT

@@ -244,7 +244,7 @@ def norm(input, p="fro", dim=None, keepdim=False):  # noqa: A002
 
 
 def clamp(input, min=None, max=None):  # noqa: A001, A002
-    return ops.clip(_as_tensor(input), min, max)
+    return _as_tensor(input).clamp(min, max)
 
 
 def sign(input):  # noqa: A002

@@ -45,6 +45,14 @@ def products_and_elementwise(m):
 
 
 @idiom
+def clamp_to_tensor_bounds(m):
+    x, low = m.T.tensor(A, requires_grad=True), m.T.tensor(B)
+    y = x.clamp(min=low)
+    (y * m.T.tensor(B)).sum().backward()
+    return y, m.T.clamp(x, max=low), x.clamp(low, low + 0.5), x.grad
+
+
+@idiom
 def comparisons(m):
     x, y = m.T.tensor(A), m.T.tensor(B)
     return (

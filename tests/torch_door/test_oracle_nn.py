@@ -267,6 +267,36 @@ def nn_utils_clip_and_vectors(m):
 
 
 @idiom
+def initialisers_draw_pytorchs_distributions(m):
+    m.T.manual_seed(0)
+    init, w = m.nn.init, m.T.empty(400, 300)
+    stats = []
+    for fill, measure in [
+        (lambda: init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu"), lambda: w.std()),
+        (lambda: init.xavier_uniform_(w), lambda: w.abs().max()),
+        (lambda: init.normal_(w, mean=0, std=0.02), lambda: w.std()),
+        (lambda: init.trunc_normal_(w, std=1.0, a=-0.5, b=1.0), lambda: w.min()),
+        (lambda: init.trunc_normal_(w, std=1.0, a=-0.5, b=1.0), lambda: w.max()),
+        (lambda: init.uniform_(w, -0.1, 0.1), lambda: w.max()),
+        (lambda: init.kaiming_uniform_(w, a=5**0.5), lambda: w.abs().max()),
+    ]:
+        fill()
+        stats.append(round(float(measure()), 2))
+    square, wide = m.T.empty(4, 4), m.T.empty(3, 2, 3)
+    init.orthogonal_(square, gain=2.0)
+    init.orthogonal_(wide)
+    flat = wide.reshape(3, 6)
+    return (
+        stats,
+        (square @ square.t()).round(),
+        (flat @ flat.t()).round(),
+        init.calculate_gain("relu"),
+        init.calculate_gain("leaky_relu", 0.2),
+        init.calculate_gain("tanh"),
+    )
+
+
+@idiom
 def module_reprs(m):
     return (
         repr(m.nn.Linear(2, 3)),

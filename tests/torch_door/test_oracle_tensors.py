@@ -118,7 +118,29 @@ def element_facts(m):
     return x.element_size(), x.nelement(), x.ndimension(), x.t().is_contiguous(), x.is_contiguous()
 
 
+@idiom
+def seeding_boilerplate(m):
+    m.T.manual_seed(0)
+    m.T.cuda.manual_seed(0)
+    m.T.cuda.manual_seed_all(0)
+    m.T.backends.cudnn.deterministic = True
+    m.T.backends.cudnn.benchmark = False
+    return m.T.backends.cudnn.deterministic, m.T.get_default_dtype()
+
+
 # ---------------------------------------------------------------- creation
+@idiom
+def shapes_given_as_size(m):
+    T = m.T
+    return (
+        T.zeros(size=(2, 3)).shape,
+        T.ones(size=[2]).shape,
+        T.empty(size=(1, 2)).shape,
+        T.rand(size=(3,)).shape,
+        T.randn(size=(2, 2)).shape,
+    )
+
+
 @idiom
 def creation_shapes_and_dtypes(m):
     T = m.T

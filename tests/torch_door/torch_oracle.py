@@ -30,8 +30,8 @@ def _comparable(value, torch):
         return ("tensor", str(value.dtype).replace("torch.", ""), np.array(array))
     if isinstance(value, torch.dtype):
         return ("dtype", str(value).replace("torch.", ""))
-    if isinstance(value, np.dtype):
-        return ("dtype", str(value))
+    if isinstance(value, np.dtype) or isinstance(value, type) and issubclass(value, np.generic):
+        return ("dtype", str(np.dtype(value)))  # cr.float32 is numpy.float32, a type
     if isinstance(value, (torch.device, cr.device)):
         return ("device", str(value))
     if isinstance(value, (tuple, list)):  # torch.Size and named tuples too

@@ -35,6 +35,10 @@ class TorchMaths:
         return ops.pow(self, exponent)
 
     def clamp(self, min=None, max=None):  # noqa: A002
+        """Clip to [min, max]; a bound may be a tensor (elementwise bounds, as PyTorch's)."""
+        if isinstance(min, TorchMaths) or isinstance(max, TorchMaths):
+            out = self if min is None else ops.maximum(self, min)
+            return out if max is None else ops.minimum(out, max)
         return ops.clip(self, min, max)
 
     clip = clamp

@@ -100,6 +100,45 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
     return _fill(tensor, mean + std * random.numpy_generator(generator).standard_normal(tensor.shape))
 
 
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """N(mean, std²) cut to [a, b] (a and b are values, not multiples of std, as in PyTorch).
+
+    Draws that fall outside are drawn again until none does; the bounds must leave some
+    probability between them.
+    """
+    if _skipping():
+        return tensor
+    if not a < b or std <= 0:
+        raise ConfigError(f"trunc_normal_: expected a < b and std > 0, got a={a}, b={b}, std={std}")
+    draw = random.numpy_generator(generator)
+    values = mean + std * draw.standard_normal(tensor.shape)
+    for _ in range(1000):
+        outside = (values < a) | (values > b)
+        if not outside.any():
+            return _fill(tensor, values)
+        values[outside] = mean + std * draw.standard_normal(int(outside.sum()))
+    raise ConfigError(f"trunc_normal_: [{a}, {b}] holds almost none of N({mean}, {std}²); widen the bounds")
+
+
+def orthogonal_(tensor, gain=1.0, generator=None):
+    """A (semi-)orthogonal matrix, as PyTorch's: the Q of a Gaussian matrix's QR (signs fixed by R's
+    diagonal), reshaped to the tensor (rows = first dim) and scaled by ``gain``."""
+    if _skipping():
+        return tensor
+    if tensor.ndim < 2:
+        raise ConfigError(f"orthogonal_: expected a tensor of at least 2 dims, got shape {tensor.shape}")
+    rows = tensor.shape[0]
+    columns = math.prod(tensor.shape) // rows
+    flat = random.numpy_generator(generator).standard_normal((rows, columns))
+    if rows < columns:
+        flat = flat.T
+    q, r = numpy.linalg.qr(flat)
+    q = q * numpy.sign(numpy.diag(r))
+    if rows < columns:
+        q = q.T
+    return _fill(tensor, gain * q.reshape(tensor.shape))
+
+
 def constant_(tensor, value):
     if _skipping():
         return tensor
