@@ -131,6 +131,20 @@ METHODS = {
     "clamp_": (lambda x: x.detach().clone().clamp_(-0.5, 0.5), [_f(3, 4)]),
     "setitem": (lambda x, y: _assigned(x, y), [_f(3, 4), _f(4)]),
     "data_update": (lambda x, y: _data_update(x, y), [_f(3, 4), _f(3, 4)]),
+    # found by the sweep against torch
+    "topk": (lambda x: x.topk(2, dim=1), [_f(3, 4)]),
+    "rounding": (lambda x: (x.floor(), x.ceil(), x.trunc(), x // 0.3, x % 0.3,
+                            x.div(0.3, rounding_mode="trunc")), [_f(3, 4)]),
+    "reciprocal_square_rsqrt": (lambda x: (x.reciprocal(), x.square(), x.rsqrt()), [_pos(3, 4)]),
+    "masks": (lambda x: ((x > 0) & (x < 1), (x > 0) | (x < -1), (x > 0) ^ (x > 1), ~(x > 0),
+                         (x > 0).logical_not()), [_f(3, 4)]),
+    "integer_division": (lambda i: (i // 2, i % 3, i.div(2, rounding_mode="floor"), i / 2), [_i(9, 3, 4)]),
+    "clamp_tensor_bounds": (lambda x, lo: (x.clamp(min=lo), cr.clamp(x, lo, lo + 1)), [_f(3, 4), _f(3, 4)]),
+    "facts": (lambda x: (x.is_floating_point(), x.element_size(), x.nelement(), x.is_contiguous(),
+                         x.grad_fn is None), [_f(3, 4)]),
+    "in_place_activations": (lambda x: [F.relu(x * 1.0, inplace=True), nn.ELU(inplace=True)(x * 1.0),
+                                        nn.SiLU(True)(x * 1.0), nn.Hardtanh(inplace=True)(x * 1.0)],
+                             [_f(3, 4)]),
 }
 
 
@@ -173,6 +187,11 @@ FUNCTIONS = {
     "cr.tensor_of_tensor": (lambda x: (cr.tensor(x), cr.as_tensor(x)), [_f(3, 4)]),
     "nn.utils.parameters_to_vector": (lambda x, y: nn.utils.parameters_to_vector([x, y]), [_f(3, 4), _f(2)]),
     "F.activations": (lambda x: (F.elu(x), F.gelu(x), F.selu(x), F.silu(x), F.hardtanh(x)), [_f(3, 4)]),
+    "F.pad": (lambda x: (F.pad(x, (1, 2)), F.pad(x, (1, 0, 0, 1), value=0.5)), [_f(2, 3, 4)]),
+    "F.smooth_l1_loss": (lambda x, y: (F.smooth_l1_loss(x, y), nn.SmoothL1Loss(beta=0.5)(x, y)),
+                         [_f(3, 4), _f(3, 4)]),
+    "cr.comparisons_topk": (lambda x, y: (cr.eq(x, y), cr.ge(x, y), cr.lt(x, 0), cr.topk(x, 1),
+                                          cr.equal(x, x)), [_f(3, 4), _f(3, 4)]),
     "F.losses": (lambda x, t: (F.nll_loss(F.log_softmax(x, dim=1), t, reduction="sum"),
                                F.cross_entropy(x, t)), [_f(6, 5), _i(5, 6)]),
 }
@@ -269,8 +288,10 @@ def test_clipping_and_zero_grad_keep_gradients_on_the_device():
     lambda t, g: t.normal_(0, 2, generator=g), lambda t, g: t.uniform_(-1, 1, generator=g),
     lambda t, g: nn.init.kaiming_uniform_(t, generator=g),
     lambda t, g: nn.init.xavier_normal_(t, generator=g),
-    lambda t, g: nn.init.constant_(t, 0.5)], ids=["normal_", "uniform_", "kaiming_uniform_", "xavier_normal_",
-                                                  "constant_"])
+    lambda t, g: nn.init.constant_(t, 0.5), lambda t, g: nn.init.trunc_normal_(t, std=0.5, generator=g),
+    lambda t, g: nn.init.orthogonal_(t, generator=g)],
+    ids=["normal_", "uniform_", "kaiming_uniform_", "xavier_normal_", "constant_", "trunc_normal_",
+         "orthogonal_"])
 def test_in_place_fills_draw_the_same_numbers_onto_the_device(fill):
     host = fill(cr.zeros(3, 4), cr.Generator().manual_seed(1))
     device = fill(cr.zeros(3, 4, device="cuda"), cr.Generator().manual_seed(1))
