@@ -297,6 +297,23 @@ def initialisers_draw_pytorchs_distributions(m):
 
 
 @idiom
+def load_state_dict_reports_missing_and_unexpected_keys(m):
+    net = m.nn.Linear(2, 2)
+    state = net.state_dict()
+    del state["bias"]
+    state["extra"] = m.T.zeros(1)
+    result = net.load_state_dict(state, strict=False)
+    return result.missing_keys, result.unexpected_keys, list(result)
+
+
+@idiom
+def load_state_dict_strict_refuses_a_missing_key(m):
+    state = m.nn.Linear(2, 2).state_dict()
+    del state["bias"]
+    return m.nn.Linear(2, 2).load_state_dict(state)
+
+
+@idiom
 def module_reprs(m):
     return (
         repr(m.nn.Linear(2, 3)),

@@ -207,4 +207,13 @@ def custom_datasets_and_collation(m):
     )
 
 
+@idiom
+def concatenated_and_split_datasets(m):
+    joined = m.data.ConcatDataset(
+        [m.data.TensorDataset(m.T.arange(3)), m.data.TensorDataset(m.T.arange(4) * 10)]
+    )
+    train, val = m.data.random_split(joined, [5, 2], generator=m.T.Generator().manual_seed(0))
+    return len(joined), joined[4], joined[-1], joined[0], len(train), len(val), type(train[0][0]).__name__
+
+
 test_idiom_agrees_with_torch = idiom_test(IDIOMS)

@@ -5,7 +5,7 @@ registers it under that name; the dotted path of names (``encoder.0.weight``) is
 ``state_dict`` and in weight files.
 """
 
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 import numpy
 
@@ -16,6 +16,9 @@ from chainrule.backend import array_module, is_floating
 from chainrule.errors import ConfigError, ShapeError
 from chainrule.gpu import move_array
 from chainrule.nn.parameter import Parameter
+
+# what load_state_dict returns, as PyTorch's: a pair that also has .missing_keys and .unexpected_keys
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 def _not_a_parameter(module, name, value):
@@ -295,7 +298,8 @@ class Module:
         """Copy arrays (NumPy arrays or Tensors) into the existing parameters and buffers.
 
         Values keep each parameter's dtype. With ``strict``, any missing, unexpected or wrongly shaped
-        key raises before anything is changed. Returns ``(missing, unexpected)`` key lists.
+        key raises before anything is changed. Returns ``(missing_keys, unexpected_keys)`` lists, a named
+        tuple as PyTorch's.
         """
         targets = dict(self._state_entries())
         values = {k: (v._data if isinstance(v, Tensor) else numpy.asarray(v)) for k, v in state_dict.items()}
@@ -317,7 +321,7 @@ class Module:
                 target._data[...] = move_array(values[k], array_module(target._data)).astype(target.dtype,
                                                                                             copy=False)
                 mark_changed(target)
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     def to(self, *targets, dtype=None):
         """Convert every floating parameter and buffer to ``dtype``, in place; returns self.

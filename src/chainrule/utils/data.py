@@ -6,6 +6,9 @@ handing each batch over as Tensors, and in accepting PyTorch's loader keywords t
 NumPy CPU loader (``num_workers``, ``pin_memory``, ...).
 """
 
+import bisect
+import itertools
+
 import numpy
 
 from chainrule import backend
@@ -45,6 +48,28 @@ class TensorDataset(_data.TensorDataset):
 
     def __getitem__(self, index):
         return tuple(Tensor(array[index]) for array in self.arrays)
+
+
+class ConcatDataset(Dataset):
+    """The samples of ``datasets`` one after the other, as PyTorch's."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: expected at least one data set, got none")
+        self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"ConcatDataset: index {index} out of range for {len(self)} samples")
+        which = bisect.bisect_right(self.cumulative_sizes, index)
+        start = self.cumulative_sizes[which - 1] if which else 0
+        return self.datasets[which][index - start]
 
 
 class DataLoader(_data.DataLoader):
