@@ -99,3 +99,13 @@ def test_group_norm_exports_at_opset_18_where_reduce_mean_takes_axes_as_input(tm
     with cr.no_grad():
         want = layer(cr.tensor(x)).data
     numpy.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_in_place_activations_export_as_their_ops_and_stay_in_place_after(tmp_path):
+    # an inplace=True layer returns its own input object: the trace must still see it as a layer
+    cr.manual_seed(5)
+    model = nn.Sequential(nn.Linear(5, 6), nn.ReLU(inplace=True), nn.Linear(6, 4), nn.ELU(inplace=True),
+                          nn.Linear(4, 3), nn.Hardtanh(inplace=True))
+    proto = run_both(model, images((3, 5)) * 8 - 4, tmp_path)
+    assert {"Relu", "Elu", "Clip"} <= set(ops(proto))
+    assert all(layer.inplace for layer in (model[1], model[3], model[5]))

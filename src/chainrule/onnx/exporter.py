@@ -196,10 +196,16 @@ def _trace(model, sample):
     for prefix, module in model.named_modules():
         if _translated_whole(module):
             handles.append(module.register_forward_hook(record(prefix + "." if prefix else "")))
+    # an inplace=True layer returns its input object, which the hook would take for an identity
+    in_place = [module for module in model.modules() if getattr(module, "inplace", False)]
     try:
+        for module in in_place:
+            module.inplace = False
         with evaluating(model), enable_grad():
             output = model(x)
     finally:
+        for module in in_place:
+            module.inplace = True
         for handle in handles:
             handle.remove()
     return calls, output, x
