@@ -229,3 +229,22 @@ def test_a_loss_object_with_its_defaults_is_saved_by_name_and_loads_compiled(tmp
     loaded = keras.models.load_model(tmp_path / "m.keras")
     assert not [w for w in recwarn if "loss function" in str(w.message)]
     assert loaded.evaluate(x, y, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-6)
+
+
+@pytest.mark.parametrize("verbose, lines", [(0, 0), (1, 3), (2, 3)])
+def test_fit_verbose_as_keras(capsys, verbose, lines):
+    """Keras's verbose: 0 silent, 2 one plain line per epoch and nothing else (no bar, no summary
+    lines), 1 a bar on a terminal, else one line per epoch."""
+    x, y = _data()
+    _classifier().fit(x, y, epochs=3, verbose=verbose)
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(printed) == lines
+    assert all(line.startswith(f"Epoch {i + 1}/3") for i, line in enumerate(printed))
+    assert not any("lr:" in line for line in printed)
+
+
+@pytest.mark.parametrize("verbose", [3, True, "yes"])
+def test_fit_verbose_refuses_what_keras_has_not(verbose):
+    x, y = _data()
+    with pytest.raises(cr.errors.ConfigError, match="verbose must be"):
+        _classifier().fit(x, y, epochs=1, verbose=verbose)

@@ -221,7 +221,7 @@ class Model(ModelViews, base.WeightsView, engine.Model):
         where = f"{type(self).__name__}.fit"
         base.check_keywords(where, kwargs)
         batch_size = 32 if batch_size is None else batch_size
-        verbose = 1 if verbose == "auto" else verbose
+        verbose = _keras_verbose(verbose, where)
         x, y = several_inputs(self, x, where), several_targets(self, y, where)
         validation_weights = None
         if validation_split and validation_data is None and not data_adapter._is_dataset(x):
@@ -255,7 +255,7 @@ class Model(ModelViews, base.WeightsView, engine.Model):
         where = f"{type(self).__name__}.evaluate"
         base.check_keywords(where, kwargs)
         batch_size = 32 if batch_size is None else batch_size
-        verbose = 1 if verbose == "auto" else verbose
+        verbose = _keras_verbose(verbose, where)
         x, y = several_inputs(self, x, where), several_targets(self, y, where)
         if sample_weight is not None or ArrayGroup in (type(x), type(y)):
             x, y = weighted_samples(x, y, sample_weight, None, where), None
@@ -317,6 +317,18 @@ class Model(ModelViews, base.WeightsView, engine.Model):
     def set_weights(self, weights):
         self._build_if_possible()
         base.set_weights(self, weights)
+
+def _keras_verbose(verbose, where):
+    """Keras's ``verbose`` for fit in the engine's terms: "auto" and 1 a bar (a line per epoch off a
+    terminal), 2 one plain line per epoch, 0 nothing."""
+    if verbose == "auto":
+        return 1
+    if verbose == 2:
+        return "epoch"
+    if verbose in (0, 1) and not isinstance(verbose, bool):
+        return verbose
+    raise ConfigError(f"{where}: verbose must be 'auto', 0, 1 or 2 (Keras's values), got {verbose!r}")
+
 
 def _takes_data(step):
     """Whether ``step`` is Keras 3's ``train_step(self, data)``: one argument after self."""

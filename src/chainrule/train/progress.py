@@ -110,9 +110,14 @@ def _tqdm_available():
 
 
 def make(verbose, stream=None):
-    """The progress callback for ``verbose`` (None for 0): a tqdm bar or plain epoch lines."""
+    """The progress callback for ``verbose`` (None for 0): a tqdm bar or plain epoch lines.
+
+    ``"epoch"`` is Keras's ``verbose=2``: one plain line per epoch, never a bar (the Keras door's
+    mapping; the engine's own 2 means more detail)."""
     if not verbose:
         return None
+    if verbose == "epoch":
+        return EpochLines(1, stream)
     out = stream if stream is not None else sys.stdout
     interactive = getattr(out, "isatty", lambda: False)()
     if verbose == 1 and interactive and _tqdm_available():
