@@ -2,6 +2,7 @@
 
 import pytest
 
+from chainrule.kernels import blas_route
 from chainrule.kernels import mkl as blas
 
 
@@ -25,11 +26,13 @@ def count_calls(monkeypatch):
 
 @pytest.fixture
 def mkl(monkeypatch):
-    """MKL loaded, whatever CHAINRULE_BLAS says; skip where the mkl package is not installed."""
-    monkeypatch.delenv(blas.SWITCH_VARIABLE, raising=False)
+    """MKL loaded and chosen (CHAINRULE_BLAS=mkl, as if this process had not chosen yet), whether or not
+    it wins here; skip where the mkl package is not installed."""
+    monkeypatch.setenv(blas.SWITCH_VARIABLE, "mkl")
+    monkeypatch.setattr(blas_route, "_choice", None)
     if blas.find_library() is None:
         pytest.skip("the mkl package is not installed (pip install chainrule[mkl])")
-    assert blas.load()
+    assert blas.load() and blas.active() == "mkl"
 
 
 @pytest.fixture
@@ -37,6 +40,7 @@ def forget_mkl(monkeypatch):
     """``forget_mkl()``: as in a process that has not looked for MKL yet (the next call looks again)."""
 
     def forget():
+        monkeypatch.setattr(blas_route, "_choice", None)
         monkeypatch.setattr(blas, "library", None)
         monkeypatch.setattr(blas, "_routines", {})
         monkeypatch.setattr(blas, "_packers", {})

@@ -16,6 +16,7 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import backend
+from chainrule.kernels import blas_route
 from chainrule.kernels import mkl as blas
 
 TOLERANCE = {np.float32: 2e-5, np.float64: 1e-12}
@@ -36,7 +37,7 @@ def without_mkl(monkeypatch, forget_mkl):
     monkeypatch.delenv(blas.SWITCH_VARIABLE, raising=False)
     monkeypatch.setattr(blas, "find_library", lambda: None)
     forget_mkl()
-    monkeypatch.setattr(backend, "_gemm", blas.first_gemm)
+    monkeypatch.setattr(backend, "_gemm", blas_route.first_gemm)
 
 
 def layouts(matrix):
@@ -252,10 +253,10 @@ def test_without_mkl_gemm_is_numpys_product(without_mkl):
     np.testing.assert_array_equal(backend.gemm(batched, a.T.astype(np.float64)), batched @ a.T)
 
 
-def test_the_switch_forces_numpy(monkeypatch):
+def test_the_switch_forces_numpy(monkeypatch, forget_mkl):
     monkeypatch.setenv(blas.SWITCH_VARIABLE, "numpy")
-    monkeypatch.setattr(blas, "library", None)
-    monkeypatch.setattr(backend, "_gemm", blas.first_gemm)
+    forget_mkl()
+    monkeypatch.setattr(backend, "_gemm", blas_route.first_gemm)
     monkeypatch.setattr(blas, "find_library", lambda: pytest.fail("the library must not be looked for"))
     a = np.ones((2, 3), np.float32)
     np.testing.assert_array_equal(backend.gemm(a, a.T), np.full((2, 2), 3, np.float32))

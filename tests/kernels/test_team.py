@@ -26,6 +26,7 @@ pytest.importorskip("numba")
 
 import chainrule as cr  # noqa: E402
 import chainrule.nn as nn  # noqa: E402
+from chainrule.kernels import blas_route  # noqa: E402
 from chainrule.kernels import compiled as fast  # noqa: E402
 from chainrule.kernels import lstm as recurrent  # noqa: E402
 from chainrule.kernels import mkl as blas  # noqa: E402
@@ -38,7 +39,8 @@ def the_team(monkeypatch, count_calls):
     if not fast.enabled():
         pytest.skip("compiled kernels are switched off (CHAINRULE_NO_NUMBA)")
     monkeypatch.delenv("MKL_THREADING_LAYER", raising=False)
-    monkeypatch.delenv(blas.SWITCH_VARIABLE, raising=False)
+    monkeypatch.setenv(blas.SWITCH_VARIABLE, "mkl")  # the team exists only where MKL runs the products
+    monkeypatch.setattr(blas_route, "_choice", None)
     monkeypatch.setattr(team, "_opened", None)
     if team.size() < 2:
         pytest.skip("needs MKL (pip install chainrule[mkl]) on its own OpenMP team of 2+ threads; where"
@@ -136,7 +138,7 @@ def test_small_steps_and_other_arrays_keep_one_thread(the_team):
 @pytest.mark.parametrize("setting", ["MKL_THREADING_LAYER=GNU", "MKL_THREADING_LAYER=SEQUENTIAL",
                                      "CHAINRULE_BLAS=numpy", "MKL_NUM_THREADS=1"])
 def test_no_team_where_it_might_not_be_mkls_own(monkeypatch, forget_mkl, setting):
-    monkeypatch.delenv(blas.SWITCH_VARIABLE, raising=False)
+    monkeypatch.setenv(blas.SWITCH_VARIABLE, "mkl")  # MKL chosen: only the setting may rule the team out
     mkl = blas.library if blas.load() else None  # the process's MKL, before the setting
     threads = mkl.MKL_Get_Max_Threads() if mkl is not None else None
     variable, value = setting.split("=")
@@ -211,8 +213,7 @@ def test_the_team_is_no_larger_than_the_openmp_runtime_allows():
     if blas.find_library() is None:
         pytest.skip("needs MKL (pip install chainrule[mkl])")
     code = "from chainrule.kernels.compiled import team; print(team.size())"
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "2"}
-    environment.pop(blas.SWITCH_VARIABLE, None)
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "2", blas.SWITCH_VARIABLE: "mkl"}
     result = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr

@@ -1,18 +1,19 @@
 """2-D matrix products on Intel MKL (the optional ``mkl`` extra), called through ``ctypes``.
 
-NumPy's wheels multiply matrices with OpenBLAS; PyTorch's CPU wheels use MKL, which is 10-75% faster
-on the shapes of a small network's training step. When Intel's ``mkl`` package is installed
-(``pip install chainrule[mkl]``), :func:`gemm` sends each 2-D float32/float64 product to
+NumPy's wheels multiply matrices with OpenBLAS; PyTorch's CPU wheels use MKL, which is faster on some
+machines and slower on others (benchmarks/README.md). When Intel's ``mkl`` package is installed
+(``pip install chainrule[mkl]``) and measures faster here (:mod:`chainrule.kernels.blas_route`
+decides, once a process), :func:`gemm` sends each 2-D float32/float64 product to
 ``cblas_sgemm``/``cblas_dgemm``; everything else (other dtypes, mixed dtypes, batches, strides BLAS
 cannot describe, overlapping ``out``) goes to NumPy, so the answer is always NumPy's up to rounding.
 
-Nothing here runs at ``import chainrule``: :mod:`chainrule.kernels` installs :func:`first_gemm` as
-:func:`chainrule.backend.gemm` (through :func:`chainrule.backend.set_gemm`), which looks for the
-library at the first product, once, and then installs :func:`gemm` or steps aside for NumPy.
-Environment, read at that moment:
+Nothing here runs at ``import chainrule``: :mod:`chainrule.kernels` installs
+:func:`chainrule.kernels.blas_route.first_gemm` as :func:`chainrule.backend.gemm`, which at the first
+product looks for the library, times it against NumPy's BLAS, and installs :func:`gemm` or steps
+aside for NumPy. Environment, read at that moment:
 
-- ``CHAINRULE_BLAS=numpy`` forces NumPy's own BLAS (to compare, or to rule MKL out of a bug hunt);
-  ``mkl`` or ``auto`` (the default) use MKL when it is installed.
+- ``CHAINRULE_BLAS=numpy`` forces NumPy's own BLAS (to compare, or to rule MKL out of a bug hunt),
+  ``mkl`` forces MKL when it is installed; ``auto`` (the default) uses MKL where it measures faster.
 - ``MKL_NUM_THREADS`` (else ``OMP_NUM_THREADS``) sets MKL's thread count; unset, MKL chooses (one
   thread per physical core).
 - ``KMP_BLOCKTIME`` (Intel OpenMP's own setting, milliseconds, default 200) is how long MKL's worker
@@ -154,8 +155,10 @@ def _data(a):
 
 
 def active():
-    """The BLAS that :func:`gemm` uses for float products: "mkl" or "numpy"."""
-    return "mkl" if load() else "numpy"
+    """The BLAS that the products run on: "mkl" or "numpy" (chosen once: :mod:`.blas_route`)."""
+    from chainrule.kernels import blas_route
+
+    return blas_route.active()
 
 
 def numpy_gemm(a, b, out=None, accumulate=False):
@@ -277,16 +280,17 @@ class PackedRight:
     recurrent weight, used by every time step of a sequence, is such an operand (figures:
     benchmarks/README.md).
 
-    The packed copy is of ``b``'s values when packed: pack again after ``b`` changes. Without MKL, or
-    for anything the packed route does not take (another row count, dtype or layout), :meth:`matmul`
-    is :func:`gemm` with ``b`` itself, so the answer never depends on the route beyond rounding.
+    The packed copy is of ``b``'s values when packed: pack again after ``b`` changes. Where the
+    products do not run on MKL, or for anything the packed route does not take (another row count,
+    dtype or layout), :meth:`matmul` is the plain product with ``b`` itself (:func:`_plain`), so
+    the answer never depends on the route beyond rounding.
     The packed copy lives in workspace memory (MKL asks for ~10x the size of ``b`` and touches a
     fraction of it), held by this object until it is dropped.
     """
 
     def __init__(self, b, rows):
         self.matrix, self.rows, self.packed = b, int(rows), None
-        if not load() or type(b) is not ndarray or b.ndim != 2 or b.dtype not in _packers:
+        if active() != "mkl" or type(b) is not ndarray or b.ndim != 2 or b.dtype not in _packers:
             return
         k, n = b.shape
         size = b.dtype.itemsize
@@ -318,24 +322,24 @@ class PackedRight:
         """``a @ b`` (``accumulate=True``: ``out += a @ b``), from the packed copy where it applies."""
         packed = self.packed
         if packed is None or type(a) is not ndarray or a.ndim != 2:
-            return gemm(a, self.matrix, out, accumulate)
+            return _plain(a, self.matrix, out, accumulate)
         kind = self._kind
         k, n = self._shape
         m = a.shape[0]
         if m != self.rows or a.shape[1] != k or a.dtype is not kind:
-            return gemm(a, self.matrix, out, accumulate)
+            return _plain(a, self.matrix, out, accumulate)
         size = kind.itemsize
         layout_a = _layout(*a.strides, m, k, size)
         data_a = _data(a)
         if layout_a is None or data_a.value % size or layout_a[1] >= _INT_LIMIT:
-            return gemm(a, self.matrix, out, accumulate)
+            return _plain(a, self.matrix, out, accumulate)
         if out is None:
             if accumulate:
-                return gemm(a, self.matrix, out, accumulate)  # raises, as gemm does
+                return _plain(a, self.matrix, out, accumulate)  # raises, as gemm does
             out = empty((m, n), kind)
         place = _out_place(out, kind, m, n, data_a.value, *a.strides, k)
         if place is None:
-            return gemm(a, self.matrix, out, accumulate)
+            return _plain(a, self.matrix, out, accumulate)
         data_out, ldc = place[:2]
         _, one, zero = _routines[kind]
         self._compute(_ROW_MAJOR, layout_a[0], _PACKED, m, n, k, data_a, layout_a[1], packed, n,
@@ -343,13 +347,11 @@ class PackedRight:
         return out
 
 
-def first_gemm(a, b, out=None, accumulate=False):
-    """Choose the product once (MKL or NumPy), install it as ``backend.gemm``, then step aside."""
-    from chainrule import backend
-
-    backend.set_gemm(gemm if load() else None)
-    return backend.gemm(a, b, out, accumulate)
-
+def _plain(a, b, out, accumulate):
+    """The unpacked product on the BLAS in use: MKL's :func:`gemm`, or NumPy's where MKL lost."""
+    if active() == "mkl":
+        return gemm(a, b, out, accumulate)
+    return numpy_gemm(a, b, out, accumulate)
 
 
 def prepack(b, rows):

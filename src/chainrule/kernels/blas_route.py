@@ -1,0 +1,152 @@
+"""Which BLAS runs the library's 2-D products: MKL (the ``mkl`` extra) only where it measures faster.
+
+Installing MKL does not make it the faster library. On the Intel Xeon where the MKL route was built it
+beat NumPy's OpenBLAS by 10-75% on a small network's shapes; on an AMD EPYC it takes about twice
+OpenBLAS's time on every shape tried (figures: benchmarks/README.md). The CPU's maker alone cannot
+say which will win (OpenBLAS's kernels for the CPU, MKL's code path for it and both versions decide),
+so the first product of a process times the two (:func:`blas_choice`, ~10-20 ms, once) and keeps
+MKL only where it wins; elsewhere the products stay on NumPy's BLAS and MKL is never called again
+(no packed weights, no thread team).
+
+How it times them: :data:`PROBE_SHAPES`, float32, each library on ONE thread, the calls of the two
+interleaved (so that a disturbance from other processes hits both), the best of :data:`REPEATS`
+calls per shape. One thread each, because two thread pools in one process fight for the cores (MKL's
+workers spin for ``KMP_BLOCKTIME`` after a product, OpenBLAS's after theirs), and a comparison on
+all threads measures that fight rather than the libraries; the per-core kernel is what differs from
+machine to machine. Limiting NumPy's BLAS to one thread needs ``threadpoolctl`` (in the ``mkl``
+extra); without it the CPU's maker is the hint (MKL on Intel, NumPy's BLAS elsewhere).
+
+Not cached on disk: the answer depends on the environment as well as the machine
+(``OPENBLAS_CORETYPE`` alone changes OpenBLAS's speed by 1.7x here), on both libraries' versions and
+thread settings, and a file would need all of those in its key to stay true; the probe costs about
+as much as importing one extra module.
+
+``CHAINRULE_BLAS=mkl`` or ``=numpy`` skips the probe and forces the choice.
+"""
+
+import contextlib
+import platform
+import time
+from dataclasses import dataclass
+
+import numpy
+
+from chainrule import backend
+from chainrule.kernels import mkl
+
+# (m, k, n, left operand transposed): a dense layer (batch 128, 256 -> 512), an LSTM step's recurrent
+# product (64 x 256 -> 1024), a weight gradient gᵀx (its left operand a transposed view); each about
+# 0.1-0.3 ms on one core, so that the probe stays a few milliseconds
+PROBE_SHAPES = ((128, 256, 512, False), (64, 256, 1024, False), (256, 256, 128, True))
+REPEATS = 3
+
+
+@dataclass(frozen=True)
+class BlasChoice:
+    """What :func:`chainrule.backend.gemm` runs 2-D float products on, and why."""
+
+    blas: str  # "mkl" or "numpy"
+    reason: str
+    mkl_seconds: float | None = None  # the probe on MKL: Σ over PROBE_SHAPES of the best call, one thread
+    numpy_seconds: float | None = None  # the same on NumPy's BLAS
+    probe_seconds: float | None = None  # what timing the two cost this process
+
+
+_choice = None  # the process's BlasChoice, once made
+
+
+def blas_choice():
+    """The process's :class:`BlasChoice`, made at the first call (the first product calls this)."""
+    global _choice
+    if _choice is None:
+        _choice = _choose()
+    return _choice
+
+
+def active():
+    """"mkl" or "numpy": the BLAS the products run on (:func:`blas_choice`)."""
+    return blas_choice().blas
+
+
+def first_gemm(a, b, out=None, accumulate=False):
+    """Choose the product once (MKL or NumPy), install it as ``backend.gemm``, then step aside."""
+    backend.set_gemm(mkl.gemm if active() == "mkl" else None)
+    return backend.gemm(a, b, out, accumulate)
+
+
+def decide(mkl_seconds, numpy_seconds):
+    """("mkl" or "numpy", reason) from the probe's two times: MKL only where it took less time."""
+    ratio = mkl_seconds / numpy_seconds if numpy_seconds > 0 else float("inf")
+    timing = f"MKL took {ratio:.2f}x NumPy's BLAS's time on the probe's products, one thread each"
+    if mkl_seconds < numpy_seconds:
+        return "mkl", timing
+    return "numpy", timing
+
+
+def measure(products, shapes=PROBE_SHAPES, repeats=REPEATS, clock=time.perf_counter):
+    """{name: seconds} for each ``product(a, b)`` of ``products``: over ``shapes``, the sum of its best
+    of ``repeats`` calls, after one untimed call; the products take turns call by call."""
+    totals = dict.fromkeys(products, 0.0)
+    for m, k, n, transposed in shapes:
+        # the values do not change a BLAS's speed (none is zero or subnormal); filling is cheaper than drawing
+        a = numpy.full((k, m) if transposed else (m, k), 0.5, numpy.float32)
+        a = a.T if transposed else a
+        b = numpy.full((k, n), 0.25, numpy.float32)
+        best = dict.fromkeys(products, float("inf"))
+        for repeat in range(repeats + 1):
+            for name, product in products.items():
+                start = clock()
+                product(a, b)
+                if repeat:
+                    best[name] = min(best[name], clock() - start)
+        for name in products:
+            totals[name] += best[name]
+    return totals
+
+
+def cpu_vendor():
+    """The CPU maker's id ("GenuineIntel", "AuthenticAMD", ...) where the system says it, else ""."""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("vendor_id"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor()  # Windows: "Intel64 Family 6 ..., GenuineIntel"; often "" elsewhere
+
+
+@contextlib.contextmanager
+def _one_thread(controller):
+    """Both libraries on one thread inside; their thread counts as before afterwards."""
+    # NumPy's BLAS, whichever it is, but not MKL: threadpoolctl sets MKL's count for the calling
+    # thread and restores it as such, a setting that would then outrank MKL_NUM_THREADS for good
+    others = controller.select(internal_api=["openblas", "blis", "flexiblas"])
+    with others.limit(limits=1):
+        threads = mkl.library.MKL_Get_Max_Threads()
+        mkl.library.MKL_Set_Num_Threads(1)
+        try:
+            yield
+        finally:
+            mkl.library.MKL_Set_Num_Threads(threads)
+
+
+def _choose():
+    asked = mkl.requested()
+    if asked == "numpy":
+        return BlasChoice("numpy", f"{mkl.SWITCH_VARIABLE}=numpy")
+    if not mkl.load():
+        return BlasChoice("numpy", "MKL is not available (the mkl package is not installed, or it would not "
+                                   "load: pip install chainrule[mkl])")
+    if asked == "mkl":
+        return BlasChoice("mkl", f"{mkl.SWITCH_VARIABLE}=mkl")
+    vendor = cpu_vendor() or "an unknown CPU"
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        blas = "mkl" if "Intel" in vendor else "numpy"
+        return BlasChoice(blas, f"threadpoolctl is not installed, so the two could not be timed on one thread"
+                                f" each; chosen by the CPU's maker ({vendor})")
+    start = time.perf_counter()
+    with _one_thread(ThreadpoolController()):
+        seconds = measure({"mkl": mkl.gemm, "numpy": numpy.matmul})
+    spent = time.perf_counter() - start
+    blas, reason = decide(seconds["mkl"], seconds["numpy"])
+    return BlasChoice(blas, f"{reason} ({vendor})", seconds["mkl"], seconds["numpy"], spent)

@@ -1,0 +1,157 @@
+"""chainrule.kernels.blas_route: MKL runs the products only where it measured faster, or where forced.
+
+The decision is tested with injected timings (deterministic everywhere, MKL or not); the probe's
+timing loop with a fake clock; the real probe, and that it leaves both libraries' thread settings as
+they were, where MKL is installed.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from chainrule import backend
+from chainrule.kernels import blas_route
+from chainrule.kernels import mkl as blas
+from chainrule.kernels.compiled import team
+
+
+class _FakeMKL:
+    """Stands in for the loaded library where the probe only needs its thread setting."""
+
+    def MKL_Get_Max_Threads(self):  # noqa: N802 - MKL's names
+        return 2
+
+    def MKL_Set_Num_Threads(self, count):  # noqa: N802
+        pass
+
+
+@pytest.fixture
+def undecided(monkeypatch, forget_mkl):
+    """A process that has not chosen yet, its MKL 'loaded' (a stand-in), the switch unset, and the
+    probe answering ``timings[0]`` ({"mkl": s, "numpy": s}) without timing anything."""
+    monkeypatch.delenv(blas.SWITCH_VARIABLE, raising=False)
+    forget_mkl()
+    monkeypatch.setattr(blas, "load", lambda: True)
+    monkeypatch.setattr(blas, "library", _FakeMKL())
+    monkeypatch.setattr(backend, "_gemm", blas_route.first_gemm)
+    monkeypatch.setattr(team, "_opened", None)
+    timings = [None]
+    monkeypatch.setattr(blas_route, "measure", lambda products: dict(timings[0]))
+    return timings
+
+
+def _first_product():
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    np.testing.assert_allclose(backend.gemm(a, a.T), a @ a.T)
+
+
+@pytest.mark.parametrize("mkl_seconds, numpy_seconds, expected", [
+    (1.0, 2.0, "mkl"), (2.0, 1.0, "numpy"), (1.0, 1.0, "numpy"), (0.99, 1.0, "mkl"), (1.0, 0.0, "numpy")])
+def test_mkl_is_chosen_only_where_it_took_less_time(mkl_seconds, numpy_seconds, expected):
+    blas, reason = blas_route.decide(mkl_seconds, numpy_seconds)
+    assert blas == expected
+    assert "MKL took" in reason and "x NumPy's BLAS's time" in reason
+
+
+def test_where_mkl_loses_the_products_and_everything_after_stay_on_numpy(undecided):
+    undecided[0] = {"mkl": 0.004, "numpy": 0.002}
+    _first_product()
+    choice = blas_route.blas_choice()
+    assert (choice.blas, choice.mkl_seconds, choice.numpy_seconds) == ("numpy", 0.004, 0.002)
+    assert "2.00x" in choice.reason and choice.probe_seconds >= 0
+    assert backend._gemm is backend.matmul_gemm and blas.active() == "numpy"
+    assert not blas.gemm_accumulates() and team.size() == 1
+    assert blas.prepack(np.ones((256, 512), np.float32), 64).packed is None
+
+
+def test_where_mkl_wins_it_is_installed(undecided):
+    undecided[0] = {"mkl": 0.001, "numpy": 0.002}
+    _first_product()
+    choice = blas_route.blas_choice()
+    assert choice.blas == "mkl" and "0.50x" in choice.reason
+    assert backend._gemm is blas.gemm and blas.active() == "mkl" and blas.gemm_accumulates()
+
+
+def test_the_choice_is_made_once_a_process(undecided, monkeypatch):
+    undecided[0] = {"mkl": 0.001, "numpy": 0.002}
+    first = blas_route.blas_choice()
+    monkeypatch.setattr(blas_route, "measure", lambda products: pytest.fail("timed a second time"))
+    assert blas_route.blas_choice() is first and blas.active() == "mkl"
+
+
+@pytest.mark.parametrize("forced", ["mkl", "numpy", " MKL "])
+def test_the_switch_forces_the_choice_without_timing(undecided, monkeypatch, forced):
+    monkeypatch.setenv(blas.SWITCH_VARIABLE, forced)
+    monkeypatch.setattr(blas_route, "measure", lambda products: pytest.fail("a forced choice must not time"))
+    _first_product()
+    choice = blas_route.blas_choice()
+    assert choice.blas == forced.strip().lower() and choice.mkl_seconds is None
+    assert choice.reason == f"CHAINRULE_BLAS={forced.strip().lower()}"
+    assert backend._gemm is (blas.gemm if choice.blas == "mkl" else backend.matmul_gemm)
+
+
+def test_without_mkl_the_choice_is_numpy_and_says_why(undecided, monkeypatch):
+    monkeypatch.setattr(blas, "load", lambda: False)
+    choice = blas_route.blas_choice()
+    assert choice.blas == "numpy" and "not available" in choice.reason
+
+
+@pytest.mark.parametrize("vendor, expected",
+                         [("GenuineIntel", "mkl"), ("AuthenticAMD", "numpy"), ("", "numpy")])
+def test_without_threadpoolctl_the_cpu_maker_is_the_hint(undecided, monkeypatch, vendor, expected):
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import fails
+    monkeypatch.setattr(blas_route, "cpu_vendor", lambda: vendor)
+    choice = blas_route.blas_choice()
+    assert choice.blas == expected and "threadpoolctl is not installed" in choice.reason
+
+
+def test_the_probe_keeps_the_best_call_of_each_product_and_skips_the_untimed_one():
+    now = [0.0]
+    # per shape: one untimed call, then three timed ones; the per-shape best summed over the shapes
+    costs = {"slow": iter([50, 3, 2, 4, 60, 5, 6, 7]), "fast": iter([40, 1, 1.5, 1.25, 30, 2.5, 2, 3])}
+    calls = []
+
+    def product(name):
+        def run(a, b):
+            assert a.shape[1] == b.shape[0]
+            calls.append(name)
+            now[0] += next(costs[name])
+        return run
+
+    shapes = ((4, 3, 5, False), (6, 2, 3, True))
+    seconds = blas_route.measure({"slow": product("slow"), "fast": product("fast")}, shapes, repeats=3,
+                                 clock=lambda: now[0])
+    assert seconds == {"slow": 2 + 5, "fast": 1 + 2}
+    assert calls == ["slow", "fast"] * 8  # turn by turn, so that a disturbance hits both
+
+
+def test_cpu_vendor_is_a_string():
+    assert isinstance(blas_route.cpu_vendor(), str)
+
+
+def test_the_real_probe_leaves_the_thread_settings_as_they_were():
+    if blas.find_library() is None:
+        pytest.skip("the mkl package is not installed (pip install chainrule[mkl])")
+    pytest.importorskip("threadpoolctl")
+    script = (
+        "import chainrule as cr\n"
+        "from threadpoolctl import threadpool_info\n"
+        "from chainrule import backend\n"
+        "from chainrule.kernels import mkl as blas\n"
+        "assert blas.load()\n"
+        "before = (blas.library.MKL_Get_Max_Threads(), sorted(i['num_threads'] for i in threadpool_info()))\n"
+        "choice = cr.kernels.blas_choice()\n"
+        "after = (blas.library.MKL_Get_Max_Threads(), sorted(i['num_threads'] for i in threadpool_info()))\n"
+        "assert before == after, (before, after)\n"
+        "assert choice.blas in ('mkl', 'numpy') and choice.mkl_seconds > 0 and choice.numpy_seconds > 0\n"
+        "assert 0 < choice.probe_seconds < 2, choice\n"
+        "cr.nn.Linear(300, 300)(cr.ones(200, 300))\n"
+        "assert backend._gemm is (blas.gemm if choice.blas == 'mkl' else backend.matmul_gemm)\n")
+    environment = {key: value for key, value in os.environ.items() if key != blas.SWITCH_VARIABLE}
+    environment.update(MKL_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2")
+    done = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
