@@ -180,6 +180,8 @@ def main(argv=None):
         if not args.quick:
             workers["torch+malloc"] = Worker("torch", MALLOC)
     try:
+        choice = workers["chainrule"].ask(cmd="blas")  # the fast,mkl worker: MKL only where it won
+        print(f"chainrule: products on {choice['blas']} ({choice['reason']})")
         for name in names:
             ours_only = name == "mlp_fit"
             active = {k: w for k, w in workers.items() if not ours_only or k in ("chainrule", "baseline")}

@@ -97,6 +97,11 @@ def main(engine):
             reply = {"times": times}
         elif command == "gemm":
             reply = {"seconds": _gemm_seconds(engine, request["shapes"], request.get("repeats", 5))}
+        elif command == "blas":  # what this chainrule process runs its products on, and why
+            import chainrule as cr
+
+            choice = cr.kernels.blas_choice()
+            reply = {"blas": choice.blas, "reason": choice.reason}
         elif command == "memory":
             reply = {"first_step_mb": first_peak / 1024, "peak_increase_mb": step_peak / 1024}
         elif command == "quit":
