@@ -15,7 +15,6 @@ import pytest
 from chainrule import backend
 from chainrule.kernels import blas_route
 from chainrule.kernels import mkl as blas
-from chainrule.kernels.compiled import team
 
 
 class _FakeMKL:
@@ -37,7 +36,6 @@ def undecided(monkeypatch, forget_mkl):
     monkeypatch.setattr(blas, "load", lambda: True)
     monkeypatch.setattr(blas, "library", _FakeMKL())
     monkeypatch.setattr(backend, "_gemm", blas_route.first_gemm)
-    monkeypatch.setattr(team, "_opened", None)
     timings = [None]
     monkeypatch.setattr(blas_route, "measure", lambda products: dict(timings[0]))
     return timings
@@ -63,7 +61,7 @@ def test_where_mkl_loses_the_products_and_everything_after_stay_on_numpy(undecid
     assert (choice.blas, choice.mkl_seconds, choice.numpy_seconds) == ("numpy", 0.004, 0.002)
     assert "2.00x" in choice.reason and choice.probe_seconds >= 0
     assert backend._gemm is backend.matmul_gemm and blas.active() == "numpy"
-    assert not blas.gemm_accumulates() and team.size() == 1
+    assert not blas.gemm_accumulates()
     assert blas.prepack(np.ones((256, 512), np.float32), 64).packed is None
 
 

@@ -6,7 +6,7 @@ OpenBLAS's time on every shape tried (figures: benchmarks/README.md). The CPU's 
 say which will win (OpenBLAS's kernels for the CPU, MKL's code path for it and both versions decide),
 so the first product of a process times the two (:func:`blas_choice`, ~10-20 ms, once) and keeps
 MKL only where it wins; elsewhere the products stay on NumPy's BLAS and MKL is never called again
-(no packed weights, no thread team).
+(no packed weights).
 
 How it times them: :data:`PROBE_SHAPES`, float32, each library on ONE thread, the calls of the two
 interleaved (so that a disturbance from other processes hits both), the best of :data:`REPEATS`

@@ -4,9 +4,7 @@ The reference (:class:`chainrule.ops.recurrent.LSTMRecurrence`) runs the compose
 operations. Here a whole sequence is one forward loop into buffers reused from step to step
 (:mod:`chainrule.kernels.workspace`) and one backward loop that overwrites the activations with the
 gate gradients; the gate arithmetic of a step is :class:`NumpyLSTMGates` (NumPy, in place) or the
-compiled kernels of :mod:`chainrule.kernels.compiled.lstm` (Numba, float32), and with MKL on Intel's
-OpenMP the gate kernel of a step is split over MKL's own thread team
-(:mod:`chainrule.kernels.compiled.lstm_team`).
+compiled kernels of :mod:`chainrule.kernels.compiled.lstm` (Numba, float32).
 
 With ``weight_ih`` given, the op projects x itself in ONE product over all T·N rows, straight into
 the buffer that then holds the activations, and where the BLAS adds inside the product (MKL),
@@ -35,21 +33,6 @@ def compiled_lstm_gates(acts):
 
     lstm = fast.for_arrays("lstm", acts, dtypes="f")
     return None if lstm is None else (lstm.gates_forward_kernel, lstm.gates_backward_kernel)
-
-
-def team_split(direction, *arrays):
-    """The compiled gate kernel of every step split by rows over MKL's threads, or None.
-
-    ``direction`` "forward" or "backward"; see :mod:`chainrule.kernels.compiled.lstm_team`, which says
-    where the split applies. Asked only where :func:`compiled_lstm_gates` gave kernels.
-    """
-    from chainrule.kernels import compiled as fast
-    from chainrule.kernels.compiled import team
-
-    if team.size() < 2:  # checked first: without a team, importing the tasks would compile for nothing
-        return None
-    module = fast.load("lstm_team")
-    return None if module is None else getattr(module, direction + "_split")(*arrays)
 
 
 class NumpyLSTMGates:
@@ -170,32 +153,24 @@ def lstm_forward(op, xproj, w_hh, h0, c0, bias=None, w_ih=None):
     # c_prev[t] is c_{t−1} of step t; c_t is in the next step's slot
     kernels = compiled_lstm_gates(acts)
     gates = kernels[0] if kernels else NumpyLSTMGates(xp, hidden, dtype).forward
-    w_t = recurrent_weight_layout(xp, w_hh)
-    # The gate kernel on all of MKL's threads (where that applies), each taking a share of the
-    # rows, and with them each share's rows of the step's product (split.products).
-    split = team_split("forward", acts, bias, c_prev, out, w_t, h0) if kernels and accumulate else None
-    if split is None or not split.products:
-        w_t = prepack(w_t, batch)  # the same operand at every step
+    w_t = prepack(recurrent_weight_layout(xp, w_hh), batch)  # the same operand at every step
     order = list(op.order(steps))
     c_prev[order[0]] = c0
     h = h0
     for k, t in enumerate(order):
         following = order[k + 1] if k + 1 < steps else -1  # whose c_prev slot receives c_t
-        if split is None or not split.products:
-            # the gates add their two arguments, so either may be the one overwritten by activations
-            if w_ih is None:
-                w_t.matmul(h, out=acts[t])
-                other = xproj[t]
-            elif accumulate:
-                w_t.matmul(h, out=acts[t], accumulate=True)
-                other = None
-            else:
-                other = w_t.matmul(h, out=recurrent)
-        if split is not None:
-            split.step(t, following, order[k - 1] if k > 0 else -1)
-        else:  # c_t goes straight into the slot where the next step reads it as c_prev (no copies)
-            cell = c_prev[following] if following >= 0 else out[steps]
-            gates(acts[t], other, bias, c_prev[t], cell, out[t])
+        # the gates add their two arguments, so either may be the one overwritten by activations
+        if w_ih is None:
+            w_t.matmul(h, out=acts[t])
+            other = xproj[t]
+        elif accumulate:
+            w_t.matmul(h, out=acts[t], accumulate=True)
+            other = None
+        else:
+            other = w_t.matmul(h, out=recurrent)
+        # c_t goes straight into the slot where the next step reads it as c_prev (no copies)
+        cell = c_prev[following] if following >= 0 else out[steps]
+        gates(acts[t], other, bias, c_prev[t], cell, out[t])
         h = out[t]
     op.acts, op.c_prev, op.out = acts, c_prev, out
     op.consumed = False  # the backward overwrites acts with the gate gradients
@@ -221,22 +196,15 @@ def lstm_backward(op, g):
     dbias = xp.zeros(4 * H, dtype=xp.float64)  # summed over T·N rows: accumulate in float64
     # the last product gives the gradient of h0: skip it when nobody asks for that (h0 = zeros)
     want_h0 = needs_grad(op.inputs[2])
-    split = team_split("backward", dacts, c_prev, out, g, dh, dc, w_hh) if kernels else None
-    w_hh_packed = None if split is not None and split.products else prepack(w_hh, len(dh))
+    w_hh_packed = prepack(w_hh, len(dh))
     order = list(op.order(steps))
     for k in range(steps - 1, -1, -1):
         t = order[k]
         following = order[k + 1] if k + 1 < steps else -1  # whose c_prev slot holds c_t
-        multiply = want_h0 or k > 0
-        if split is not None:
-            split.step(t, following, multiply)
-        else:
-            cell = c_prev[following] if following >= 0 else out[steps]  # c_t, as the forward wrote it
-            gates(dacts[t], c_prev[t], cell, g[t], dh, dc, dbias)
-        if multiply and w_hh_packed is not None:
+        cell = c_prev[following] if following >= 0 else out[steps]  # c_t, as the forward wrote it
+        gates(dacts[t], c_prev[t], cell, g[t], dh, dc, dbias)
+        if want_h0 or k > 0:
             w_hh_packed.matmul(dacts[t], out=dh)
-    if split is not None:
-        dbias += split.bias_gradient()
     # dW_hh = Σ_t da_tᵀ h_{t−1}: h_{t−1} is the output of the neighbouring step (h0 at the start),
     # so one GEMM over the T − 1 inner steps and one small one for the first.
     first, inner, previous = (steps - 1, slice(0, steps - 1), slice(1, steps)) if op.reverse \

@@ -311,13 +311,6 @@ class PackedRight:
         self._compute = compute
         self._shape, self._kind = (k, n), b.dtype
 
-    def compute_routine(self):
-        """(address of ``cblas_?gemm_compute``, address of the packed copy) for compiled callers that
-        multiply row blocks of at most ``rows`` rows themselves, or None where nothing was packed."""
-        if self.packed is None:
-            return None
-        return ctypes.cast(self._compute, ctypes.c_void_p).value, self.packed.value
-
     def matmul(self, a, out=None, accumulate=False):
         """``a @ b`` (``accumulate=True``: ``out += a @ b``), from the packed copy where it applies."""
         packed = self.packed

@@ -148,17 +148,8 @@ def gru_backward(op, g):
 
 
 def swap_leading_axes(source, out):
-    """``out[a, b] = source[b, a]``: the first ``out.shape[1]`` steps of ``source`` with axes 0, 1 swapped.
-
-    Shared over MKL's threads where that applies (:func:`chainrule.kernels.compiled.layout.team_swap`),
-    else one NumPy copy; the bytes are the same.
-    """
-    from chainrule.kernels import compiled as fast
-    from chainrule.kernels.compiled import team
-
-    layout = fast.for_arrays("layout", source, out) if team.size() > 1 else None
-    if layout is None or not layout.team_swap(source, out):
-        out[...] = source[:out.shape[1]].swapaxes(0, 1)
+    """``out[a, b] = source[b, a]``: the first ``out.shape[1]`` steps of ``source`` with axes 0, 1 swapped."""
+    out[...] = source[:out.shape[1]].swapaxes(0, 1)
 
 
 def batch_major_forward(op, sequence):

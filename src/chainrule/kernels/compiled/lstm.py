@@ -17,8 +17,8 @@ Measured and NOT adopted, so that nobody tries them again blind (figures: benchm
 - splitting each call over the 2 cores (``numba.prange`` over two fixed row halves, the bias
   gradient as two partial sums added in order): slower in the real step, because MKL's worker
   threads spin on the other core for ``KMP_BLOCKTIME`` after every product and the two thread
-  pools then time-slice one core (the same split on MKL's own OpenMP team does pay:
-  :mod:`chainrule.kernels.compiled.lstm_team`);
+  pools then time-slice one core. The same split on MKL's own OpenMP team (``__kmpc_fork_call``
+  through ctypes) was kept for a while and removed: under 5% of the character LSTM's step;
 - one divide for two tanh (1/(q₁q₂) times the other denominator): no faster, the loop is not
   divide-bound once vectorised; written over four gate streams it stopped vectorising (6x slower);
 - software prefetch of the next step's activations: no measurable change.
@@ -71,16 +71,9 @@ def tanh_kernel(x, out):
 
 @numba.njit(cache=True, nogil=True, fastmath=_FLAGS, error_model="numpy")
 def gates_forward_kernel(a, xproj, bias, c_prev, c, h):
-    """The forward gate arithmetic of one step over all rows (see :func:`gates_forward_rows`)."""
-    gates_forward_rows(a, xproj, bias, c_prev, c, h, 0, a.shape[0])
-
-
-@numba.njit(cache=True, nogil=True, fastmath=_FLAGS, error_model="numpy")
-def gates_forward_rows(a, xproj, bias, c_prev, c, h, first, stop):
     """a ← (σ(i), σ(f), tanh(g), σ(o)) of a + xproj + bias;  c = f c_prev + i g;  h = o tanh(c).
 
-    a, xproj (N, 4H) with a holding h_{t−1} W_hhᵀ on entry; bias (4H,); c_prev, c, h (N, H); only
-    rows first to stop − 1 are read and written (the rows of one thread, see lstm_team).
+    a, xproj (N, 4H) with a holding h_{t−1} W_hhᵀ on entry; bias (4H,); c_prev, c, h (N, H).
     xproj may be None: then a holds both terms already (the product was added into the projection
     inside the GEMM, see ``LSTMRecurrence.forward``) and one input stream fewer is read here; Numba
     compiles that case separately, with the branch removed.
@@ -99,7 +92,7 @@ def gates_forward_rows(a, xproj, bias, c_prev, c, h, first, stop):
     shift = numpy.full(width, _HALF, dtype=a.dtype)
     scale[2 * hidden:3 * hidden] = _ONE
     shift[2 * hidden:3 * hidden] = _ZERO
-    for n in range(first, stop):
+    for n in range(a.shape[0]):
         an = a[n]
         if xproj is not None:
             xn = xproj[n]
@@ -119,29 +112,22 @@ def gates_forward_rows(a, xproj, bias, c_prev, c, h, first, stop):
 
 @numba.njit(cache=True, nogil=True, fastmath=_FLAGS, error_model="numpy")
 def gates_backward_kernel(a, c_prev, c, g_out, dh, dc, dbias):
-    """The backward gate arithmetic of one step over all rows (see :func:`gates_backward_rows`)."""
-    gates_backward_rows(a, c_prev, c, g_out, dh, dc, dbias, 0, a.shape[0])
-
-
-@numba.njit(cache=True, nogil=True, fastmath=_FLAGS, error_model="numpy")
-def gates_backward_rows(a, c_prev, c, g_out, dh, dc, dbias, first, stop):
     """One step back: dh ← dh + g_out, dc ← dc + dh·o·(1 − tanh²c), a ← da (in place), dc ← dc·f.
 
     tanh(c) is recomputed from the step's cell state c: one tanh costs less than storing it in the
     forward and reading it back.
 
     a (N, 4H) the activations of the step on entry, the gradients of the pre-activations on exit;
-    dbias (4H,) (float64) += Σ_n da over rows first to stop − 1, the only rows read and written;
-    the others (N, H). On entry dh holds the gradient from the later step's recurrent product, dc
-    the later step's cell gradient. The bias gradient is summed
-    row by row right after each row of da is written, while it is in L1: a separate pass over all
+    dbias (4H,) (float64) += Σ_n da; the others (N, H). On entry dh holds the gradient from the later
+    step's recurrent product, dc the later step's cell gradient. The bias gradient is summed row by
+    row right after each row of da is written, while it is in L1: a separate pass over all
     T·N rows is saved, and the element loop stays free of the float64 accumulators, which cost it
     its vectorisation (the accumulation inside that loop measured 1.6x slower than this form). Rows
     are added in order, so the sum is the same, bit for bit, as in the fused form.
     """
     hidden = dc.shape[1]
     width = 4 * hidden
-    for n in range(first, stop):
+    for n in range(a.shape[0]):
         ai, af = a[n, :hidden], a[n, hidden:2 * hidden]
         ag, ao = a[n, 2 * hidden:3 * hidden], a[n, 3 * hidden:]
         cp, cn, gn, dhn, dcn = c_prev[n], c[n], g_out[n], dh[n], dc[n]
