@@ -4,7 +4,7 @@ Installing MKL does not make it the faster library. On the Intel Xeon where the 
 beat NumPy's OpenBLAS by 10-75% on a small network's shapes; on an AMD EPYC it takes about twice
 OpenBLAS's time on every shape tried (figures: benchmarks/README.md). The CPU's maker alone cannot
 say which will win (OpenBLAS's kernels for the CPU, MKL's code path for it and both versions decide),
-so the first product of a process times the two (:func:`blas_choice`, ~10-20 ms, once) and keeps
+so the first product of a process times the two (:func:`blas_choice`, ~15 ms on a quiet machine, once) and keeps
 MKL only where it wins; elsewhere the products stay on NumPy's BLAS and MKL is never called again
 (no packed weights).
 
@@ -17,7 +17,7 @@ machine to machine. Limiting NumPy's BLAS to one thread needs ``threadpoolctl`` 
 extra); without it the CPU's maker is the hint (MKL on Intel, NumPy's BLAS elsewhere).
 
 Not cached on disk: the answer depends on the environment as well as the machine
-(``OPENBLAS_CORETYPE`` alone changes OpenBLAS's speed by 1.7x here), on both libraries' versions and
+(``OPENBLAS_CORETYPE`` alone changes OpenBLAS's speed by 1.5-1.7x here), on both libraries' versions and
 thread settings, and a file would need all of those in its key to stay true; the probe costs about
 as much as importing one extra module.
 
