@@ -4,9 +4,9 @@ Installing MKL does not make it the faster library. On the Intel Xeon where the 
 beat NumPy's OpenBLAS by 10-75% on a small network's shapes; on an AMD EPYC it takes about twice
 OpenBLAS's time on every shape tried (figures: benchmarks/README.md). The CPU's maker alone cannot
 say which will win (OpenBLAS's kernels for the CPU, MKL's code path for it and both versions decide),
-so the first product of a process times the two (:func:`blas_choice`, ~15 ms on a quiet machine, once) and keeps
-MKL only where it wins; elsewhere the products stay on NumPy's BLAS and MKL is never called again
-(no packed weights).
+so the first product of a process times the two (:func:`blas_choice`, ~15 ms on a quiet machine,
+once) and keeps MKL only where it wins; elsewhere the products stay on NumPy's BLAS and MKL is never
+called again (no packed weights).
 
 How it times them: :data:`PROBE_SHAPES`, float32, each library on ONE thread, the calls of the two
 interleaved (so that a disturbance from other processes hits both), the best of :data:`REPEATS`
