@@ -37,5 +37,4 @@ from chainrule.kernels.blas_route import blas_choice, first_gemm
 backend.set_gemm(first_gemm)  # looks for MKL and times it at the first product, not here
 
 __all__ = ["activation", "blas_choice", "conv", "embedding", "linear", "loss", "lstm", "normalization",
-           "optimizers", "pool",
-           "recurrent"]
+           "optimizers", "pool", "recurrent"]
