@@ -54,7 +54,6 @@ def kernels_everywhere(monkeypatch):
     monkeypatch.setattr(conv, "DIRECT_MAX_OUT_CHANNELS", 1 << 30)
     monkeypatch.setattr(conv, "DIRECT_MIN_BATCH", 1)
     taken = []
-    monkeypatch.setattr(conv, "numba_threads_pay", lambda: True)  # whichever BLAS this machine runs
     real = conv.direct_applies
 
     def spy(*args):
@@ -197,7 +196,6 @@ def test_threads_may_call_the_kernels_at_once(monkeypatch):
 
 def test_rule_keeps_im2col_where_it_is_faster(monkeypatch):
     monkeypatch.setenv(fast.DISABLE_VARIABLE, "0")
-    monkeypatch.setattr(conv, "numba_threads_pay", lambda: True)
     batch = conv.DIRECT_MIN_BATCH
     few = (conv.DIRECT_MAX_OUT_CHANNELS, 6, 5, 5)
     assert conv.direct_applies(few, batch, 1)
@@ -205,8 +203,5 @@ def test_rule_keeps_im2col_where_it_is_faster(monkeypatch):
     assert not conv.direct_applies(wide, batch, 1)  # many output channels
     assert not conv.direct_applies(few, batch - 1, 1)  # a small batch
     assert not conv.direct_applies(few, batch, 2)  # groups
-    monkeypatch.setattr(conv, "numba_threads_pay", lambda: False)  # OpenBLAS's threads beside Numba's
-    assert not conv.direct_applies(few, batch, 1)
-    monkeypatch.setattr(conv, "numba_threads_pay", lambda: True)
     monkeypatch.setenv(fast.DISABLE_VARIABLE, "1")
     assert not conv.direct_applies(few, batch, 1)

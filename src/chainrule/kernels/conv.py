@@ -14,10 +14,10 @@ input-gradient memory is reused from step to step (:mod:`chainrule.kernels.works
 
 Direct kernels (Numba, :mod:`chainrule.kernels.compiled.conv`). With few output channels the
 products are thin (LeNet-5: 6 rows) and the unfolded copies, C·kh·kw times the input's bytes, cost
-more than the arithmetic: the direct kernels read the batch-innermost image in place. They run their
-outer loop on Numba's threads; next to OpenBLAS's own spinning thread pool those threads time-slice
-the same cores, and the direct path measured 1.6-1.8x SLOWER than the chunked products (issue #19).
-So they are chosen only where the products run on MKL (:func:`direct_applies`).
+more than the arithmetic: the direct kernels read the batch-innermost image in place, their outer
+loop on Numba's threads. They are chosen on the shapes of :func:`direct_applies`, whichever BLAS runs
+the other products: measured on a quiet machine beside OpenBLAS they win (an earlier reading that
+they lost there was taken on a loaded machine; benchmarks/README.md).
 
 Timings behind ``CHUNK_BYTES`` and ``DIRECT_MAX_OUT_CHANNELS`` are in benchmarks/README.md.
 """
@@ -35,17 +35,10 @@ DIRECT_MIN_BATCH = 16  # the kernels vectorise over the batch: at 8 images im2co
 
 
 def direct_applies(weight_shape, batch, groups):
-    """True where the direct kernels run: one group, few output channels, a batch, Numba and MKL."""
+    """True where the direct kernels run: one group, few output channels, a batch, and Numba."""
     if groups != 1 or weight_shape[0] > DIRECT_MAX_OUT_CHANNELS or batch < DIRECT_MIN_BATCH:
         return False
-    return compiled.enabled() and numba_threads_pay()
-
-
-def numba_threads_pay():
-    """True where the products run on MKL: next to OpenBLAS's threads, Numba's lose (module docstring)."""
-    from chainrule.kernels import mkl
-
-    return mkl.active() == "mkl"
+    return compiled.enabled()
 
 
 def _rows_per_chunk(view_shape, itemsize, budget=None):
