@@ -182,3 +182,19 @@ def test_a_subclassed_model_is_refused_whole_and_saves_its_weights(tmp_path):
     twin(XA)
     twin.load_weights(tmp_path / "m.weights")
     numpy.testing.assert_array_equal(twin.predict(XA, verbose=0), model.predict(XA, verbose=0))
+
+
+def test_a_single_input_model_takes_its_array_in_a_list():
+    """Keras accepts ``fit([x], y)`` for a model of one input; a list of plain lists stays sample data."""
+    rng = numpy.random.default_rng(0)
+    x = rng.standard_normal((32, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    inputs = keras.Input(shape=(4,))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(inputs))
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.fit([x], y, epochs=1, verbose=0)
+    numpy.testing.assert_array_equal(model.predict([x], verbose=0), model.predict(x, verbose=0))
+    assert model.evaluate([x], y, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0))
+    sequential = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(2)])
+    assert sequential.predict([x], verbose=0).shape == (32, 2)
+    assert sequential.predict([[0.1, 0.2, 0.3, 0.4]], verbose=0).shape == (1, 2)

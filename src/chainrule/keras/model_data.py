@@ -75,6 +75,13 @@ def weighted_samples(x, y, sample_weight, class_weight, where):
     return Samples(x, y, sample_weights(y, sample_weight, class_weight))
 
 
+def _one_array_in_a_list(x):
+    """``[array]``: one array (or Tensor) in a list or tuple. A list of plain lists stays the nested
+    sample data it is (``[[0.1, 0.2]]`` is one sample of two features)."""
+    return (isinstance(x, (list, tuple)) and len(x) == 1
+            and (isinstance(x[0], numpy.ndarray) or hasattr(x[0], "_data")))
+
+
 def several_inputs(model, x, where):
     """``x`` as an :class:`ArrayGroup` in the order of ``model.inputs`` when it gives several inputs (a
     list or tuple of arrays, or a dict keyed by the inputs' names); else ``x`` itself."""
@@ -91,6 +98,8 @@ def several_inputs(model, x, where):
                              "keras.Input(shape=..., name='...') names an input")
         x = [x[n] for n in names]
     elif len(inputs) < 2 or data_adapter._is_dataset(x) or data_adapter._is_loader(x):
+        if len(inputs) < 2 and _one_array_in_a_list(x):
+            return x[0]  # Keras takes [x] for a model of one input
         return x
     if len(inputs) < 2:
         return x[0]  # a dict naming the single input
