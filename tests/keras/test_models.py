@@ -248,3 +248,17 @@ def test_fit_verbose_refuses_what_keras_has_not(verbose):
     x, y = _data()
     with pytest.raises(cr.errors.ConfigError, match="verbose must be"):
         _classifier().fit(x, y, epochs=1, verbose=verbose)
+
+
+def test_callbacks_see_keras_verbose_in_params():
+    """A user's callback reads ``self.params["verbose"]`` as the value given to fit, as in Keras."""
+    seen = []
+
+    class Reads(Callback):
+        def on_train_begin(self, logs=None):
+            seen.append(self.params["verbose"])
+
+    x, y = _data()
+    for verbose in (0, 1, 2):
+        _classifier().fit(x, y, epochs=1, verbose=verbose, callbacks=[Reads()])
+    assert seen == [0, 1, 2]

@@ -52,6 +52,8 @@ class Model(ModelViews, base.WeightsView, engine.Model):
         26
     """
 
+    keras_verbose = True  # fit's verbose=2 is Keras's one line per epoch (train/progress.py)
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         for name in ("train_step", "test_step"):
@@ -319,13 +321,11 @@ class Model(ModelViews, base.WeightsView, engine.Model):
         base.set_weights(self, weights)
 
 def _keras_verbose(verbose, where):
-    """Keras's ``verbose`` for fit in the engine's terms: "auto" and 1 a bar (a line per epoch off a
-    terminal), 2 one plain line per epoch, 0 nothing."""
+    """Keras's ``verbose`` for fit: "auto" is 1 (a bar, a line per epoch off a terminal); 2 one plain
+    line per epoch (``keras_verbose`` tells the loop to read it so), 0 nothing."""
     if verbose == "auto":
         return 1
-    if verbose == 2:
-        return "epoch"
-    if verbose in (0, 1) and not isinstance(verbose, bool):
+    if verbose in (0, 1, 2) and not isinstance(verbose, bool):
         return verbose
     raise ConfigError(f"{where}: verbose must be 'auto', 0, 1 or 2 (Keras's values), got {verbose!r}")
 

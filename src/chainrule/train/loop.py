@@ -65,7 +65,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     if val_batches is not None and not data_adapter._is_loader(val_x):
         _check_validation_targets(model, val_batches)
     # History and progress come after the user's callbacks, so they see what those add to logs
-    bar = progress.make(verbose)
+    bar = progress.make(verbose, keras=getattr(model, "keras_verbose", False))
     callback_list = CallbackList([*callbacks, history, *([bar] if bar else [])], model,
                                  _params(train_batches, val_batches, epochs, verbose))
     if training is not None:

@@ -109,14 +109,14 @@ def _tqdm_available():
     return True
 
 
-def make(verbose, stream=None):
+def make(verbose, stream=None, keras=False):
     """The progress callback for ``verbose`` (None for 0): a tqdm bar or plain epoch lines.
 
-    ``"epoch"`` is Keras's ``verbose=2``: one plain line per epoch, never a bar (the Keras door's
-    mapping; the engine's own 2 means more detail)."""
+    ``keras=True`` reads ``verbose`` as Keras does (the ``chainrule.keras`` models): 2 is one plain
+    line per epoch, never a bar, where the engine's own 2 means more detail."""
     if not verbose:
         return None
-    if verbose == "epoch":
+    if keras and verbose == 2:
         return EpochLines(1, stream)
     out = stream if stream is not None else sys.stdout
     interactive = getattr(out, "isatty", lambda: False)()
