@@ -11,6 +11,7 @@ from collections import namedtuple
 
 import numpy
 
+from chainrule.autograd.tensor import Tensor
 from chainrule.data import Dataset
 from chainrule.errors import ConfigError, ShapeError
 from chainrule.train import data_adapter
@@ -79,7 +80,7 @@ def _one_array_in_a_list(x):
     """``[array]``: one array (or Tensor) in a list or tuple. A list of plain lists stays the nested
     sample data it is (``[[0.1, 0.2]]`` is one sample of two features)."""
     return (isinstance(x, (list, tuple)) and len(x) == 1
-            and (isinstance(x[0], numpy.ndarray) or hasattr(x[0], "_data")))
+            and isinstance(x[0], (numpy.ndarray, Tensor)))
 
 
 def several_inputs(model, x, where):
