@@ -6,12 +6,18 @@ checks a kernel against its reference (everything under tests/kernels/, and test
 """
 
 import pathlib
+import sys
 
 import pytest
 
 from chainrule.autograd import seam
 
 KERNEL_TESTS = pathlib.Path(__file__).parent / "kernels"
+
+# the suite imports with --import-mode=importlib, which puts no test folder on sys.path: this one
+# goes there so that tests can share helper modules (fresh_process)
+if str(KERNEL_TESTS.parent) not in sys.path:
+    sys.path.insert(0, str(KERNEL_TESTS.parent))
 
 
 def pytest_configure(config):

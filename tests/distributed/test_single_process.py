@@ -2,14 +2,13 @@
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy
 import pytest
 
 import chainrule as cr
+import fresh_process
 from chainrule.data import DataLoader, DistributedSampler, TensorDataset
 from chainrule.errors import ConfigError
 
@@ -17,11 +16,7 @@ SRC = str(Path(cr.__file__).parents[1])
 
 
 def run_python(code, **env):
-    environment = {**os.environ, "PYTHONPATH": SRC, "CHAINRULE_NO_NUMBA": "1", **env}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                            env=environment)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    return fresh_process.run_python(code, **{"CHAINRULE_NO_NUMBA": "1", **env})
 
 
 def test_import_chainrule_does_not_import_mpi4py():

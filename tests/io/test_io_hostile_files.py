@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 import time
 
@@ -12,6 +10,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.io import bounded_json, safetensors_file
+from fresh_process import run_python
 
 
 @pytest.fixture
@@ -45,7 +44,7 @@ def test_a_small_file_declaring_a_huge_layer_fails_fast_without_allocating(tmp_p
         peak = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
         print("peak_mib", int(peak.split()[1]) / 1024)
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120).stdout
+    out = run_python(script)
     lines = dict(line.split(" ", 1) for line in out.strip().splitlines())
     assert "expected shape (20000, 20000), got (4, 3)" in lines["FormatError"]
     assert float(lines["seconds"]) < 2.0
@@ -75,7 +74,7 @@ def test_a_huge_normalisation_layer_is_refused_before_its_statistics_are_written
         peak = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
         print("peak_mib", int(peak.split()[1]) / 1024)
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120).stdout
+    out = run_python(script)
     lines = dict(line.split(" ", 1) for line in out.strip().splitlines())
     assert "200000000" in lines["FormatError"]
     assert float(lines["peak_mib"]) < 400  # four arrays of 800 MB would be 3.2 GB written

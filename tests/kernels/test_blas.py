@@ -7,8 +7,6 @@ switch and the library search run everywhere.
 
 import itertools
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,6 +16,7 @@ import chainrule.nn.functional as F
 from chainrule import backend
 from chainrule.kernels import blas_route
 from chainrule.kernels import mkl as blas
+from fresh_process import run_python
 
 TOLERANCE = {np.float32: 2e-5, np.float64: 1e-12}
 
@@ -302,7 +301,4 @@ def test_import_chainrule_does_not_load_the_blas_and_the_switch_holds_end_to_end
               "y = cr.nn.Linear(3, 2)(cr.ones(4, 3))\n"
               "from chainrule.kernels import mkl as blas\n"
               "assert blas.library is None and blas.active() == 'numpy' and y.shape == (4, 2)\n")
-    environment = dict(os.environ, **{blas.SWITCH_VARIABLE: "numpy"})
-    done = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
+    run_python(script, **{blas.SWITCH_VARIABLE: "numpy"})

@@ -5,8 +5,6 @@ timing loop with a fake clock; the real probe, and that it leaves both libraries
 they were, where MKL is installed.
 """
 
-import os
-import subprocess
 import sys
 
 import numpy as np
@@ -15,6 +13,7 @@ import pytest
 from chainrule import backend
 from chainrule.kernels import blas_route
 from chainrule.kernels import mkl as blas
+from fresh_process import run_python
 
 
 class _FakeMKL:
@@ -148,8 +147,4 @@ def test_the_real_probe_leaves_the_thread_settings_as_they_were():
         "assert 0 < choice.probe_seconds < 2, choice\n"
         "cr.nn.Linear(300, 300)(cr.ones(200, 300))\n"
         "assert backend._gemm is (blas.gemm if choice.blas == 'mkl' else backend.matmul_gemm)\n")
-    environment = {key: value for key, value in os.environ.items() if key != blas.SWITCH_VARIABLE}
-    environment.update(MKL_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2")
-    done = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
+    run_python(script, unset=[blas.SWITCH_VARIABLE], MKL_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2")

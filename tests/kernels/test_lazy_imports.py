@@ -6,24 +6,20 @@ script that never runs a compiled kernel must never pay for it.
 """
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from chainrule.kernels import compiled as fast
+from fresh_process import run_python
 
 HEAVY = ("numba", "llvmlite", "scipy", "mkl", "torch")
 
 
 def _loaded_after(script):
-    env = {k: v for k, v in os.environ.items() if k != fast.DISABLE_VARIABLE}
-    done = subprocess.run([sys.executable, "-c", script + "\nimport sys, json\n"
-                           f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"],
-                          env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.splitlines()[-1])
+    out = run_python(script + "\nimport sys, json\n"
+                     f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))",
+                     unset=[fast.DISABLE_VARIABLE])
+    return json.loads(out.splitlines()[-1])
 
 
 def test_importing_chainrule_loads_none_of_the_extras():

@@ -20,6 +20,7 @@ from chainrule.ops import activation, fused_linear, loss, normalization, pool, r
 from chainrule.ops import conv as conv_ops
 from chainrule.ops.window import Window
 from chainrule.optim import SGD, Adam, AdamW, RMSprop
+from fresh_process import run_python
 
 TOLERANCE = {np.float32: {"rtol": 2e-4, "atol": 2e-5}, np.float64: {"rtol": 1e-9, "atol": 1e-11}}
 
@@ -193,9 +194,6 @@ def test_kernel_for_decides_on_module_dtype_and_applies(monkeypatch):
 
 
 def test_reference_environment_variable_runs_everything_on_the_reference():
-    import os
-    import subprocess
-    import sys
 
     script = ("import chainrule as cr, numpy as np\n"
               "from chainrule.autograd import seam\n"
@@ -203,10 +201,7 @@ def test_reference_environment_variable_runs_everything_on_the_reference():
               "x = cr.tensor(np.ones((300, 256), np.float32), requires_grad=True)\n"
               "y = cr.relu(x)\n"
               "assert y._node.kernel is None\n")
-    env = dict(os.environ, **{seam.REFERENCE_VARIABLE: "1"})
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
+    run_python(script, **{seam.REFERENCE_VARIABLE: "1"})
 
 
 def test_window_of_reference_conv_is_plain_im2col():

@@ -1,14 +1,13 @@
 """Checkpoint and resume continue a run exactly; manual_seed makes runs repeat across processes."""
 
 import hashlib
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 
 import chainrule as cr
+from fresh_process import run_python
 
 pytest.importorskip("safetensors")
 
@@ -99,10 +98,7 @@ _SCRIPT = textwrap.dedent("""
 
 def test_manual_seed_gives_identical_weights_in_two_processes():
     def run(seed):
-        result = subprocess.run([sys.executable, "-c", _SCRIPT, str(seed)], capture_output=True, text=True,
-                                timeout=120)
-        assert result.returncode == 0, result.stderr
-        return result.stdout.strip()
+        return run_python(_SCRIPT, str(seed)).strip()
 
     first, second, other = run(3), run(3), run(4)
     assert len(first) == len(hashlib.sha256().hexdigest())
