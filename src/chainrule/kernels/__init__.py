@@ -10,7 +10,7 @@ Importing this package (``import chainrule`` does, last) registers every kernel 
     linear       the dense layer's backward on arrays                 recurrent    RNN, GRU sequences
     lstm         the fused LSTM sequence (NumPy gates, Numba, MKL)    embedding    the lookup's backward
     optimizers   one-pass Numba updates                               mkl          MKL products (ctypes)
-    normalization  batch norm on channel rows                      blas_route   MKL or NumPy's BLAS: timed
+    normalization  batch norm on channel rows (NumPy, Numba)       blas_route   MKL or NumPy's BLAS: timed
     workspace    memory reused from step to step
 
 Switches: ``CHAINRULE_REFERENCE=1`` (or :func:`chainrule.use_reference_ops`) runs the reference ops
