@@ -39,10 +39,22 @@ def _gradients(geometry, reference):
 
 
 @pytest.mark.parametrize("geometry", GEOMETRIES)
-def test_chunked_forms_equal_the_reference(geometry, monkeypatch):
-    monkeypatch.setenv(compiled.DISABLE_VARIABLE, "1")  # the NumPy forms, not the direct kernels
+@pytest.mark.parametrize("col2im", ["numpy", "compiled"])
+def test_chunked_forms_equal_the_reference(geometry, col2im, monkeypatch):
+    """Both forms of col2im (the NumPy adds, Numba's one pass); batches of 1-2 keep the direct
+    kernels out whether Numba is on or not."""
+    if col2im == "compiled":
+        pytest.importorskip("numba")
+        monkeypatch.delenv(compiled.DISABLE_VARIABLE, raising=False)
+        module, calls = compiled.load("col2im"), []
+        kernel = module.add_columns
+        monkeypatch.setattr(module, "add_columns", lambda *a: calls.append(1) or kernel(*a))
+    else:
+        monkeypatch.setenv(compiled.DISABLE_VARIABLE, "1")
     monkeypatch.setattr(conv, "CHUNK_BYTES", 64)  # one output row per chunk: the clipping per chunk
     fast = _gradients(geometry, reference=False)
+    if col2im == "compiled":
+        assert calls, "the compiled col2im did not run"
     for got, want in zip(fast, _gradients(geometry, reference=True)):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 

@@ -12,6 +12,9 @@ buffer of about ``CHUNK_BYTES`` that stays in the CPU cache, and multiplies it t
 C·kh·kw·OH·OW·N is kept for the backward pass (the weight gradient unfolds x again). Output and
 input-gradient memory is reused from step to step (:mod:`chainrule.kernels.workspace`).
 
+col2im. The input gradient's columns are added into the image chunk by chunk: kh·kw strided NumPy
+adds, or with Numba one pass per chunk (:mod:`chainrule.kernels.compiled.col2im`).
+
 Direct kernels (Numba, :mod:`chainrule.kernels.compiled.conv`). With few output channels the
 products are thin (LeNet-5: 6 rows) and the unfolded copies, C·kh·kw times the input's bytes, cost
 more than the arithmetic: the direct kernels read the batch-innermost image in place, their outer
@@ -138,6 +141,8 @@ def input_grad(xp, window, groups, image_shape, g, weight):
     rows = min(out_h, _rows_per_chunk((c, kh, kw, out_h, out_w, n), dtype.itemsize, budget))
     buffer = workspace.scratch(xp, "conv_input_grad_columns", c * kh * kw * rows * out_w * n, dtype)
     taps = [(p, q, _reach(q, window, 1, w, out_w)) for p in range(kh) for q in range(kw)]
+    one_pass = compiled.for_arrays("col2im", buffer, image)
+    padding = (window.padding[0], window.padding[2])
     for top in range(0, out_h, rows):
         count = min(rows, out_h - top)
         start, stop = top * out_w * n, (top + count) * out_w * n
@@ -145,6 +150,9 @@ def input_grad(xp, window, groups, image_shape, g, weight):
         for out_rows, col_rows in group_blocks(weight.shape, groups):
             gemm(kernel_t[:, out_rows], grads[out_rows, start:stop], out=cols[col_rows])
         blocks = cols.reshape(c, kh, kw, count, out_w, n)
+        if one_pass is not None:  # col2im: every tap in one compiled loop
+            one_pass.add_columns(blocks, image, top, window.stride, window.dilation, padding)
+            continue
         for p, q, (out_cols, image_cols) in taps:  # col2im: one add per kernel offset
             out_rows, image_rows = _reach(p, window, 0, h, count, top)
             if out_rows.start < out_rows.stop and out_cols.start < out_cols.stop:
