@@ -66,3 +66,19 @@ def test_input_gradient_is_dense_batch_innermost(monkeypatch):
     dx = conv.input_grad(np, Window((3, 3), (1, 1), (1, 1, 1, 1), (1, 1)), 1, (2, 3, 8, 8), g, weight)
     assert is_batch_innermost(dx)
     assert dx[0, 0, 0, 0] == 4 * 4 and dx[1, 2, 4, 4] == 4 * 9  # 4 channels by 2x2 taps (corner), 3x3 inside
+
+
+@pytest.mark.parametrize("geometry, as_convolution", [
+    (GEOMETRIES[0], True), (GEOMETRIES[2], True), (GEOMETRIES[4], True), (GEOMETRIES[6], True),
+    (GEOMETRIES[1], False),  # stride 2: col2im
+    (GEOMETRIES[5], False),  # padding wider than (k − 1)·dilation: g would need a negative padding
+])
+def test_without_numba_a_stride_one_input_gradient_is_a_convolution(geometry, as_convolution, monkeypatch):
+    """Without the compiled col2im, stride 1 unfolds g instead of adding kh·kw blocks into dx."""
+    monkeypatch.setenv(compiled.DISABLE_VARIABLE, "1")
+    calls = []
+    original = conv._input_grad_as_convolution
+    monkeypatch.setattr(conv, "_input_grad_as_convolution", lambda *a: calls.append(1) or original(*a))
+    fast = _gradients(geometry, reference=False)
+    assert bool(calls) == as_convolution
+    np.testing.assert_allclose(fast[1], _gradients(geometry, reference=True)[1], rtol=1e-12, atol=1e-12)

@@ -12,8 +12,10 @@ buffer of about ``CHUNK_BYTES`` that stays in the CPU cache, and multiplies it t
 C·kh·kw·OH·OW·N is kept for the backward pass (the weight gradient unfolds x again). Output and
 input-gradient memory is reused from step to step (:mod:`chainrule.kernels.workspace`).
 
-col2im. The input gradient's columns are added into the image chunk by chunk: kh·kw strided NumPy
-adds, or with Numba one pass per chunk (:mod:`chainrule.kernels.compiled.col2im`).
+Input gradient. Products into columns, then col2im adds them into the image chunk by chunk: with
+Numba in one pass per chunk (:mod:`chainrule.kernels.compiled.col2im`). Without it, kh·kw strided
+NumPy adds per chunk; for stride 1 those cost more than treating dx as a convolution of g (with the
+kernel turned 180° and its channel axes swapped), which then runs the forward's chunks instead.
 
 Direct kernels (Numba, :mod:`chainrule.kernels.compiled.conv`). With few output channels the
 products are thin (LeNet-5: 6 rows) and the unfolded copies, C·kh·kw times the input's bytes, cost
@@ -29,7 +31,14 @@ from chainrule.autograd.seam import register
 from chainrule.backend import gemm
 from chainrule.kernels import compiled, workspace
 from chainrule.ops.conv import ConvInputGrad, Convolution, ConvWeightGrad, group_blocks
-from chainrule.ops.window import batch_innermost, is_batch_innermost, padded_copy, rows_last, unfold_view
+from chainrule.ops.window import (
+    Window,
+    batch_innermost,
+    is_batch_innermost,
+    padded_copy,
+    rows_last,
+    unfold_view,
+)
 
 CHUNK_BYTES = 512 * 1024  # unfolded columns per product: small enough to stay in a 1 MB L2 cache
 INPUT_GRAD_CHUNKS_LARGER = 8  # col2im pays a fixed cost per add, kh·kw adds per chunk: larger chunks pay
@@ -83,15 +92,18 @@ def _batch_innermost_like(xp, x):
     return out
 
 
-def forward(xp, window, groups, x, weight, bias=None):
-    """(y (N, O, OH, OW) batch-innermost, the padded source the weight gradient unfolds again or None)."""
+def forward(xp, window, groups, x, weight, bias=None, key="conv_output"):
+    """(y (N, O, OH, OW) batch-innermost, the padded source the weight gradient unfolds again or None).
+
+    ``key`` names the output's reused memory.
+    """
     n, _, h, w = x.shape
     o = weight.shape[0]
     out_h, out_w = window.out_size(h, w, "conv2d")
     dtype = xp.result_type(x.dtype, weight.dtype)
     source = padded_copy(xp, x, window, 0)
     kept = source if source is not x else None
-    out = workspace.reusable("conv_output", (o, out_h * out_w * n), dtype, xp)
+    out = workspace.reusable(key, (o, out_h * out_w * n), dtype, xp)
     if direct_applies(weight.shape, n, groups):
         shift = xp.zeros(o, dtype) if bias is None else bias.astype(dtype, copy=False)
         compiled.load("conv").conv_forward(rows_last(xp, source, dtype), xp.ascontiguousarray(weight, dtype),
@@ -130,6 +142,10 @@ def input_grad(xp, window, groups, image_shape, g, weight):
                                               rows_last(xp, image), window.stride, window.dilation,
                                               (top, left))
         return image
+    one_pass = compiled.for_arrays("col2im", g, weight)
+    if one_pass is None and window.stride == (1, 1) and groups == 1 and min(_transposed_padding(window)) >= 0:
+        # without the compiled col2im, its kh·kw NumPy adds cost more than unfolding g (benchmarks/README)
+        return _input_grad_as_convolution(xp, window, g, weight)
     grads = _channels_first(g)
     kernel_t = weight.reshape(o, -1).T
     # col2im adds into the unpadded image (each tap's rows and columns clipped to it), so that dx is
@@ -141,7 +157,6 @@ def input_grad(xp, window, groups, image_shape, g, weight):
     rows = min(out_h, _rows_per_chunk((c, kh, kw, out_h, out_w, n), dtype.itemsize, budget))
     buffer = workspace.scratch(xp, "conv_input_grad_columns", c * kh * kw * rows * out_w * n, dtype)
     taps = [(p, q, _reach(q, window, 1, w, out_w)) for p in range(kh) for q in range(kw)]
-    one_pass = compiled.for_arrays("col2im", buffer, image)
     padding = (window.padding[0], window.padding[2])
     for top in range(0, out_h, rows):
         count = min(rows, out_h - top)
@@ -157,6 +172,22 @@ def input_grad(xp, window, groups, image_shape, g, weight):
             out_rows, image_rows = _reach(p, window, 0, h, count, top)
             if out_rows.start < out_rows.stop and out_cols.start < out_cols.stop:
                 image[:, image_rows, image_cols] += blocks[:, p, q, out_rows, out_cols]
+    return dx
+
+
+def _transposed_padding(window):
+    """The padding of g under which a stride-1 convolution's input gradient is itself a convolution."""
+    (kh, kw), (dh, dw) = window.kernel, window.dilation
+    top, bottom, left, right = window.padding
+    return dh * (kh - 1) - top, dh * (kh - 1) - bottom, dw * (kw - 1) - left, dw * (kw - 1) - right
+
+
+def _input_grad_as_convolution(xp, window, g, weight):
+    """dx of a stride-1 convolution: g, padded by (k − 1)·dilation − padding, convolved with the kernel
+    turned 180° and its channel axes swapped (C, O, kh, kw)."""
+    turned = xp.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    transposed = Window(window.kernel, (1, 1), _transposed_padding(window), window.dilation)
+    dx, _ = forward(xp, transposed, 1, g, turned, key="conv_input_grad")
     return dx
 
 
