@@ -69,12 +69,15 @@ def test_input_gradient_is_dense_batch_innermost(monkeypatch):
 
 
 @pytest.mark.parametrize("geometry, as_convolution", [
-    (GEOMETRIES[0], True), (GEOMETRIES[2], True), (GEOMETRIES[4], True), (GEOMETRIES[6], True),
+    (GEOMETRIES[0], True), (GEOMETRIES[2], True), (GEOMETRIES[4], True),  # "same": as many outputs
+    (GEOMETRIES[6], False),  # no padding: fewer outputs, so a larger product on the padded g
     (GEOMETRIES[1], False),  # stride 2: col2im
-    (GEOMETRIES[5], False),  # padding wider than (k − 1)·dilation: g would need a negative padding
+    (GEOMETRIES[5], False),  # padding wider than (k − 1)·dilation: more outputs than inputs
 ])
-def test_without_numba_a_stride_one_input_gradient_is_a_convolution(geometry, as_convolution, monkeypatch):
-    """Without the compiled col2im, stride 1 unfolds g instead of adding kh·kw blocks into dx."""
+def test_without_numba_a_same_convolutions_input_gradient_is_a_convolution(geometry, as_convolution,
+                                                                          monkeypatch):
+    """Without the compiled col2im, a stride-1 convolution with as many outputs as inputs unfolds g
+    instead of adding kh·kw blocks into dx; the others keep col2im."""
     monkeypatch.setenv(compiled.DISABLE_VARIABLE, "1")
     calls = []
     original = conv._input_grad_as_convolution

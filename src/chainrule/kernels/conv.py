@@ -14,8 +14,9 @@ input-gradient memory is reused from step to step (:mod:`chainrule.kernels.works
 
 Input gradient. Products into columns, then col2im adds them into the image chunk by chunk: with
 Numba in one pass per chunk (:mod:`chainrule.kernels.compiled.col2im`). Without it, kh·kw strided
-NumPy adds per chunk; for stride 1 those cost more than treating dx as a convolution of g (with the
-kernel turned 180° and its channel axes swapped), which then runs the forward's chunks instead.
+NumPy adds per chunk; for a "same" convolution (stride 1, as many outputs as inputs) those cost more
+than treating dx as a convolution of g (with the kernel turned 180° and its channel axes swapped),
+which then runs the forward's chunks instead.
 
 Direct kernels (Numba, :mod:`chainrule.kernels.compiled.conv`). With few output channels the
 products are thin (LeNet-5: 6 rows) and the unfolded copies, C·kh·kw times the input's bytes, cost
@@ -143,8 +144,10 @@ def input_grad(xp, window, groups, image_shape, g, weight):
                                               (top, left))
         return image
     one_pass = compiled.for_arrays("col2im", g, weight)
-    if one_pass is None and window.stride == (1, 1) and groups == 1 and min(_transposed_padding(window)) >= 0:
-        # without the compiled col2im, its kh·kw NumPy adds cost more than unfolding g (benchmarks/README)
+    if one_pass is None and groups == 1 and (out_h, out_w) == (h, w) and window.stride == (1, 1):
+        # without the compiled col2im, its kh·kw NumPy adds cost more than unfolding g, where the two
+        # products are the same size: a "same" convolution, with as many outputs as inputs (with
+        # fewer, g's padding makes the product larger: 2.25x for LeNet's 5x5 unpadded layers)
         return _input_grad_as_convolution(xp, window, g, weight)
     grads = _channels_first(g)
     kernel_t = weight.reshape(o, -1).T
