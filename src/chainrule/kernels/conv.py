@@ -159,8 +159,9 @@ def input_grad(xp, window, groups, image_shape, g, weight):
     budget = CHUNK_BYTES * INPUT_GRAD_CHUNKS_LARGER
     rows = min(out_h, _rows_per_chunk((c, kh, kw, out_h, out_w, n), dtype.itemsize, budget))
     buffer = workspace.scratch(xp, "conv_input_grad_columns", c * kh * kw * rows * out_w * n, dtype)
-    taps = [(p, q, _reach(q, window, 1, w, out_w)) for p in range(kh) for q in range(kw)]
     padding = (window.padding[0], window.padding[2])
+    # NumPy's col2im: per kernel offset, the output columns that land in the image, and where
+    taps = [] if one_pass else [(p, q, _reach(q, window, 1, w, out_w)) for p in range(kh) for q in range(kw)]
     for top in range(0, out_h, rows):
         count = min(rows, out_h - top)
         start, stop = top * out_w * n, (top + count) * out_w * n
