@@ -26,13 +26,17 @@ class LearningRateSchedule:
         return dict(self._config)
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _Decay(LearningRateSchedule):
+    """The arguments ExponentialDecay and InverseTimeDecay share, checked once."""
+
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
         if decay_steps <= 0:
-            raise ConfigError(f"ExponentialDecay: decay_steps must be positive, got {decay_steps}")
+            raise ConfigError(f"{type(self).__name__}: decay_steps must be positive, got {decay_steps}")
         self._config = {"initial_learning_rate": float(initial_learning_rate), "decay_steps": decay_steps,
                         "decay_rate": float(decay_rate), "staircase": bool(staircase)}
 
+
+class ExponentialDecay(_Decay):
     def __call__(self, step):
         c = self._config
         power = step / c["decay_steps"]
@@ -40,13 +44,7 @@ class ExponentialDecay(LearningRateSchedule):
         return c["initial_learning_rate"] * c["decay_rate"] ** power
 
 
-class InverseTimeDecay(LearningRateSchedule):
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
-        if decay_steps <= 0:
-            raise ConfigError(f"InverseTimeDecay: decay_steps must be positive, got {decay_steps}")
-        self._config = {"initial_learning_rate": float(initial_learning_rate), "decay_steps": decay_steps,
-                        "decay_rate": float(decay_rate), "staircase": bool(staircase)}
-
+class InverseTimeDecay(_Decay):
     def __call__(self, step):
         c = self._config
         ratio = step / c["decay_steps"]
