@@ -15,7 +15,10 @@ the class names of ops whose kernels the B side unregisters (``chainrule.autogra
 turns, step by step (A B, then B A, ...), and prints the medians and the median of the paired
 differences. On a machine whose speed drifts from minute to minute (a shared VM), this pairing is
 far steadier than alternating processes; it suits settings read at each call (a chunk size, a
-kernel switch such as ``chainrule.kernels.compiled._failed`` "set()" "{'batch_norm'}").
+kernel switch such as ``chainrule.kernels.compiled._failed`` "set()" "{'batch_norm'}"). Where a setting's
+effect outlasts the step (after a product on two threads OpenBLAS's worker spins for ~0.1 s), add
+``--block SECONDS``: after each switch the process runs untimed steps for that long, then times
+``BLOCK_STEPS`` steps, and the pairs are of those turns' medians.
 """
 
 import argparse
@@ -29,6 +32,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+BLOCK_STEPS = 5  # timed steps of a turn with --block
 
 
 def _turn(name, steps, off):
@@ -53,8 +57,26 @@ def _turn(name, steps, off):
     print(f"{statistics.median(cpu) * 1e3:.2f} {statistics.median(wall) * 1e3:.2f}")
 
 
-def _toggle(name, steps, attribute, values):
-    """One process, the attribute set to each value in turns step by step: prints paired medians."""
+def _timed_turn(step, block):
+    """Seconds of one step, or with ``block`` the median of BLOCK_STEPS after ``block`` seconds untimed."""
+    if not block:
+        start = time.perf_counter()
+        step()
+        return time.perf_counter() - start
+    start = time.perf_counter()
+    while time.perf_counter() - start < block:
+        step()
+    times = []
+    for _ in range(BLOCK_STEPS):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _toggle(name, steps, attribute, values, block=0.0):
+    """One process, the attribute set to each value in turns (step by step, or block by block):
+    prints paired medians."""
     import numpy as np
 
     from benchmarks.ours import build
@@ -72,13 +94,12 @@ def _toggle(name, steps, attribute, values):
     for i in range(steps):
         for side in (0, 1) if i % 2 == 0 else (1, 0):
             setattr(module, field, values[side])
-            start = time.perf_counter()
-            step()
-            times[side].append(time.perf_counter() - start)
+            times[side].append(_timed_turn(step, block))
     a, b = (statistics.median(t) * 1e3 for t in times)
     paired = statistics.median(y - x for x, y in zip(*times)) * 1e3
     print(f"{attribute}: A={values[0]!r} {a:.2f} ms, B={values[1]!r} {b:.2f} ms (B/A {b / a:.3f}); "
-          f"median paired difference B - A {paired:+.2f} ms over {steps} pairs")
+          f"median paired difference B - A {paired:+.2f} ms over {steps} pairs"
+          + (f" of {block} s blocks" if block else ""))
 
 
 def main():
@@ -92,6 +113,8 @@ def main():
     parser.add_argument("--env", nargs="*", default=[], help="NAME=VALUE for both sides")
     parser.add_argument("--toggle", nargs=3, metavar=("MODULE.NAME", "A", "B"),
                         help="one process: the attribute set to A and B in turns, step by step")
+    parser.add_argument("--block", type=float, default=0.0, metavar="SECONDS",
+                        help=f"with --toggle: per switch, SECONDS of untimed steps, then {BLOCK_STEPS} timed")
     parser.add_argument("--turn", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.toggle:
@@ -101,7 +124,7 @@ def main():
             path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
             os.execve(sys.executable, [sys.executable, "-m", "benchmarks.ab", *sys.argv[1:]],
                       dict(os.environ, **wanted, PYTHONPATH=path))
-        return _toggle(args.workload, max(args.steps, 2), args.toggle[0], args.toggle[1:])
+        return _toggle(args.workload, max(args.steps, 2), args.toggle[0], args.toggle[1:], args.block)
     if args.turn:
         return _turn(args.workload, args.steps, set(args.off))
     env = dict(os.environ, **dict(item.split("=", 1) for item in args.env))
