@@ -148,3 +148,129 @@ def test_the_real_probe_leaves_the_thread_settings_as_they_were():
         "cr.nn.Linear(300, 300)(cr.ones(200, 300))\n"
         "assert backend._gemm is (blas.gemm if choice.blas == 'mkl' else backend.matmul_gemm)\n")
     run_python(script, unset=[blas.SWITCH_VARIABLE], MKL_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2")
+
+
+class _FakeOpenBLAS:
+    """threadpoolctl's controller of OpenBLAS, as far as the one-thread rule uses it: a thread count."""
+
+    def __init__(self, threads=2):
+        self.threads = threads
+
+    def get_num_threads(self):
+        return self.threads
+
+    def set_num_threads(self, count):
+        self.threads = count
+
+
+@pytest.fixture
+def numpy_route(monkeypatch, forget_mkl):
+    """A process that runs its products on NumPy and has not made one yet; OpenBLAS on two threads (a
+    stand-in), and every product's thread count at the time recorded as (m·k·n, threads)."""
+    monkeypatch.setenv(blas.SWITCH_VARIABLE, "numpy")
+    forget_mkl()
+    monkeypatch.setattr(backend, "_gemm", blas_route.first_gemm)
+    openblas = _FakeOpenBLAS()
+    monkeypatch.setattr(blas_route, "_openblas", (openblas,))
+    seen = []
+    real = backend.matmul_gemm
+
+    def recording(a, b, out=None, accumulate=False):
+        seen.append((a.size * b.shape[-1], openblas.threads))
+        return real(a, b, out, accumulate)
+
+    monkeypatch.setattr(backend, "matmul_gemm", recording)
+    return openblas, seen
+
+
+def _small_and_large_products():
+    """One product under SMALL_PRODUCT_MACS and one at it, each checked against NumPy's."""
+    rng = np.random.default_rng(5)
+    small = rng.random((4, 8), dtype=np.float32), rng.random((8, 16), dtype=np.float32)
+    side = round(blas_route.SMALL_PRODUCT_MACS ** (1 / 3)) + 1
+    large = rng.random((side, side), dtype=np.float32), rng.random((side, side), dtype=np.float32)
+    for a, b in (small, large):
+        np.testing.assert_array_equal(backend.gemm(a, b), a @ b)
+    return small[0].size * small[1].shape[1], side ** 3
+
+
+@pytest.mark.parametrize("first_product_before", [False, True])
+def test_beside_kernels_on_numbas_threads_small_products_take_one_blas_thread(numpy_route,
+                                                                              first_product_before):
+    openblas, seen = numpy_route
+    if first_product_before:  # the BLAS chosen first, the kernels later: the rule comes in then
+        backend.gemm(np.ones((2, 2)), np.ones((2, 2)))
+        assert seen[-1][1] == 2
+    blas_route.parallel_kernels_run()
+    seen.clear()
+    small, large = _small_and_large_products()
+    assert small < blas_route.SMALL_PRODUCT_MACS <= large
+    assert seen == [(small, 1), (large, 2)]
+    assert openblas.threads == 2  # the count restored after the small one
+    blas_route.parallel_kernels_run()  # again: changes nothing
+    assert len(seen) == 2 and backend._gemm is not backend.matmul_gemm
+
+
+def test_without_such_kernels_every_product_keeps_its_threads(numpy_route):
+    _, seen = numpy_route
+    small, large = _small_and_large_products()
+    assert seen == [(small, 2), (large, 2)]
+    assert backend._gemm is backend.matmul_gemm  # NumPy's product itself, no wrapper
+
+
+def test_the_count_is_restored_when_the_product_fails(numpy_route):
+    openblas, _ = numpy_route
+    blas_route.parallel_kernels_run()
+    with pytest.raises(ValueError):
+        backend.gemm(np.ones((2, 3)), np.ones((2, 3)))  # shapes that do not chain
+    assert openblas.threads == 2
+
+
+def test_the_rule_needs_openblas_on_pthreads(numpy_route, monkeypatch):
+    """Another BLAS (or an OpenMP build, or no threadpoolctl): the products stay as they are."""
+    _, seen = numpy_route
+    monkeypatch.setattr(blas_route, "_openblas", ())
+    blas_route.parallel_kernels_run()
+    small, _ = _small_and_large_products()
+    assert backend._gemm is backend.matmul_gemm and seen[0] == (small, 2)
+
+
+def test_mkl_products_are_left_as_they_are(undecided):
+    undecided[0] = {"mkl": 0.001, "numpy": 0.002}
+    blas_route.parallel_kernels_run()
+    _first_product()
+    assert backend._gemm is blas.gemm
+
+
+def test_the_real_openblas_runs_a_small_product_on_one_thread():
+    """In a fresh process with OpenBLAS on two threads: the count during a small product, and after,
+    with SciPy's OpenBLAS loaded too where SciPy is installed (Numba imports it)."""
+    pytest.importorskip("threadpoolctl")
+    script = (
+        "import numpy as np\n"
+        "try:\n"
+        "    import scipy.linalg\n"
+        "except ImportError:\n"
+        "    pass\n"
+        "from threadpoolctl import threadpool_info\n"
+        "from chainrule import backend\n"
+        "from chainrule.kernels import blas_route\n"
+        "if not any(i['internal_api'] == 'openblas' and i['threading_layer'] == 'pthreads'\n"
+        "           for i in threadpool_info()):\n"
+        "    print('SKIP: NumPy runs on another BLAS here'); raise SystemExit\n"
+        "during = []\n"
+        "real = backend.matmul_gemm\n"
+        "def spy(a, b, out=None, accumulate=False):\n"
+        "    during.append([c.get_num_threads() for c in blas_route._openblas])\n"
+        "    return real(a, b, out, accumulate)\n"
+        "backend.matmul_gemm = spy\n"
+        "blas_route.parallel_kernels_run()\n"
+        "a = np.ones((16, 16), np.float32)\n"
+        "assert (backend.gemm(a, a) == 16).all()\n"
+        "assert during == [[1] * len(blas_route._openblas)] and during[0], during\n"
+        "assert all(c.get_num_threads() == 2 for c in blas_route._openblas)\n"
+        "print('OK')\n")
+    out = run_python(script, unset=[], CHAINRULE_BLAS="numpy", OPENBLAS_NUM_THREADS="2")
+    if "SKIP" in out:
+        pytest.skip("NumPy runs on another BLAS here")
+    assert "OK" in out

@@ -205,3 +205,21 @@ def test_rule_keeps_im2col_where_it_is_faster(monkeypatch):
     assert not conv.direct_applies(few, batch, 2)  # groups
     monkeypatch.setenv(fast.DISABLE_VARIABLE, "1")
     assert not conv.direct_applies(few, batch, 1)
+
+
+@pytest.mark.parametrize("path", ["direct", "im2col"])
+def test_the_direct_kernels_say_they_run_on_numbas_threads(monkeypatch, path):
+    """So that the products beside them take one BLAS thread (chainrule.kernels.blas_route)."""
+    from chainrule.kernels import blas_route
+
+    monkeypatch.setenv(fast.DISABLE_VARIABLE, "0")
+    monkeypatch.setattr(blas_route, "_parallel_kernels", False)
+    told = []
+    monkeypatch.setattr(blas_route, "parallel_kernels_run", lambda: told.append(True))
+    if path == "im2col":
+        monkeypatch.setattr(conv, "DIRECT_MAX_OUT_CHANNELS", 0)
+    x = cr.Tensor(np.ones((conv.DIRECT_MIN_BATCH, 2, 6, 6), np.float32), requires_grad=True)
+    weight = cr.Tensor(np.ones((3, 2, 3, 3), np.float32), requires_grad=True)
+    F.conv2d(x, weight).sum().backward()
+    assert len(told) == (3 if path == "direct" else 0)  # forward, input and weight gradients
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0, 0], [3, 6, 9, 9, 6, 3])  # taps of ones reaching it

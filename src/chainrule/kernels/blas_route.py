@@ -22,6 +22,18 @@ thread settings, and a file would need all of those in its key to stay true; the
 as much as importing one extra module.
 
 ``CHAINRULE_BLAS=mkl`` or ``=numpy`` skips the probe and forces the choice.
+
+Small products on one thread, once kernels run on Numba's threads. After a product on two threads,
+OpenBLAS's worker spins for its thread timeout (2²⁸ cycles, about 0.1 s) waiting for the next one,
+on the second core. The direct convolutions (:mod:`chainrule.kernels.compiled.conv`) run their loops
+on both cores, and in that time one of their threads shares its core with the spinning worker: a
+LeNet-5 step (dense products of at most 6M multiply-adds beside the direct convolutions) took
+3.7-4.6 ms so, and 2.8-3.8 with its products on one thread. So once such a kernel has run
+(:func:`parallel_kernels_run`), NumPy's OpenBLAS runs the products under :data:`SMALL_PRODUCT_MACS`
+on one thread: alone, the second thread makes those 1.5x faster, a few tens of µs. Larger products
+keep every thread. MKL's OpenMP workers were measured to cost those kernels far less (about 5%, on
+an AMD machine where MKL was forced), so the MKL route is left as it is. Setting OpenBLAS's thread
+count needs ``threadpoolctl`` (in the ``fast`` extra); without it the products stay as they are.
 """
 
 import contextlib
@@ -53,6 +65,9 @@ class BlasChoice:
 
 
 _choice = None  # the process's BlasChoice, once made
+SMALL_PRODUCT_MACS = 1 << 23  # m·k·n under which, beside kernels on Numba's threads, a product takes one
+_parallel_kernels = False  # whether a kernel has run on Numba's threads in this process
+_openblas = None  # threadpoolctl's controllers of the OpenBLAS libraries on pthreads, once looked for
 
 
 def blas_choice():
@@ -70,8 +85,61 @@ def active():
 
 def first_gemm(a, b, out=None, accumulate=False):
     """Choose the product once (MKL or NumPy), install it as ``backend.gemm``, then step aside."""
-    backend.set_gemm(mkl.gemm if active() == "mkl" else None)
+    _install()
     return backend.gemm(a, b, out, accumulate)
+
+
+def parallel_kernels_run():
+    """Say that a kernel runs its loops on Numba's threads: from now on small products take one BLAS
+    thread, where the products run on OpenBLAS (see the module's docstring). Cheap to call again."""
+    global _parallel_kernels
+    if not _parallel_kernels:
+        _parallel_kernels = True
+        if _choice is not None:  # else the first product installs it
+            _install()
+
+
+def _install():
+    if active() == "mkl":
+        backend.set_gemm(mkl.gemm)
+        return
+    openblas = _openblas_controllers() if _parallel_kernels else ()
+    backend.set_gemm(_small_on_one_thread(openblas) if openblas else None)
+
+
+def _openblas_controllers():
+    """threadpoolctl's controllers of every OpenBLAS on pthreads in the process: () where there is
+    none (another BLAS, an OpenMP build) or no threadpoolctl.
+
+    Every one, not the first: with Numba's kernels SciPy is imported too, and its wheel brings a second
+    OpenBLAS, which threadpoolctl lists first in some processes and second in others (limiting it
+    alone left NumPy's worker spinning in about half of them)."""
+    global _openblas
+    if _openblas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _openblas = ()
+            return _openblas
+        found = ThreadpoolController().select(internal_api="openblas").lib_controllers
+        _openblas = tuple(c for c in found if c.threading_layer == "pthreads")
+    return _openblas
+
+
+def _small_on_one_thread(openblas):
+    def product(a, b, out=None, accumulate=False):
+        if a.size * b.shape[-1] >= SMALL_PRODUCT_MACS:  # m·k·n (times the batch of a stacked product)
+            return backend.matmul_gemm(a, b, out, accumulate)
+        threads = [library.get_num_threads() for library in openblas]
+        for library in openblas:
+            library.set_num_threads(1)
+        try:
+            return backend.matmul_gemm(a, b, out, accumulate)
+        finally:
+            for library, count in zip(openblas, threads):
+                library.set_num_threads(count)
+
+    return product
 
 
 def decide(mkl_seconds, numpy_seconds):

@@ -30,7 +30,7 @@ Timings behind ``CHUNK_BYTES`` and ``DIRECT_MAX_OUT_CHANNELS`` are in benchmarks
 
 from chainrule.autograd.seam import register
 from chainrule.backend import gemm
-from chainrule.kernels import compiled, workspace
+from chainrule.kernels import blas_route, compiled, workspace
 from chainrule.ops.conv import ConvInputGrad, Convolution, ConvWeightGrad, group_blocks
 from chainrule.ops.window import (
     Window,
@@ -52,6 +52,14 @@ def direct_applies(weight_shape, batch, groups):
     if groups != 1 or weight_shape[0] > DIRECT_MAX_OUT_CHANNELS or batch < DIRECT_MIN_BATCH:
         return False
     return compiled.enabled()
+
+
+def _direct_kernels():
+    """The compiled direct convolutions. Their loops run on Numba's threads, which OpenBLAS's
+    spinning worker slows down after any product on two threads: small products then take one
+    (:func:`chainrule.kernels.blas_route.parallel_kernels_run`)."""
+    blas_route.parallel_kernels_run()
+    return compiled.load("conv")
 
 
 def _rows_per_chunk(view_shape, itemsize, budget=None):
@@ -107,7 +115,7 @@ def forward(xp, window, groups, x, weight, bias=None, key="conv_output"):
     out = workspace.reusable(key, (o, out_h * out_w * n), dtype, xp)
     if direct_applies(weight.shape, n, groups):
         shift = xp.zeros(o, dtype) if bias is None else bias.astype(dtype, copy=False)
-        compiled.load("conv").conv_forward(rows_last(xp, source, dtype), xp.ascontiguousarray(weight, dtype),
+        _direct_kernels().conv_forward(rows_last(xp, source, dtype), xp.ascontiguousarray(weight, dtype),
                                            shift, out.reshape(o, out_h, out_w, n), window.stride,
                                            window.dilation)
         return out.reshape(o, out_h, out_w, n).transpose(3, 0, 1, 2), kept
@@ -139,7 +147,7 @@ def input_grad(xp, window, groups, image_shape, g, weight):
     if direct_applies(weight.shape, n, groups):
         image = workspace.batch_innermost(xp, image_shape, dtype, "conv_input_grad_direct")
         top, _, left, _ = window.padding
-        compiled.load("conv").conv_input_grad(rows_last(xp, g, dtype), xp.ascontiguousarray(weight, dtype),
+        _direct_kernels().conv_input_grad(rows_last(xp, g, dtype), xp.ascontiguousarray(weight, dtype),
                                               rows_last(xp, image), window.stride, window.dilation,
                                               (top, left))
         return image
@@ -214,7 +222,7 @@ def weight_grad(xp, window, groups, weight_shape, g, x, source=None):
     o = weight_shape[0]
     if direct_applies(weight_shape, len(g), groups):
         dw = xp.empty(weight_shape, dtype=dtype)
-        compiled.load("conv").conv_weight_grad(rows_last(xp, g, dtype), rows_last(xp, source, dtype), dw,
+        _direct_kernels().conv_weight_grad(rows_last(xp, g, dtype), rows_last(xp, source, dtype), dw,
                                                window.stride, window.dilation)
         return dw
     grads = _channels_first(g)
