@@ -211,6 +211,20 @@ def test_beside_kernels_on_numbas_threads_small_products_take_one_blas_thread(nu
     assert len(seen) == 2 and backend._gemm is not backend.matmul_gemm
 
 
+def test_a_second_after_the_last_such_kernel_small_products_get_their_threads_back(numpy_route,
+                                                                                    monkeypatch):
+    """A process that goes on to train a model without them (a benchmark's worker, a notebook)."""
+    _, seen = numpy_route
+    blas_route.parallel_kernels_run()
+    monkeypatch.setattr(blas_route, "_last_parallel", blas_route._last_parallel
+                        - blas_route.PARALLEL_WINDOW_SECONDS - 0.01)
+    small, _ = _small_and_large_products()
+    assert seen[0] == (small, 2)
+    blas_route.parallel_kernels_run()  # such a kernel again: the rule with it
+    small, _ = _small_and_large_products()
+    assert seen[2] == (small, 1)
+
+
 def test_without_such_kernels_every_product_keeps_its_threads(numpy_route):
     _, seen = numpy_route
     small, large = _small_and_large_products()

@@ -28,12 +28,13 @@ OpenBLAS's worker spins for its thread timeout (2²⁸ cycles, about 0.1 s) wait
 on the second core. The direct convolutions (:mod:`chainrule.kernels.compiled.conv`) run their loops
 on both cores, and in that time one of their threads shares its core with the spinning worker: a
 LeNet-5 step (dense products of at most 6M multiply-adds beside the direct convolutions) took
-3.7-4.6 ms so, and 2.8-3.8 with its products on one thread. So once such a kernel has run
-(:func:`parallel_kernels_run`), NumPy's OpenBLAS runs the products under :data:`SMALL_PRODUCT_MACS`
-on one thread: alone, the second thread makes those 1.5x faster, a few tens of µs. Larger products
-keep every thread. MKL's OpenMP workers were measured to cost those kernels far less (about 5%, on
-an AMD machine where MKL was forced), so the MKL route is left as it is. Setting OpenBLAS's thread
-count needs ``threadpoolctl`` (in the ``fast`` extra); without it the products stay as they are.
+3.7-4.6 ms so, and 2.8-3.8 with its products on one thread. So while such kernels run
+(:func:`parallel_kernels_run`, and a second after), the products under :data:`SMALL_PRODUCT_MACS` run
+with every OpenBLAS on one thread: alone, the second thread makes those 1.5x faster, a few tens of
+µs. Larger products keep every thread. MKL's OpenMP workers were measured to cost those kernels far
+less (about 5%, on an AMD machine where MKL was forced), so the MKL route is left as it is. Setting
+OpenBLAS's thread count needs ``threadpoolctl`` (in the ``fast`` extra); without it the products
+stay as they are.
 """
 
 import contextlib
@@ -66,7 +67,9 @@ class BlasChoice:
 
 _choice = None  # the process's BlasChoice, once made
 SMALL_PRODUCT_MACS = 1 << 23  # m·k·n under which, beside kernels on Numba's threads, a product takes one
+PARALLEL_WINDOW_SECONDS = 1.0  # how long after such a kernel ran the rule holds (a step takes milliseconds)
 _parallel_kernels = False  # whether a kernel has run on Numba's threads in this process
+_last_parallel = float("-inf")  # time.monotonic() when one last did
 _openblas = None  # threadpoolctl's controllers of the OpenBLAS libraries on pthreads, once looked for
 
 
@@ -90,9 +93,12 @@ def first_gemm(a, b, out=None, accumulate=False):
 
 
 def parallel_kernels_run():
-    """Say that a kernel runs its loops on Numba's threads: from now on small products take one BLAS
-    thread, where the products run on OpenBLAS (see the module's docstring). Cheap to call again."""
-    global _parallel_kernels
+    """Say that a kernel runs its loops on Numba's threads: for the next PARALLEL_WINDOW_SECONDS small
+    products take one BLAS thread, where the products run on OpenBLAS (see the module's docstring).
+    Called at every such kernel: a process that goes on to train another model without them (a
+    benchmark's worker, a notebook) gets its threads back a second later."""
+    global _parallel_kernels, _last_parallel
+    _last_parallel = time.monotonic()
     if not _parallel_kernels:
         _parallel_kernels = True
         if _choice is not None:  # else the first product installs it
@@ -128,7 +134,8 @@ def _openblas_controllers():
 
 def _small_on_one_thread(openblas):
     def product(a, b, out=None, accumulate=False):
-        if a.size * b.shape[-1] >= SMALL_PRODUCT_MACS:  # m·k·n (times the batch of a stacked product)
+        large = a.size * b.shape[-1] >= SMALL_PRODUCT_MACS  # m·k·n (times the batch of a stacked product)
+        if large or time.monotonic() - _last_parallel > PARALLEL_WINDOW_SECONDS:
             return backend.matmul_gemm(a, b, out, accumulate)
         threads = [library.get_num_threads() for library in openblas]
         for library in openblas:
