@@ -258,7 +258,8 @@ def test_mkl_products_are_left_as_they_are(undecided):
 
 def test_the_real_openblas_runs_a_small_product_on_one_thread():
     """In a fresh process with OpenBLAS on two threads: the count during a small product, and after,
-    with SciPy's OpenBLAS loaded too where SciPy is installed (Numba imports it)."""
+    with SciPy's OpenBLAS loaded too where SciPy is installed (Numba imports it); and after four
+    threads multiplied at once."""
     pytest.importorskip("threadpoolctl")
     script = (
         "import numpy as np\n"
@@ -283,6 +284,15 @@ def test_the_real_openblas_runs_a_small_product_on_one_thread():
         "assert (backend.gemm(a, a) == 16).all()\n"
         "assert during == [[1] * len(blas_route._openblas)] and during[0], during\n"
         "assert all(c.get_num_threads() == 2 for c in blas_route._openblas)\n"
+        "backend.matmul_gemm = real\n"
+        "import threading\n"
+        "def many():\n"
+        "    for _ in range(300):\n"
+        "        backend.gemm(a, a)\n"
+        "threads = [threading.Thread(target=many) for _ in range(4)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+        "assert all(c.get_num_threads() == 2 for c in blas_route._openblas), 'left at one thread'\n"
         "print('OK')\n")
     out = run_python(script, unset=[], CHAINRULE_BLAS="numpy", OPENBLAS_NUM_THREADS="2")
     if "SKIP" in out:

@@ -133,6 +133,9 @@ def _openblas_controllers():
 
 
 def _small_on_one_thread(openblas):
+    # OpenBLAS's thread count is the process's: threadpoolctl lets only one Python thread (the first
+    # to set it) change it and makes the others' calls no-ops, so threads that multiply at once
+    # cannot leave it at one
     def product(a, b, out=None, accumulate=False):
         large = a.size * b.shape[-1] >= SMALL_PRODUCT_MACS  # m·k·n (times the batch of a stacked product)
         if large or time.monotonic() - _last_parallel > PARALLEL_WINDOW_SECONDS:
