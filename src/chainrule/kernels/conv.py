@@ -116,8 +116,8 @@ def forward(xp, window, groups, x, weight, bias=None, key="conv_output"):
     if direct_applies(weight.shape, n, groups):
         shift = xp.zeros(o, dtype) if bias is None else bias.astype(dtype, copy=False)
         _direct_kernels().conv_forward(rows_last(xp, source, dtype), xp.ascontiguousarray(weight, dtype),
-                                           shift, out.reshape(o, out_h, out_w, n), window.stride,
-                                           window.dilation)
+                                       shift, out.reshape(o, out_h, out_w, n), window.stride,
+                                       window.dilation)
         return out.reshape(o, out_h, out_w, n).transpose(3, 0, 1, 2), kept
     view = unfold_view(xp, source, window, out_h, out_w)
     kernel = weight.reshape(o, -1)
@@ -148,8 +148,8 @@ def input_grad(xp, window, groups, image_shape, g, weight):
         image = workspace.batch_innermost(xp, image_shape, dtype, "conv_input_grad_direct")
         top, _, left, _ = window.padding
         _direct_kernels().conv_input_grad(rows_last(xp, g, dtype), xp.ascontiguousarray(weight, dtype),
-                                              rows_last(xp, image), window.stride, window.dilation,
-                                              (top, left))
+                                          rows_last(xp, image), window.stride, window.dilation,
+                                          (top, left))
         return image
     one_pass = compiled.for_arrays("col2im", g, weight)
     if one_pass is None and groups == 1 and (out_h, out_w) == (h, w) and window.stride == (1, 1):
@@ -223,7 +223,7 @@ def weight_grad(xp, window, groups, weight_shape, g, x, source=None):
     if direct_applies(weight_shape, len(g), groups):
         dw = xp.empty(weight_shape, dtype=dtype)
         _direct_kernels().conv_weight_grad(rows_last(xp, g, dtype), rows_last(xp, source, dtype), dw,
-                                               window.stride, window.dilation)
+                                           window.stride, window.dilation)
         return dw
     grads = _channels_first(g)
     view = unfold_view(xp, source, window, out_h, out_w)
