@@ -180,3 +180,73 @@ def test_opset_and_batch_options(tmp_path):
     path = cr.onnx.export(model, tmp_path / "m.onnx", _images((2, 3)))
     dims = onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim
     assert dims[0].dim_param == "batch"
+
+
+def _lenet_and_digits():
+    cr.manual_seed(0)
+    return zoo.get("lenet5").build(), cr.tensor(_images((2, 1, 28, 28)))
+
+
+def _run(path, feed_name, x):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {feed_name: x})
+
+
+def test_pytorchs_call_runs_as_it_is(tmp_path):
+    """A tutorial's torch.onnx.export(model, (x,), f, names, opset_version, dynamic_axes), imports changed."""
+    model, dummy = _lenet_and_digits()
+    path = tmp_path / "lenet.onnx"
+    cr.onnx.export(model, (dummy,), str(path), export_params=True, opset_version=17, do_constant_folding=True,
+                   input_names=["image"], output_names=["logits"],
+                   dynamic_axes={"image": {0: "batch_size"}, "logits": {0: "batch_size"}})
+    graph = onnx.load(str(path)).graph
+    assert [i.name for i in graph.input] == ["image"] and [o.name for o in graph.output] == ["logits"]
+    assert graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch_size"
+    x = _images((5, 1, 28, 28), seed=3)
+    (got,) = _run(path, "image", x)
+    with cr.no_grad():
+        model.eval()
+        numpy.testing.assert_allclose(got, model(cr.tensor(x)).numpy(), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("call", ["positional", "keywords", "bare sample"])
+def test_pytorchs_orders_give_the_same_file_as_ours(tmp_path, call):
+    model, dummy = _lenet_and_digits()
+    ours = cr.onnx.export(model, tmp_path / "ours.onnx", dummy)
+    theirs = tmp_path / "theirs.onnx"
+    if call == "positional":
+        cr.onnx.export(model, (dummy,), theirs)
+    elif call == "keywords":
+        cr.onnx.export(model, args=(dummy,), f=theirs)
+    else:
+        cr.onnx.export(model, dummy, theirs)
+    assert theirs.read_bytes() == ours.read_bytes()
+
+
+def test_pytorchs_options_that_cannot_be_kept_say_so(tmp_path):
+    model, dummy = _lenet_and_digits()
+    path = tmp_path / "m.onnx"
+    with pytest.raises(ChainruleError, match=r"only the batch axis \(0\)"):
+        cr.onnx.export(model, (dummy,), path, input_names=["x"], dynamic_axes={"x": {0: "n", 2: "h"}})
+    with pytest.raises(ChainruleError, match="one input"):
+        cr.onnx.export(model, (dummy, dummy), path)
+    with pytest.raises(ChainruleError, match="export_params=False"):
+        cr.onnx.export(model, (dummy,), path, export_params=False)
+    with pytest.raises(ChainruleError, match="output_names has 2 names"):
+        cr.onnx.export(model, (dummy,), path, output_names=["a", "b"])
+    with pytest.raises(ChainruleError, match="'image' is taken"):
+        cr.onnx.export(model, (dummy,), path, input_names=["image"], output_names=["image"])
+    with pytest.raises(ChainruleError, match="where to write"):
+        cr.onnx.export(model, (dummy,))
+    with pytest.raises(ChainruleError, match="given twice"):
+        cr.onnx.export(model, path, dummy, f=path)
+    assert not path.exists()  # nothing half-written
+
+
+def test_dynamic_axes_given_as_lists_name_the_batch_batch(tmp_path):
+    model, dummy = _lenet_and_digits()
+    path = cr.onnx.export(model, (dummy,), tmp_path / "m.onnx", input_names=["input"],
+                          dynamic_axes={"input": [0], "output": [0]})
+    dims = onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param == "batch"
+    assert _run(path, "input", _images((3, 1, 28, 28)))[0].shape == (3, 10)

@@ -1,5 +1,6 @@
 """``export``: trace the model once, then translate its layers and the operations between them."""
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +62,9 @@ class Call:
         return f"layer '{name}' ({type(self.module).__name__})"
 
 
-def export(model, path, sample_input, opset=17, dynamic_batch=True):
+def export(model, path=None, sample_input=None, opset=17, dynamic_batch=True, *, args=None, f=None,
+           opset_version=None, input_names=None, output_names=None, dynamic_axes=None, export_params=True,
+           verbose=None, do_constant_folding=True, dynamo=None):
     """Write ``model`` as an ONNX file at ``path``; returns the path.
 
     Args:
@@ -71,7 +74,25 @@ def export(model, path, sample_input, opset=17, dynamic_batch=True):
         sample_input: one batch the model accepts (array or Tensor); it fixes every axis but the batch.
         opset: the ONNX operator set (17, the first with LayerNormalization, or newer).
         dynamic_batch: leave the batch axis free ("batch") instead of the sample's size.
+
+    PyTorch's call runs as it is: ``export(model, (x,), "model.onnx", input_names=["input"],
+    output_names=["output"], opset_version=17, dynamic_axes={"input": {0: "batch_size"}, ...})``
+    (the sample before the path, as a tuple or alone; ``args=``/``f=``). The graph's input and outputs
+    are then named as asked ("input" and "output" otherwise), and with ``dynamic_axes`` the batch axis
+    is free under the name given there; only the batch axis (0) can be. ``verbose``,
+    ``do_constant_folding`` and ``dynamo`` change nothing here: there is one exporter, and it writes the
+    graph as traced.
     """
+    path, sample_input = _arguments(path, sample_input, args, f)
+    if opset_version is not None:
+        opset = opset_version
+    if not export_params:
+        raise ChainruleError("onnx.export: export_params=False (weights as graph inputs) is not supported; "
+                             "the file always carries the weights: leave export_params out")
+    input_name, output_labels = _graph_names(input_names, output_names)
+    batch_label = "batch"
+    if dynamic_axes is not None:
+        dynamic_batch, batch_label = _batch_axis(dynamic_axes)
     onnx = _onnx()
     if not 17 <= opset <= onnx.defs.onnx_opset_version():
         raise ChainruleError(f"onnx.export: opset {opset} is not supported: choose one from 17 to "
@@ -79,11 +100,68 @@ def export(model, path, sample_input, opset=17, dynamic_batch=True):
     sample = numpy.asarray(sample_input._data if isinstance(sample_input, Tensor) else sample_input)
     if sample.ndim == 0:
         raise ChainruleError("onnx.export: sample_input must be a batch (N, ...), got a scalar")
-    model_proto = to_model(onnx, model, sample, opset, dynamic_batch)
+    model_proto = to_model(onnx, model, sample, opset, dynamic_batch, input_name, output_labels, batch_label)
     onnx.checker.check_model(model_proto)
     path = Path(path)
     atomic_write(path, lambda handle: handle.write(model_proto.SerializeToString()))
     return path
+
+
+def _is_path(value):
+    return isinstance(value, (str, os.PathLike))
+
+
+def _arguments(path, sample_input, args, f):
+    """(path, sample batch) from chainrule's order (path, sample) or PyTorch's (args, f)."""
+    if path is not None and not _is_path(path) and (sample_input is None or _is_path(sample_input)):
+        path, sample_input = sample_input, path  # PyTorch's export(model, args, f)
+    if args is not None:
+        if sample_input is not None:
+            raise ChainruleError("onnx.export: the sample batch was given twice (args= and positionally)")
+        sample_input = args
+    if f is not None:
+        if path is not None:
+            raise ChainruleError("onnx.export: the file was given twice (f= and positionally)")
+        path = f
+    if path is None or not _is_path(path):
+        raise ChainruleError(f"onnx.export: where to write the file? got {type(path).__name__}; pass a "
+                             "path: cr.onnx.export(model, 'model.onnx', x), or in PyTorch's order "
+                             "(model, (x,), 'model.onnx')")
+    if sample_input is None:
+        raise ChainruleError("onnx.export: a sample batch is needed to trace the model: "
+                             "cr.onnx.export(model, 'model.onnx', x)")
+    if isinstance(sample_input, tuple) and sample_input and all(
+            isinstance(item, (Tensor, numpy.ndarray)) for item in sample_input):
+        if len(sample_input) > 1:  # PyTorch's args: one entry per input of forward
+            raise ChainruleError(f"onnx.export: the model gets {len(sample_input)} inputs in args; the "
+                                 "export takes models of one input")
+        sample_input = sample_input[0]
+    return path, sample_input
+
+
+def _graph_names(input_names, output_names):
+    """(input name, output names or None) from PyTorch's ``input_names``/``output_names``."""
+    if isinstance(input_names, str) or isinstance(output_names, str):
+        raise ChainruleError("onnx.export: input_names and output_names are lists of names, e.g. ['input']")
+    input_name = "input"
+    if input_names is not None:
+        if len(input_names) != 1:
+            raise ChainruleError(f"onnx.export: input_names has {len(input_names)} names; the export takes "
+                                 "models of one input, so give one")
+        input_name = input_names[0]
+    return input_name, None if output_names is None else list(output_names)
+
+
+def _batch_axis(dynamic_axes):
+    """(dynamic batch, its name) from PyTorch's ``dynamic_axes``: only axis 0 may be named."""
+    label = None
+    for name, axes in dynamic_axes.items():
+        named = dict(axes) if isinstance(axes, dict) else {axis: None for axis in axes}
+        if set(named) - {0}:
+            raise ChainruleError(f"onnx.export: dynamic_axes asks for axes {sorted(named)} of '{name}'; only "
+                                 "the batch axis (0) can be dynamic here: {'" + name + "': {0: 'batch'}}")
+        label = label or named.get(0)
+    return bool(dynamic_axes), label or "batch"
 
 
 def export_file(model, path, opset=17):
@@ -97,27 +175,36 @@ def export_file(model, path, opset=17):
     return export(model, path, sample, opset=opset)
 
 
-def to_model(onnx, model, sample, opset, dynamic_batch):
-    """The ONNX ModelProto of ``model`` traced on ``sample``."""
+def to_model(onnx, model, sample, opset, dynamic_batch, input_name="input", output_names=None,
+             batch_label="batch"):
+    """The ONNX ModelProto of ``model`` traced on ``sample``; its input and outputs named as given
+    ("input", and "output" or "output_0", "output_1", ... by default)."""
     calls, output, x = _trace(model, sample)
     dtype = next((p.dtype for p in model.parameters() if p.dtype.kind == "f"), sample.dtype)
     g = GraphBuilder(onnx, opset)
-    names = {id(x): "input"}
-    g.fresh("input")
+    names = {id(x): input_name}
+    g.fresh(input_name)
     known = {id(t): name for name, t in [*model.named_parameters(), *model.named_buffers()] if t is not None}
     walker = _Walker(g, calls, names, known, len(sample), dtype)
     outputs = _tensors(output)  # nested tuples (an LSTM's (out, (h, c))) in depth-first order
     if not outputs:
         raise ChainruleError(f"onnx.export: the model returned {type(output).__name__}; export a model "
                              "that returns a tensor (or a tuple of tensors)")
+    if output_names is not None and len(output_names) != len(outputs):
+        raise ChainruleError(f"onnx.export: output_names has {len(output_names)} names and the model "
+                             f"returns {len(outputs)} tensors; give one name each")
     graph_outputs = []
     for index, tensor in enumerate(outputs):
         label = "output" if len(outputs) == 1 else f"output_{index}"
-        g.nodes.append(onnx.helper.make_node("Identity", [walker.name(tensor)], [g.fresh(label)]))
-        graph_outputs.append(_value_info(onnx, label, tensor, len(sample), dynamic_batch))
-    graph = onnx.helper.make_graph(g.nodes, type(model).__name__, [_value_info(onnx, "input", x, len(sample),
-                                                                                dynamic_batch)],
-                                   graph_outputs, initializer=g.initializers)
+        label = label if output_names is None else output_names[index]
+        if g.fresh(label) != label:
+            raise ChainruleError(f"onnx.export: the output name '{label}' is taken already (by the input or "
+                                 "a parameter); choose another in output_names")
+        g.nodes.append(onnx.helper.make_node("Identity", [walker.name(tensor)], [label]))
+        graph_outputs.append(_value_info(onnx, label, tensor, len(sample), dynamic_batch, batch_label))
+    graph_input = _value_info(onnx, input_name, x, len(sample), dynamic_batch, batch_label)
+    graph = onnx.helper.make_graph(g.nodes, type(model).__name__, [graph_input], graph_outputs,
+                                   initializer=g.initializers)
     opsets = [onnx.helper.make_opsetid("", opset)]
     # pinned to the oldest IR that carries this opset: onnxruntime refuses IRs newer than it knows
     return onnx.helper.make_model(graph, opset_imports=opsets, producer_name="chainrule",
@@ -226,10 +313,10 @@ def _names(value):
     return [n for item in value for n in _names(item)]
 
 
-def _value_info(onnx, label, tensor, batch, dynamic_batch):
+def _value_info(onnx, label, tensor, batch, dynamic_batch, batch_label="batch"):
     shape = list(tensor.shape)
     if dynamic_batch and shape and shape[0] == batch:
-        shape[0] = "batch"
+        shape[0] = batch_label
     elif dynamic_batch and shape:
         shape[0] = None  # the batch merged into this axis (N·T rows)
     element = onnx.helper.np_dtype_to_tensor_dtype(numpy.dtype(tensor.dtype))
