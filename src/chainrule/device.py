@@ -156,9 +156,37 @@ class cuda:  # noqa: N801 - PyTorch's module name, a namespace here
         """As :meth:`manual_seed`: device draws are seeded from the library's stream (``cr.manual_seed``)."""
 
 
+class accelerator:  # noqa: N801 - PyTorch's module name, a namespace here
+    """PyTorch's device-agnostic calls, as its tutorials write them since 2.6::
+
+        device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
+
+    The one accelerator chainrule drives is an NVIDIA GPU through CuPy (the ``gpu`` extra)."""
+
+    @staticmethod
+    def is_available():
+        return cuda.is_available()
+
+    @staticmethod
+    def current_accelerator(check_available=False):
+        """``device("cuda")`` where the GPU backend sees a GPU, else None (as PyTorch's CPU build)."""
+        return device("cuda") if cuda.is_available() else None
+
+    @staticmethod
+    def device_count():
+        return cuda.device_count()
+
+    @staticmethod
+    def current_device_index():
+        """0, the one GPU chainrule uses, where there is one; -1 otherwise."""
+        return 0 if cuda.is_available() else -1
+
+
 class backends:  # noqa: N801 - PyTorch's module name, a namespace here
     """``cr.backends.cudnn.deterministic = True`` and friends, from seeding boilerplate: settings kept
-    for code that sets them; chainrule's ops are deterministic and have no cuDNN to tune."""
+    for code that sets them; chainrule's ops are deterministic and have no cuDNN to tune. Apple's GPU
+    (``backends.mps``) is not one chainrule drives: its checks say False, so the tutorials' device
+    choice falls through to the CPU."""
 
     class cudnn:  # noqa: N801
         enabled = True
@@ -167,6 +195,15 @@ class backends:  # noqa: N801 - PyTorch's module name, a namespace here
 
         @staticmethod
         def is_available():
+            return False
+
+    class mps:  # noqa: N801
+        @staticmethod
+        def is_available():
+            return False
+
+        @staticmethod
+        def is_built():
             return False
 
 

@@ -4,7 +4,7 @@
 ``cr.split(x, 2)`` cuts pieces of size 2, as in PyTorch. NumPy's keywords keep NumPy's meaning where
 that is unambiguous: ``axis=``/``keepdims=`` (``cr.max(x, axis=1)`` is the values only), a permutation
 given as one sequence (``cr.transpose(x, (2, 0, 1))``), ``split(x, indices_or_sections=...)``.
-The Tensor methods of the same names call these.
+The Tensor methods of the same names call these. ``out=`` is PyTorch's (:mod:`chainrule.out_forms`).
 """
 
 import builtins
@@ -16,6 +16,7 @@ from chainrule import backend, ops
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.gpu import move_array
+from chainrule.out_forms import write_into
 
 # what torch.max(x, dim) and friends return: a tuple that also has .values and .indices
 _max_result = collections.namedtuple("max", ["values", "indices"])
@@ -141,15 +142,17 @@ def permute(input, *dims):  # noqa: A002
     return ops.transpose(_as_tensor(input), tuple(dims))
 
 
-def cat(tensors, dim=None, *, axis=None):
-    return ops.concatenate([_as_tensor(t) for t in tensors], axis_of(dim, axis) or 0)
+def cat(tensors, dim=None, *, axis=None, out=None):
+    result = ops.concatenate([_as_tensor(t) for t in tensors], axis_of(dim, axis) or 0)
+    return result if out is None else write_into(out, result, "cat")
 
 
 concat = cat
 
 
-def stack(tensors, dim=None, *, axis=None):
-    return ops.stack([_as_tensor(t) for t in tensors], axis_of(dim, axis) or 0)
+def stack(tensors, dim=None, *, axis=None, out=None):
+    result = ops.stack([_as_tensor(t) for t in tensors], axis_of(dim, axis) or 0)
+    return result if out is None else write_into(out, result, "stack")
 
 
 def split(tensor, split_size_or_sections=None, dim=0, *, indices_or_sections=None, axis=None):
@@ -193,22 +196,22 @@ def where(condition, input=None, other=None):  # noqa: A002
     return ops.where(condition, input, other)
 
 
-def mm(input, mat2):  # noqa: A002
+def mm(input, mat2, *, out=None):  # noqa: A002
     """The product of two matrices (2-D only, as PyTorch; ``matmul`` broadcasts)."""
     a, b = _as_tensor(input), _as_tensor(mat2)
     if a.ndim != 2 or b.ndim != 2:
         raise ShapeError(f"mm: expected two matrices, got shapes {a.shape} and {b.shape}; use matmul "
                          "for vectors and batches")
-    return ops.matmul(a, b)
+    return ops.matmul(a, b) if out is None else write_into(out, ops.matmul(a, b), "mm")
 
 
-def bmm(input, mat2):  # noqa: A002
+def bmm(input, mat2, *, out=None):  # noqa: A002
     """The products of two batches of matrices, (b, n, m) @ (b, m, p)."""
     a, b = _as_tensor(input), _as_tensor(mat2)
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
         raise ShapeError(f"bmm: expected two batches of matrices of one batch size, got shapes "
                          f"{a.shape} and {b.shape}")
-    return ops.matmul(a, b)
+    return ops.matmul(a, b) if out is None else write_into(out, ops.matmul(a, b), "bmm")
 
 
 def softmax(input, dim=None, *, axis=None):  # noqa: A002
@@ -243,8 +246,9 @@ def norm(input, p="fro", dim=None, keepdim=False):  # noqa: A002
     return ops.sum(ops.abs(x) ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)
 
 
-def clamp(input, min=None, max=None):  # noqa: A001, A002
-    return _as_tensor(input).clamp(min, max)
+def clamp(input, min=None, max=None, *, out=None):  # noqa: A001, A002
+    result = _as_tensor(input).clamp(min, max)
+    return result if out is None else write_into(out, result, "clamp")
 
 
 def sign(input):  # noqa: A002

@@ -137,6 +137,11 @@ class TorchMethods(TorchMaths):
     def is_contiguous(self):
         return bool(self._data.flags.c_contiguous)
 
+    def data_ptr(self):
+        """The address of the first element: two tensors share memory where they share it."""
+        data = self._data
+        return int(data.ctypes.data) if isinstance(data, numpy.ndarray) else int(data.data.ptr)  # CuPy
+
     def view(self, *shape):
         if len(shape) == 1 and not isinstance(shape[0], int):
             if isinstance(shape[0], (numpy.dtype, type, str)):
