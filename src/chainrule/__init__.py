@@ -121,6 +121,7 @@ from chainrule.functions import (  # noqa: E402
     numel,
     permute,
     prod,
+    scatter,
     sign,
     softmax,
     sort,

@@ -117,6 +117,49 @@ def gather(input, dim, index):  # noqa: A002
     return ops.getitem(x, tuple(grids))
 
 
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):  # noqa: A002
+    """``input`` with ``out[index[i][j]][j] = src[i][j]`` along ``dim`` (PyTorch's scatter), or a number
+    (``src`` or ``value=``) written wherever the index points; differentiable in both tensors.
+
+    The transforms tutorial's one-hot: ``cr.zeros(10).scatter_(0, cr.tensor(y), value=1)``.
+    """
+    if reduce is not None:
+        raise ValueError(f"scatter: reduce={reduce!r} is not supported; write the values (no reduce=), or "
+                         "add them with x.index_put_/cr.Tensor arithmetic")
+    x = _as_tensor(input)
+    xp = x.xp
+    index = move_array(index._data if isinstance(index, Tensor) else backend.asarray(index), xp)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"scatter: the index must hold integers, got {index.dtype}")
+    if index.ndim == 0 and x.ndim == 1:
+        index = index.reshape(1)
+    if index.ndim != x.ndim:
+        raise ShapeError(f"scatter: the index has {index.ndim} dims and the tensor {x.ndim}; they must "
+                         "have as many")
+    dim = dim % x.ndim
+    if any(i > n for k, (i, n) in enumerate(zip(index.shape, x.shape)) if k != dim):
+        raise ShapeError(f"scatter: index of shape {index.shape} is larger than the tensor {x.shape} "
+                         f"along a dim other than {dim}")
+    if index.size and (int(index.min()) < -x.shape[dim] or int(index.max()) >= x.shape[dim]):
+        raise ShapeError(f"scatter: index values from {int(index.min())} to {int(index.max())} do not fit "
+                         f"dim {dim} of size {x.shape[dim]}")
+    if src is not None and not isinstance(src, (Tensor, numpy.ndarray)):
+        value, src = src, None  # x.scatter_(0, index, 2.0): the number is the value
+    if src is None:
+        if value is None:
+            raise TypeError("scatter: give the values, as src (a tensor) or value (a number)")
+        values = Tensor._from_op(xp.full(index.shape, value, dtype=x.dtype))
+    else:
+        src = _as_tensor(src)
+        if src.ndim != index.ndim or any(i > n for i, n in zip(index.shape, src.shape)):
+            raise ShapeError(f"scatter: src of shape {src.shape} does not cover the index's {index.shape}")
+        values = ops.getitem(src, tuple(slice(0, n) for n in index.shape))
+    grids = [xp.arange(n).reshape((1,) * k + (n,) + (1,) * (index.ndim - k - 1))
+             for k, n in enumerate(index.shape)]
+    grids[dim] = index
+    return ops.Scatter(tuple(grids))(x, values)
+
+
 def sort(input, dim=-1, descending=False):  # noqa: A002
     """``(values, indices)`` sorted along ``dim``; the values carry the gradient."""
     x = _as_tensor(input)

@@ -88,6 +88,13 @@ def _args(*specs):
     return tuple(s if isinstance(s, Arg) else Arg(s) for s in specs)
 
 
+def _put_along(x, src, dim, index):
+    """NumPy's form of PyTorch's scatter: src's corner the index's shape written along dim."""
+    out = x.copy()
+    np.put_along_axis(out, index, src[tuple(slice(0, n) for n in index.shape)], dim)
+    return out
+
+
 def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
@@ -258,6 +265,12 @@ ROWS = [
          {"index": (np.array([0, 0, 2]), np.array([1, 1, 3]))}),
     Case("getitem", cr.getitem, lambda x, index: x[index], (Arg((4, 3), layout="T"),),
          {"index": np.array([[True, False, True]] * 2 + [[False, False, True]] * 2)}),
+    Case("scatter", lambda x, src, dim, index: cr.scatter(x, dim, index, src),
+         lambda x, src, dim, index: _put_along(x, src, dim, index), _args((3, 5), (3, 2)),
+         {"dim": 1, "index": np.array([[0, 1], [2, 3], [4, 0]])}),
+    Case("scatter", lambda x, src, dim, index: cr.scatter(x, dim, index, src),
+         lambda x, src, dim, index: _put_along(x, src, dim, index), (Arg((3, 4), layout="T"), Arg((2, 5))),
+         {"dim": 0, "index": np.array([[2, 0, 1, 2], [1, 1, 0, 0]])}),
     Case("astype", lambda x: cr.astype(x, np.float64), lambda x: x.astype(np.float64), _args((2, 3))),
     Case("astype", lambda x: cr.astype(cr.astype(x, np.float32), np.float64),
          lambda x: x.astype(np.float32).astype(np.float64), _args((2, 3)),

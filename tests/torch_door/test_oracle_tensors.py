@@ -432,4 +432,32 @@ def gathers(m):
     return x.gather(1, i), m.T.gather(x, 1, i)
 
 
+@idiom
+def scatter_src_value_and_in_place(m):
+    index = m.T.tensor([[0, 1], [2, 3], [1, 0]])
+    x = m.T.tensor(A)
+    return (x.scatter(1, index, m.T.tensor(B)), m.T.scatter(x, 1, index, 2.5),
+            x.scatter(0, index[:2, :], 1.0), m.T.zeros(3, 4).scatter_(1, index, value=3.0))
+
+
+@idiom
+def transforms_tutorial_one_hot(m):
+    return [m.T.zeros(10, dtype=m.T.float).scatter_(0, m.T.tensor(y), value=1) for y in (0, 3, 9)]
+
+
+@idiom
+def scatter_gradients(m):
+    # src the index's shape: with a larger src, torch 2.13's backward fails its own shape check
+    # (ours gives the corner's gradient and zeros elsewhere: tests/ops/test_op_table.py checks it)
+    x, src = m.T.tensor(A, requires_grad=True), m.T.tensor(B[:, :2], requires_grad=True)
+    y = x.scatter(1, m.T.tensor([[0, 1], [2, 3], [1, 0]]), src)
+    (y * m.T.tensor(B)).sum().backward()
+    return x.grad, src.grad
+
+
+@idiom
+def scatter_index_out_of_range_refuses(m):
+    return m.T.zeros(3, 4).scatter(1, m.T.tensor([[4]]), 1.0)
+
+
 test_idiom_agrees_with_torch = idiom_test(IDIOMS)

@@ -112,6 +112,13 @@ class TorchMethods(TorchMaths):
     def gather(self, dim, index):
         return F.gather(self, dim, index)
 
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        return F.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        return self._replace_by(lambda t: F.scatter(t, dim, index, src, value=value, reduce=reduce),
+                                "scatter_()")
+
     # ------------------------------------------------------------ shape
     @property
     def size(self):

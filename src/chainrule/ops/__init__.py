@@ -23,7 +23,7 @@ from chainrule.ops.elementwise import (  # noqa: F401
     tanh,
     where,
 )
-from chainrule.ops.index import getitem, one_hot, take  # noqa: F401
+from chainrule.ops.index import Scatter, getitem, one_hot, take  # noqa: F401
 from chainrule.ops.linalg import dot, matmul  # noqa: F401
 from chainrule.ops.reduce import (  # noqa: F401
     argmax,

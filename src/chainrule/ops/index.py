@@ -72,6 +72,31 @@ class ScatterAdd(Op):
         return ScatterAdd(self.index, self.basic, self.shape)(dvalues)
 
 
+class Scatter(Op):
+    """x with ``values`` written at ``index`` (an index tuple of arrays): PyTorch's ``scatter``. Where
+    the index repeats a position the last write wins (PyTorch leaves it unspecified); the gradient
+    is PyTorch's: g with the written positions zeroed for x, g read at them for the values."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x, values):
+        out = x.copy()
+        out[self.index] = values
+        return out
+
+    def vjp(self, g):
+        x, values = self.inputs
+        return (Scatter(self.index)(g, Tensor(self.xp.zeros(values.shape, g.dtype))),
+                GetItem(self.index, False)(g))
+
+    def jvp(self, dx, dvalues):
+        x, values = self.inputs
+        dx = Tensor(self.xp.zeros(x.shape, x.dtype)) if dx is None else dx
+        dvalues = Tensor(self.xp.zeros(values.shape, values.dtype)) if dvalues is None else dvalues
+        return Scatter(self.index)(dx, dvalues)
+
+
 def getitem(a, index):
     index, basic = _normalize(index)
     return GetItem(index, basic)(a)
