@@ -10,7 +10,7 @@ import weakref
 import numpy
 
 from chainrule import backend
-from chainrule.autograd import tensor_maths, tensor_methods
+from chainrule.autograd import tensor_maths, tensor_methods, tensor_str
 from chainrule.autograd.mode import shared, state
 from chainrule.errors import DTypeError, GraphError, ShapeError
 
@@ -135,16 +135,17 @@ class Tensor(tensor_methods.TorchMethods):
     def __repr__(self):
         from chainrule.gpu import move_array  # a GPU tensor shows its values too: copied for the text
 
-        body = numpy.array2string(move_array(self._data, numpy), separator=", ", prefix="tensor(",
-                                  precision=4, threshold=200)
-        extras = []
-        if self.dtype != backend.DEFAULT_FLOAT:
+        body = tensor_str.format_values(move_array(self._data, numpy))  # PyTorch's format
+        extras = [] if self._data.size or self.ndim == 1 else [f"size={tuple(self.shape)}"]
+        # empty, the values cannot say it is an integer tensor: the dtype is named then (as PyTorch)
+        hidden = tensor_str.HIDDEN_DTYPES if self._data.size else ()
+        if self.dtype != backend.DEFAULT_FLOAT and str(self.dtype) not in hidden:
             extras.append(f"dtype={self.dtype}")
         if self._node is not None:
             extras.append(f"grad_fn={type(self._node).__name__}")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        return f"tensor({body}{''.join(', ' + e for e in extras)})"
+        return tensor_str.with_suffixes(body, extras)
 
     # ---------------------------------------------------------------- autograd
     def requires_grad_(self, requires_grad=True):
