@@ -222,3 +222,14 @@ def test_in_place_on_a_non_leaf_changes_it_and_keeps_the_gradient_right():
     assert same is y and y.tolist() == [7.0, 13.0]
     y.sum().backward()
     assert x.grad.tolist() == [6.0, 6.0]
+
+
+def test_grad_fn_next_functions_walk_down_to_the_leaves():
+    """The 60-minute blitz prints loss.grad_fn.next_functions[0][0] and so on, down the graph."""
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    x = cr.tensor([3.0, 4.0])
+    y = (w * x).sum()
+    ((mul, index),) = y.grad_fn.next_functions
+    assert index == 0 and type(mul).__name__ == "Mul"
+    (leaf, _), (constant, _) = mul.next_functions
+    assert leaf.variable is w and leaf.next_functions == () and constant is None

@@ -103,6 +103,20 @@ class Op:
         """The op's output tensor (alive for as long as the graph that needs it)."""
         return self._output()
 
+    @property
+    def next_functions(self):
+        """PyTorch's walk down the graph: per input, ``(the node that made it, 0)``; an
+        :class:`AccumulateGrad` for a leaf that requires grad, ``(None, 0)`` for anything else."""
+        links = []
+        for x in self.inputs or ():
+            if getattr(x, "_node", None) is not None:
+                links.append((x._node, 0))
+            elif getattr(x, "requires_grad", False):
+                links.append((AccumulateGrad(x), 0))
+            else:
+                links.append((None, 0))
+        return tuple(links)
+
     def forward(self, *arrays):
         raise NotImplementedError
 
@@ -125,6 +139,21 @@ class Op:
         """Drop everything the backward pass needed, so intermediate arrays can be freed."""
         self.__dict__.clear()
         self.released = True
+
+
+class AccumulateGrad:
+    """Where ``next_functions`` ends at a leaf that requires grad: its ``variable`` is the leaf."""
+
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return f"<AccumulateGrad of a leaf of shape {tuple(self.variable.shape)}>"
 
 
 def needs_grad(x):
