@@ -24,13 +24,17 @@ from chainrule.keras import (
     losses,
     metrics,
     models,
+    ops,
     optimizers,
+    random,
     regularizers,
     saving,  # noqa: F401 - registers the door's classes for model files
     utils,
 )
 from chainrule.keras.layers import Input
 from chainrule.keras.models import Model, Sequential
+from chainrule.keras.variables import Variable
 
-__all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks", "datasets", "initializers",
-           "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils"]
+__all__ = ["Input", "Model", "Sequential", "Variable", "activations", "backend", "callbacks", "datasets",
+           "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "random",
+           "regularizers", "utils"]

@@ -17,6 +17,7 @@ import numpy
 from chainrule.backend import DEFAULT_FLOAT
 from chainrule.keras import initializers, regularizers
 from chainrule.keras.layers.base import KerasLayer, check_keywords, keras_name
+from chainrule.keras.variables import Variable
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 
@@ -47,8 +48,8 @@ class Layer(KerasLayer, Module):
                    regularizer=None, **kwargs):
         """A new weight of ``shape``, initialised by a Keras initializer, registered with this layer."""
         check_keywords(f"{type(self).__name__}.add_weight", kwargs)
-        weight = Parameter(numpy.empty(tuple(shape or ()), dtype=dtype or DEFAULT_FLOAT),
-                           requires_grad=bool(trainable) and self.trainable)
+        weight = Variable(numpy.empty(tuple(shape or ()), dtype=dtype or DEFAULT_FLOAT),
+                          trainable=bool(trainable) and self.trainable, name=name)
         initializers.get(initializer)(weight)
         self.register_parameter(name or f"_weight_{len(self._parameters)}", weight)
         regularizer = regularizers.get(regularizer)
@@ -59,6 +60,15 @@ class Layer(KerasLayer, Module):
     def add_loss(self, loss):
         """Add a penalty (a scalar Tensor) to the loss that fit trains on, for the current call."""
         self._added_losses.append(loss)
+
+    def get_config(self):
+        """Keras's base config: extend it in a subclass (``{**super().get_config(), "units": ...}``)."""
+        return {"name": self.name, "trainable": self.trainable, "dtype": "float32"}
+
+    @classmethod
+    def from_config(cls, config):
+        """The layer made again from :meth:`get_config`'s dictionary: ``cls(**config)``, as Keras's."""
+        return cls(**config)
 
     def build(self, input_shape):
         """Create the weights (with ``add_weight``) once the input shape is known."""

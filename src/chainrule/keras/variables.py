@@ -1,0 +1,76 @@
+"""``keras.Variable``: a layer's weight as Keras 3 names it, with ``assign``, ``assign_add``, ``assign_sub``.
+
+It is a :class:`chainrule.nn.Parameter` (so the engine, the optimisers and the state dicts see an
+ordinary parameter) with Keras's variable API on top. ``add_weight`` returns one. Assignments
+write in place and record no graph, as Keras's do; a non-trainable variable (a running total,
+``trainable=False``) is the usual target.
+"""
+
+import numpy
+
+from chainrule.autograd.tensor import Tensor, mark_changed
+from chainrule.backend import DEFAULT_FLOAT
+from chainrule.errors import ShapeError
+from chainrule.nn.parameter import Parameter
+
+
+class Variable(Parameter):
+    """``keras.Variable(initializer, shape=None, dtype=None, trainable=True, name=None)``: ``initializer``
+    is the value (a number, an array) or, with ``shape``, a Keras initializer (``"zeros"``)."""
+
+    __slots__ = ("_keras_name",)
+
+    def __init__(self, initializer, shape=None, dtype=None, trainable=True, name=None):
+        if shape is not None and (isinstance(initializer, str) or callable(initializer)):
+            from chainrule.keras import initializers
+
+            value = Parameter(numpy.empty(tuple(shape), dtype=dtype or DEFAULT_FLOAT))
+            initializers.get(initializer)(value)
+            initializer = value._data
+        data = initializer._data if isinstance(initializer, Tensor) else numpy.asarray(initializer)
+        if dtype is not None or data.dtype == numpy.float64 and not isinstance(initializer, numpy.ndarray):
+            data = data.astype(dtype or DEFAULT_FLOAT)
+        # an integer variable (a counter) is kept, but cannot have gradients
+        super().__init__(data, requires_grad=bool(trainable) and data.dtype.kind == "f")
+        self._keras_name = name
+
+    @property
+    def name(self):
+        return self._keras_name or "variable"
+
+    @property
+    def trainable(self):
+        return self.requires_grad
+
+    @property
+    def value(self):
+        return self
+
+    def assign(self, value):
+        """Write ``value`` (same shape, or one that broadcasts to it) into the variable; returns it."""
+        return self._write(_values(value), "assign")
+
+    def assign_add(self, delta):
+        return self._write(self._data + _values(delta), "assign_add")
+
+    def assign_sub(self, delta):
+        return self._write(self._data - _values(delta), "assign_sub")
+
+    def _write(self, values, what):
+        try:
+            new = numpy.broadcast_to(values, self._data.shape)
+        except ValueError:
+            raise ShapeError(f"Variable.{what}: a value of shape {numpy.shape(values)} does not fit the "
+                             f"variable's {self._data.shape}") from None
+        self._make_writable()
+        mark_changed(self)
+        self._data[...] = new
+        return self
+
+    def __repr__(self):
+        return f"<Variable name={self.name}, shape={tuple(self.shape)}, dtype={self.dtype}, " + \
+            f"value={numpy.array2string(self._data, precision=4, threshold=20)}>"
+
+
+def _values(value):
+    return value._data if isinstance(value, Tensor) else numpy.asarray(value)
