@@ -150,3 +150,48 @@ def test_fit_a_model_without_trainable_weights_computes_the_loss():
     history = model.fit(x, y, verbose=0)
     want = np.mean((x - y) ** 2) + 1e-2 * x.mean()
     assert history.history["loss"][0] == pytest.approx(want, rel=1e-5)
+
+
+def test_a_metric_of_your_own_as_keras_guide_writes_it():
+    """keras.io's "Training & evaluation with the built-in methods": CategoricalTruePositives."""
+
+    class CategoricalTruePositives(keras.metrics.Metric):
+        def __init__(self, name="categorical_true_positives", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.true_positives = self.add_variable(shape=(), name="ctp", initializer="zeros")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            hits = ops.cast(ops.argmax(y_pred, axis=1), "int32") == ops.cast(y_true, "int32")
+            self.true_positives.assign_add(ops.sum(ops.cast(hits, "float32")))
+
+        def result(self):
+            return self.true_positives
+
+    metric = CategoricalTruePositives()
+    assert float(metric([0, 2, 1], np.eye(3)[[0, 1, 1]]).numpy()) == 2  # standalone: update, result
+    metric.reset_state()
+    assert float(metric.result().numpy()) == 0 and metric.variables == [metric.true_positives]
+    inputs = keras.Input(shape=(4,))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
+    model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=[metric])
+    x, y = rng.random((20, 4)).astype(np.float32), rng.integers(0, 3, 20)
+    history = model.fit(x, y, batch_size=10, epochs=2, verbose=0)
+    counts = history.history["categorical_true_positives"]
+    assert len(counts) == 2 and all(isinstance(c, float) and 0 <= c <= 20 for c in counts)
+    predicted = model.predict(x, verbose=0).argmax(axis=1)
+    assert model.evaluate(x, y, verbose=0)[1] == float((predicted == y).sum())
+
+
+def test_a_loss_of_your_own():
+    class CustomMSE(keras.losses.Loss):
+        def __init__(self, regularization_factor=0.1, name="custom_mse"):
+            super().__init__(name=name)
+            self.regularization_factor = regularization_factor
+
+        def call(self, y_true, y_pred):
+            mse = ops.mean(ops.square(y_true - y_pred), axis=-1)
+            return mse + ops.mean(ops.square(0.5 - y_pred), axis=-1) * self.regularization_factor
+
+    y_true, y_pred = rng.random((4, 3)).astype(np.float32), rng.random((4, 3)).astype(np.float32)
+    want = np.mean(np.mean((y_true - y_pred) ** 2, -1) + 0.1 * np.mean((0.5 - y_pred) ** 2, -1))
+    assert float(CustomMSE()(y_true, y_pred).numpy()) == pytest.approx(want, rel=1e-5)

@@ -113,6 +113,57 @@ class Recall(engine.Recall):
         super().update_state(_array(y_pred), _array(y_true))
 
 
+class Metric:
+    """The base class of your own Keras metric (Keras 3's API): make its state with ``add_variable`` in
+    ``__init__``, then define ``update_state(y_true, y_pred, sample_weight=None)`` (arrays in, as
+    Keras passes them; :mod:`chainrule.keras.ops` works on them) and ``result()``. ``reset_state``
+    sets every variable to zeros unless you define it. ``compile(metrics=[MyMetric()])`` takes it."""
+
+    def __init__(self, name=None, dtype=None):
+        self.name = name or _snake(type(self).__name__)
+        self._variables = []
+
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum", name=None):
+        """A non-trainable ``keras.Variable`` of this metric's state."""
+        from chainrule.keras.variables import Variable
+
+        variable = Variable(initializer, shape=tuple(shape), dtype=dtype, trainable=False, name=name)
+        self._variables.append(variable)
+        return variable
+
+    def add_weight(self, name=None, shape=(), initializer="zeros", dtype=None, aggregation="sum"):
+        """Keras 2's name for :meth:`add_variable` (``self.add_weight(name="tp", initializer="zeros")``)."""
+        return self.add_variable(shape, initializer, dtype, aggregation, name)
+
+    @property
+    def variables(self):
+        return list(self._variables)
+
+    def reset_state(self):
+        for variable in self._variables:
+            variable.assign(numpy.zeros(variable.shape, variable.dtype))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        raise NotImplementedError(f"{type(self).__name__}: define update_state(y_true, y_pred, "
+                                  "sample_weight=None)")
+
+    def result(self):
+        raise NotImplementedError(f"{type(self).__name__}: define result()")
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        self.update_state(y_true, y_pred, sample_weight)
+        return self.result()
+
+    def __repr__(self):
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+def _snake(name):
+    import re
+
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
 class EngineOrder(engine.Metric):
     """A Keras-order metric as the engine calls its metrics, ``update_state(y_pred, y_true)``."""
 
@@ -127,7 +178,11 @@ class EngineOrder(engine.Metric):
         self.metric.update_state(y_true, y_pred)
 
     def result(self):
-        return self.metric.result()
+        value = self.metric.result()
+        if hasattr(value, "numpy"):  # your own Metric's result, a tensor: the logs take a number
+            value = value.numpy()
+            return float(value) if value.size == 1 else value
+        return value
 
 
 def for_engine(metric):
@@ -135,7 +190,7 @@ def for_engine(metric):
     objects and functions ``fn(y_true, y_pred)`` turned to the engine's order."""
     if isinstance(metric, str):
         return metric
-    if isinstance(metric, (MeanMetricWrapper, Mean, Precision, Recall)):
+    if isinstance(metric, (MeanMetricWrapper, Mean, Precision, Recall, Metric)):
         return EngineOrder(metric)
     if isinstance(metric, engine.Metric):
         return metric  # an engine metric already takes the engine's order
