@@ -195,3 +195,27 @@ def test_a_loss_of_your_own():
     y_true, y_pred = rng.random((4, 3)).astype(np.float32), rng.random((4, 3)).astype(np.float32)
     want = np.mean(np.mean((y_true - y_pred) ** 2, -1) + 0.1 * np.mean((0.5 - y_pred) ** 2, -1))
     assert float(CustomMSE()(y_true, y_pred).numpy()) == pytest.approx(want, rel=1e-5)
+
+
+def test_compile_without_a_loss_trains_on_the_layers_penalties():
+    """Keras's compile() with no loss: the add_loss penalties are the whole loss; none at all says so."""
+
+    class Penalised(keras.layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+        def call(self, inputs):
+            self.add_loss(ops.sum(ops.square(self.w)))
+            return inputs * self.w
+
+    inputs = keras.Input(shape=(3,))
+    model = keras.Model(inputs, Penalised()(inputs))
+    model.compile(optimizer=keras.optimizers.SGD(0.1))
+    x = rng.random((2, 3)).astype(np.float32)
+    history = model.fit(x, np.zeros((2, 3)), epochs=3, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], [3.0, 3 * 0.8 ** 2, 3 * 0.64 ** 2], rtol=1e-6)
+    assert model.evaluate(x, x, verbose=0) == pytest.approx(3 * 0.512 ** 2, rel=1e-5)
+    plain = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    plain.compile(optimizer="adam")
+    with pytest.raises(ConfigError, match="no loss to compute.*add_loss"):
+        plain.fit(x, np.zeros((2, 2)), verbose=0)

@@ -53,6 +53,7 @@ class Model(ModelViews, base.WeightsView, engine.Model):
     """
 
     keras_verbose = True  # fit's verbose=2 is Keras's one line per epoch (train/progress.py)
+    _loss_may_come_from_layers = True  # compile() without a loss: the layers' add_loss penalties are it
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -134,13 +135,11 @@ class Model(ModelViews, base.WeightsView, engine.Model):
         several = len(self.outputs or ()) > 1
         base.check_keywords(f"{type(self).__name__}.compile",
                             {**kwargs, **({} if several else {"loss_weights": loss_weights})})
-        if loss is None and not self._has_custom_train_step():
-            raise ConfigError(f"{type(self).__name__}.compile: no loss; hint: compile(optimizer='adam', "
-                              "loss='categorical_crossentropy', metrics=['accuracy'])")
         if isinstance(optimizer, str):
             optimizer = keras_optimizers.get(optimizer)
         object.__setattr__(self, "_heads", None)
-        if loss is None:  # a model whose own train_step brings its losses (a GAN's two players)
+        if loss is None:  # its own train_step brings its losses (a GAN's two players), or its layers do
+            # (add_loss: Keras's compile() without a loss; fit says so if no layer adds any)
             engine.Model.compile(self, optimizer=optimizer, metrics=metrics)
             return
         if several:

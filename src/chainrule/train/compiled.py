@@ -42,27 +42,31 @@ class Compiled:
         self.metrics = metrics
         self.metric_identifiers = metric_identifiers
         self.loss_tracker = metrics_module.Mean("loss")
+        self.layer_losses = False  # no loss compiled, the layers' penalties are it (Keras's compile())
         self.step_trackers = {}  # name -> Mean of the values a custom train_step/test_step returns
         self.target_adapt = UNCHECKED  # how this run's targets are adapted (see targets.check)
 
     @property
     def trackers(self):
         """The running means reported in logs: the loss's (when there is a loss), then the metrics."""
-        return [self.loss_tracker, *self.metrics] if self.loss is not None else list(self.metrics)
+        with_loss = self.loss is not None or self.layer_losses
+        return [self.loss_tracker, *self.metrics] if with_loss else list(self.metrics)
 
     @classmethod
-    def resolve(cls, loss, optimizer, metrics, owner="Model", custom_step=False):
+    def resolve(cls, loss, optimizer, metrics, owner="Model", custom_step=False, layer_losses=False):
         """Turn compile's arguments (objects or names) into a Compiled; unknown names list the known.
 
         ``optimizer=None`` means RMSprop (Keras's default) for the built-in train_step; an optimiser
         given by name gets Keras's default hyperparameters (:data:`KERAS_DEFAULTS`). With
         ``custom_step`` (the model overrides train_step) nothing is required: a missing loss or
-        optimiser stays None, since the custom step brings its own.
+        optimiser stays None, since the custom step brings its own. With ``layer_losses`` (Keras's
+        ``compile()`` without a loss) the loss may be left out: the layers' ``add_loss`` penalties are
+        then the whole loss.
         """
         from chainrule import optim
         from chainrule.nn import losses
 
-        if loss is None and not custom_step:
+        if loss is None and not custom_step and not layer_losses:
             raise ChainruleError(f"{owner}.compile: no loss; hint: compile(loss='mse', ...) or "
                                  "loss='categorical_crossentropy' (only a model that overrides train_step "
                                  "may go without)")
@@ -82,8 +86,10 @@ class Compiled:
         else:
             metric_list = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
         metric_objects = [metrics_module.get(m, loss_name) for m in metric_list]
-        return cls(loss_fn, loss if isinstance(loss, str) else None, loss_name, optimizer, metric_objects,
-                   [m for m in metric_list if isinstance(m, str)])
+        compiled = cls(loss_fn, loss if isinstance(loss, str) else None, loss_name, optimizer, metric_objects,
+                       [m for m in metric_list if isinstance(m, str)])
+        compiled.layer_losses = loss is None and layer_losses and not custom_step
+        return compiled
 
     def config(self):
         """The JSON-able compile settings for model files (None when there is no loss).

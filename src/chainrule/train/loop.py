@@ -168,7 +168,8 @@ def _stopping(model, strategy):
 
 def evaluate_batches(model, batches):
     """``model.test_step`` on every batch in eval mode (the mode is restored); returns the logs."""
-    if not model._has_custom_test_step() and model._compiled.loss is None:
+    compiled = model._compiled
+    if not model._has_custom_test_step() and compiled.loss is None and not compiled.layer_losses:
         raise ChainruleError(f"{type(model).__name__}: evaluating needs a loss or a test_step; hint: "
                              "compile(loss=...) or override test_step(x, y) to return named values")
     was_training = model.training

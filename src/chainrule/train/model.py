@@ -26,7 +26,7 @@ import numpy
 
 from chainrule import backend, gpu
 from chainrule.autograd.mode import no_grad
-from chainrule.errors import ChainruleError
+from chainrule.errors import ChainruleError, ConfigError
 from chainrule.nn.layers.containers import Sequential as _NNSequential
 from chainrule.nn.module import Module
 from chainrule.optim.lbfgs import LBFGS
@@ -101,13 +101,16 @@ class Model(Module):
         optimiser not named stays None (its step brings its own, e.g. a GAN's two optimisers).
         """
         compiled = Compiled.resolve(loss, optimizer, metrics, type(self).__name__,
-                                    custom_step=self._has_custom_train_step())
+                                    custom_step=self._has_custom_train_step(),
+                                    layer_losses=self._loss_may_come_from_layers)
         object.__setattr__(self, "_compiled", compiled)
         optimizer = compiled.optimizer
         if optimizer is not None and not optimizer.param_groups:
             self._build_if_possible()
             if self._fully_built():
                 optimizer.bind(list(self.parameters()))
+
+    _loss_may_come_from_layers = False  # chainrule.keras's Model: compile() may leave the loss out
 
     def _has_custom_train_step(self):
         return type(self).train_step is not Model.train_step
@@ -185,9 +188,7 @@ class Model(Module):
         """
         compiled = self._compiled
         output = self(model_input(self, x))
-        y = adapt_targets(compiled, y, output)
-        device_y = gpu.move_array(y, backend.array_module(output._data))  # the batch's targets to the model
-        loss = self._with_layer_losses(compiled.loss(output, device_y))
+        loss, y, device_y = self._step_loss(compiled, output, y)
         value = float(loss._data)
         guarded = nan_guard.guarding(self)
         finite = nan_guard.check_loss(value, self) if guarded else True  # on several ranks: noted
@@ -211,6 +212,19 @@ class Model(Module):
             optimizer.step()
         return value
 
+    def _step_loss(self, compiled, output, y):
+        """(loss, targets as the metrics take them, targets on the model's device) of one batch."""
+        if compiled.loss is None:  # Keras's compile() without a loss: the layers' penalties alone
+            loss = self._with_layer_losses(None)
+            if loss is None:
+                raise ConfigError(f"{type(self).__name__}: no loss to compute: the model was compiled "
+                                  "without one and no layer added a penalty (add_loss); hint: "
+                                  "compile(loss='mse', ...)")
+            return loss, y, y
+        y = adapt_targets(compiled, y, output)
+        device_y = gpu.move_array(y, backend.array_module(output._data))  # the batch's targets to the model
+        return self._with_layer_losses(compiled.loss(output, device_y)), y, device_y
+
     def _with_layer_losses(self, loss):
         """The loss plus the penalties layers ask for (Keras's ``model.losses``: the weight and activity
         regularizers of chainrule.keras layers, from this forward pass); ``loss`` itself when none do."""
@@ -218,7 +232,7 @@ class Model(Module):
             own = getattr(module, "_own_losses", None)
             if own is not None:
                 for penalty in own():
-                    loss = loss + penalty
+                    loss = penalty if loss is None else loss + penalty
         return loss
 
     def _closure_loss(self, x, y):
@@ -233,9 +247,8 @@ class Model(Module):
         compiled = self._compiled
         with no_grad():
             output = self(model_input(self, x))
-            y = adapt_targets(compiled, y, output)
-            device_y = gpu.move_array(y, backend.array_module(output._data))
-            value = float(self._with_layer_losses(compiled.loss(output, device_y))._data)
+            loss, y, _ = self._step_loss(compiled, output, y)
+            value = float(loss._data)
         self._update_metrics(output._data, y, value)
         return value
 
