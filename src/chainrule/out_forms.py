@@ -16,7 +16,7 @@ import numpy
 
 from chainrule import ops
 from chainrule.autograd.mode import state
-from chainrule.autograd.tensor import Tensor, mark_changed
+from chainrule.autograd.tensor import Tensor
 from chainrule.errors import GraphError, ShapeError
 
 
@@ -24,7 +24,7 @@ def write_into(out, result, name):
     """``result`` written into the tensor ``out``, which is returned (PyTorch's ``out=``)."""
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}: out must be a Tensor, got {type(out).__name__}")
-    if state.grad_enabled and (result.requires_grad or out.requires_grad):
+    if state.grad_enabled and result.requires_grad:  # (out requiring grad: _overwrite refuses)
         raise GraphError(f"{name}(): functions with out=... do not record a graph, and an argument requires "
                          "grad; call it without out= (result = cr." + name + "(...)), or inside "
                          "`with cr.no_grad():`")
@@ -36,10 +36,7 @@ def write_into(out, result, name):
         out._data = out.xp.empty(values.shape, dtype=out.dtype)
     if not numpy.can_cast(values.dtype, out.dtype, casting="same_kind"):
         raise TypeError(f"{name}: the result's dtype {values.dtype} cannot be cast to out's {out.dtype}")
-    out._make_writable()
-    mark_changed(out)
-    out._data[...] = values
-    return out
+    return out._overwrite(values, f"{name}(out=)")
 
 
 def _with_out(op, name):

@@ -10,6 +10,7 @@ custom layer's ``call`` writes (``ops.matmul(inputs, self.w) + self.b``) runs as
 import numpy
 
 from chainrule import creation
+from chainrule import functions as _functions
 from chainrule import ops as _ops
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import DEFAULT_FLOAT
@@ -51,16 +52,17 @@ def full(shape, fill_value, dtype=None):
     return creation.full(_shape(shape), fill_value, dtype=dtype or DEFAULT_FLOAT)
 
 
+def full_like(x, fill_value, dtype=None):
+    x = _t(x)
+    return creation.full(tuple(x.shape), fill_value, dtype=dtype or x.dtype)
+
+
 def ones_like(x, dtype=None):
-    return creation.ones(*_t(x).shape, dtype=dtype or _t(x).dtype)
+    return full_like(x, 1, dtype)
 
 
 def zeros_like(x, dtype=None):
-    return creation.zeros(*_t(x).shape, dtype=dtype or _t(x).dtype)
-
-
-def full_like(x, fill_value, dtype=None):
-    return creation.full(tuple(_t(x).shape), fill_value, dtype=dtype or _t(x).dtype)
+    return full_like(x, 0, dtype)
 
 
 def arange(start, stop=None, step=1, dtype=None):
@@ -165,8 +167,7 @@ silu, selu = _unary(_F.silu), _unary(_F.selu)
 swish = silu
 
 
-def sign(x):
-    return Tensor(numpy.sign(_t(x).numpy()))  # flat: no gradient, as Keras's
+sign = _unary(_functions.sign)  # flat: no gradient, as Keras's
 
 
 def equal(x1, x2):
@@ -314,7 +315,7 @@ def take(x, indices, axis=None):
 
 def where(condition, x1=None, x2=None):
     if x1 is None and x2 is None:
-        return tuple(Tensor(i) for i in numpy.nonzero(convert_to_numpy(condition)))
+        return _functions.where(condition)  # the indices where it holds
     return _ops.where(convert_to_numpy(condition), _t(x1), _t(x2))
 
 

@@ -8,7 +8,8 @@ write in place and record no graph, as Keras's do; a non-trainable variable (a r
 
 import numpy
 
-from chainrule.autograd.tensor import Tensor, mark_changed
+from chainrule.autograd.mode import no_grad
+from chainrule.autograd.tensor import Tensor
 from chainrule.backend import DEFAULT_FLOAT
 from chainrule.errors import ShapeError
 from chainrule.nn.parameter import Parameter
@@ -27,9 +28,9 @@ class Variable(Parameter):
             value = Parameter(numpy.empty(tuple(shape), dtype=dtype or DEFAULT_FLOAT))
             initializers.get(initializer)(value)
             initializer = value._data
-        data = initializer._data if isinstance(initializer, Tensor) else numpy.asarray(initializer)
-        if dtype is not None or data.dtype == numpy.float64 and not isinstance(initializer, numpy.ndarray):
-            data = data.astype(dtype or DEFAULT_FLOAT)
+        from chainrule.keras import ops
+
+        data = ops.convert_to_tensor(initializer, dtype)._data  # Python floats as float32, as Keras
         # an integer variable (a counter) is kept, but cannot have gradients
         super().__init__(data, requires_grad=bool(trainable) and data.dtype.kind == "f")
         self._keras_name = name
@@ -62,10 +63,8 @@ class Variable(Parameter):
         except ValueError:
             raise ShapeError(f"Variable.{what}: a value of shape {numpy.shape(values)} does not fit the "
                              f"variable's {self._data.shape}") from None
-        self._make_writable()
-        mark_changed(self)
-        self._data[...] = new
-        return self
+        with no_grad():  # Keras assigns even a trainable variable, outside any graph
+            return self._overwrite(new, f"Variable.{what}")
 
     def __repr__(self):
         return f"<Variable name={self.name}, shape={tuple(self.shape)}, dtype={self.dtype}, " + \

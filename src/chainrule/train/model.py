@@ -197,8 +197,8 @@ class Model(Module):
             self._update_metrics(output._data, y, value)
         optimizer = compiled.optimizer
         if not optimizer.param_groups:  # lazy layers have just built their parameters
-            trainable = [p for p in self.parameters() if p.requires_grad]
-            if not trainable:  # nothing to train (Keras fits such a model: the loss and metrics only)
+            if not any(p.requires_grad for p in self.parameters()):  # nothing to train (Keras fits such
+                # a model: the loss and the metrics only)
                 return value
             optimizer.bind(list(self.parameters()))
         optimizer.zero_grad()
