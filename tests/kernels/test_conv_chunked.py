@@ -39,22 +39,28 @@ def _gradients(geometry, reference):
 
 
 @pytest.mark.parametrize("geometry", GEOMETRIES)
-@pytest.mark.parametrize("col2im", ["numpy", "compiled"])
-def test_chunked_forms_equal_the_reference(geometry, col2im, monkeypatch):
-    """Both forms of col2im (the NumPy adds, Numba's one pass); batches of 1-2 keep the direct
-    kernels out whether Numba is on or not."""
-    if col2im == "compiled":
+@pytest.mark.parametrize("form", ["numpy", "compiled col2im", "tiles"])
+def test_chunked_forms_equal_the_reference(geometry, form, monkeypatch):
+    """Both forms of col2im (the NumPy adds, Numba's one pass, with the tiles kept out), and the
+    register tiles where the stride across is 1 (col2im elsewhere)."""
+    if form != "numpy":
         pytest.importorskip("numba")
         monkeypatch.delenv(compiled.DISABLE_VARIABLE, raising=False)
-        module, calls = compiled.load("col2im"), []
-        kernel = module.add_columns
-        monkeypatch.setattr(module, "add_columns", lambda *a: calls.append(1) or kernel(*a))
     else:
         monkeypatch.setenv(compiled.DISABLE_VARIABLE, "1")
+    calls = []
+    if form == "compiled col2im":
+        module = compiled.load("col2im")
+        kernel = module.add_columns
+        monkeypatch.setattr(module, "add_columns", lambda *a: calls.append(1) or kernel(*a))
+        monkeypatch.setattr(conv, "tiles_for", lambda *a: None)
+    if form == "tiles":
+        real = conv.tiles_for
+        monkeypatch.setattr(conv, "tiles_for", lambda *a: calls.append(1) or real(*a))
     monkeypatch.setattr(conv, "CHUNK_BYTES", 64)  # one output row per chunk: the clipping per chunk
     fast = _gradients(geometry, reference=False)
-    if col2im == "compiled":
-        assert calls, "the compiled col2im did not run"
+    if form != "numpy":
+        assert calls, f"the {form} did not run"
     for got, want in zip(fast, _gradients(geometry, reference=True)):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 

@@ -1,10 +1,10 @@
-"""The direct convolution kernels (chainrule.kernels.compiled.conv) against the im2col form they replace.
+"""The register-tiled convolution kernels (chainrule.kernels.compiled.conv_tiles) against the im2col
+form they replace.
 
 Each case runs the same convolution twice: once with CHAINRULE_NO_NUMBA=1 (im2col and products, the
-reference) and once with the kernels, with the applicability thresholds lowered so that small, fast
-shapes take the kernel path. Values and all three gradients (input, weight, bias), a second-order
-gradient through the backward pass, and forward-mode tangents must agree. A spy on
-``conv.direct_kernels`` proves which path ran.
+reference) and once with the kernels. Values and all three gradients (input, weight, bias), a
+second-order gradient through the backward pass, and forward-mode tangents must agree. A spy on
+``conv.tiles_for`` proves which path ran: the tiles wherever the stride across is 1.
 """
 
 import threading
@@ -20,11 +20,12 @@ from chainrule import autograd  # noqa: E402
 from chainrule.autograd import gradcheck, gradgradcheck  # noqa: E402
 from chainrule.kernels import compiled as fast  # noqa: E402
 from chainrule.kernels import conv  # noqa: E402
-from chainrule.ops.window import batch_innermost  # noqa: E402
+from chainrule.ops.window import Window, batch_innermost  # noqa: E402
 
 CASES = [  # (N, C, H, W), (O, kh, kw), stride, padding, dilation
     ((3, 1, 9, 9), (4, 5, 5), 1, 2, 1),  # LeNet-5's first layer, small
     ((3, 3, 8, 7), (5, 3, 3), 1, 0, 1),  # odd sizes, no padding, 5 channels: the 4-wide blocks' tail
+    ((17, 3, 8, 8), (19, 3, 3), 1, 1, 1),  # several tiles of channels and columns, and their tails
     ((3, 2, 9, 8), (3, 3, 3), 2, 1, 1),  # stride 2
     ((1, 2, 11, 10), (3, 3, 3), 1, 2, 2),  # dilation 2, batch 1
     ((3, 2, 10, 9), (6, 3, 2), (2, 1), (1, 0), (1, 2)),  # mixed strides and dilations, a 3x2 kernel
@@ -49,20 +50,23 @@ LAYOUTS = {
 
 @pytest.fixture
 def kernels_everywhere(monkeypatch):
-    """Let every shape take the kernel path; record which path each primitive took."""
-    monkeypatch.setenv(fast.DISABLE_VARIABLE, "0")  # whatever the suite runs under
-    monkeypatch.setattr(conv, "DIRECT_MAX_OUT_CHANNELS", 1 << 30)
-    monkeypatch.setattr(conv, "DIRECT_MIN_BATCH", 1)
+    """Numba on whatever the suite runs under; record whether the tiles took each primitive."""
+    monkeypatch.setenv(fast.DISABLE_VARIABLE, "0")
     taken = []
-    real = conv.direct_applies
+    real = conv.tiles_for
 
     def spy(*args):
         result = real(*args)
-        taken.append(result)
+        taken.append(result is not None)
         return result
 
-    monkeypatch.setattr(conv, "direct_applies", spy)
+    monkeypatch.setattr(conv, "tiles_for", spy)
     return taken
+
+
+def _across(case):
+    stride = case[2]
+    return stride if isinstance(stride, int) else stride[1]
 
 
 def _run(case, dtype, layout, numba, seed=0):
@@ -98,7 +102,7 @@ def test_kernels_equal_im2col(case, dtype, kernels_everywhere):
     assert not any(kernels_everywhere)
     kernels_everywhere.clear()
     compiled = _run(case, dtype, "batch-innermost", numba=True)
-    assert kernels_everywhere and all(kernels_everywhere)
+    assert kernels_everywhere and all(kernels_everywhere) == (_across(case) == 1)
     for name, want, got in zip(("y", "dx", "dw", "db", "d(dx)/dg", "tangent"), reference, compiled):
         assert got.dtype == dtype, name  # float32 stays float32
         scale = max(1.0, float(np.abs(want).max()))
@@ -107,7 +111,7 @@ def test_kernels_equal_im2col(case, dtype, kernels_everywhere):
 
 @pytest.mark.parametrize("layout", ["c-ordered", "strided"])
 def test_any_input_layout_gives_the_same_values(layout, kernels_everywhere):
-    case = CASES[2]
+    case = CASES[5]
     reference = _run(case, np.float64, "batch-innermost", numba=False)
     kernels_everywhere.clear()
     compiled = _run(case, np.float64, layout, numba=True)
@@ -126,7 +130,7 @@ def test_outputs_are_batch_innermost(kernels_everywhere):
     assert dx.numpy().transpose(1, 2, 3, 0).flags.c_contiguous
 
 
-@pytest.mark.parametrize("case", [CASES[0], CASES[4]])
+@pytest.mark.parametrize("case", [CASES[0], CASES[5]])
 def test_gradcheck_through_kernels(case, kernels_everywhere):
     (n, c, h, w), (o, kh, kw), stride, padding, dilation = case
     rng = np.random.default_rng(2)
@@ -164,25 +168,24 @@ def test_nan_and_inf_propagate_as_in_im2col(kernels_everywhere):
 
 def test_threads_may_call_the_kernels_at_once(monkeypatch):
     monkeypatch.setenv(fast.DISABLE_VARIABLE, "0")
-    kernels = fast.load("conv")
+    kernels = fast.load("conv_tiles")
     rng = np.random.default_rng(4)
     x = rng.standard_normal((3, 12, 12, 16)).astype(np.float32)  # (C, Hp, Wp, N)
     weight = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
     g = rng.standard_normal((5, 10, 10, 16)).astype(np.float32)
 
-    def all_three():
-        out, dw, dx = np.empty_like(g), np.empty_like(weight), np.empty_like(x)
+    def both():
+        out, dw = np.empty_like(g), np.empty_like(weight)
         kernels.conv_forward(x, weight, np.zeros(5, np.float32), out, (1, 1), (1, 1))
         kernels.conv_weight_grad(g, x, dw, (1, 1), (1, 1))
-        kernels.conv_input_grad(g, weight, dx, (1, 1), (1, 1), (0, 0))
-        return out, dw, dx
+        return out, dw
 
-    want = all_three()
+    want = both()
     got = [None] * 4
 
     def work(k):
         for _ in range(20):
-            got[k] = all_three()
+            got[k] = both()
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(len(got))]
     for thread in threads:
@@ -191,24 +194,23 @@ def test_threads_may_call_the_kernels_at_once(monkeypatch):
         thread.join()
     for result in got:
         for a, b in zip(want, result):
-            np.testing.assert_array_equal(b, a)  # each thread of a kernel owns its rows: same sums
+            np.testing.assert_array_equal(b, a)  # each thread of a kernel owns its rows or chunks: same sums
 
 
-def test_rule_keeps_im2col_where_it_is_faster(monkeypatch):
+def test_tiles_apply_with_stride_one_across_one_group_float_arrays_and_numba(monkeypatch):
     monkeypatch.setenv(fast.DISABLE_VARIABLE, "0")
-    batch = conv.DIRECT_MIN_BATCH
-    few = (conv.DIRECT_MAX_OUT_CHANNELS, 6, 5, 5)
-    assert conv.direct_applies(few, batch, 1)
-    wide = (conv.DIRECT_MAX_OUT_CHANNELS + 1, 6, 5, 5)
-    assert not conv.direct_applies(wide, batch, 1)  # many output channels
-    assert not conv.direct_applies(few, batch - 1, 1)  # a small batch
-    assert not conv.direct_applies(few, batch, 2)  # groups
+    floats = np.ones((2, 2), np.float32)
+    assert conv.tiles_for(Window((3, 3), (2, 1), (0, 0, 0, 0), (1, 1)), 1, floats, floats) is not None
+    assert conv.tiles_for(Window((3, 3), (1, 2), (0, 0, 0, 0), (1, 1)), 1, floats, floats) is None  # across
+    assert conv.tiles_for(Window((3, 3), (1, 1), (0, 0, 0, 0), (1, 1)), 2, floats, floats) is None  # groups
+    ints = np.ones((2, 2), np.int64)
+    assert conv.tiles_for(Window((3, 3), (1, 1), (0, 0, 0, 0), (1, 1)), 1, ints, floats) is None
     monkeypatch.setenv(fast.DISABLE_VARIABLE, "1")
-    assert not conv.direct_applies(few, batch, 1)
+    assert conv.tiles_for(Window((3, 3), (1, 1), (0, 0, 0, 0), (1, 1)), 1, floats, floats) is None
 
 
-@pytest.mark.parametrize("path", ["direct", "im2col"])
-def test_the_direct_kernels_say_they_run_on_numbas_threads(monkeypatch, path):
+@pytest.mark.parametrize("stride", [1, 2])
+def test_the_tiles_say_they_run_on_numbas_threads(monkeypatch, stride):
     """So that the products beside them take one BLAS thread (chainrule.kernels.blas_route)."""
     from chainrule.kernels import blas_route
 
@@ -216,10 +218,9 @@ def test_the_direct_kernels_say_they_run_on_numbas_threads(monkeypatch, path):
     monkeypatch.setattr(blas_route, "_parallel_kernels", False)
     told = []
     monkeypatch.setattr(blas_route, "parallel_kernels_run", lambda: told.append(True))
-    if path == "im2col":
-        monkeypatch.setattr(conv, "DIRECT_MAX_OUT_CHANNELS", 0)
-    x = cr.Tensor(np.ones((conv.DIRECT_MIN_BATCH, 2, 6, 6), np.float32), requires_grad=True)
+    x = cr.Tensor(np.ones((4, 2, 6, 6), np.float32), requires_grad=True)
     weight = cr.Tensor(np.ones((3, 2, 3, 3), np.float32), requires_grad=True)
-    F.conv2d(x, weight).sum().backward()
-    assert len(told) == (3 if path == "direct" else 0)  # forward, input and weight gradients
-    np.testing.assert_array_equal(x.grad.numpy()[0, 0, 0], [3, 6, 9, 9, 6, 3])  # taps of ones reaching it
+    F.conv2d(x, weight, stride=stride).sum().backward()
+    assert bool(told) == (stride == 1)  # forward, input and weight gradients on the tiles, or none
+    if stride == 1:
+        np.testing.assert_array_equal(x.grad.numpy()[0, 0, 0], [3, 6, 9, 9, 6, 3])  # taps of ones reaching it

@@ -6,7 +6,7 @@ Importing this package (``import chainrule`` does, last) registers every kernel 
 :mod:`chainrule.kernels.compiled` load at a kernel's first call, MKL at the first product.
 
     activation   ReLU and sigmoid backward (reused memory, Numba)    loss         cross-entropies
-    conv         chunked im2col, Numba col2im and direct kernels     pool        max-pool (Numba)
+    conv         chunked im2col, Numba col2im and register tiles     pool        max-pool (Numba)
     linear       the dense layer's backward on arrays                 recurrent    RNN, GRU sequences
     lstm         the fused LSTM sequence (NumPy gates, Numba, MKL)    embedding    the lookup's backward
     optimizers   one-pass Numba updates                               mkl          MKL products (ctypes)

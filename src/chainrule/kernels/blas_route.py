@@ -23,18 +23,18 @@ as much as importing one extra module.
 
 ``CHAINRULE_BLAS=mkl`` or ``=numpy`` skips the probe and forces the choice.
 
-Small products on one thread, once kernels run on Numba's threads. After a product on two threads,
+Products on one thread, once kernels run on Numba's threads. After a product on two threads,
 OpenBLAS's worker spins for its thread timeout (2²⁸ cycles, about 0.1 s) waiting for the next one,
-on the second core. The direct convolutions (:mod:`chainrule.kernels.compiled.conv`) run their loops
-on both cores, and in that time one of their threads shares its core with the spinning worker: a
-LeNet-5 step (dense products of at most 6M multiply-adds beside the direct convolutions) took
-3.7-4.6 ms so, and 2.8-3.8 with its products on one thread. So while such kernels run
-(:func:`parallel_kernels_run`, and a second after), the products under :data:`SMALL_PRODUCT_MACS` run
-with every OpenBLAS on one thread: alone, the second thread makes those 1.5x faster, a few tens of
-µs. Larger products keep every thread. MKL's OpenMP workers were measured to cost those kernels far
-less (about 5%, on an AMD machine where MKL was forced), so the MKL route is left as it is. Setting
-OpenBLAS's thread count needs ``threadpoolctl`` (in the ``fast`` extra); without it the products
-stay as they are.
+on the second core. The tiled convolutions (:mod:`chainrule.kernels.compiled.conv_tiles`) run their
+loops on both cores, and in that time one of their threads shares its core with the spinning
+worker: a cifar_cnn step took 63-68 ms so with its large dense products on two threads, and 49-51
+with every product on one (a LeNet-5 step, dense products of at most 6M multiply-adds, 3.7-4.6 ms
+against 2.8-3.8). So while such kernels run (:func:`parallel_kernels_run`, and a second after),
+every product runs with every OpenBLAS on one thread: the convolutions dominate such steps, and a
+second core gains the products less than the spinning takes from the kernels. MKL's OpenMP workers
+were measured to cost the direct kernels far less (about 5%, on an AMD machine where MKL was
+forced), so the MKL route is left as it is. Setting OpenBLAS's thread count needs ``threadpoolctl``
+(in the ``fast`` extra); without it the products stay as they are.
 """
 
 import contextlib
@@ -66,7 +66,6 @@ class BlasChoice:
 
 
 _choice = None  # the process's BlasChoice, once made
-SMALL_PRODUCT_MACS = 1 << 23  # m·k·n under which, beside kernels on Numba's threads, a product takes one
 PARALLEL_WINDOW_SECONDS = 1.0  # how long after such a kernel ran the rule holds (a step takes milliseconds)
 _parallel_kernels = False  # whether a kernel has run on Numba's threads in this process
 _last_parallel = float("-inf")  # time.monotonic() when one last did
@@ -93,7 +92,7 @@ def first_gemm(a, b, out=None, accumulate=False):
 
 
 def parallel_kernels_run():
-    """Say that a kernel runs its loops on Numba's threads: for the next PARALLEL_WINDOW_SECONDS small
+    """Say that a kernel runs its loops on Numba's threads: for the next PARALLEL_WINDOW_SECONDS the
     products take one BLAS thread, where the products run on OpenBLAS (see the module's docstring).
     Called at every such kernel: a process that goes on to train another model without them (a
     benchmark's worker, a notebook) gets its threads back a second later."""
@@ -110,7 +109,7 @@ def _install():
         backend.set_gemm(mkl.gemm)
         return
     openblas = _openblas_controllers() if _parallel_kernels else ()
-    backend.set_gemm(_small_on_one_thread(openblas) if openblas else None)
+    backend.set_gemm(_on_one_thread(openblas) if openblas else None)
 
 
 def _openblas_controllers():
@@ -132,13 +131,12 @@ def _openblas_controllers():
     return _openblas
 
 
-def _small_on_one_thread(openblas):
+def _on_one_thread(openblas):
     # OpenBLAS's thread count is the process's: threadpoolctl lets only one Python thread (the first
     # to set it) change it and makes the others' calls no-ops, so threads that multiply at once
     # cannot leave it at one
     def product(a, b, out=None, accumulate=False):
-        large = a.size * b.shape[-1] >= SMALL_PRODUCT_MACS  # m·k·n (times the batch of a stacked product)
-        if large or time.monotonic() - _last_parallel > PARALLEL_WINDOW_SECONDS:
+        if time.monotonic() - _last_parallel > PARALLEL_WINDOW_SECONDS:
             return backend.matmul_gemm(a, b, out, accumulate)
         threads = [library.get_num_threads() for library in openblas]
         for library in openblas:

@@ -1,4 +1,4 @@
-"""The convolution's faster forms: cache-sized im2col chunks in batch-innermost memory, and direct kernels.
+"""The convolution's faster forms: cache-sized im2col chunks in batch-innermost memory, and register tiles.
 
 The reference (:mod:`chainrule.ops.conv`) unfolds the whole image into ``cols`` (C·kh·kw, OH·OW·N)
 and makes one matrix product. Here:
@@ -13,19 +13,20 @@ C·kh·kw·OH·OW·N is kept for the backward pass (the weight gradient unfolds 
 input-gradient memory is reused from step to step (:mod:`chainrule.kernels.workspace`).
 
 Input gradient. Products into columns, then col2im adds them into the image chunk by chunk: with
-Numba in one pass per chunk (:mod:`chainrule.kernels.compiled.col2im`). Without it, kh·kw strided
-NumPy adds per chunk; for a "same" convolution (stride 1, as many outputs as inputs) those cost more
-than treating dx as a convolution of g (with the kernel turned 180° and its channel axes swapped),
-which then runs the forward's chunks instead.
+Numba in one pass per chunk (:mod:`chainrule.kernels.compiled.col2im`), without it kh·kw strided
+NumPy adds per chunk. A stride-1 convolution's input gradient is itself a convolution (of g padded,
+with the kernel turned 180° and its channel axes swapped), which the tiles below run; without Numba
+that form pays only for a "same" convolution (as many outputs as inputs), where its product is no
+larger than col2im's and the adds go.
 
-Direct kernels (Numba, :mod:`chainrule.kernels.compiled.conv`). With few output channels the
-products are thin (LeNet-5: 6 rows) and the unfolded copies, C·kh·kw times the input's bytes, cost
-more than the arithmetic: the direct kernels read the batch-innermost image in place, their outer
-loop on Numba's threads. They are chosen on the shapes of :func:`direct_applies`, whichever BLAS runs
-the other products: measured on a quiet machine beside OpenBLAS they win (an earlier reading that
-they lost there was taken on a loaded machine; benchmarks/README.md).
+Tiles (Numba, :mod:`chainrule.kernels.compiled.conv_tiles`). With stride 1 across, the forward pass
+and the weight gradient are products whose unfolded operand is read in place, and the tiles run them
+from the CPU's vector registers on Numba's threads, about twice as fast as the unfolded products
+here (cifar_cnn's layers: 450-510 GFLOP/s forward against 130-180; benchmarks/README.md). They take
+every shape they apply to: LeNet-5's thin layers too, where the direct kernels they replaced were
+6% slower.
 
-Timings behind ``CHUNK_BYTES`` and ``DIRECT_MAX_OUT_CHANNELS`` are in benchmarks/README.md.
+Timings behind ``CHUNK_BYTES`` are in benchmarks/README.md.
 """
 
 from chainrule.autograd.seam import register
@@ -43,23 +44,21 @@ from chainrule.ops.window import (
 
 CHUNK_BYTES = 512 * 1024  # unfolded columns per product: small enough to stay in a 1 MB L2 cache
 INPUT_GRAD_CHUNKS_LARGER = 8  # col2im pays a fixed cost per add, kh·kw adds per chunk: larger chunks pay
-DIRECT_MAX_OUT_CHANNELS = 16  # the direct form wins where O is small, for any C·kh·kw
-DIRECT_MIN_BATCH = 16  # the kernels vectorise over the batch: at 8 images im2col is as fast or faster
 
 
-def direct_applies(weight_shape, batch, groups):
-    """True where the direct kernels run: one group, few output channels, a batch, and Numba."""
-    if groups != 1 or weight_shape[0] > DIRECT_MAX_OUT_CHANNELS or batch < DIRECT_MIN_BATCH:
-        return False
-    return compiled.enabled()
+def tiles_for(window, groups, *arrays):
+    """The register-tiled kernels where they apply (Numba, NumPy float arrays, one group, stride 1
+    across), else None.
 
-
-def _direct_kernels():
-    """The compiled direct convolutions. Their loops run on Numba's threads, which OpenBLAS's
-    spinning worker slows down after any product on two threads: small products then take one
-    (:func:`chainrule.kernels.blas_route.parallel_kernels_run`)."""
-    blas_route.parallel_kernels_run()
-    return compiled.load("conv")
+    Their loops run on Numba's threads, which OpenBLAS's spinning worker slows down after any product
+    on two threads: the products then take one (:func:`chainrule.kernels.blas_route.parallel_kernels_run`).
+    """
+    if groups != 1 or window.stride[1] != 1:
+        return None
+    tiles = compiled.for_arrays("conv_tiles", *arrays)
+    if tiles is not None:
+        blas_route.parallel_kernels_run()
+    return tiles
 
 
 def _rows_per_chunk(view_shape, itemsize, budget=None):
@@ -113,11 +112,11 @@ def forward(xp, window, groups, x, weight, bias=None, key="conv_output"):
     source = padded_copy(xp, x, window, 0)
     kept = source if source is not x else None
     out = workspace.reusable(key, (o, out_h * out_w * n), dtype, xp)
-    if direct_applies(weight.shape, n, groups):
+    tiles = tiles_for(window, groups, x, weight)
+    if tiles is not None:
         shift = xp.zeros(o, dtype) if bias is None else bias.astype(dtype, copy=False)
-        _direct_kernels().conv_forward(rows_last(xp, source, dtype), xp.ascontiguousarray(weight, dtype),
-                                       shift, out.reshape(o, out_h, out_w, n), window.stride,
-                                       window.dilation)
+        tiles.conv_forward(rows_last(xp, source, dtype), xp.ascontiguousarray(weight, dtype), shift,
+                           out.reshape(o, out_h, out_w, n), window.stride, window.dilation)
         return out.reshape(o, out_h, out_w, n).transpose(3, 0, 1, 2), kept
     view = unfold_view(xp, source, window, out_h, out_w)
     kernel = weight.reshape(o, -1)
@@ -144,15 +143,11 @@ def input_grad(xp, window, groups, image_shape, g, weight):
     o, _, kh, kw = weight.shape
     out_h, out_w = g.shape[2:]
     dtype = xp.result_type(g.dtype, weight.dtype)
-    if direct_applies(weight.shape, n, groups):
-        image = workspace.batch_innermost(xp, image_shape, dtype, "conv_input_grad_direct")
-        top, _, left, _ = window.padding
-        _direct_kernels().conv_input_grad(rows_last(xp, g, dtype), xp.ascontiguousarray(weight, dtype),
-                                          rows_last(xp, image), window.stride, window.dilation,
-                                          (top, left))
-        return image
+    as_convolution = groups == 1 and window.stride == (1, 1) and min(_transposed_padding(window)) >= 0
+    if as_convolution and tiles_for(window, groups, g, weight) is not None:
+        return _input_grad_as_convolution(xp, window, g, weight)  # on the forward's tiles
     one_pass = compiled.for_arrays("col2im", g, weight)
-    if one_pass is None and groups == 1 and (out_h, out_w) == (h, w) and window.stride == (1, 1):
+    if one_pass is None and as_convolution and (out_h, out_w) == (h, w):
         # without the compiled col2im, its kh·kw NumPy adds cost more than unfolding g, where the two
         # products are the same size: a "same" convolution, with as many outputs as inputs (with
         # fewer, g's padding makes the product larger: 2.25x for LeNet's 5x5 unpadded layers)
@@ -220,10 +215,11 @@ def weight_grad(xp, window, groups, weight_shape, g, x, source=None):
     dtype = xp.result_type(g.dtype, x.dtype)
     source = padded_copy(xp, x, window, 0) if source is None else source
     o = weight_shape[0]
-    if direct_applies(weight_shape, len(g), groups):
+    tiles = tiles_for(window, groups, g, x)
+    if tiles is not None:
         dw = xp.empty(weight_shape, dtype=dtype)
-        _direct_kernels().conv_weight_grad(rows_last(xp, g, dtype), rows_last(xp, source, dtype), dw,
-                                           window.stride, window.dilation)
+        tiles.conv_weight_grad(rows_last(xp, g, dtype), rows_last(xp, source, dtype), dw, window.stride,
+                               window.dilation)
         return dw
     grads = _channels_first(g)
     view = unfold_view(xp, source, window, out_h, out_w)

@@ -7,7 +7,7 @@ adds the rows one after another, and more accurate too (worst error over Σ|G| a
 1.1e-7 vs 3.7e-7 on 256 rows of float32, 1.4e-6 vs 4.1e-6 on 60,000). It goes through
 :func:`chainrule.backend.gemm` like the other two, so that it follows the same thread rule
 (:mod:`chainrule.kernels.blas_route`): as a ``dot`` of its own it ran on both of OpenBLAS's threads
-and left the worker spinning beside LeNet-5's direct convolutions.
+and left the worker spinning beside LeNet-5's convolutions on Numba's threads.
 """
 
 from chainrule import backend
