@@ -315,8 +315,8 @@ def _conv_weight_grad(g, x, dw, vertical_stride, dilation):
     x_step = vertical_stride * width * n_size
     for chunk in prange(chunks):
         first, last = chunk * out_h // chunks, (chunk + 1) * out_h // chunks
-        for tb in range(tap_blocks):  # a tile's x runs stay in the cache for every block of g
-            for b in range(blocks):
+        for b in range(blocks):  # a block's g rows stay in the cache for every tile of taps
+            for tb in range(tap_blocks):
                 _gradient(grads, b * rows * plane + first * length, plane, o_size - b * rows, image,
                           first * x_step, offsets, tb * tile_taps, vectors, last - first, length, x_step,
                           partial[chunk, b, tb], 0)
