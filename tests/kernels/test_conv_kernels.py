@@ -205,6 +205,9 @@ def test_tiles_apply_with_stride_one_across_one_group_float_arrays_and_numba(mon
     assert conv.tiles_for(Window((3, 3), (1, 1), (0, 0, 0, 0), (1, 1)), 2, floats, floats) is None  # groups
     ints = np.ones((2, 2), np.int64)
     assert conv.tiles_for(Window((3, 3), (1, 1), (0, 0, 0, 0), (1, 1)), 1, ints, floats) is None
+    monkeypatch.setattr(fast.load("conv_tiles"), "WORTHWHILE", False)  # a generic x86 target: 16-byte vectors
+    assert conv.tiles_for(Window((3, 3), (1, 1), (0, 0, 0, 0), (1, 1)), 1, floats, floats) is None
+    monkeypatch.undo()
     monkeypatch.setenv(fast.DISABLE_VARIABLE, "1")
     assert conv.tiles_for(Window((3, 3), (1, 1), (0, 0, 0, 0), (1, 1)), 1, floats, floats) is None
 

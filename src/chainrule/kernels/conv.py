@@ -48,7 +48,7 @@ INPUT_GRAD_CHUNKS_LARGER = 8  # col2im pays a fixed cost per add, kh·kw adds pe
 
 def tiles_for(window, groups, *arrays):
     """The register-tiled kernels where they apply (Numba, NumPy float arrays, one group, stride 1
-    across), else None.
+    across, a CPU target with wide vectors), else None.
 
     Their loops run on Numba's threads, which OpenBLAS's spinning worker slows down after any product
     on two threads: the products then take one (:func:`chainrule.kernels.blas_route.parallel_kernels_run`).
@@ -56,8 +56,9 @@ def tiles_for(window, groups, *arrays):
     if groups != 1 or window.stride[1] != 1:
         return None
     tiles = compiled.for_arrays("conv_tiles", *arrays)
-    if tiles is not None:
-        blas_route.parallel_kernels_run()
+    if tiles is None or not tiles.WORTHWHILE:
+        return None
+    blas_route.parallel_kernels_run()
     return tiles
 
 

@@ -18,12 +18,12 @@ in registers while it runs down all C·kh·kw taps: per tap, ``vectors`` loads o
 broadcast weights feed rows·vectors fused multiply-adds, and the output is written once. The
 weight gradient keeps rows × taps vector sums over a whole output row of columns, loading rows + taps
 vectors per rows·taps multiply-adds. LLVM vectorises only innermost loops, which would keep such
-accumulators in memory (a load and a store per multiply-add: 150-200 GFLOP/s here, against 450-540
+accumulators in memory (a load and a store per multiply-add: 135-200 GFLOP/s here, against 450-510
 for the tiles; benchmarks/README.md), so the tiles are written as LLVM vector code
 (``@intrinsic``): the loop over taps or columns, and around it straight-line vector arithmetic.
 
 Shapes. Vectors are as wide as the CPU's (64 bytes with AVX-512, 32 with AVX, else 16 bytes) and
-tiles as large as its vector registers hold (32 with AVX-512 or on ARM, 16 with AVX).
+tiles as large as its vector registers hold (32 with AVX-512 or on ARM, 16 on other x86).
 Output channels short of a whole tile are computed on zero weights and not stored; columns short
 of a whole tile take one-vector tiles and then a plain loop. Tested equal to the unfolded form
 (tests/kernels/test_conv_kernels.py).
@@ -40,16 +40,27 @@ from numba.extending import intrinsic
 
 
 def _vector_shape():
-    """(vector bytes, vector registers) of the CPU Numba compiles for."""
-    features = binding.get_host_cpu_features()
+    """(vector bytes, vector registers) of the CPU Numba compiles for: this one's, or with
+    ``NUMBA_CPU_NAME`` set (a cache shared between machines) what ``NUMBA_CPU_FEATURES`` names, else
+    the architecture's baseline (wider vectors than the target has would spill every tile)."""
+    arm = binding.get_process_triple().startswith(("aarch64", "arm64"))
+    if numba.config.CPU_NAME in (None, "host"):
+        features = binding.get_host_cpu_features()
+    else:
+        named = (numba.config.CPU_FEATURES or "").split(",")
+        features = {flag[1:]: True for flag in named if flag.startswith("+")}
     if features.get("avx512f"):
         return 64, 32
     if features.get("avx"):
         return 32, 16
-    return 16, 32 if binding.get_process_triple().startswith(("aarch64", "arm64")) else 16
+    return 16, 32 if arm else 16
 
 
 VECTOR_BYTES, REGISTERS = _vector_shape()
+# x86 code for 16-byte vectors (Numba told to target a generic CPU) has neither the width nor fused
+# multiply-adds: 68 GFLOP/s forward on cifar_cnn's layers, where the unfolded products on the BLAS's
+# own wide kernels reach 130-180 (benchmarks/README.md); there the tiles stand aside
+WORTHWHILE = VECTOR_BYTES >= 32 or binding.get_process_triple().startswith(("aarch64", "arm64"))
 # forward tile: rows·vectors accumulators + vectors loads + one broadcast weight fit the registers
 FORWARD_ROWS, FORWARD_VECTORS = (8, 3) if REGISTERS >= 32 else (4, 3)
 # weight-gradient tile: rows·taps sums + rows + taps loads
@@ -87,9 +98,11 @@ def _broadcast(builder, scalar, vector):
 
 
 def _fma(builder, vector):
+    """a·b + c on vectors: one fused instruction where the CPU has one (``fmuladd``, unlike ``fma``,
+    falls back to a multiply and an add rather than a slow exact emulation)."""
     suffix = f"v{vector.count}f{32 if isinstance(vector.element, ir.FloatType) else 64}"
     function = ir.FunctionType(vector, [vector, vector, vector])
-    return cgutils.get_or_insert_function(builder.module, function, f"llvm.fma.{suffix}")
+    return cgutils.get_or_insert_function(builder.module, function, f"llvm.fmuladd.{suffix}")
 
 
 def _horizontal_sum(builder, value, vector):
@@ -345,11 +358,6 @@ def _conv_weight_grad(g, x, dw, vertical_stride, dilation):
 # the process when two threads run parallel code at once; the lock lets one call in at a time (it
 # costs ~0.1 µs against ~1 ms a call). With TBB or OpenMP it changes nothing but that order.
 _one_at_a_time = threading.Lock()
-
-
-def applies(stride):
-    """True where these kernels run: stride 1 across (the runs of output columns are contiguous)."""
-    return stride[1] == 1
 
 
 def conv_forward(x, weight, bias, out, stride, dilation):
