@@ -227,3 +227,30 @@ def test_the_tiles_say_they_run_on_numbas_threads(monkeypatch, stride):
     assert bool(told) == (stride == 1)  # forward, input and weight gradients on the tiles, or none
     if stride == 1:
         np.testing.assert_array_equal(x.grad.numpy()[0, 0, 0], [3, 6, 9, 9, 6, 3])  # taps of ones reaching it
+
+
+def test_results_do_not_depend_on_the_number_of_threads(monkeypatch):
+    """The weight gradient sums fixed chunks of rows in a fixed order; the forward owns its rows."""
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one thread only")
+    monkeypatch.setenv(fast.DISABLE_VARIABLE, "0")
+    kernels = fast.load("conv_tiles")
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((3, 21, 21, 24)).astype(np.float32)  # (C, Hp, Wp, N)
+    weight = rng.standard_normal((9, 3, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((9, 19, 19, 24)).astype(np.float32)
+    results = []
+    before = numba.get_num_threads()
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            out, dw = np.empty_like(g), np.empty_like(weight)
+            kernels.conv_forward(x, weight, np.zeros(9, np.float32), out, (1, 1), (1, 1))
+            kernels.conv_weight_grad(g, x, dw, (1, 1), (1, 1))
+            results.append((out, dw))
+    finally:
+        numba.set_num_threads(before)
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(two, one)
