@@ -16,8 +16,9 @@ second operand is read in place, and they run as fast as the registers let them:
 Tiles. The forward keeps a tile of ``rows`` output channels by ``vectors`` SIMD vectors of columns
 in registers while it runs down all C·kh·kw taps: per tap, ``vectors`` loads of x and ``rows``
 broadcast weights feed rows·vectors fused multiply-adds, and the output is written once. The
-weight gradient keeps rows × taps vector sums over a whole output row of columns, loading rows + taps
-vectors per rows·taps multiply-adds. LLVM vectorises only innermost loops, which would keep such
+weight gradient keeps rows × taps vector sums over a chunk of output rows, loading rows + taps vectors
+per rows·taps multiply-adds; the chunks' sums are added in a fixed order, so that the result does not
+depend on the number of threads. LLVM vectorises only innermost loops, which would keep such
 accumulators in memory (a load and a store per multiply-add: 135-200 GFLOP/s here, against 450-510
 for the tiles; benchmarks/README.md), so the tiles are written as LLVM vector code
 (``@intrinsic``): the loop over taps or columns, and around it straight-line vector arithmetic.
@@ -73,12 +74,20 @@ def _lanes(dtype):
 
 
 # ---------------------------------------------------------------- LLVM vector helpers
-def _pointer(context, builder, array_type, array):
-    return context.make_array(array_type)(context, builder, array).data
+def _operands(context, builder, sig, args):
+    """The intrinsic's arguments as LLVM values: an array as the pointer to its data, an integer as
+    a 64-bit index."""
+    values = []
+    for kind, value in zip(sig.args, args):
+        if isinstance(kind, types.Array):
+            values.append(context.make_array(kind)(context, builder, value).data)
+        else:
+            values.append(context.cast(builder, value, kind, types.intp))
+    return values
 
 
-def _index(context, builder, value_type, value):
-    return context.cast(builder, value, value_type, types.intp)
+def _length(context, builder, array_type, array):
+    return builder.extract_value(context.make_array(array_type)(context, builder, array).shape, 0)
 
 
 def _load_vector(builder, base, offset, vector):
@@ -130,8 +139,15 @@ def _sum(builder, first, *terms):
 
 # ---------------------------------------------------------------- the two tiles
 def _forward_tile(rows, vectors):
-    """An intrinsic: out[out_at + r·out_stride + col] = bias[row_at + r] + Σ_t packed[packed_at + t·rows + r]
-    · x[x_at + offsets[t] + col], for r < rows (stored where r < valid) and col < vectors·lanes."""
+    """An intrinsic computing one forward tile; as Python, with L lanes a vector:
+
+        sums[r][v] = [bias[row_at + r]] * L                       for r < rows, v < vectors
+        for t in range(len(offsets)):
+            run = x_at + offsets[t]
+            source[v] = x[run + v·L : run + (v + 1)·L]
+            for r: sums[r][v] += packed[packed_at + t·rows + r] · source[v]
+        out[out_at + r·out_stride + v·L : … + L] = sums[r][v]     for r < valid
+    """
 
     @intrinsic
     def tile(typingctx, x, x_at, offsets, packed, packed_at, bias, row_at, out, out_at, out_stride, valid):
@@ -139,29 +155,24 @@ def _forward_tile(rows, vectors):
                                valid)
 
         def codegen(context, builder, sig, args):
-            kinds = sig.args
-            element = context.get_value_type(kinds[0].dtype)
-            vector = ir.VectorType(element, _lanes(kinds[0].dtype))
+            vector = ir.VectorType(context.get_value_type(sig.args[0].dtype), _lanes(sig.args[0].dtype))
             fma = _fma(builder, vector)
-            x_data, tap_offsets, weights, shifts, out_data = (
-                _pointer(context, builder, kinds[k], args[k]) for k in (0, 2, 3, 5, 7))
-            x_at_, packed_at_, row_at_, out_at_, out_stride_, valid_ = (
-                _index(context, builder, kinds[k], args[k]) for k in (1, 4, 6, 8, 9, 10))
+            x_, x_at_, offsets_, packed_, packed_at_, bias_, row_at_, out_, out_at_, out_stride_, valid_ = (
+                _operands(context, builder, sig, args))
             sums = []
             for r in range(rows):  # start from the bias: the output is written once
-                shift = builder.load(builder.gep(shifts, [builder.add(row_at_, _constant(r))]))
+                shift = builder.load(builder.gep(bias_, [_sum(builder, row_at_, r)]))
                 start = _broadcast(builder, shift, vector)
                 sums.append([cgutils.alloca_once_value(builder, start) for _ in range(vectors)])
-            taps = builder.extract_value(context.make_array(kinds[2])(context, builder, args[2]).shape, 0)
-            with cgutils.for_range(builder, taps) as loop:
+            with cgutils.for_range(builder, _length(context, builder, sig.args[2], args[2])) as loop:
                 t = loop.index
-                run = builder.add(x_at_, builder.load(builder.gep(tap_offsets, [t])))
-                sources = [_load_vector(builder, x_data, _sum(builder, run, v * vector.count), vector)
+                run = builder.add(x_at_, builder.load(builder.gep(offsets_, [t])))
+                sources = [_load_vector(builder, x_, _sum(builder, run, v * vector.count), vector)
                            for v in range(vectors)]
-                weight_at = builder.add(packed_at_, builder.mul(t, _constant(rows)))
+                weights_at = builder.add(packed_at_, builder.mul(t, _constant(rows)))
                 for r in range(rows):
-                    weight = _broadcast(builder, builder.load(builder.gep(weights, [
-                        builder.add(weight_at, _constant(r))])), vector)
+                    weight = builder.load(builder.gep(packed_, [_sum(builder, weights_at, r)]))
+                    weight = _broadcast(builder, weight, vector)
                     for v in range(vectors):
                         total = builder.call(fma, [weight, sources[v], builder.load(sums[r][v])])
                         builder.store(total, sums[r][v])
@@ -169,8 +180,8 @@ def _forward_tile(rows, vectors):
                 with builder.if_then(builder.icmp_signed("<", _constant(r), valid_)):
                     row = builder.add(out_at_, builder.mul(_constant(r), out_stride_))
                     for v in range(vectors):
-                        _store_vector(builder, builder.load(sums[r][v]), out_data,
-                                      builder.add(row, _constant(v * vector.count)), vector)
+                        at = _sum(builder, row, v * vector.count)
+                        _store_vector(builder, builder.load(sums[r][v]), out_, at, vector)
             return context.get_dummy_value()
 
         return signature, codegen
@@ -179,34 +190,35 @@ def _forward_tile(rows, vectors):
 
 
 def _gradient_tile(rows, taps):
-    """An intrinsic: sums[sums_at + r·taps + s] += Σ_{v < count} Σ_lanes g[g_at + r·g_stride + v·lanes + l]
-    · x[x_at + offsets[tap_at + s] + v·lanes + l], for r < rows and s < taps (rows past ``valid``
-    read the last valid row's g: those sums are not used)."""
+    """An intrinsic computing one weight-gradient tile; as Python, with L lanes a vector:
+
+        sums[r][s] = [0] * L                                       for r < rows, s < taps
+        for line in range(lines):
+            for column in range(0, count·L, L):
+                grad[r]  = g[g_at + r·g_stride + line·g_step + column : … + L]    (r past valid: the last
+                source[s] = x[x_at + offsets[tap_at + s] + line·x_step + column : … + L]   valid row)
+                sums[r][s] += grad[r] · source[s]
+        out[out_at + r·taps + s] += the sum of sums[r][s]'s lanes
+    """
 
     @intrinsic
     def tile(typingctx, g, g_at, g_stride, valid, x, x_at, offsets, tap_at, count, lines, g_step, x_step,
-             sums, sums_at):
+             out, out_at):
         signature = types.void(g, g_at, g_stride, valid, x, x_at, offsets, tap_at, count, lines, g_step,
-                               x_step, sums, sums_at)
+                               x_step, out, out_at)
 
         def codegen(context, builder, sig, args):
-            kinds = sig.args
-            element = context.get_value_type(kinds[0].dtype)
-            vector = ir.VectorType(element, _lanes(kinds[0].dtype))
+            vector = ir.VectorType(context.get_value_type(sig.args[0].dtype), _lanes(sig.args[0].dtype))
             fma = _fma(builder, vector)
-            g_data, x_data, offsets_data, sums_data = (
-                _pointer(context, builder, kinds[k], args[k]) for k in (0, 4, 6, 12))
-            g_at_, g_stride_, valid_, x_at_, tap_at_, count_, lines_, g_step_, x_step_, sums_at_ = (
-                _index(context, builder, kinds[k], args[k]) for k in (1, 2, 3, 5, 7, 8, 9, 10, 11, 13))
+            (g_, g_at_, g_stride_, valid_, x_, x_at_, offsets_, tap_at_, count_, lines_, g_step_, x_step_,
+             out_, out_at_) = _operands(context, builder, sig, args)
+            last = builder.sub(valid_, _constant(1))
             g_rows = []
             for r in range(rows):
-                last = builder.sub(valid_, _constant(1))
                 row = builder.select(builder.icmp_signed("<", _constant(r), valid_), _constant(r), last)
                 g_rows.append(builder.add(g_at_, builder.mul(row, g_stride_)))
-            x_runs = []
-            for s in range(taps):
-                offset = builder.load(builder.gep(offsets_data, [_sum(builder, tap_at_, s)]))
-                x_runs.append(_sum(builder, x_at_, offset))
+            x_runs = [_sum(builder, x_at_, builder.load(builder.gep(offsets_, [_sum(builder, tap_at_, s)])))
+                      for s in range(taps)]
             zero = ir.Constant(vector, None)
             sums = [[cgutils.alloca_once_value(builder, zero) for _ in range(taps)] for _ in range(rows)]
             with cgutils.for_range(builder, lines_) as line:
@@ -214,17 +226,17 @@ def _gradient_tile(rows, taps):
                 x_line = builder.mul(line.index, x_step_)
                 with cgutils.for_range(builder, count_) as loop:
                     column = builder.mul(loop.index, _constant(vector.count))
-                    grads = [_load_vector(builder, g_data, _sum(builder, at, g_line, column), vector)
+                    grads = [_load_vector(builder, g_, _sum(builder, at, g_line, column), vector)
                              for at in g_rows]
-                    sources = [_load_vector(builder, x_data, _sum(builder, at, x_line, column), vector)
+                    sources = [_load_vector(builder, x_, _sum(builder, at, x_line, column), vector)
                                for at in x_runs]
                     for r in range(rows):
                         for s in range(taps):
-                            builder.store(builder.call(fma, [grads[r], sources[s], builder.load(sums[r][s])]),
-                                          sums[r][s])
+                            total = builder.call(fma, [grads[r], sources[s], builder.load(sums[r][s])])
+                            builder.store(total, sums[r][s])
             for r in range(rows):
                 for s in range(taps):
-                    address = builder.gep(sums_data, [builder.add(sums_at_, _constant(r * taps + s))])
+                    address = builder.gep(out_, [_sum(builder, out_at_, r * taps + s)])
                     total = _horizontal_sum(builder, builder.load(sums[r][s]), vector)
                     builder.store(builder.fadd(builder.load(address), total), address)
             return context.get_dummy_value()
