@@ -166,19 +166,26 @@ def test_nan_and_inf_propagate_as_in_im2col(kernels_everywhere):
         np.testing.assert_array_equal(got, want)
 
 
-def test_threads_may_call_the_kernels_at_once(monkeypatch):
-    monkeypatch.setenv(fast.DISABLE_VARIABLE, "0")
+def _tiles_on(seed, out_channels, size, batch):
+    """The tiles' forward and weight gradient, as a function, on a random 3-channel 3x3 problem:
+    x (3, size + 2, size + 2, batch) padded, g (out_channels, size, size, batch)."""
     kernels = fast.load("conv_tiles")
-    rng = np.random.default_rng(4)
-    x = rng.standard_normal((3, 12, 12, 16)).astype(np.float32)  # (C, Hp, Wp, N)
-    weight = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
-    g = rng.standard_normal((5, 10, 10, 16)).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((3, size + 2, size + 2, batch)).astype(np.float32)
+    weight = rng.standard_normal((out_channels, 3, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((out_channels, size, size, batch)).astype(np.float32)
 
     def both():
         out, dw = np.empty_like(g), np.empty_like(weight)
-        kernels.conv_forward(x, weight, np.zeros(5, np.float32), out, (1, 1), (1, 1))
+        kernels.conv_forward(x, weight, np.zeros(out_channels, np.float32), out, (1, 1), (1, 1))
         kernels.conv_weight_grad(g, x, dw, (1, 1), (1, 1))
         return out, dw
+    return both
+
+
+def test_threads_may_call_the_kernels_at_once(monkeypatch):
+    monkeypatch.setenv(fast.DISABLE_VARIABLE, "0")
+    both = _tiles_on(4, out_channels=5, size=10, batch=16)
 
     want = both()
     got = [None] * 4
@@ -236,20 +243,13 @@ def test_results_do_not_depend_on_the_number_of_threads(monkeypatch):
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("one thread only")
     monkeypatch.setenv(fast.DISABLE_VARIABLE, "0")
-    kernels = fast.load("conv_tiles")
-    rng = np.random.default_rng(6)
-    x = rng.standard_normal((3, 21, 21, 24)).astype(np.float32)  # (C, Hp, Wp, N)
-    weight = rng.standard_normal((9, 3, 3, 3)).astype(np.float32)
-    g = rng.standard_normal((9, 19, 19, 24)).astype(np.float32)
+    both = _tiles_on(6, out_channels=9, size=19, batch=24)
     results = []
     before = numba.get_num_threads()
     try:
         for threads in (1, 2):
             numba.set_num_threads(threads)
-            out, dw = np.empty_like(g), np.empty_like(weight)
-            kernels.conv_forward(x, weight, np.zeros(9, np.float32), out, (1, 1), (1, 1))
-            kernels.conv_weight_grad(g, x, dw, (1, 1), (1, 1))
-            results.append((out, dw))
+            results.append(both())
     finally:
         numba.set_num_threads(before)
     for one, two in zip(*results):
