@@ -41,7 +41,7 @@ def forget_mkl(monkeypatch):
 
     def forget():
         monkeypatch.setattr(blas_route, "_choice", None)
-        monkeypatch.setattr(blas_route, "_parallel_kernels", False)  # no kernel on Numba's threads yet
+        monkeypatch.setattr(blas_route, "_last_parallel", None)  # no kernel on Numba's threads yet
         monkeypatch.setattr(blas, "library", None)
         monkeypatch.setattr(blas, "_routines", {})
         monkeypatch.setattr(blas, "_packers", {})

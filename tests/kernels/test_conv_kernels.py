@@ -225,13 +225,12 @@ def test_the_tiles_say_they_run_on_numbas_threads(monkeypatch, stride):
     from chainrule.kernels import blas_route
 
     monkeypatch.setenv(fast.DISABLE_VARIABLE, "0")
-    monkeypatch.setattr(blas_route, "_parallel_kernels", False)
     told = []
     monkeypatch.setattr(blas_route, "parallel_kernels_run", lambda: told.append(True))
     x = cr.Tensor(np.ones((4, 2, 6, 6), np.float32), requires_grad=True)
     weight = cr.Tensor(np.ones((3, 2, 3, 3), np.float32), requires_grad=True)
     F.conv2d(x, weight, stride=stride).sum().backward()
-    assert bool(told) == (stride == 1)  # forward, input and weight gradients on the tiles, or none
+    assert len(told) == (3 if stride == 1 else 0)  # forward, input and weight gradients on the tiles, or none
     if stride == 1:
         np.testing.assert_array_equal(x.grad.numpy()[0, 0, 0], [3, 6, 9, 9, 6, 3])  # taps of ones reaching it
 

@@ -31,10 +31,10 @@ worker: a cifar_cnn step took 63-68 ms so with its large dense products on two t
 with every product on one (a LeNet-5 step, dense products of at most 6M multiply-adds, 3.7-4.6 ms
 against 2.8-3.8). So while such kernels run (:func:`parallel_kernels_run`, and a second after),
 every product runs with every OpenBLAS on one thread: the convolutions dominate such steps, and a
-second core gains the products less than the spinning takes from the kernels. MKL's OpenMP workers
-were measured to cost the direct kernels far less (about 5%, on an AMD machine where MKL was
-forced), so the MKL route is left as it is. Setting OpenBLAS's thread count needs ``threadpoolctl``
-(in the ``fast`` extra); without it the products stay as they are.
+second core gains the products less than the spinning takes from the kernels. MKL's threads cost
+the tiles nothing (a cifar_cnn step with MKL forced on an AMD machine: 50.1-50.4 ms on its own
+threads, 52.7-53.3 on one), so the MKL route is left as it is. Setting OpenBLAS's thread count needs
+``threadpoolctl`` (in the ``fast`` extra); without it the products stay as they are.
 """
 
 import contextlib
@@ -67,8 +67,7 @@ class BlasChoice:
 
 _choice = None  # the process's BlasChoice, once made
 PARALLEL_WINDOW_SECONDS = 1.0  # how long after such a kernel ran the rule holds (a step takes milliseconds)
-_parallel_kernels = False  # whether a kernel has run on Numba's threads in this process
-_last_parallel = float("-inf")  # time.monotonic() when one last did
+_last_parallel = None  # time.monotonic() when a kernel last ran on Numba's threads; None: never yet
 _openblas = None  # threadpoolctl's controllers of the OpenBLAS libraries on pthreads, once looked for
 
 
@@ -96,19 +95,18 @@ def parallel_kernels_run():
     products take one BLAS thread, where the products run on OpenBLAS (see the module's docstring).
     Called at every such kernel: a process that goes on to train another model without them (a
     benchmark's worker, a notebook) gets its threads back a second later."""
-    global _parallel_kernels, _last_parallel
+    global _last_parallel
+    first = _last_parallel is None
     _last_parallel = time.monotonic()
-    if not _parallel_kernels:
-        _parallel_kernels = True
-        if _choice is not None:  # else the first product installs it
-            _install()
+    if first and _choice is not None:  # else the first product installs the rule
+        _install()
 
 
 def _install():
     if active() == "mkl":
         backend.set_gemm(mkl.gemm)
         return
-    openblas = _openblas_controllers() if _parallel_kernels else ()
+    openblas = _openblas_controllers() if _last_parallel is not None else ()
     backend.set_gemm(_on_one_thread(openblas) if openblas else None)
 
 

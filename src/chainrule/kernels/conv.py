@@ -50,16 +50,13 @@ def tiles_for(window, groups, *arrays):
     """The register-tiled kernels where they apply (Numba, NumPy float arrays, one group, stride 1
     across, a CPU target with wide vectors), else None.
 
-    Their loops run on Numba's threads, which OpenBLAS's spinning worker slows down after any product
-    on two threads: the products then take one (:func:`chainrule.kernels.blas_route.parallel_kernels_run`).
-    """
+    They run on Numba's threads, which OpenBLAS's spinning worker slows down after any product on two
+    threads: where they run, :func:`chainrule.kernels.blas_route.parallel_kernels_run` tells the
+    products to take one."""
     if groups != 1 or window.stride[1] != 1:
         return None
     tiles = compiled.for_arrays("conv_tiles", *arrays)
-    if tiles is None or not tiles.WORTHWHILE:
-        return None
-    blas_route.parallel_kernels_run()
-    return tiles
+    return tiles if tiles is not None and tiles.WORTHWHILE else None
 
 
 def _rows_per_chunk(view_shape, itemsize, budget=None):
@@ -116,6 +113,7 @@ def forward(xp, window, groups, x, weight, bias=None, key="conv_output"):
     tiles = tiles_for(window, groups, x, weight)
     if tiles is not None:
         shift = xp.zeros(o, dtype) if bias is None else bias.astype(dtype, copy=False)
+        blas_route.parallel_kernels_run()
         tiles.conv_forward(rows_last(xp, source, dtype), xp.ascontiguousarray(weight, dtype), shift,
                            out.reshape(o, out_h, out_w, n), window.stride, window.dilation)
         return out.reshape(o, out_h, out_w, n).transpose(3, 0, 1, 2), kept
@@ -219,6 +217,7 @@ def weight_grad(xp, window, groups, weight_shape, g, x, source=None):
     tiles = tiles_for(window, groups, g, x)
     if tiles is not None:
         dw = xp.empty(weight_shape, dtype=dtype)
+        blas_route.parallel_kernels_run()
         tiles.conv_weight_grad(rows_last(xp, g, dtype), rows_last(xp, source, dtype), dw, window.stride,
                                window.dilation)
         return dw

@@ -39,12 +39,13 @@ from numba import prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+_ARM = binding.get_process_triple().startswith(("aarch64", "arm64"))
+
 
 def _vector_shape():
     """(vector bytes, vector registers) of the CPU Numba compiles for: this one's, or with
     ``NUMBA_CPU_NAME`` set (a cache shared between machines) what ``NUMBA_CPU_FEATURES`` names, else
     the architecture's baseline (wider vectors than the target has would spill every tile)."""
-    arm = binding.get_process_triple().startswith(("aarch64", "arm64"))
     if numba.config.CPU_NAME in (None, "host"):
         features = binding.get_host_cpu_features()
     else:
@@ -54,14 +55,14 @@ def _vector_shape():
         return 64, 32
     if features.get("avx"):
         return 32, 16
-    return 16, 32 if arm else 16
+    return 16, 32 if _ARM else 16
 
 
 VECTOR_BYTES, REGISTERS = _vector_shape()
 # x86 code for 16-byte vectors (Numba told to target a generic CPU) has neither the width nor fused
 # multiply-adds: 68 GFLOP/s forward on cifar_cnn's layers, where the unfolded products on the BLAS's
 # own wide kernels reach 130-180 (benchmarks/README.md); there the tiles stand aside
-WORTHWHILE = VECTOR_BYTES >= 32 or binding.get_process_triple().startswith(("aarch64", "arm64"))
+WORTHWHILE = VECTOR_BYTES >= 32 or _ARM
 # forward tile: rows·vectors accumulators + vectors loads + one broadcast weight fit the registers
 FORWARD_ROWS, FORWARD_VECTORS = (8, 3) if REGISTERS >= 32 else (4, 3)
 # weight-gradient tile: rows·taps sums + rows + taps loads
@@ -345,14 +346,16 @@ def _conv_weight_grad(g, x, dw, vertical_stride, dilation):
                 _gradient(grads, b * rows * plane + first * length, plane, o_size - b * rows, image,
                           first * x_step, offsets, tb * tile_taps, vectors, last - first, length, x_step,
                           partial[chunk, b, tb], 0)
-        for i in range(first, last):
+        if vectors * lanes == length:
+            continue
+        for i in range(first, last):  # the columns short of a vector: one at a time
             x_row = i * x_step
-            for o in range(o_size):  # fewer columns than a vector: one at a time
+            for o in range(o_size):
+                b, r = divmod(o, rows)
                 for t in range(taps):
                     total = partial.dtype.type(0)
                     for column in range(vectors * lanes, length):
                         total += grads[o * plane + i * length + column] * image[x_row + offsets[t] + column]
-                    b, r = divmod(o, rows)
                     tb, s = divmod(t, tile_taps)
                     partial[chunk, b, tb, r * tile_taps + s] += total
     grad = dw.reshape(o_size, taps)
