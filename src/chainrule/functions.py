@@ -16,7 +16,7 @@ from chainrule import backend, ops
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.gpu import move_array
-from chainrule.out_forms import write_into
+from chainrule.out_forms import into_out
 
 # what torch.max(x, dim) and friends return: a tuple that also has .values and .indices
 _max_result = collections.namedtuple("max", ["values", "indices"])
@@ -186,16 +186,14 @@ def permute(input, *dims):  # noqa: A002
 
 
 def cat(tensors, dim=None, *, axis=None, out=None):
-    result = ops.concatenate([_as_tensor(t) for t in tensors], axis_of(dim, axis) or 0)
-    return result if out is None else write_into(out, result, "cat")
+    return into_out(ops.concatenate([_as_tensor(t) for t in tensors], axis_of(dim, axis) or 0), out, "cat")
 
 
 concat = cat
 
 
 def stack(tensors, dim=None, *, axis=None, out=None):
-    result = ops.stack([_as_tensor(t) for t in tensors], axis_of(dim, axis) or 0)
-    return result if out is None else write_into(out, result, "stack")
+    return into_out(ops.stack([_as_tensor(t) for t in tensors], axis_of(dim, axis) or 0), out, "stack")
 
 
 def split(tensor, split_size_or_sections=None, dim=0, *, indices_or_sections=None, axis=None):
@@ -245,7 +243,7 @@ def mm(input, mat2, *, out=None):  # noqa: A002
     if a.ndim != 2 or b.ndim != 2:
         raise ShapeError(f"mm: expected two matrices, got shapes {a.shape} and {b.shape}; use matmul "
                          "for vectors and batches")
-    return ops.matmul(a, b) if out is None else write_into(out, ops.matmul(a, b), "mm")
+    return into_out(ops.matmul(a, b), out, "mm")
 
 
 def bmm(input, mat2, *, out=None):  # noqa: A002
@@ -254,7 +252,7 @@ def bmm(input, mat2, *, out=None):  # noqa: A002
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
         raise ShapeError(f"bmm: expected two batches of matrices of one batch size, got shapes "
                          f"{a.shape} and {b.shape}")
-    return ops.matmul(a, b) if out is None else write_into(out, ops.matmul(a, b), "bmm")
+    return into_out(ops.matmul(a, b), out, "bmm")
 
 
 def softmax(input, dim=None, *, axis=None):  # noqa: A002
@@ -290,8 +288,7 @@ def norm(input, p="fro", dim=None, keepdim=False):  # noqa: A002
 
 
 def clamp(input, min=None, max=None, *, out=None):  # noqa: A001, A002
-    result = _as_tensor(input).clamp(min, max)
-    return result if out is None else write_into(out, result, "clamp")
+    return into_out(_as_tensor(input).clamp(min, max), out, "clamp")
 
 
 def sign(input):  # noqa: A002

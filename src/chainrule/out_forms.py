@@ -20,8 +20,11 @@ from chainrule.autograd.tensor import Tensor
 from chainrule.errors import GraphError, ShapeError
 
 
-def write_into(out, result, name):
-    """``result`` written into the tensor ``out``, which is returned (PyTorch's ``out=``)."""
+def into_out(result, out, name):
+    """``result``; with ``out`` given, ``result`` written into that tensor, which is returned (PyTorch's
+    ``out=``)."""
+    if out is None:
+        return result
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}: out must be a Tensor, got {type(out).__name__}")
     if state.grad_enabled and result.requires_grad:  # (out requiring grad: _overwrite refuses)
@@ -42,22 +45,19 @@ def write_into(out, result, name):
 def _with_out(op, name):
     @functools.wraps(op)
     def call(*args, out=None, **kwargs):
-        result = op(*args, **kwargs)
-        return result if out is None else write_into(out, result, name)
+        return into_out(op(*args, **kwargs), out, name)
 
     return call
 
 
 def add(input, other, *, alpha=1, out=None):  # noqa: A002 - PyTorch's names
     """``input + alpha · other``."""
-    result = ops.add(input, other if alpha == 1 else other * alpha)
-    return result if out is None else write_into(out, result, "add")
+    return into_out(ops.add(input, other if alpha == 1 else other * alpha), out, "add")
 
 
 def sub(input, other, *, alpha=1, out=None):  # noqa: A002
     """``input − alpha · other``."""
-    result = ops.sub(input, other if alpha == 1 else other * alpha)
-    return result if out is None else write_into(out, result, "sub")
+    return into_out(ops.sub(input, other if alpha == 1 else other * alpha), out, "sub")
 
 
 mul = _with_out(ops.mul, "mul")

@@ -32,6 +32,9 @@ NUMPY_TWINS = [  # (keras op, numpy function, arguments)
     ("take", np.take, (X, [2, 0]), {"axis": 1}), ("cumsum", np.cumsum, (X,), {"axis": 1}),
     ("swapaxes", np.swapaxes, (X, 0, 1), {}), ("greater", np.greater, (X, Y), {}),
     ("equal", np.equal, (X, X), {}), ("any", np.any, (X > 1,), {"axis": 0}), ("all", np.all, (X > -3,), {}),
+    ("max", np.max, (X,), {"axis": 1, "initial": 0.5}), ("min", np.min, (X,), {"axis": 0, "initial": -0.5}),
+    ("prod", np.prod, (X,), {"axis": 1, "dtype": "float64"}),
+    ("cumsum", np.cumsum, (X,), {"dtype": "float64"}),
 ]
 
 
@@ -42,6 +45,8 @@ def test_ops_mean_what_numpy_means(name, twin, args, kwargs):
     assert isinstance(got, cr.Tensor)
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
     assert got.shape == np.shape(want)
+    if "dtype" in kwargs:  # computed in the dtype asked for, as NumPy
+        assert got.dtype == np.asarray(want).dtype
 
 
 def test_keras_defaults_and_creation():
@@ -102,6 +107,10 @@ def test_variables_assign_in_place_and_count_as_non_trainable():
     assert w.assign_sub(np.ones(3)).numpy().tolist() == [[-1, -1, -1]] * 2 and w.trainable
     with pytest.raises(ShapeError, match="does not fit"):
         w.assign(np.ones(4))
+    with pytest.raises(ShapeError, match="does not fit"):
+        w.assign(np.ones(3))  # Keras's assign does not broadcast (its assign_add's sum does)
+    with pytest.raises(ShapeError, match="does not fit"):
+        keras.Variable("zeros", shape=(3,)).assign_add(np.ones((2, 3)))  # a sum larger than the variable
 
 
 def test_get_config_and_from_config():

@@ -53,8 +53,7 @@ def full(shape, fill_value, dtype=None):
 
 
 def full_like(x, fill_value, dtype=None):
-    x = _t(x)
-    return creation.full(tuple(x.shape), fill_value, dtype=dtype or x.dtype)
+    return creation.full_like(_t(x), fill_value, dtype=dtype)
 
 
 def ones_like(x, dtype=None):
@@ -134,7 +133,7 @@ def negative(x):
 
 
 def square(x):
-    return _t(x) * _t(x)
+    return _t(x).square()
 
 
 def abs(x):  # noqa: A001 - Keras's name
@@ -225,15 +224,17 @@ def mean(x, axis=None, keepdims=False):
 
 
 def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
-    return _ops.max(_t(x), axis, keepdims)
+    result = _ops.max(_t(x), axis, keepdims)
+    return result if initial is None else _ops.maximum(result, convert_to_tensor(initial, result.dtype))
 
 
 def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001
-    return _ops.min(_t(x), axis, keepdims)
+    result = _ops.min(_t(x), axis, keepdims)
+    return result if initial is None else _ops.minimum(result, convert_to_tensor(initial, result.dtype))
 
 
 def prod(x, axis=None, keepdims=False, dtype=None):
-    return _ops.prod(_t(x), axis, keepdims)
+    return _ops.prod(_t(x) if dtype is None else cast(x, dtype), axis, keepdims)
 
 
 def std(x, axis=None, keepdims=False):
@@ -257,15 +258,15 @@ def logsumexp(x, axis=None, keepdims=False):
 
 
 def cumsum(x, axis=None, dtype=None):
-    return _ops.cumsum(_t(x), axis)
+    return _ops.cumsum(_t(x) if dtype is None else cast(x, dtype), axis)
 
 
 def all(x, axis=None, keepdims=False):  # noqa: A001
-    return Tensor(numpy.asarray(numpy.all(_t(x).numpy(), axis=axis, keepdims=keepdims)))
+    return _t(x).all(axis=axis, keepdims=keepdims)
 
 
 def any(x, axis=None, keepdims=False):  # noqa: A001
-    return Tensor(numpy.asarray(numpy.any(_t(x).numpy(), axis=axis, keepdims=keepdims)))
+    return _t(x).any(axis=axis, keepdims=keepdims)
 
 
 # ---------------------------------------------------------------- products and shapes

@@ -48,7 +48,8 @@ class Variable(Parameter):
         return self
 
     def assign(self, value):
-        """Write ``value`` (same shape, or one that broadcasts to it) into the variable; returns it."""
+        """Write ``value``, of the variable's shape (as Keras, nothing broadcasts), into it; returns it.
+        ``assign_add`` and ``assign_sub`` write ``variable ± delta``, where ``delta`` may broadcast."""
         return self._write(_values(value), "assign")
 
     def assign_add(self, delta):
@@ -58,13 +59,11 @@ class Variable(Parameter):
         return self._write(self._data - _values(delta), "assign_sub")
 
     def _write(self, values, what):
-        try:
-            new = numpy.broadcast_to(values, self._data.shape)
-        except ValueError:
+        if numpy.shape(values) != self._data.shape:
             raise ShapeError(f"Variable.{what}: a value of shape {numpy.shape(values)} does not fit the "
-                             f"variable's {self._data.shape}") from None
+                             f"variable's {self._data.shape}; give one of that shape")
         with no_grad():  # Keras assigns even a trainable variable, outside any graph
-            return self._overwrite(new, f"Variable.{what}")
+            return self._overwrite(values, f"Variable.{what}")
 
     def __repr__(self):
         return f"<Variable name={self.name}, shape={tuple(self.shape)}, dtype={self.dtype}, " + \

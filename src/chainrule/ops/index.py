@@ -86,7 +86,7 @@ class Scatter(Op):
         return out
 
     def vjp(self, g):
-        x, values = self.inputs
+        values = self.inputs[1]
         return (Scatter(self.index)(g, Tensor(self.xp.zeros(values.shape, g.dtype))),
                 GetItem(self.index, False)(g))
 
