@@ -2,7 +2,7 @@
 
 import pytest
 
-from chainrule.kernels import blas_route
+from chainrule.kernels import blas_route, conv
 from chainrule.kernels import mkl as blas
 
 
@@ -22,6 +22,22 @@ def count_calls(monkeypatch):
         return count
 
     return wrap
+
+
+@pytest.fixture
+def tiles_taken(monkeypatch):
+    """Whether the register tiles took each convolution pass that asked (``conv.tiles_for``): a list of
+    booleans, one per asking."""
+    taken = []
+    real = conv.tiles_for
+
+    def spy(*args):
+        tiles = real(*args)
+        taken.append(tiles is not None)
+        return tiles
+
+    monkeypatch.setattr(conv, "tiles_for", spy)
+    return taken
 
 
 @pytest.fixture

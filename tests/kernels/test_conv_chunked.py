@@ -40,7 +40,7 @@ def _gradients(geometry, reference):
 
 @pytest.mark.parametrize("geometry", GEOMETRIES)
 @pytest.mark.parametrize("form", ["numpy", "compiled col2im", "tiles"])
-def test_chunked_forms_equal_the_reference(geometry, form, monkeypatch):
+def test_chunked_forms_equal_the_reference(geometry, form, monkeypatch, request):
     """Both forms of col2im (the NumPy adds, Numba's one pass, with the tiles kept out), and the
     register tiles where the stride across is 1 (col2im elsewhere)."""
     if form != "numpy":
@@ -55,13 +55,7 @@ def test_chunked_forms_equal_the_reference(geometry, form, monkeypatch):
         monkeypatch.setattr(module, "add_columns", lambda *a: calls.append(1) or kernel(*a))
         monkeypatch.setattr(conv, "tiles_for", lambda *a: None)
     if form == "tiles":
-        real = conv.tiles_for
-
-        def spy(*args):
-            tiles = real(*args)
-            calls.append(tiles is not None)
-            return tiles
-        monkeypatch.setattr(conv, "tiles_for", spy)
+        calls = request.getfixturevalue("tiles_taken")
     monkeypatch.setattr(conv, "CHUNK_BYTES", 64)  # one output row per chunk: the clipping per chunk
     fast = _gradients(geometry, reference=False)
     if form == "compiled col2im":

@@ -49,19 +49,10 @@ LAYOUTS = {
 
 
 @pytest.fixture
-def kernels_everywhere(monkeypatch):
+def kernels_everywhere(monkeypatch, tiles_taken):
     """Numba on whatever the suite runs under; record whether the tiles took each primitive."""
     monkeypatch.setenv(fast.DISABLE_VARIABLE, "0")
-    taken = []
-    real = conv.tiles_for
-
-    def spy(*args):
-        result = real(*args)
-        taken.append(result is not None)
-        return result
-
-    monkeypatch.setattr(conv, "tiles_for", spy)
-    return taken
+    return tiles_taken
 
 
 def _across(case):
