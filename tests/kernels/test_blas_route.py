@@ -184,13 +184,13 @@ def numpy_route(monkeypatch, forget_mkl):
 
 
 def _small_and_large_products():
-    """A small product and a large one (2²⁴ multiply-adds), each checked against NumPy's."""
+    """A small product and a large one (2²⁴ multiply-adds: parts of it), each checked against NumPy's."""
     rng = np.random.default_rng(5)
     small = rng.random((4, 8), dtype=np.float32), rng.random((8, 16), dtype=np.float32)
     side = 256
     large = rng.random((side, side), dtype=np.float32), rng.random((side, side), dtype=np.float32)
-    for a, b in (small, large):
-        np.testing.assert_array_equal(backend.gemm(a, b), a @ b)
+    for a, b in (small, large):  # OpenBLAS's sums depend on the shapes it is given: rounding apart
+        np.testing.assert_allclose(backend.gemm(a, b), a @ b, rtol=1e-5)
     return small[0].size * small[1].shape[1], side ** 3
 
 
@@ -203,10 +203,11 @@ def test_beside_kernels_on_numbas_threads_products_take_one_blas_thread(numpy_ro
     blas_route.parallel_kernels_run()
     seen.clear()
     small, large = _small_and_large_products()
-    assert seen == [(small, 1), (large, 1)]
+    # the large one in two halves at once, one on a worker thread: each on one BLAS thread
+    assert seen[0] == (small, 1) and sorted(seen[1:]) == [(large // 2, 1), (large // 2, 1)]
     assert openblas.threads == 2  # the count restored after each
     blas_route.parallel_kernels_run()  # again: changes nothing
-    assert len(seen) == 2 and backend._gemm is not backend.matmul_gemm
+    assert len(seen) == 3 and backend._gemm is not backend.matmul_gemm
 
 
 def test_a_second_after_the_last_such_kernel_products_get_their_threads_back(numpy_route, monkeypatch):
@@ -244,6 +245,91 @@ def test_the_rule_needs_openblas_on_pthreads(numpy_route, monkeypatch):
     blas_route.parallel_kernels_run()
     small, _ = _small_and_large_products()
     assert backend._gemm is backend.matmul_gemm and seen[0] == (small, 2)
+
+
+@pytest.mark.parametrize("m, k, n", [(300, 200, 100), (64, 500, 700), (7, 1000, 900), (1000, 900, 5)])
+@pytest.mark.parametrize("parts", [2, 3])
+def test_a_product_in_parts_equals_the_whole(m, k, n, parts, monkeypatch):
+    """Blocks of rows (or of columns, where there are more) on worker threads: the product (to
+    rounding: OpenBLAS's order of summation depends on the shapes it is given), into fresh memory,
+    into a given (strided) out, and added into it; the same bits on every call."""
+    monkeypatch.setattr(blas_route, "PART_MACS", 1)
+    rng = np.random.default_rng(m + n)
+    a, b = rng.random((m, k), dtype=np.float32), rng.random((n, k), dtype=np.float32).T  # b a view
+    whole = a.astype(np.float64) @ b
+    first = blas_route._in_parts(a, b, None, False, parts)
+    np.testing.assert_allclose(first, whole, rtol=2e-6 * k)
+    np.testing.assert_array_equal(blas_route._in_parts(a, b, None, False, parts), first)
+    block = np.zeros((m, n + 3), np.float32)
+    blas_route._in_parts(a, b, block[:, 1:n + 1], False, parts)
+    np.testing.assert_array_equal(block[:, 1:n + 1], first)
+    assert not block[:, 0].any() and not block[:, n + 1:].any()  # nothing written beside it
+    start = rng.random((m, n), dtype=np.float32)
+    added = start.copy()
+    blas_route._in_parts(a, b, added, True, parts)
+    np.testing.assert_allclose(added, start + whole, rtol=2e-6 * k)
+
+
+def test_a_product_in_parts_leaves_other_arrays_whole(monkeypatch):
+    """An array of another module (a subclass here) or another rank goes to the product as it is."""
+    monkeypatch.setattr(blas_route, "PART_MACS", 1)
+    calls = []
+    monkeypatch.setattr(backend, "matmul_gemm",
+                        lambda a, b, out=None, accumulate=False: calls.append(a.shape))
+
+    class Other(np.ndarray):
+        pass
+
+    blas_route._in_parts(np.ones((40, 30)).view(Other), np.ones((30, 20)), None, False, 2)
+    blas_route._in_parts(np.ones((40, 30)), np.ones((30, 20)), np.ones((40, 20)).view(Other), False, 2)
+    blas_route._in_parts(np.ones((3, 40, 30)), np.ones((30, 20)), None, False, 2)
+    assert calls == [(40, 30), (40, 30), (3, 40, 30)]
+
+
+def test_every_part_gets_at_least_its_share_of_work(monkeypatch):
+    """No more parts than PART_MACS fit in the product: below two, it runs whole."""
+    calls, real = [], backend.matmul_gemm
+
+    def counting(a, b, out=None, accumulate=False):
+        calls.append(a.shape)
+        return real(a, b, out, accumulate)
+
+    monkeypatch.setattr(backend, "matmul_gemm", counting)
+    a, b = np.ones((60, 10), np.float32), np.ones((10, 5), np.float32)  # 3000 multiply-adds
+    monkeypatch.setattr(blas_route, "PART_MACS", 1000)
+    np.testing.assert_array_equal(blas_route._in_parts(a, b, None, False, 8), a @ b)
+    assert sorted(calls) == [(20, 10)] * 3
+    calls.clear()
+    monkeypatch.setattr(blas_route, "PART_MACS", 1501)
+    blas_route._in_parts(a, b, None, False, 8)
+    assert calls == [(60, 10)]
+
+
+def test_a_product_in_parts_waits_for_every_part_and_raises_a_workers_error(monkeypatch):
+    monkeypatch.setattr(blas_route, "PART_MACS", 1)
+    finished, real = [], backend.matmul_gemm
+
+    def second_part_fails(a, b, out=None, accumulate=False):
+        if out is not None and out.base is not None and out.ctypes.data != out.base.ctypes.data:
+            raise FloatingPointError("a worker's part failed")
+        result = real(a, b, out, accumulate)
+        finished.append(a.shape)
+        return result
+
+    monkeypatch.setattr(backend, "matmul_gemm", second_part_fails)
+    with pytest.raises(FloatingPointError, match="worker's part"):
+        blas_route._in_parts(np.ones((40, 30), np.float32), np.ones((30, 20), np.float32),
+                             np.empty((40, 20), np.float32), False, 2)
+    assert finished == [(20, 30)]  # the calling thread's part ran to its end
+
+
+def test_a_forked_child_gets_worker_threads_of_its_own(monkeypatch):
+    """The parent's threads do not exist in a fork's child (a data loader's worker): a new pool there."""
+    pool = blas_route._workers(2)
+    assert blas_route._workers(2) is pool
+    monkeypatch.setattr(blas_route.os, "getpid", lambda: -1)
+    child = blas_route._workers(2)
+    assert child is not pool and blas_route._workers(2) is child
 
 
 def test_mkl_products_are_left_as_they_are(undecided):

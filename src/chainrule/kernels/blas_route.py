@@ -30,16 +30,23 @@ loops on both cores, and in that time one of their threads shares its core with 
 worker: a cifar_cnn step took 63-68 ms so with its large dense products on two threads, and 49-51
 with every product on one (a LeNet-5 step, dense products of at most 6M multiply-adds, 3.7-4.6 ms
 against 2.8-3.8). So while such kernels run (:func:`parallel_kernels_run`, and a second after),
-every product runs with every OpenBLAS on one thread: the convolutions dominate such steps, and a
-second core gains the products less than the spinning takes from the kernels. MKL's threads cost
-the tiles nothing (a cifar_cnn step with MKL forced on an AMD machine: 50.1-50.4 ms on its own
-threads, 52.7-53.3 on one), so the MKL route is left as it is. Setting OpenBLAS's thread count needs
-``threadpoolctl`` (in the ``fast`` extra); without it the products stay as they are.
+every OpenBLAS runs on one thread, and a large product (:data:`PART_MACS`) runs in parts at once on
+threads of our own, one part per thread OpenBLAS had (:func:`_in_parts`): the second core works on
+the products without a worker left spinning after them. Alone, such a split product takes about
+OpenBLAS's own two-thread time (4096x1024 @ 1024x64: 1.31-1.39 against 1.50 ms); in a step with
+a whole LSTM sequence on Numba's threads (:mod:`chainrule.kernels.compiled.lstm_sequence`), the
+character LSTM's step took 26 ms against 32 with the products left on OpenBLAS's two threads and the
+per-step form (benchmarks/README.md). MKL's threads cost the tiles nothing (a cifar_cnn step with
+MKL forced on an AMD machine: 50.1-50.4 ms on its own threads, 52.7-53.3 on one), so the MKL route
+is left as it is. Setting OpenBLAS's thread count needs ``threadpoolctl`` (in the ``fast`` extra);
+without it the products stay as they are.
 """
 
 import contextlib
+import os
 import platform
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy
@@ -68,6 +75,10 @@ class BlasChoice:
 _choice = None  # the process's BlasChoice, once made
 PARALLEL_WINDOW_SECONDS = 1.0  # how long after such a kernel ran the rule holds (a step takes milliseconds)
 _last_parallel = None  # time.monotonic() when a kernel last ran on Numba's threads; None: never yet
+# the least work of a part, in multiply-adds (~35 µs on one core here): a part handed to a worker
+# thread costs ~20-40 µs, so smaller products run whole (LeNet-5's dense layers, 6M, measured no faster
+# in two parts: benchmarks/README.md), and a many-core machine does not cut a product into slivers
+PART_MACS = 1 << 22
 _openblas = None  # threadpoolctl's controllers of the OpenBLAS libraries on pthreads, once looked for
 
 
@@ -102,12 +113,20 @@ def parallel_kernels_run():
         _install()
 
 
+def products_make_way():
+    """True where the products can be kept off the cores that kernels on Numba's threads run on: on
+    NumPy's OpenBLAS (pthreads), with threadpoolctl to set its threads (:func:`parallel_kernels_run`).
+    A kernel that splits one long computation between the cores asks this first: elsewhere a BLAS
+    worker spinning after each product would take half of one of its cores."""
+    return active() == "numpy" and bool(_openblas_controllers())
+
+
 def _install():
     if active() == "mkl":
         backend.set_gemm(mkl.gemm)
         return
     openblas = _openblas_controllers() if _last_parallel is not None else ()
-    backend.set_gemm(_on_one_thread(openblas) if openblas else None)
+    backend.set_gemm(_on_own_threads(openblas) if openblas else None)
 
 
 def _openblas_controllers():
@@ -129,10 +148,11 @@ def _openblas_controllers():
     return _openblas
 
 
-def _on_one_thread(openblas):
+def _on_own_threads(openblas):
     # OpenBLAS's thread count is the process's: threadpoolctl lets only one Python thread (the first
     # to set it) change it and makes the others' calls no-ops, so threads that multiply at once
-    # cannot leave it at one
+    # cannot leave it at one. The parts below run on threads of our own, which call NumPy's product
+    # directly and never touch the setting.
     def product(a, b, out=None, accumulate=False):
         if time.monotonic() - _last_parallel > PARALLEL_WINDOW_SECONDS:
             return backend.matmul_gemm(a, b, out, accumulate)
@@ -140,12 +160,56 @@ def _on_one_thread(openblas):
         for library in openblas:
             library.set_num_threads(1)
         try:
-            return backend.matmul_gemm(a, b, out, accumulate)
+            return _in_parts(a, b, out, accumulate, max(threads))
         finally:
             for library, count in zip(openblas, threads):
                 library.set_num_threads(count)
 
     return product
+
+
+def _in_parts(a, b, out, accumulate, parts):
+    """``a @ b`` (into ``out``; ``accumulate``: added to it) on OpenBLAS's one thread, in ``parts``
+    blocks of output rows (or of columns, where there are more of them) that run at once, one on the
+    calling thread and the others on :func:`_workers`. The same bits at every call with the same
+    ``parts``; another count rounds differently, as OpenBLAS's own thread count does (its order of
+    summation depends on the shapes it is given)."""
+    arrays = (a, b) if out is None else (a, b, out)
+    if any(type(v) is not numpy.ndarray or v.ndim != 2 for v in arrays):  # another array module's
+        return backend.matmul_gemm(a, b, out, accumulate)
+    m, n = a.shape[0], b.shape[1]
+    parts = min(parts, m * a.shape[1] * n // PART_MACS)
+    if parts < 2:
+        return backend.matmul_gemm(a, b, out, accumulate)
+    if out is None:
+        out = numpy.empty((m, n), numpy.result_type(a.dtype, b.dtype))
+    by_rows = m >= n  # with few rows every block would pack all of b again
+    size = m if by_rows else n
+    edges = [size * part // parts for part in range(parts + 1)]
+    blocks = [slice(lo, hi) for lo, hi in zip(edges, edges[1:]) if hi > lo]
+    if by_rows:
+        jobs = [(a[rows], b, out[rows]) for rows in blocks]
+    else:
+        jobs = [(a, b[:, columns], out[:, columns]) for columns in blocks]
+    pending = [_workers(parts).submit(backend.matmul_gemm, *job, accumulate) for job in jobs[1:]]
+    try:
+        backend.matmul_gemm(*jobs[0], accumulate)
+    finally:
+        for future in pending:  # every part has finished writing before out goes back to the caller
+            future.result()
+    return out
+
+
+_pool = None  # (process id, ThreadPoolExecutor) of the product's worker threads, made at first need
+
+
+def _workers(parts):
+    """``parts`` − 1 worker threads for :func:`_in_parts`, kept for the process: a fork's child (a data
+    loader's worker) makes its own, since the parent's threads do not exist there."""
+    global _pool
+    if _pool is None or _pool[0] != os.getpid() or _pool[1]._max_workers < parts - 1:
+        _pool = (os.getpid(), ThreadPoolExecutor(parts - 1, thread_name_prefix="chainrule-gemm"))
+    return _pool[1]
 
 
 def decide(mkl_seconds, numpy_seconds):

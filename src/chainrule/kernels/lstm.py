@@ -9,6 +9,10 @@ compiled kernels of :mod:`chainrule.kernels.compiled.lstm` (Numba, float32).
 With ``weight_ih`` given, the op projects x itself in ONE product over all T·N rows, straight into
 the buffer that then holds the activations, and where the BLAS adds inside the product (MKL),
 h_{t−1} W_hhᵀ goes straight onto it.
+
+Where the products make way for Numba's threads (NumPy's OpenBLAS, :func:`sequence_kernels`), each
+loop over the steps is instead one call of :mod:`chainrule.kernels.compiled.lstm_sequence`: the
+batch's rows split between the cores, every step's recurrent product on register tiles.
 """
 
 from chainrule.autograd.op import needs_grad
@@ -16,10 +20,23 @@ from chainrule.autograd.seam import register
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import gemm
 from chainrule.errors import ShapeError
-from chainrule.kernels import workspace
+from chainrule.kernels import blas_route, compiled, workspace
 from chainrule.kernels.mkl import gemm_accumulates, prepack
 from chainrule.kernels.recurrent import recurrent_weight_layout
 from chainrule.ops.recurrent import LSTMRecurrence
+
+
+def sequence_kernels(*arrays):
+    """:mod:`chainrule.kernels.compiled.lstm_sequence` where it applies, else None: NumPy float32
+    arrays, tiles worth running on this CPU, and products that make way for Numba's threads
+    (:func:`chainrule.kernels.blas_route.products_make_way`; MKL keeps its packed per-step products,
+    its OpenMP workers spinning beside any other threads for ``KMP_BLOCKTIME``)."""
+    if not blas_route.products_make_way() or compiled.for_arrays("lstm", *arrays, dtypes="f") is None:
+        return None  # (the sequence runs the gate kernels of compiled.lstm)
+    sequence = compiled.for_arrays("lstm_sequence", *arrays, dtypes="f")
+    if sequence is None or not compiled.load("tiles").WORTHWHILE:
+        return None
+    return sequence
 
 
 def compiled_lstm_gates(acts):
@@ -150,6 +167,14 @@ def lstm_forward(op, xproj, w_hh, h0, c0, bias=None, w_ih=None):
         recurrent = workspace.reusable("lstm_recurrent", acts.shape[1:], dtype, xp)  # h_{t−1} W_hhᵀ
     out = workspace.reusable("lstm_output", (steps + 1, batch, hidden), dtype, xp)
     c_prev = workspace.reusable("lstm_cell_before", (steps, batch, hidden), dtype, xp)
+    sequence = sequence_kernels(acts, w_hh, h0, c0, *(() if xproj is None else (xproj,)))
+    if sequence is not None:  # every step in one parallel kernel, the batch's rows split between cores
+        blas_route.parallel_kernels_run()
+        h0, c0 = (xp.ascontiguousarray(v, dtype=dtype) for v in (h0, c0))
+        sequence.sequence_forward(acts, xproj, xp.ascontiguousarray(w_hh.T), bias, h0, c0, c_prev, out,
+                                  list(op.order(steps)), _threads())
+        op.acts, op.c_prev, op.out, op.consumed = acts, c_prev, out, False
+        return out
     # c_prev[t] is c_{t−1} of step t; c_t is in the next step's slot
     kernels = compiled_lstm_gates(acts)
     gates = kernels[0] if kernels else NumpyLSTMGates(xp, hidden, dtype).forward
@@ -193,6 +218,12 @@ def lstm_backward(op, g):
     dacts = acts
     dh = xp.zeros_like(g[0])
     dc = g[steps].copy()
+    sequence = sequence_kernels(acts, w_hh, g)
+    if sequence is not None:
+        blas_route.parallel_kernels_run()
+        dbias = sequence.sequence_backward(acts, xp.ascontiguousarray(w_hh), c_prev, out, g, dh, dc,
+                                           list(op.order(steps)), needs_grad(op.inputs[2]), _threads())
+        return _parameter_grads(op, acts, out, dh, dc, dbias, h0)
     dbias = xp.zeros(4 * H, dtype=xp.float64)  # summed over T·N rows: accumulate in float64
     # the last product gives the gradient of h0: skip it when nobody asks for that (h0 = zeros)
     want_h0 = needs_grad(op.inputs[2])
@@ -205,6 +236,14 @@ def lstm_backward(op, g):
         gates(dacts[t], c_prev[t], cell, g[t], dh, dc, dbias)
         if want_h0 or k > 0:
             w_hh_packed.matmul(dacts[t], out=dh)
+    return _parameter_grads(op, dacts, out, dh, dc, dbias, h0)
+
+
+def _parameter_grads(op, dacts, out, dh, dc, dbias, h0):
+    """The op's gradients once the loop back through the steps has left the gate gradients in dacts,
+    dh (of h0) and dc (of c0): the weights' as products over all steps at once."""
+    xp, steps, H = op.xp, len(dacts), out.shape[2]  # noqa: N806
+    acts, want_h0 = dacts, needs_grad(op.inputs[2])
     # dW_hh = Σ_t da_tᵀ h_{t−1}: h_{t−1} is the output of the neighbouring step (h0 at the start),
     # so one GEMM over the T − 1 inner steps and one small one for the first.
     first, inner, previous = (steps - 1, slice(0, steps - 1), slice(1, steps)) if op.reverse \
@@ -232,6 +271,13 @@ def lstm_backward(op, g):
             gemm(flat.T, x.reshape(flat.shape[0], -1), out=dw_ih)
         grads.append(dw_ih)
     return grads
+
+
+def _threads():
+    """How many parts the sequence kernels split a batch into: Numba's threads."""
+    import numba
+
+    return numba.get_num_threads()
 
 
 def _project(op, x, w_ih, w_hh):

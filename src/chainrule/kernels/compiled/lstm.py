@@ -17,8 +17,11 @@ Measured and NOT adopted, so that nobody tries them again blind (figures: benchm
 - splitting each call over the 2 cores (``numba.prange`` over two fixed row halves, the bias
   gradient as two partial sums added in order): slower in the real step, because MKL's worker
   threads spin on the other core for ``KMP_BLOCKTIME`` after every product and the two thread
-  pools then time-slice one core. The same split on MKL's own OpenMP team (``__kmpc_fork_call``
-  through ctypes) was kept for a while and removed: under 5% of the character LSTM's step;
+  pools then time-slice one core. The per-call split on MKL's own OpenMP team
+  (``__kmpc_fork_call`` through ctypes) was kept for a while and removed: under 5% of the
+  character LSTM's step. What pays instead is one split per sequence, each part of the rows
+  running every step with its products on register tiles
+  (:mod:`chainrule.kernels.compiled.lstm_sequence`), where no BLAS worker spins;
 - one divide for two tanh (1/(q₁q₂) times the other denominator): no faster, the loop is not
   divide-bound once vectorised; written over four gate streams it stopped vectorising (6x slower);
 - software prefetch of the next step's activations: no measurable change.
