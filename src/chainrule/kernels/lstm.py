@@ -268,7 +268,7 @@ def _parameter_grads(op, dacts, out, dh, dc, dbias, h0):
         dw_ih = None
         if needs_grad(op.inputs[5]):
             dw_ih = workspace.reusable("lstm_weight_ih_grad", (4 * H, w_ih.shape[1]), dtype, xp)
-            gemm(flat.T, x.reshape(flat.shape[0], -1), out=dw_ih)
+            gemm(flat.T, x.reshape(flat.shape[0], x.shape[2]), out=dw_ih)  # not -1: the batch may be empty
         grads.append(dw_ih)
     return grads
 

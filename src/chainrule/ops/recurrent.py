@@ -175,7 +175,7 @@ class LSTMRecurrence(_Recurrence):
         if w_ih is not None:  # xproj is x: chain through the projection
             flat = reshape(dacts, (-1, dacts.shape[2]))
             grads[0] = dacts @ w_ih
-            grads.append(flat.T @ reshape(xproj, (flat.shape[0], -1)))
+            grads.append(flat.T @ reshape(xproj, (flat.shape[0], xproj.shape[2])))  # not -1: N may be 0
         return grads
 
 

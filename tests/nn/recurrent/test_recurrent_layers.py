@@ -159,6 +159,19 @@ def test_sequence_layer_gradients_by_finite_differences(mode):
     assert gradcheck(f, inputs)
 
 
+@pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
+def test_an_empty_batch_runs_forward_and_backward(mode):
+    """Zero sequences (the last, empty batch of a split): empty outputs, zero weight gradients."""
+    layer = getattr(nn, mode)(3, 4)
+    x = cr.randn(5, 0, 3, requires_grad=True)
+    out, _ = layer(x)
+    assert out.shape == (5, 0, 4)
+    out.sum().backward()
+    assert x.grad.shape == (5, 0, 3)
+    for p in layer.parameters():
+        assert p.grad.shape == p.shape and not p.grad.data.any()
+
+
 def test_lstm_cell_second_derivatives():
     cell = nn.LSTMCell(2, 2).double()
     rng = np.random.default_rng(5)
