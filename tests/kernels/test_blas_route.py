@@ -323,15 +323,6 @@ def test_a_product_in_parts_waits_for_every_part_and_raises_a_workers_error(monk
     assert finished == [(20, 30)]  # the calling thread's part ran to its end
 
 
-def test_a_forked_child_gets_worker_threads_of_its_own(monkeypatch):
-    """The parent's threads do not exist in a fork's child (a data loader's worker): a new pool there."""
-    pool = blas_route._workers(2)
-    assert blas_route._workers(2) is pool
-    monkeypatch.setattr(blas_route.os, "getpid", lambda: -1)
-    child = blas_route._workers(2)
-    assert child is not pool and blas_route._workers(2) is child
-
-
 def test_mkl_products_are_left_as_they_are(undecided):
     undecided[0] = {"mkl": 0.001, "numpy": 0.002}
     blas_route.parallel_kernels_run()

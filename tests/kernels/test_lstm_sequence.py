@@ -12,7 +12,7 @@ pytest.importorskip("numba")
 
 import chainrule as cr  # noqa: E402
 import chainrule.nn as nn  # noqa: E402
-from chainrule.kernels import blas_route  # noqa: E402
+from chainrule.kernels import blas_route, threads  # noqa: E402
 from chainrule.kernels import lstm as recurrent  # noqa: E402
 from chainrule.kernels.compiled import lstm as gates  # noqa: E402
 from chainrule.kernels.compiled import lstm_sequence as sequence  # noqa: E402
@@ -71,12 +71,15 @@ def test_sequence_kernels_equal_the_per_step_form_for_any_number_of_parts(batch,
     for parts in (1, 2, 3):
         acts = proj.copy() if projected else np.empty_like(proj)
         c_prev, out = np.empty_like(want[1]), np.empty_like(want[2])
-        sequence.sequence_forward(acts, None if projected else proj, np.ascontiguousarray(w.T), bias, h0, c0,
-                                  c_prev, out, order, parts)
+        w_t = np.ascontiguousarray(w.T)
+        xproj = None if projected else proj
+        threads.run_at_once(sequence.forward_calls(acts, xproj, w_t, bias, h0, c0, c_prev, out, order, parts))
         for name, got, expected in zip(["acts", "c_prev", "out"], (acts, c_prev, out), want):
             np.testing.assert_allclose(got, expected, err_msg=name, **TOL)
         dh, dc = np.zeros_like(h0), g[steps].copy()
-        dbias = sequence.sequence_backward(acts, w, c_prev, out, g, dh, dc, order, True, parts)
+        calls, blocks = sequence.backward_calls(acts, w, c_prev, out, g, dh, dc, order, True, parts)
+        threads.run_at_once(calls)
+        dbias = sequence.bias_gradient(blocks)
         for name, got, expected in zip(["da", "dh", "dc", "dbias"], (acts, dh, dc, dbias), want_back):
             np.testing.assert_allclose(got, expected, err_msg=name, **TOL)
         results = [acts, c_prev, out, dh, dc, dbias]
@@ -93,7 +96,9 @@ def test_without_the_gradient_of_h0_the_last_product_is_skipped():
     c_prev = _f32(rng, steps, batch, hidden)
     out, g = _f32(rng, steps + 1, batch, hidden), _f32(rng, steps + 1, batch, hidden)
     dh = np.zeros((batch, hidden), np.float32)
-    sequence.sequence_backward(acts, w, c_prev, out, g, dh, g[steps].copy(), list(range(steps)), False, 2)
+    order = list(range(steps))
+    calls, _ = sequence.backward_calls(acts, w, c_prev, out, g, dh, g[steps].copy(), order, False, parts=2)
+    threads.run_at_once(calls)
     np.testing.assert_allclose(dh, g[0] + (acts[1] @ w), rtol=1e-5, atol=1e-6)  # dh += g_out at step 0 only
 
 
@@ -110,16 +115,44 @@ def _lstm_step():
 def test_the_layer_runs_the_sequence_kernels_where_products_make_way_and_equals_per_step(monkeypatch):
     monkeypatch.setattr(blas_route, "products_make_way", lambda: True)
     calls = []
-    for name in ("sequence_forward", "sequence_backward"):
+    for name in ("forward_calls", "backward_calls"):
         real = getattr(sequence, name)
         monkeypatch.setattr(sequence, name,
                             lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
     got = _lstm_step()
-    assert calls.count("sequence_forward") == 4 and calls.count("sequence_backward") == 4  # 2 layers x 2 ways
+    assert calls.count("forward_calls") == 4 and calls.count("backward_calls") == 4  # 2 layers x 2 ways
     monkeypatch.setattr(recurrent, "sequence_kernels", lambda *arrays: None)
     want = _lstm_step()
     for k, (a, b) in enumerate(zip(got, want)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=f"array {k}")
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_the_layer_makes_as_many_parts_as_the_products_have_threads(monkeypatch, count):
+    """OPENBLAS_NUM_THREADS=1 (an MPI rank per core) keeps the sequence on one thread as well."""
+    monkeypatch.setattr(blas_route, "products_make_way", lambda: True)
+    monkeypatch.setattr(blas_route, "thread_count", lambda: count)
+    seen = []
+    real = threads.run_at_once
+    monkeypatch.setattr(threads, "run_at_once", lambda calls: seen.append(len(calls)) or real(calls))
+    lstm = nn.LSTM(4, 5)
+    out, _ = lstm(cr.randn(3, 24, 4))  # 24 rows: three blocks of 8
+    out.sum().backward()
+    assert seen == [count, count]
+
+
+def test_thread_count_is_the_openblas_setting(monkeypatch):
+    class Library:
+        def __init__(self, threads):
+            self.threads = threads
+
+        def get_num_threads(self):
+            return self.threads
+
+    monkeypatch.setattr(blas_route, "_openblas", (Library(3), Library(1)))
+    assert blas_route.thread_count() == 3
+    monkeypatch.setattr(blas_route, "_openblas", ())
+    assert blas_route.thread_count() == 1
 
 
 def test_the_sequence_kernels_apply_to_float32_where_products_make_way(monkeypatch):

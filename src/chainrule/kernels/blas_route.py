@@ -43,16 +43,14 @@ without it the products stay as they are.
 """
 
 import contextlib
-import os
 import platform
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy
 
 from chainrule import backend
-from chainrule.kernels import mkl
+from chainrule.kernels import mkl, threads
 
 # (m, k, n, left operand transposed): a dense layer (batch 128, 256 -> 512), an LSTM step's recurrent
 # product (64 x 256 -> 1024), a weight gradient gᵀx (its left operand a transposed view); each about
@@ -121,6 +119,13 @@ def products_make_way():
     return active() == "numpy" and bool(_openblas_controllers())
 
 
+def thread_count():
+    """How many threads NumPy's OpenBLAS is set to use (``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS``,
+    else one per core): kernels that split work between the cores make as many parts, so that a
+    process limited to one core (an MPI rank per core) stays on one. 1 where it cannot be read."""
+    return max((library.get_num_threads() for library in _openblas_controllers()), default=1)
+
+
 def _install():
     if active() == "mkl":
         backend.set_gemm(mkl.gemm)
@@ -156,13 +161,13 @@ def _on_own_threads(openblas):
     def product(a, b, out=None, accumulate=False):
         if time.monotonic() - _last_parallel > PARALLEL_WINDOW_SECONDS:
             return backend.matmul_gemm(a, b, out, accumulate)
-        threads = [library.get_num_threads() for library in openblas]
+        counts = [library.get_num_threads() for library in openblas]
         for library in openblas:
             library.set_num_threads(1)
         try:
-            return _in_parts(a, b, out, accumulate, max(threads))
+            return _in_parts(a, b, out, accumulate, max(counts))
         finally:
-            for library, count in zip(openblas, threads):
+            for library, count in zip(openblas, counts):
                 library.set_num_threads(count)
 
     return product
@@ -170,8 +175,8 @@ def _on_own_threads(openblas):
 
 def _in_parts(a, b, out, accumulate, parts):
     """``a @ b`` (into ``out``; ``accumulate``: added to it) on OpenBLAS's one thread, in ``parts``
-    blocks of output rows (or of columns, where there are more of them) that run at once, one on the
-    calling thread and the others on :func:`_workers`. The same bits at every call with the same
+    blocks of output rows (or of columns, where there are more of them) that run at once
+    (:func:`chainrule.kernels.threads.run_at_once`). The same bits at every call with the same
     ``parts``; another count rounds differently, as OpenBLAS's own thread count does (its order of
     summation depends on the shapes it is given)."""
     arrays = (a, b) if out is None else (a, b, out)
@@ -191,25 +196,8 @@ def _in_parts(a, b, out, accumulate, parts):
         jobs = [(a[rows], b, out[rows]) for rows in blocks]
     else:
         jobs = [(a, b[:, columns], out[:, columns]) for columns in blocks]
-    pending = [_workers(parts).submit(backend.matmul_gemm, *job, accumulate) for job in jobs[1:]]
-    try:
-        backend.matmul_gemm(*jobs[0], accumulate)
-    finally:
-        for future in pending:  # every part has finished writing before out goes back to the caller
-            future.result()
+    threads.run_at_once([(backend.matmul_gemm, job + (accumulate,)) for job in jobs])
     return out
-
-
-_pool = None  # (process id, ThreadPoolExecutor) of the product's worker threads, made at first need
-
-
-def _workers(parts):
-    """``parts`` − 1 worker threads for :func:`_in_parts`, kept for the process: a fork's child (a data
-    loader's worker) makes its own, since the parent's threads do not exist there."""
-    global _pool
-    if _pool is None or _pool[0] != os.getpid() or _pool[1]._max_workers < parts - 1:
-        _pool = (os.getpid(), ThreadPoolExecutor(parts - 1, thread_name_prefix="chainrule-gemm"))
-    return _pool[1]
 
 
 def decide(mkl_seconds, numpy_seconds):

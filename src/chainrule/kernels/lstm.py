@@ -20,7 +20,7 @@ from chainrule.autograd.seam import register
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import gemm
 from chainrule.errors import ShapeError
-from chainrule.kernels import blas_route, compiled, workspace
+from chainrule.kernels import blas_route, compiled, threads, workspace
 from chainrule.kernels.mkl import gemm_accumulates, prepack
 from chainrule.kernels.recurrent import recurrent_weight_layout
 from chainrule.ops.recurrent import LSTMRecurrence
@@ -171,8 +171,8 @@ def lstm_forward(op, xproj, w_hh, h0, c0, bias=None, w_ih=None):
     if sequence is not None:  # every step in one parallel kernel, the batch's rows split between cores
         blas_route.parallel_kernels_run()
         h0, c0 = (xp.ascontiguousarray(v, dtype=dtype) for v in (h0, c0))
-        sequence.sequence_forward(acts, xproj, xp.ascontiguousarray(w_hh.T), bias, h0, c0, c_prev, out,
-                                  list(op.order(steps)), _threads())
+        threads.run_at_once(sequence.forward_calls(acts, xproj, xp.ascontiguousarray(w_hh.T), bias, h0, c0,
+                                                   c_prev, out, list(op.order(steps)), _parts()))
         op.acts, op.c_prev, op.out, op.consumed = acts, c_prev, out, False
         return out
     # c_prev[t] is c_{t−1} of step t; c_t is in the next step's slot
@@ -221,9 +221,11 @@ def lstm_backward(op, g):
     sequence = sequence_kernels(acts, w_hh, g)
     if sequence is not None:
         blas_route.parallel_kernels_run()
-        dbias = sequence.sequence_backward(acts, xp.ascontiguousarray(w_hh), c_prev, out, g, dh, dc,
-                                           list(op.order(steps)), needs_grad(op.inputs[2]), _threads())
-        return _parameter_grads(op, acts, out, dh, dc, dbias, h0)
+        calls, dbias_blocks = sequence.backward_calls(acts, xp.ascontiguousarray(w_hh), c_prev, out, g, dh,
+                                                      dc, list(op.order(steps)), needs_grad(op.inputs[2]),
+                                                      _parts())
+        threads.run_at_once(calls)
+        return _parameter_grads(op, acts, out, dh, dc, sequence.bias_gradient(dbias_blocks), h0)
     dbias = xp.zeros(4 * H, dtype=xp.float64)  # summed over T·N rows: accumulate in float64
     # the last product gives the gradient of h0: skip it when nobody asks for that (h0 = zeros)
     want_h0 = needs_grad(op.inputs[2])
@@ -273,11 +275,9 @@ def _parameter_grads(op, dacts, out, dh, dc, dbias, h0):
     return grads
 
 
-def _threads():
-    """How many parts the sequence kernels split a batch into: Numba's threads."""
-    import numba
-
-    return numba.get_num_threads()
+def _parts():
+    """How many parts the sequence kernels split a batch into: as many as the products' threads."""
+    return blas_route.thread_count()
 
 
 def _project(op, x, w_ih, w_hh):
