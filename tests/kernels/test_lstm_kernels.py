@@ -18,6 +18,7 @@ from chainrule.kernels import mkl as blas  # noqa: E402
 from chainrule.kernels.compiled import lstm as kernels  # noqa: E402
 from chainrule.kernels.lstm import NumpyLSTMGates, compiled_lstm_gates  # noqa: E402
 from chainrule.ops.recurrent import LSTMRecurrence  # noqa: E402
+from lstm_step import lstm_step  # noqa: E402
 
 TOL = {"rtol": 2e-5, "atol": 2e-6}
 
@@ -169,22 +170,11 @@ def test_kernels_apply_to_numpy_float32_only(monkeypatch):
     assert compiled_lstm_gates(np.zeros(1, np.float32)) is None
 
 
-def _lstm_step(bidirectional):
-    """Outputs and gradients of one float32 LSTM forward + backward, from a fixed seed."""
-    cr.manual_seed(0)
-    lstm = nn.LSTM(6, 9, num_layers=2, bidirectional=bidirectional, batch_first=True)
-    rng = np.random.default_rng(0)
-    x = cr.tensor(_f32(rng, 4, 11, 6), requires_grad=True)
-    out, (h, c) = lstm(x)
-    ((out * cr.tensor(_f32(rng, *out.shape))).sum() + (h * h).sum() + c.sum()).backward()
-    return [out.data, h.data, c.data, x.grad.data] + [p.grad.data for p in lstm.parameters()]
-
-
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_lstm_layer_step_is_the_same_with_and_without_kernels(monkeypatch, bidirectional):
-    compiled = _lstm_step(bidirectional)
+    compiled = lstm_step(bidirectional)
     monkeypatch.setenv("CHAINRULE_NO_NUMBA", "1")
-    reference = _lstm_step(bidirectional)
+    reference = lstm_step(bidirectional)
     for k, (got, want) in enumerate(zip(compiled, reference)):
         assert got.dtype == np.float32
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=f"array {k}")
@@ -195,9 +185,9 @@ def test_lstm_step_is_the_same_with_the_product_added_inside_the_gemm_or_after(m
     by the gates) give one step, on whichever BLAS runs here (MKL even for these small products)."""
     monkeypatch.setattr(blas, "SMALL_PRODUCT", 1)
     monkeypatch.setattr(recurrent, "gemm_accumulates", lambda: True)
-    got = _lstm_step(False)
+    got = lstm_step(False)
     monkeypatch.setattr(recurrent, "gemm_accumulates", lambda: False)
-    want = _lstm_step(False)
+    want = lstm_step(False)
     for k, (a, b) in enumerate(zip(got, want)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=f"array {k}")
 

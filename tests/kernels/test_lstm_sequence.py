@@ -16,6 +16,7 @@ from chainrule.kernels import blas_route, threads  # noqa: E402
 from chainrule.kernels import lstm as recurrent  # noqa: E402
 from chainrule.kernels.compiled import lstm as gates  # noqa: E402
 from chainrule.kernels.compiled import lstm_sequence as sequence  # noqa: E402
+from lstm_step import lstm_step  # noqa: E402
 
 TOL = {"rtol": 2e-5, "atol": 4e-6}
 
@@ -102,16 +103,6 @@ def test_without_the_gradient_of_h0_the_last_product_is_skipped():
     np.testing.assert_allclose(dh, g[0] + (acts[1] @ w), rtol=1e-5, atol=1e-6)  # dh += g_out at step 0 only
 
 
-def _lstm_step():
-    cr.manual_seed(0)
-    lstm = nn.LSTM(6, 9, num_layers=2, bidirectional=True, batch_first=True)
-    rng = np.random.default_rng(0)
-    x = cr.tensor(_f32(rng, 20, 11, 6), requires_grad=True)
-    out, (h, c) = lstm(x)
-    ((out * cr.tensor(_f32(rng, *out.shape))).sum() + (h * h).sum() + c.sum()).backward()
-    return [out.data, h.data, c.data, x.grad.data] + [p.grad.data for p in lstm.parameters()]
-
-
 def test_the_layer_runs_the_sequence_kernels_where_products_make_way_and_equals_per_step(monkeypatch):
     monkeypatch.setattr(blas_route, "products_make_way", lambda: True)
     calls = []
@@ -119,10 +110,10 @@ def test_the_layer_runs_the_sequence_kernels_where_products_make_way_and_equals_
         real = getattr(sequence, name)
         monkeypatch.setattr(sequence, name,
                             lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
-    got = _lstm_step()
+    got = lstm_step(True, sequences=20)
     assert calls.count("forward_calls") == 4 and calls.count("backward_calls") == 4  # 2 layers x 2 ways
     monkeypatch.setattr(recurrent, "sequence_kernels", lambda *arrays: None)
-    want = _lstm_step()
+    want = lstm_step(True, sequences=20)
     for k, (a, b) in enumerate(zip(got, want)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=f"array {k}")
 
