@@ -23,23 +23,22 @@ as much as importing one extra module.
 
 ``CHAINRULE_BLAS=mkl`` or ``=numpy`` skips the probe and forces the choice.
 
-Products on one thread, once kernels run on Numba's threads. After a product on two threads,
-OpenBLAS's worker spins for its thread timeout (2²⁸ cycles, about 0.1 s) waiting for the next one,
-on the second core. The tiled convolutions (:mod:`chainrule.kernels.compiled.conv_tiles`) run their
-loops on both cores, and in that time one of their threads shares its core with the spinning
-worker: a cifar_cnn step took 63-68 ms so with its large dense products on two threads, and 49-51
-with every product on one (a LeNet-5 step, dense products of at most 6M multiply-adds, 3.7-4.6 ms
-against 2.8-3.8). So while such kernels run (:func:`parallel_kernels_run`, and a second after),
-every OpenBLAS runs on one thread, and a large product (:data:`PART_MACS`) runs in parts at once on
-threads of our own, one part per thread OpenBLAS had (:func:`_in_parts`): the second core works on
-the products without a worker left spinning after them. Alone, such a split product takes about
-OpenBLAS's own two-thread time (4096x1024 @ 1024x64: 1.31-1.39 against 1.50 ms); in a step with
-a whole LSTM sequence on Numba's threads (:mod:`chainrule.kernels.compiled.lstm_sequence`), the
-character LSTM's step took 26 ms against 32 with the products left on OpenBLAS's two threads and the
-per-step form (benchmarks/README.md). MKL's threads cost the tiles nothing (a cifar_cnn step with
-MKL forced on an AMD machine: 50.1-50.4 ms on its own threads, 52.7-53.3 on one), so the MKL route
-is left as it is. Setting OpenBLAS's thread count needs ``threadpoolctl`` (in the ``fast`` extra);
-without it the products stay as they are.
+Products on our own threads, once kernels split their work between the cores. After a product on two
+threads, OpenBLAS's worker spins for its thread timeout (2²⁸ cycles, about 0.1 s) waiting for the next
+one, on the second core. The tiled convolutions (:mod:`chainrule.kernels.compiled.conv_tiles`) run their
+loops on both cores, and in that time one of their threads shares its core with the spinning worker: a
+cifar_cnn step took 63-68 ms so with its large dense products on two threads, and 49-51 with every
+product on one (a LeNet-5 step, dense products of at most 6M multiply-adds, 3.7-4.6 ms against 2.8-3.8).
+So while such kernels run (:func:`parallel_kernels_run`, and a second after), every OpenBLAS runs on one
+thread, and a large product (:data:`PART_MACS`) runs in parts at once on threads of our own, one part
+per thread OpenBLAS had (:func:`_in_parts`): the second core works on the products without a worker left
+spinning after them. Alone, such a split product takes about OpenBLAS's own two-thread time (4096x1024 @
+1024x64: 1.31-1.39 against 1.50 ms); in a step with a whole LSTM sequence split by rows
+(:mod:`chainrule.kernels.compiled.lstm_sequence`), the character LSTM's step took 27-28 ms against 32
+with the products left on OpenBLAS's two threads and the per-step form (benchmarks/README.md). MKL's
+threads cost the tiles nothing (a cifar_cnn step with MKL forced on an AMD machine: 50.1-50.4 ms on its
+own threads, 52.7-53.3 on one), so the MKL route is left as it is. Setting OpenBLAS's thread count needs
+``threadpoolctl`` (in the ``fast`` extra); without it the products stay as they are.
 """
 
 import contextlib
@@ -100,8 +99,9 @@ def first_gemm(a, b, out=None, accumulate=False):
 
 
 def parallel_kernels_run():
-    """Say that a kernel runs its loops on Numba's threads: for the next PARALLEL_WINDOW_SECONDS the
-    products take one BLAS thread, where the products run on OpenBLAS (see the module's docstring).
+    """Say that a kernel splits its work between the cores (on Numba's threads or chainrule's own):
+    for the next PARALLEL_WINDOW_SECONDS each OpenBLAS runs on one thread, and large products in
+    parts on chainrule's threads, where the products run on OpenBLAS (see the module's docstring).
     Called at every such kernel: a process that goes on to train another model without them (a
     benchmark's worker, a notebook) gets its threads back a second later."""
     global _last_parallel
@@ -112,7 +112,7 @@ def parallel_kernels_run():
 
 
 def products_make_way():
-    """True where the products can be kept off the cores that kernels on Numba's threads run on: on
+    """True where the products can be kept off the cores that other threads' kernels run on: on
     NumPy's OpenBLAS (pthreads), with threadpoolctl to set its threads (:func:`parallel_kernels_run`).
     A kernel that splits one long computation between the cores asks this first: elsewhere a BLAS
     worker spinning after each product would take half of one of its cores."""

@@ -10,9 +10,10 @@ With ``weight_ih`` given, the op projects x itself in ONE product over all T·N 
 the buffer that then holds the activations, and where the BLAS adds inside the product (MKL),
 h_{t−1} W_hhᵀ goes straight onto it.
 
-Where the products make way for Numba's threads (NumPy's OpenBLAS, :func:`sequence_kernels`), each
-loop over the steps is instead one call of :mod:`chainrule.kernels.compiled.lstm_sequence`: the
-batch's rows split between the cores, every step's recurrent product on register tiles.
+Where the products make way for other threads (NumPy's OpenBLAS, :func:`sequence_kernels`), each loop
+over the steps is instead :mod:`chainrule.kernels.compiled.lstm_sequence`: one call per part of the
+batch's rows, the parts at once on chainrule's threads, every step's recurrent product on register
+tiles.
 """
 
 from chainrule.autograd.op import needs_grad
@@ -28,7 +29,7 @@ from chainrule.ops.recurrent import LSTMRecurrence
 
 def sequence_kernels(*arrays):
     """:mod:`chainrule.kernels.compiled.lstm_sequence` where it applies, else None: NumPy float32
-    arrays, tiles worth running on this CPU, and products that make way for Numba's threads
+    arrays, tiles worth running on this CPU, and products that make way for the parts' threads
     (:func:`chainrule.kernels.blas_route.products_make_way`; MKL keeps its packed per-step products,
     its OpenMP workers spinning beside any other threads for ``KMP_BLOCKTIME``)."""
     if not blas_route.products_make_way() or compiled.for_arrays("lstm", *arrays, dtypes="f") is None:
@@ -168,7 +169,7 @@ def lstm_forward(op, xproj, w_hh, h0, c0, bias=None, w_ih=None):
     out = workspace.reusable("lstm_output", (steps + 1, batch, hidden), dtype, xp)
     c_prev = workspace.reusable("lstm_cell_before", (steps, batch, hidden), dtype, xp)
     sequence = sequence_kernels(acts, w_hh, h0, c0, *(() if xproj is None else (xproj,)))
-    if sequence is not None:  # every step in one parallel kernel, the batch's rows split between cores
+    if sequence is not None:  # every step at once on each part of the batch's rows, the parts side by side
         blas_route.parallel_kernels_run()
         h0, c0 = (xp.ascontiguousarray(v, dtype=dtype) for v in (h0, c0))
         threads.run_at_once(sequence.forward_calls(acts, xproj, xp.ascontiguousarray(w_hh.T), bias, h0, c0,
