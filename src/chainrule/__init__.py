@@ -138,6 +138,7 @@ from chainrule.functions import (  # noqa: E402
 )
 from chainrule.io import load_model
 from chainrule.io.saved_objects import load, save
+from chainrule.kernels.threads import get_num_threads, set_num_threads
 from chainrule.ops import (
     astype,
     broadcast_to,

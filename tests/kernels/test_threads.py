@@ -1,11 +1,15 @@
 """chainrule's own worker threads (chainrule.kernels.threads): calls at once, errors after all have ended."""
 
+import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 
-from chainrule.kernels import threads
+import chainrule as cr
+from chainrule import backend
+from chainrule.kernels import blas_route, compiled, threads
 
 
 def test_the_calls_run_at_once_the_first_on_the_calling_thread():
@@ -53,3 +57,54 @@ def test_a_forked_child_gets_worker_threads_of_its_own(monkeypatch):
     monkeypatch.setattr(threads.os, "getpid", lambda: -1)
     child = threads._workers(2)
     assert child is not pool and threads._workers(2) is child
+
+
+@pytest.fixture
+def thread_settings_restored():
+    """Every thread setting as it was after the test (set_num_threads acts on the whole process)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    controller = threadpoolctl.ThreadpoolController()
+    before = [(library, library.get_num_threads()) for library in controller.lib_controllers]
+    numba = sys.modules.get("numba")
+    numba_before = numba.get_num_threads() if numba else None
+    yield
+    threads.requested, threads._numba_set = None, None
+    for library, count in before:
+        library.set_num_threads(count)
+    if numba:
+        numba.set_num_threads(numba_before)
+
+
+@pytest.mark.parametrize("count, error", [(0, ValueError), (-1, ValueError), (1.5, TypeError),
+                                          (True, TypeError), ("2", TypeError), (None, TypeError)])
+def test_set_num_threads_takes_a_positive_integer(count, error):
+    with pytest.raises(error, match="set_num_threads: the count must be"):
+        cr.set_num_threads(count)
+    assert threads.requested is None
+
+
+def test_set_num_threads_sets_the_blas_numba_and_the_parts_and_products_stay_right(thread_settings_restored):
+    from threadpoolctl import ThreadpoolController
+
+    a, b = np.random.default_rng(0).random((300, 200)), np.random.default_rng(1).random((200, 100))
+    cr.set_num_threads(1)
+    assert cr.get_num_threads() == 1
+    openblas = ThreadpoolController().select(internal_api="openblas").lib_controllers
+    assert all(library.num_threads == 1 for library in openblas)
+    assert blas_route.thread_count() == 1 or not blas_route.openblas_controllers()
+    if compiled.load("relu") is not None:  # Numba is loaded by now at the latest: it follows the setting
+        assert sys.modules["numba"].get_num_threads() == 1
+    np.testing.assert_allclose(backend.gemm(a, b), a @ b)
+    cr.set_num_threads(2)
+    assert cr.get_num_threads() == 2
+    if "numba" in sys.modules:
+        numba = sys.modules["numba"]
+        assert numba.get_num_threads() == min(2, numba.config.NUMBA_NUM_THREADS)
+
+
+def test_without_threadpoolctl_set_num_threads_says_numpys_blas_keeps_its_threads(monkeypatch,
+                                                                                  thread_settings_restored):
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import fails
+    with pytest.warns(RuntimeWarning, match="OPENBLAS_NUM_THREADS"):
+        cr.set_num_threads(1)
+    assert cr.get_num_threads() == 1

@@ -116,25 +116,25 @@ def products_make_way():
     NumPy's OpenBLAS (pthreads), with threadpoolctl to set its threads (:func:`parallel_kernels_run`).
     A kernel that splits one long computation between the cores asks this first: elsewhere a BLAS
     worker spinning after each product would take half of one of its cores."""
-    return active() == "numpy" and bool(_openblas_controllers())
+    return active() == "numpy" and bool(openblas_controllers())
 
 
 def thread_count():
     """How many threads NumPy's OpenBLAS is set to use (``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS``,
     else one per core): kernels that split work between the cores make as many parts, so that a
     process limited to one core (an MPI rank per core) stays on one. 1 where it cannot be read."""
-    return max((library.get_num_threads() for library in _openblas_controllers()), default=1)
+    return max((library.get_num_threads() for library in openblas_controllers()), default=1)
 
 
 def _install():
     if active() == "mkl":
         backend.set_gemm(mkl.gemm)
         return
-    openblas = _openblas_controllers() if _last_parallel is not None else ()
+    openblas = openblas_controllers() if _last_parallel is not None else ()
     backend.set_gemm(_on_own_threads(openblas) if openblas else None)
 
 
-def _openblas_controllers():
+def openblas_controllers():
     """threadpoolctl's controllers of every OpenBLAS on pthreads in the process: () where there is
     none (another BLAS, an OpenMP build) or no threadpoolctl.
 

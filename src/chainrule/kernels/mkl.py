@@ -92,7 +92,12 @@ def find_library():
 
 
 def thread_count():
-    """The thread count the environment asks MKL for, or None to let MKL choose."""
+    """The thread count asked of MKL: by ``cr.set_num_threads``, else by the environment; None to let
+    MKL choose."""
+    from chainrule.kernels import threads
+
+    if threads.requested is not None:
+        return threads.requested
     for variable in ("MKL_NUM_THREADS", "OMP_NUM_THREADS"):
         value = os.environ.get(variable, "").split(",")[0].strip()  # OMP_NUM_THREADS may list levels
         if value.isdigit() and int(value) > 0:

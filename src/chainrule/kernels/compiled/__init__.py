@@ -25,6 +25,8 @@ import warnings
 
 import numpy
 
+from chainrule.kernels import threads
+
 DISABLE_VARIABLE = "CHAINRULE_NO_NUMBA"
 
 
@@ -70,7 +72,9 @@ def load(name):
     module = f"chainrule.kernels.compiled.{name}"
     try:
         try:
-            return importlib.import_module(module)
+            loaded = importlib.import_module(module)
+            threads.numba_threads(sys.modules.get("numba"))  # cr.set_num_threads before Numba started
+            return loaded
         except RuntimeError:  # Numba found no writable place for the cache: give it one, once
             if not _give_numba_a_cache_directory():
                 raise
