@@ -59,6 +59,12 @@ def test_a_forked_child_gets_worker_threads_of_its_own(monkeypatch):
     assert child is not pool and threads._workers(2) is child
 
 
+def test_a_pool_too_small_is_replaced_and_shut_down():
+    small = threads._workers(1)
+    larger = threads._workers(small._max_workers + 2)
+    assert larger is not small and larger._max_workers == small._max_workers + 2 and small._shutdown
+
+
 @pytest.fixture
 def thread_settings_restored():
     """Every thread setting as it was after the test (set_num_threads acts on the whole process)."""

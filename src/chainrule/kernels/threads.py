@@ -95,5 +95,7 @@ def _workers(count):
     parent's threads do not exist there."""
     global _pool
     if _pool is None or _pool[0] != os.getpid() or _pool[1]._max_workers < count:
+        if _pool is not None and _pool[0] == os.getpid():
+            _pool[1].shutdown(wait=False)  # too few: its threads end once idle
         _pool = (os.getpid(), ThreadPoolExecutor(count, thread_name_prefix="chainrule"))
     return _pool[1]
