@@ -8,7 +8,10 @@ import os
 import tempfile
 
 import numpy as np
+import pytest
 from torch_oracle import A, B, idiom_test, registry
+
+from chainrule.kernels import threads
 
 IDIOMS, idiom = registry()
 
@@ -214,6 +217,23 @@ def concatenated_and_split_datasets(m):
     )
     train, val = m.data.random_split(joined, [5, 2], generator=m.T.Generator().manual_seed(0))
     return len(joined), joined[4], joined[-1], joined[0], len(train), len(val), type(train[0][0]).__name__
+
+
+@pytest.fixture(autouse=True)
+def _thread_count_unset():
+    """set_num_threads below acts on the whole process: the suite goes on as if it had not run."""
+    yield
+    threads.requested, threads._numba_set = None, None
+
+
+@idiom
+def threads_set_and_read_back(m):
+    """torch.set_num_threads as cluster scripts call it (one rank per core), then as it was."""
+    before = m.T.get_num_threads()
+    m.T.set_num_threads(1)
+    one = m.T.get_num_threads()
+    m.T.set_num_threads(before)
+    return one, m.T.get_num_threads() == before, isinstance(before, int) and before >= 1
 
 
 test_idiom_agrees_with_torch = idiom_test(IDIOMS)
