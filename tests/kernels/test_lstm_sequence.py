@@ -112,7 +112,7 @@ def test_the_layer_runs_the_sequence_kernels_where_products_make_way_and_equals_
                             lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
     got = lstm_step(True, sequences=20)
     assert calls.count("forward_calls") == 4 and calls.count("backward_calls") == 4  # 2 layers x 2 ways
-    monkeypatch.setattr(recurrent, "sequence_kernels", lambda *arrays: None)
+    monkeypatch.setattr(recurrent, "sequence_kernels", lambda *arguments: None)
     want = lstm_step(True, sequences=20)
     for k, (a, b) in enumerate(zip(got, want)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=f"array {k}")
@@ -127,9 +127,19 @@ def test_the_layer_makes_as_many_parts_as_the_products_have_threads(monkeypatch,
     real = threads.run_at_once
     monkeypatch.setattr(threads, "run_at_once", lambda calls: seen.append(len(calls)) or real(calls))
     lstm = nn.LSTM(4, 5)
-    out, _ = lstm(cr.randn(3, 24, 4))  # 24 rows: three blocks of 8
+    out, _ = lstm(cr.randn(8, 24, 4))  # 24 rows: three blocks of 8
     out.sum().backward()
     assert seen == [count, count]
+
+
+@pytest.mark.parametrize("steps, batch", [(64, 1), (7, 64), (1, 64)])
+def test_sampling_and_short_sequences_keep_the_per_step_form(monkeypatch, steps, batch):
+    """One sequence sampled a character at a time, or a few steps: packing W_hh would not pay."""
+    monkeypatch.setattr(blas_route, "products_make_way", lambda: True)
+    monkeypatch.setattr(sequence, "forward_calls", lambda *a: pytest.fail("the sequence form ran"))
+    with cr.no_grad():
+        out, _ = nn.LSTM(4, 5)(cr.randn(steps, batch, 4))
+    assert out.shape == (steps, batch, 5)
 
 
 def test_thread_count_is_the_openblas_setting(monkeypatch):
@@ -148,7 +158,9 @@ def test_thread_count_is_the_openblas_setting(monkeypatch):
 
 def test_the_sequence_kernels_apply_to_float32_where_products_make_way(monkeypatch):
     monkeypatch.setattr(blas_route, "products_make_way", lambda: True)
-    assert recurrent.sequence_kernels(np.zeros(1, np.float32)) is sequence
-    assert recurrent.sequence_kernels(np.zeros(1, np.float64)) is None
+    assert recurrent.sequence_kernels(8, 4, np.zeros(1, np.float32)) is sequence
+    assert recurrent.sequence_kernels(8, 4, np.zeros(1, np.float64)) is None
+    assert recurrent.sequence_kernels(7, 64, np.zeros(1, np.float32)) is None  # too few steps to pay
+    assert recurrent.sequence_kernels(64, 3, np.zeros(1, np.float32)) is None  # or rows (sampling: 1)
     monkeypatch.setattr(blas_route, "products_make_way", lambda: False)  # MKL, or no control of OpenBLAS
-    assert recurrent.sequence_kernels(np.zeros(1, np.float32)) is None
+    assert recurrent.sequence_kernels(8, 4, np.zeros(1, np.float32)) is None

@@ -26,12 +26,20 @@ from chainrule.kernels.mkl import gemm_accumulates, prepack
 from chainrule.kernels.recurrent import recurrent_weight_layout
 from chainrule.ops.recurrent import LSTMRecurrence
 
+# The sequence form packs W_hh once per sequence and multiplies whole blocks of 8 rows: it pays from
+# about 8 steps of 4 sequences on, not for one sequence sampled a character at a time nor for a few
+# steps (measured: benchmarks/README.md)
+SEQUENCE_MIN_STEPS, SEQUENCE_MIN_BATCH = 8, 4
 
-def sequence_kernels(*arrays):
-    """:mod:`chainrule.kernels.compiled.lstm_sequence` where it applies, else None: NumPy float32
-    arrays, tiles worth running on this CPU, and products that make way for the parts' threads
+
+def sequence_kernels(steps, batch, *arrays):
+    """:mod:`chainrule.kernels.compiled.lstm_sequence` where it applies, else None: at least
+    SEQUENCE_MIN_STEPS steps of SEQUENCE_MIN_BATCH sequences, NumPy float32 arrays, tiles worth
+    running on this CPU, and products that make way for the parts' threads
     (:func:`chainrule.kernels.blas_route.products_make_way`; MKL keeps its packed per-step products,
     its OpenMP workers spinning beside any other threads for ``KMP_BLOCKTIME``)."""
+    if steps < SEQUENCE_MIN_STEPS or batch < SEQUENCE_MIN_BATCH:
+        return None
     if not blas_route.products_make_way() or compiled.for_arrays("lstm", *arrays, dtypes="f") is None:
         return None  # (the sequence runs the gate kernels of compiled.lstm)
     sequence = compiled.for_arrays("lstm_sequence", *arrays, dtypes="f")
@@ -168,7 +176,7 @@ def lstm_forward(op, xproj, w_hh, h0, c0, bias=None, w_ih=None):
         recurrent = workspace.reusable("lstm_recurrent", acts.shape[1:], dtype, xp)  # h_{t−1} W_hhᵀ
     out = workspace.reusable("lstm_output", (steps + 1, batch, hidden), dtype, xp)
     c_prev = workspace.reusable("lstm_cell_before", (steps, batch, hidden), dtype, xp)
-    sequence = sequence_kernels(acts, w_hh, h0, c0, *(() if xproj is None else (xproj,)))
+    sequence = sequence_kernels(steps, batch, acts, w_hh, h0, c0, *(() if xproj is None else (xproj,)))
     if sequence is not None:  # every step at once on each part of the batch's rows, the parts side by side
         blas_route.parallel_kernels_run()
         h0, c0 = (xp.ascontiguousarray(v, dtype=dtype) for v in (h0, c0))
@@ -219,7 +227,7 @@ def lstm_backward(op, g):
     dacts = acts
     dh = xp.zeros_like(g[0])
     dc = g[steps].copy()
-    sequence = sequence_kernels(acts, w_hh, g)
+    sequence = sequence_kernels(steps, g.shape[1], acts, w_hh, g)
     if sequence is not None:
         blas_route.parallel_kernels_run()
         calls, dbias_blocks = sequence.backward_calls(acts, xp.ascontiguousarray(w_hh), c_prev, out, g, dh,
