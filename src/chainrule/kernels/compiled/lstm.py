@@ -43,10 +43,10 @@ _ONE = numpy.float32(1.0)
 _ZERO = numpy.float32(0.0)
 
 # No "nnan"/"ninf": a NaN must come out as NaN, as it does from NumPy. "contract" allows FMAs.
-_FLAGS = {"contract", "arcp", "nsz"}
+FASTMATH_FLAGS = {"contract", "arcp", "nsz"}
 
 
-@numba.njit(cache=True, inline="always", fastmath=_FLAGS, error_model="numpy")
+@numba.njit(cache=True, inline="always", fastmath=FASTMATH_FLAGS, error_model="numpy")
 def tanh32(x):
     """tanh in float32 as a rational function: only multiplies, adds and one divide (vectorises)."""
     if x > _CLAMP:  # written as ifs, not min/max, so that NaN passes through
@@ -64,7 +64,7 @@ def tanh32(x):
     return y
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FLAGS, error_model="numpy")
+@numba.njit(cache=True, nogil=True, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def tanh_kernel(x, out):
     """out = tanh32(x) elementwise over 2-D arrays (to test the approximation on its own)."""
     for n in range(x.shape[0]):
@@ -72,7 +72,7 @@ def tanh_kernel(x, out):
             out[n, j] = tanh32(x[n, j])
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FLAGS, error_model="numpy")
+@numba.njit(cache=True, nogil=True, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def gates_forward_kernel(a, xproj, bias, c_prev, c, h):
     """a ← (σ(i), σ(f), tanh(g), σ(o)) of a + xproj + bias;  c = f c_prev + i g;  h = o tanh(c).
 
@@ -113,7 +113,7 @@ def gates_forward_kernel(a, xproj, bias, c_prev, c, h):
             hn[j] = ao[j] * tanh32(cell)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FLAGS, error_model="numpy")
+@numba.njit(cache=True, nogil=True, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def gates_backward_kernel(a, c_prev, c, g_out, dh, dc, dbias):
     """One step back: dh ← dh + g_out, dc ← dc + dh·o·(1 − tanh²c), a ← da (in place), dc ← dc·f.
 

@@ -24,13 +24,13 @@ benchmarks/README.md). Tested equal to the per-step form (tests/kernels/test_lst
 import numba
 import numpy
 
-from chainrule.kernels.compiled.lstm import _FLAGS, gates_backward_kernel, gates_forward_kernel
+from chainrule.kernels.compiled.lstm import FASTMATH_FLAGS, gates_backward_kernel, gates_forward_kernel
 from chainrule.kernels.compiled.tiles import FORWARD_ROWS, pack_panels, panel_product
 
 ROWS = FORWARD_ROWS  # a part holds whole blocks of the tile's rows
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FLAGS, error_model="numpy")
+@numba.njit(cache=True, nogil=True, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def _forward_part(acts, xproj, w_t, panels, bias, h0, c_prev, out, order, lo, hi):
     """Every step forward for rows lo … hi − 1 of the batch."""
     steps, batch, width = acts.shape
@@ -56,7 +56,7 @@ def _forward_part(acts, xproj, w_t, panels, bias, h0, c_prev, out, order, lo, hi
         gates_forward_kernel(acts[t, lo:hi], other, bias, c_prev[t, lo:hi], cell, out[t, lo:hi])
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FLAGS, error_model="numpy")
+@numba.njit(cache=True, nogil=True, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def _backward_part(dacts, w_hh, panels, c_prev, out, g, dh, dc, dbias_blocks, order, want_h0, lo, hi):
     """Every step back for rows lo … hi − 1 of the batch."""
     steps, batch, width = dacts.shape
