@@ -10,6 +10,7 @@ import pytest
 import chainrule as cr
 from chainrule import backend
 from chainrule.kernels import blas_route, compiled, threads
+from fresh_process import run_python
 
 
 def test_the_calls_run_at_once_the_first_on_the_calling_thread():
@@ -74,7 +75,7 @@ def thread_settings_restored():
     numba = sys.modules.get("numba")
     numba_before = numba.get_num_threads() if numba else None
     yield
-    threads.requested, threads._numba_set = None, None
+    threads.requested = None
     for library, count in before:
         library.set_num_threads(count)
     if numba:
@@ -114,3 +115,19 @@ def test_without_threadpoolctl_set_num_threads_says_numpys_blas_keeps_its_thread
     with pytest.warns(RuntimeWarning, match="OPENBLAS_NUM_THREADS"):
         cr.set_num_threads(1)
     assert cr.get_num_threads() == 1
+
+
+def test_a_count_set_before_numba_starts_reaches_its_kernels():
+    """cr.set_num_threads(1) at the top of a script, Numba imported later by the first kernel."""
+    pytest.importorskip("numba")
+    script = (
+        "import sys\n"
+        "import chainrule as cr\n"
+        "assert 'numba' not in sys.modules\n"
+        "cr.set_num_threads(1)\n"
+        "from chainrule.kernels import compiled\n"
+        "assert compiled.load('relu') is not None\n"
+        "import numba\n"
+        "print(numba.get_num_threads())\n")
+    out = run_python(script, unset=["CHAINRULE_NO_NUMBA"], NUMBA_NUM_THREADS="2")
+    assert out.split() == ["1"]

@@ -223,7 +223,7 @@ def concatenated_and_split_datasets(m):
 def _thread_count_unset():
     """set_num_threads below acts on the whole process: the suite goes on as if it had not run."""
     yield
-    threads.requested, threads._numba_set = None, None
+    threads.requested = None
 
 
 @idiom

@@ -51,8 +51,8 @@ def tiles_for(window, groups, *arrays):
     across, a CPU target with wide vectors), else None.
 
     They run on Numba's threads, which OpenBLAS's spinning worker slows down after any product on two
-    threads: where they run, :func:`chainrule.kernels.blas_route.parallel_kernels_run` tells the
-    products to take one."""
+    threads: where they run, :func:`chainrule.kernels.blas_route.parallel_kernels_run` keeps OpenBLAS
+    on one thread (large products then run in parts on chainrule's threads)."""
     if groups != 1 or window.stride[1] != 1:
         return None
     tiles = compiled.for_arrays("conv_tiles", *arrays)

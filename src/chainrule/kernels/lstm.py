@@ -43,9 +43,7 @@ def sequence_kernels(steps, batch, *arrays):
     if not blas_route.products_make_way() or compiled.for_arrays("lstm", *arrays, dtypes="f") is None:
         return None  # (the sequence runs the gate kernels of compiled.lstm)
     sequence = compiled.for_arrays("lstm_sequence", *arrays, dtypes="f")
-    if sequence is None or not compiled.load("tiles").WORTHWHILE:
-        return None
-    return sequence
+    return sequence if sequence is not None and sequence.WORTHWHILE else None
 
 
 def compiled_lstm_gates(acts):
@@ -172,18 +170,19 @@ def lstm_forward(op, xproj, w_hh, h0, c0, bias=None, w_ih=None):
         xproj = xp.ascontiguousarray(xproj)
         # i, f, g, o after their nonlinearities
         acts = workspace.reusable("lstm_activations", xproj.shape, dtype, xp)
-    elif not accumulate:
-        recurrent = workspace.reusable("lstm_recurrent", acts.shape[1:], dtype, xp)  # h_{t−1} W_hhᵀ
     out = workspace.reusable("lstm_output", (steps + 1, batch, hidden), dtype, xp)
     c_prev = workspace.reusable("lstm_cell_before", (steps, batch, hidden), dtype, xp)
     sequence = sequence_kernels(steps, batch, acts, w_hh, h0, c0, *(() if xproj is None else (xproj,)))
     if sequence is not None:  # every step at once on each part of the batch's rows, the parts side by side
         blas_route.parallel_kernels_run()
         h0, c0 = (xp.ascontiguousarray(v, dtype=dtype) for v in (h0, c0))
-        threads.run_at_once(sequence.forward_calls(acts, xproj, xp.ascontiguousarray(w_hh.T), bias, h0, c0,
-                                                   c_prev, out, list(op.order(steps)), _parts()))
+        # W_hhᵀ as a view: the panels are packed from it directly (a transposed copy first took 2x longer)
+        threads.run_at_once(sequence.forward_calls(acts, xproj, w_hh.T, bias, h0, c0, c_prev, out,
+                                                   list(op.order(steps)), blas_route.thread_count()))
         op.acts, op.c_prev, op.out, op.consumed = acts, c_prev, out, False
         return out
+    if w_ih is not None and not accumulate:
+        recurrent = workspace.reusable("lstm_recurrent", acts.shape[1:], dtype, xp)  # h_{t−1} W_hhᵀ
     # c_prev[t] is c_{t−1} of step t; c_t is in the next step's slot
     kernels = compiled_lstm_gates(acts)
     gates = kernels[0] if kernels else NumpyLSTMGates(xp, hidden, dtype).forward
@@ -232,7 +231,7 @@ def lstm_backward(op, g):
         blas_route.parallel_kernels_run()
         calls, dbias_blocks = sequence.backward_calls(acts, xp.ascontiguousarray(w_hh), c_prev, out, g, dh,
                                                       dc, list(op.order(steps)), needs_grad(op.inputs[2]),
-                                                      _parts())
+                                                      blas_route.thread_count())
         threads.run_at_once(calls)
         return _parameter_grads(op, acts, out, dh, dc, sequence.bias_gradient(dbias_blocks), h0)
     dbias = xp.zeros(4 * H, dtype=xp.float64)  # summed over T·N rows: accumulate in float64
@@ -282,11 +281,6 @@ def _parameter_grads(op, dacts, out, dh, dc, dbias, h0):
             gemm(flat.T, x.reshape(flat.shape[0], x.shape[2]), out=dw_ih)  # not -1: the batch may be empty
         grads.append(dw_ih)
     return grads
-
-
-def _parts():
-    """How many parts the sequence kernels split a batch into: as many as the products' threads."""
-    return blas_route.thread_count()
 
 
 def _project(op, x, w_ih, w_hh):

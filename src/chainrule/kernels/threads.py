@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 _pool = None  # (process id, ThreadPoolExecutor), made at first need
 requested = None  # the count set_num_threads was last given, or None
-_numba_set = None  # the count last given to Numba
 
 
 def set_num_threads(count):
@@ -28,7 +27,7 @@ def set_num_threads(count):
     run on it, Numba's kernels (at most as many threads as Numba started with, and for the calling
     thread's kernels: Numba's own rule) and the parts chainrule splits work into. Without
     threadpoolctl NumPy's BLAS keeps its threads, and a warning says how to set them."""
-    global requested, _numba_set
+    global requested
     if isinstance(count, bool) or not isinstance(count, numbers.Integral):
         raise TypeError(f"set_num_threads: the count must be an int, got {type(count).__name__} {count!r}")
     if count < 1:
@@ -48,16 +47,13 @@ def set_num_threads(count):
 
     if mkl.library is not None:
         mkl.library.MKL_Set_Num_Threads(requested)  # else mkl.load() asks for it when it loads MKL
-    _numba_set = None
     numba_threads(sys.modules.get("numba"))
 
 
 def numba_threads(numba):
     """Numba's threads as :func:`set_num_threads` asked, once Numba is imported (``None``: not yet)."""
-    global _numba_set
-    if numba is not None and requested is not None and _numba_set != requested:
+    if numba is not None and requested is not None:
         numba.set_num_threads(min(requested, numba.config.NUMBA_NUM_THREADS))
-        _numba_set = requested
 
 
 def get_num_threads():

@@ -72,8 +72,10 @@ def load(name):
     module = f"chainrule.kernels.compiled.{name}"
     try:
         try:
+            first = module not in sys.modules
             loaded = importlib.import_module(module)
-            threads.numba_threads(sys.modules.get("numba"))  # cr.set_num_threads before Numba started
+            if first:  # Numba may have started just now: the count cr.set_num_threads asked before
+                threads.numba_threads(sys.modules.get("numba"))
             return loaded
         except RuntimeError:  # Numba found no writable place for the cache: give it one, once
             if not _give_numba_a_cache_directory():

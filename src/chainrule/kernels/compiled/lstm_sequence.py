@@ -24,10 +24,12 @@ benchmarks/README.md). Tested equal to the per-step form (tests/kernels/test_lst
 import numba
 import numpy
 
+from chainrule.kernels.compiled import tiles
 from chainrule.kernels.compiled.lstm import FASTMATH_FLAGS, gates_backward_kernel, gates_forward_kernel
 from chainrule.kernels.compiled.tiles import FORWARD_ROWS, pack_panels, panel_product
 
 ROWS = FORWARD_ROWS  # a part holds whole blocks of the tile's rows
+WORTHWHILE = tiles.WORTHWHILE  # the tiles' own rule: not on x86 code for 16-byte vectors
 
 
 @numba.njit(cache=True, nogil=True, fastmath=FASTMATH_FLAGS, error_model="numpy")
@@ -86,9 +88,9 @@ def _parts(batch, parts):
 def forward_calls(acts, xproj, w_t, bias, h0, c0, c_prev, out, order, parts):
     """The forward of :func:`chainrule.kernels.lstm.lstm_forward` over all steps, as one call per part
     of the batch's rows, to run at once (:func:`chainrule.kernels.threads.run_at_once`): acts (T, N, 4H)
-    holds x_t W_ihᵀ where xproj is None; w_t = W_hhᵀ (H, 4H) contiguous; the calls write acts (the
-    activations), c_prev (T, N, H) and out (T + 1, N, H: h_t, then c_T). ``order`` the steps in the
-    direction's order."""
+    holds x_t W_ihᵀ where xproj is None; w_t = W_hhᵀ (H, 4H), in any layout (it is packed here); the
+    calls write acts (the activations), c_prev (T, N, H) and out (T + 1, N, H: h_t, then c_T).
+    ``order`` the steps in the direction's order."""
     order = numpy.asarray(order, numpy.intp)
     panels = pack_panels(w_t)
     c_prev[order[0]] = c0
