@@ -13,6 +13,7 @@ import collections
 import numpy
 
 from chainrule import backend, ops
+from chainrule.autograd.names import named
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.gpu import move_array
@@ -218,7 +219,7 @@ def split(tensor, split_size_or_sections=None, dim=0, *, indices_or_sections=Non
             raise ShapeError(f"split: sizes {sizes} add up to {builtins.sum(sizes)}, but dim {dim} has "
                              f"size {size}")
     bounds = numpy.cumsum([0, *sizes])
-    return tuple(ops.getitem(x, (slice(None),) * dim + (slice(int(lo), int(hi)),))
+    return tuple(named(ops.getitem(x, (slice(None),) * dim + (slice(int(lo), int(hi)),)), "SplitBackward0")
                  for lo, hi in zip(bounds, bounds[1:]))
 
 
@@ -276,7 +277,10 @@ def cumsum(input, dim=None, *, axis=None):  # noqa: A002
 
 def norm(input, p="fro", dim=None, keepdim=False):  # noqa: A002
     """The vector p-norm over ``dim`` (all elements by default; 'fro' is the 2-norm)."""
-    x = _as_tensor(input)
+    return named(_norm(_as_tensor(input), p, dim, keepdim), "LinalgVectorNormBackward0")
+
+
+def _norm(x, p, dim, keepdim):
     p = 2 if p in ("fro", None) else p
     if p == numpy.inf:
         return ops.max(ops.abs(x), axis=dim, keepdims=keepdim)

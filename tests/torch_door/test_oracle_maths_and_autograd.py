@@ -252,4 +252,29 @@ def grad_modes_as_decorators(m):
     return f(w).requires_grad, g(w).requires_grad, h(w).requires_grad, m.T.is_grad_enabled()
 
 
+@idiom
+def grad_fn_names_as_tutorials_print_them(m):
+    """``print(y.grad_fn)`` and a tensor's ``grad_fn=<...>`` name each node as PyTorch does."""
+    x, y = m.T.tensor(A, requires_grad=True), m.T.tensor(B)
+    labels = m.T.tensor([0, 1, 2])
+    bits = y.abs().clamp(0, 1)
+    made = [x + 1, x * y, x / 2, 1 - x, -x, x ** 2, (x + 1) ** y, x @ y.t(), x.t(), x.T, x.transpose(0, 1),
+            x.view(-1), x.reshape(-1), x.flatten(), x[0], x[1:], x[:, 0], x[m.T.tensor([0, 2])],
+            x.unsqueeze(0), x.unsqueeze(0).squeeze(), x.sum(), x.sum(1), x.mean(), x.mean(1), x.std(),
+            x.var(), x.max(), x.max(1)[0], x.exp(), x.abs().log(), x.abs().sqrt(), x.abs().log1p(),
+            x.clamp(0, 1), x.double(), x.clone(), x.cumsum(0), x.logsumexp(1), x.prod(), x.norm(),
+            x.split(2)[0], m.T.cat([x, x]), m.T.stack([x, x]), m.T.maximum(x, y), m.T.where(y > 0, x, y),
+            x @ y[0], x[0] @ y[0], m.F.relu(x), m.T.sigmoid(x), m.T.tanh(x), m.F.leaky_relu(x),
+            m.F.softplus(x), m.F.gelu(x), m.F.elu(x), m.F.softmax(x, 1), m.F.log_softmax(x, 1),
+            m.F.linear(x, y), m.F.linear(x, y, y[:, 0]), m.F.pad(x, (1, 1)), m.F.mse_loss(x, y),
+            m.F.cross_entropy(x, labels), m.F.nll_loss(m.F.log_softmax(x, 1), labels),
+            m.F.binary_cross_entropy_with_logits(x, bits), m.F.binary_cross_entropy(m.T.sigmoid(x), bits),
+            m.nn.Linear(4, 2)(x)]
+    names = [t.grad_fn.name() for t in made]
+    prints = [repr(t.grad_fn).split(" object at ")[0] for t in made]
+    # one step down the graph (PyTorch's own graph below a Linear has a transpose node: not walked)
+    walk = m.nn.Linear(4, 2)(x).sum().grad_fn.next_functions[0][0]
+    return names, prints, repr(x.sum()).split("grad_fn=")[1], walk.name()
+
+
 test_idiom_agrees_with_torch = idiom_test(IDIOMS)

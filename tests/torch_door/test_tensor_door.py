@@ -233,3 +233,30 @@ def test_grad_fn_next_functions_walk_down_to_the_leaves():
     assert index == 0 and type(mul).__name__ == "Mul"
     (leaf, _), (constant, _) = mul.next_functions
     assert leaf.variable is w and leaf.next_functions == () and constant is None
+    assert repr(leaf).startswith("<AccumulateGrad object at 0x")
+
+
+def test_grad_fn_keeps_pytorch_name_after_backward():
+    """Tutorials print loss.grad_fn after loss.backward(): the freed node still names itself."""
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).mean()
+    loss.backward()
+    assert loss.grad_fn.name() == "MeanBackward0"
+    assert repr(loss.grad_fn).startswith("<MeanBackward0 object at 0x")
+    assert repr(loss).endswith("grad_fn=<MeanBackward0>)")
+
+
+def test_custom_function_node_is_named_after_the_function():
+    class Square(cr.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    y = Square.apply(cr.tensor([3.0], requires_grad=True))
+    assert y.grad_fn.name() == "SquareBackward"  # PyTorch's name of a custom Function's node

@@ -67,10 +67,10 @@ def check_forward(op, inputs, result):
     for i, x in enumerate(inputs):
         if _non_finite(_data(x), op.xp) is not None:
             raise AnomalyError(
-                f"anomaly: {op.name} got {bad} in its input {i} (shape {_data(x).shape}), which no op "
+                f"anomaly: {op.label} got {bad} in its input {i} (shape {_data(x).shape}), which no op "
                 f"made while anomaly detection was on: a parameter, the data or a constant already "
                 f"held it; the op was made at {op.created_at}")
-    raise AnomalyError(f"anomaly: the forward of {op.name} produced {bad} from finite inputs "
+    raise AnomalyError(f"anomaly: the forward of {op.label} produced {bad} from finite inputs "
                        f"(output shape {result.shape}); made at {op.created_at}")
 
 
@@ -96,6 +96,6 @@ def _check_backward(node, grad, input_grads):
         source = (f"its incoming gradient already held {incoming}" if incoming
                   else "from a finite incoming gradient")
         raise AnomalyError(
-            f"anomaly: the backward of {node.name} returned {bad} in the gradient of its input {i} "
+            f"anomaly: the backward of {node.label} returned {bad} in the gradient of its input {i} "
             f"(shape {_data(g).shape}), {source}; the op was made at "
             f"{getattr(node, 'created_at', 'a place not recorded (made before anomaly detection was on)')}")

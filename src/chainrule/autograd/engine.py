@@ -171,7 +171,7 @@ def _check_unchanged(node):
     if sum(x._version for x in tensors) != node.versions:
         shapes = ", ".join(str(x.shape) for x in tensors)
         raise GraphError(
-            f"{node.name}: one of its inputs (shapes {shapes}) was changed in place (an optimiser step, "
+            f"{node.label}: one of its inputs (shapes {shapes}) was changed in place (an optimiser step, "
             "+=, item assignment or load_state_dict) after the forward pass used it, so its gradient "
             "would be wrong: run backward before changing it, or compute the forward pass again")
 
@@ -191,6 +191,6 @@ def _unbroadcast(g, shape, node):
     try:
         return ops.sum_to(g, shape)
     except ValueError:
-        raise ShapeError(f"{node.name}: its backward gave a gradient of shape {g.shape} for an input "
+        raise ShapeError(f"{node.label}: its backward gave a gradient of shape {g.shape} for an input "
                          f"of shape {shape}") from None
 

@@ -69,8 +69,11 @@ class _FunctionNode(Op):
         self.ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
 
     @property
-    def name(self):
+    def label(self):
         return self.function.__name__
+
+    def name(self):
+        return self.function.__name__ + "Backward"  # PyTorch's name of a custom Function's node
 
     def forward(self, *arrays):
         inside = [Tensor._from_op(a._data) if isinstance(a, Tensor) else a for a in self.args]

@@ -15,7 +15,7 @@ import weakref
 import numpy
 from numpy import ndarray
 
-from chainrule.autograd import anomaly, seam
+from chainrule.autograd import anomaly, names, seam
 from chainrule.autograd.mode import shared, state
 from chainrule.backend import array_module
 from chainrule.errors import ChainruleError, ShapeError
@@ -66,7 +66,7 @@ class Op:
             raise
         except ValueError as error:
             shapes = ", ".join(str(getattr(a, "shape", "scalar")) for a in arrays)
-            raise ShapeError(f"{self.name}: inputs of shapes {shapes} do not fit: {error}") from None
+            raise ShapeError(f"{self.label}: inputs of shapes {shapes} do not fit: {error}") from None
         if type(result) is not ndarray:  # NumPy returns scalars from 0-d arrays; keep arrays
             result = self.xp.asarray(result)
         out = _new_tensor(Tensor)
@@ -95,8 +95,16 @@ class Op:
         return out
 
     @property
-    def name(self):
+    def label(self):
+        """The op's name in messages: ``sum: inputs of shapes ... do not fit``."""
         return type(self).__name__.lower()
+
+    def name(self):
+        """PyTorch's name of this node, e.g. ``"SumBackward0"`` (:mod:`chainrule.autograd.names`)."""
+        return names.pytorch_name(self)
+
+    def __repr__(self):
+        return f"<{self.name()} object at {id(self):#x}>"  # PyTorch's words
 
     @property
     def output(self):
@@ -129,16 +137,19 @@ class Op:
 
     def vjp(self, grad):
         """Return one gradient (Tensor or None) per input, given the output's gradient."""
-        raise NotImplementedError(f"{self.name} has no reverse-mode rule")
+        raise NotImplementedError(f"{self.label} has no reverse-mode rule")
 
     def jvp(self, *tangents):
         """Return the output's tangent; a tangent of None means zero."""
-        raise NotImplementedError(f"{self.name} has no forward-mode rule")
+        raise NotImplementedError(f"{self.label} has no forward-mode rule")
 
     def release(self):
         """Drop everything the backward pass needed, so intermediate arrays can be freed."""
+        name = self.__dict__.get("pytorch_name")
         self.__dict__.clear()
         self.released = True
+        if name is not None:  # print(loss.grad_fn) after backward still names it
+            self.pytorch_name = name
 
 
 class AccumulateGrad:
@@ -150,10 +161,10 @@ class AccumulateGrad:
         self.variable = variable
 
     def name(self):
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"  # PyTorch's words, its C++ class
 
     def __repr__(self):
-        return f"<AccumulateGrad of a leaf of shape {tuple(self.variable.shape)}>"
+        return f"<AccumulateGrad object at {id(self):#x}>"
 
 
 def needs_grad(x):

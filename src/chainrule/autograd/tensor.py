@@ -12,6 +12,7 @@ import numpy
 from chainrule import backend
 from chainrule.autograd import tensor_maths, tensor_methods, tensor_str
 from chainrule.autograd.mode import shared, state
+from chainrule.autograd.names import named
 from chainrule.errors import DTypeError, GraphError, ShapeError
 
 
@@ -142,7 +143,7 @@ class Tensor(tensor_methods.TorchMethods):
         if self.dtype != backend.DEFAULT_FLOAT and str(self.dtype) not in hidden:
             extras.append(f"dtype={self.dtype}")
         if self._node is not None:
-            extras.append(f"grad_fn={type(self._node).__name__}")
+            extras.append(f"grad_fn=<{self._node.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return tensor_str.with_suffixes(body, extras)
@@ -211,7 +212,7 @@ class Tensor(tensor_methods.TorchMethods):
         return _ops.sub(self, other)
 
     def __rsub__(self, other):
-        return _ops.sub(other, self)
+        return named(_ops.sub(other, self), "RsubBackward1")  # PyTorch's name for 1 - x
 
     def __mul__(self, other):
         return _ops.mul(self, other)
@@ -226,7 +227,8 @@ class Tensor(tensor_methods.TorchMethods):
         return _ops.div(other, self)
 
     def __pow__(self, other):
-        return _ops.pow(self, other)
+        out = _ops.pow(self, other)
+        return named(out, "PowBackward1") if isinstance(other, Tensor) else out  # x ** y: PyTorch's name
 
     def __rpow__(self, other):
         return _ops.pow(other, self)

@@ -10,6 +10,7 @@ import numpy
 from chainrule import device as _device
 from chainrule import random
 from chainrule.autograd.mode import state
+from chainrule.autograd.names import named
 from chainrule.autograd.tensor_maths import TorchMaths
 from chainrule.errors import GraphError
 
@@ -195,7 +196,7 @@ class TorchMethods(TorchMaths):
         if self.ndim > 2:
             raise ValueError(f"t() expects a tensor of at most 2 dims, got shape {self.shape}: use "
                              "transpose(dim0, dim1) or permute")
-        return self if self.ndim < 2 else ops.transpose(self)
+        return self if self.ndim < 2 else named(ops.transpose(self), "TBackward0")
 
     def flatten(self, start_dim=0, end_dim=-1):
         return ops.flatten(self, start_dim, end_dim)

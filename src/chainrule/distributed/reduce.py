@@ -33,7 +33,7 @@ class AllSum(Op):
     """y = Σ_ranks x. Every rank's output depends on every rank's input, so the gradient of a
     rank's input is the sum over ranks of the output gradients: the vjp is an all-sum too."""
 
-    name = "all_sum"
+    label = "all_sum"
 
     def forward(self, a):
         (result,) = allreduce_arrays([a], "sum", "all_sum")

@@ -65,7 +65,7 @@ def graph(output, model=None):
         if id(op) in seen_ops:
             continue
         seen_ops.add(id(op))
-        lines.append(f'  {box} [label="{_escape(op.name)}\\n{_shape(tensor)}", shape=box, style=rounded];')
+        lines.append(f'  {box} [label="{_escape(op.label)}\\n{_shape(tensor)}", shape=box, style=rounded];')
         for parent in op.inputs:
             if isinstance(parent, Tensor):
                 stack.append((parent, box))

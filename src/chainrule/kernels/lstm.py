@@ -158,7 +158,7 @@ def lstm_forward(op, xproj, w_hh, h0, c0, bias=None, w_ih=None):
     if bias is None:
         bias = xp.zeros(4 * hidden, dtype=dtype)
     elif tuple(bias.shape) != (4 * hidden,):
-        raise ShapeError(f"{op.name}: bias must have shape ({4 * hidden},), got {tuple(bias.shape)}")
+        raise ShapeError(f"{op.label}: bias must have shape ({4 * hidden},), got {tuple(bias.shape)}")
     bias = xp.ascontiguousarray(bias, dtype=dtype)
     # Where the BLAS adds inside the product (MKL), h_{t−1} W_hhᵀ goes straight onto the
     # projection x_t W_ihᵀ already in the activations' buffer: the gates then read one (N, 4H)
@@ -286,7 +286,7 @@ def _parameter_grads(op, dacts, out, dh, dc, dbias, h0):
 def _project(op, x, w_ih, w_hh):
     """x W_ihᵀ for all steps as one GEMM over T·N rows -> (T, N, 4H), after checking shapes."""
     if x.ndim != 3 or w_ih.ndim != 2 or x.shape[2] != w_ih.shape[1] or w_ih.shape[0] != w_hh.shape[0]:
-        raise ShapeError(f"{op.name}: expects x (T, N, in) and weight_ih (4H, in) with weight_hh "
+        raise ShapeError(f"{op.label}: expects x (T, N, in) and weight_ih (4H, in) with weight_hh "
                          f"(4H, H), got {x.shape}, {w_ih.shape} and {w_hh.shape}")
     dtype = op.xp.result_type(x.dtype, w_ih.dtype)
     acts = workspace.reusable("lstm_activations", x.shape[:2] + w_ih.shape[:1], dtype, op.xp)

@@ -86,7 +86,7 @@ def gru_forward(op, xproj, w_hh, b_hh, h0):
     steps, batch, hidden = op.check(xproj, w_hh, h0)
     H = hidden  # noqa: N806
     if b_hh is not None and tuple(b_hh.shape) != (3 * H,):
-        raise ShapeError(f"{op.name}: bias_hh must have shape ({3 * H},), got {b_hh.shape}")
+        raise ShapeError(f"{op.label}: bias_hh must have shape ({3 * H},), got {b_hh.shape}")
     out = xp.empty((steps, batch, hidden), dtype=xproj.dtype)
     acts = xp.empty(xproj.shape, dtype=xproj.dtype)  # r, z, n after their nonlinearities
     hproj = xp.empty_like(acts)  # h_{t−1} W_hhᵀ + b_hh

@@ -14,6 +14,7 @@ the same form gives the same value; probabilities from anywhere else use the cli
 """
 
 from chainrule import backend
+from chainrule.autograd.names import named
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ConfigError, DTypeError, ShapeError
 from chainrule.nn import loss_checks as checks
@@ -35,7 +36,7 @@ def mse_loss(input, target, reduction="mean"):
     """Mean squared error: mean((y − t)²)."""
     target = checks.elementwise_args(input, target, reduction, "mse_loss")
     difference = input - target
-    return checks.apply_reduction(difference * difference, reduction)
+    return named(checks.apply_reduction(difference * difference, reduction), "MseLossBackward0")
 
 
 def l1_loss(input, target, reduction="mean"):
@@ -210,12 +211,12 @@ def nll_loss(input, target, reduction="mean", weight=None, ignore_index=-100):
     picked = getitem(flat, (xp.arange(labels.shape[0]), safe))
     losses = -picked * coefficients
     if reduction == "none":
-        return reshape(losses, per_sample)
+        return named(reshape(losses, per_sample), "NllLossBackward0")
     total = reductions.sum(losses)
     if reduction == "sum":
-        return total
+        return named(total, "NllLossBackward0")
     divisor = float(coefficients.sum())
-    return total * (1.0 / divisor) if divisor else total * float("nan")
+    return named(total * (1.0 / divisor) if divisor else total * float("nan"), "NllLossBackward0")
 
 
 def multi_margin_loss(input, target, p=1, margin=1.0, reduction="mean"):

@@ -31,7 +31,7 @@ def convert(g, op, inputs, output, batch):
         return g.node("Concat", inputs, hint="concat", axis=int(op.axis))
     if kind == "GetItem":
         return _basic_index(g, op, inputs[0])
-    raise ChainruleError(f"onnx.export: the operation {op.name} (in a forward method, between layers) has "
+    raise ChainruleError(f"onnx.export: the operation {op.label} (in a forward method, between layers) has "
                          "no ONNX form here; compute it inside a layer that has one, or leave it out of "
                          "the exported model")
 

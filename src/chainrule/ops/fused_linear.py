@@ -9,6 +9,7 @@ backward is two BLAS calls and one column sum:
 The rules are written with Tensor operations, so that gradients of gradients come for free.
 """
 
+from chainrule.autograd.names import named
 from chainrule.autograd.op import Op, needs_grad
 from chainrule.backend import gemm
 from chainrule.errors import ShapeError
@@ -66,7 +67,8 @@ def linear(x, weight, bias=None):
                          f"expected ({weight.shape[0]},)")
     args = (weight,) if bias is None else (weight, bias)
     if x.ndim == 2:
-        return Linear()(x, *args)
+        out = Linear()(x, *args)
+        return out if bias is not None else named(out, "MmBackward0")
     lead = x.shape[:-1]
     out = Linear()(reshape(x, (-1, x.shape[-1])), *args)
     return reshape(out, lead + (weight.shape[0],))

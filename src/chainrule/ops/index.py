@@ -4,6 +4,7 @@ The gradient of an indexing scatters back into a zero tensor of the input's shap
 repeat (``x[[0, 0, 1]]``) accumulate, which is why the adjoint adds instead of assigning.
 """
 
+from chainrule.autograd.names import named
 from chainrule.autograd.op import Op
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import DTypeError, ShapeError
@@ -98,8 +99,18 @@ class Scatter(Op):
 
 
 def getitem(a, index):
-    index, basic = _normalize(index)
-    return GetItem(index, basic)(a)
+    out = GetItem(*_normalize(index))(a)
+    return named(out, _pytorch_name(index)) if out._node is not None else out
+
+
+def _pytorch_name(index):
+    """PyTorch's node for an index: ``x[0]`` and ``x[:, 0]`` select, ``x[1:]`` slices, the rest index."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(p, int) and not isinstance(p, bool) for p in parts):
+        return "SelectBackward0"
+    if all(isinstance(p, slice) or p is None or p is Ellipsis for p in parts):
+        return "SliceBackward0"
+    return "IndexBackward0"
 
 
 def take(a, indices, axis=None):

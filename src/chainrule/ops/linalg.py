@@ -1,5 +1,6 @@
 """Matrix products. 1-D operands are promoted to matrices and back, as in ``numpy.matmul``."""
 
+from chainrule.autograd.names import named
 from chainrule.autograd.op import Op, needs_grad
 from chainrule.backend import gemm
 from chainrule.errors import ShapeError
@@ -32,7 +33,8 @@ class MatMul(Op):
 
 def matmul(a, b):
     if a.ndim >= 2 and b.ndim >= 2:  # the common case first: it is on the hot path
-        return MatMul()(a, b)
+        out = MatMul()(a, b)
+        return out if out.ndim == 2 else named(out, "UnsafeViewBackward0")  # PyTorch's batched name
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: operands must have at least one dimension, got shapes {a.shape} "
                          f"and {b.shape}: use * for scalars")
@@ -40,7 +42,7 @@ def matmul(a, b):
         if a.shape != b.shape:
             raise ShapeError(f"matmul: {a.shape} @ {b.shape}: inner sizes {a.shape[0]} and "
                              f"{b.shape[0]} differ")
-        return reshape(MatMul()(reshape(a, (1, -1)), reshape(b, (-1, 1))), ())
+        return named(reshape(MatMul()(reshape(a, (1, -1)), reshape(b, (-1, 1))), ()), "DotBackward0")
     if a.ndim == 1:
         if a.shape[0] != b.shape[-2]:
             raise ShapeError(f"matmul: {a.shape} @ {b.shape}: inner sizes {a.shape[0]} and "
@@ -50,7 +52,7 @@ def matmul(a, b):
     if a.shape[-1] != b.shape[0]:
         raise ShapeError(f"matmul: {a.shape} @ {b.shape}: inner sizes {a.shape[-1]} and "
                          f"{b.shape[0]} differ")
-    return reshape(MatMul()(a, reshape(b, (-1, 1))), a.shape[:-1])
+    return named(reshape(MatMul()(a, reshape(b, (-1, 1))), a.shape[:-1]), "MvBackward0")
 
 
 def dot(a, b):

@@ -42,12 +42,12 @@ class _Recurrence(Op):
     def check(self, xproj, w_hh, *states):
         if xproj.ndim != 3 or w_hh.ndim != 2 or xproj.shape[2] != w_hh.shape[0] \
                 or w_hh.shape[0] != self.gates * w_hh.shape[1]:
-            raise ShapeError(f"{self.name}: expects xproj (T, N, {self.gates}H) and weight_hh "
+            raise ShapeError(f"{self.label}: expects xproj (T, N, {self.gates}H) and weight_hh "
                              f"({self.gates}H, H), got {xproj.shape} and {w_hh.shape}")
         hidden_shape = (xproj.shape[1], w_hh.shape[1])
         for state in states:
             if tuple(state.shape) != hidden_shape:
-                raise ShapeError(f"{self.name}: initial state must have shape (N, H) = {hidden_shape}, "
+                raise ShapeError(f"{self.label}: initial state must have shape (N, H) = {hidden_shape}, "
                                  f"got {tuple(state.shape)}")
         return xproj.shape[0], xproj.shape[1], w_hh.shape[1]
 
@@ -132,12 +132,12 @@ class LSTMRecurrence(_Recurrence):
         if w_ih is not None:  # xproj is x
             if xproj.ndim != 3 or w_ih.ndim != 2 or xproj.shape[2] != w_ih.shape[1] \
                     or w_ih.shape[0] != w_hh.shape[0]:
-                raise ShapeError(f"{self.name}: expects x (T, N, in) and weight_ih (4H, in) with weight_hh "
+                raise ShapeError(f"{self.label}: expects x (T, N, in) and weight_ih (4H, in) with weight_hh "
                                  f"(4H, H), got {xproj.shape}, {w_ih.shape} and {w_hh.shape}")
             xproj = self.xp.empty(xproj.shape[:2] + w_ih.shape[:1])  # its shape, for the checks below
         hidden = self.check(xproj, w_hh, h0, c0)[2]
         if bias is not None and tuple(bias.shape) != (4 * hidden,):
-            raise ShapeError(f"{self.name}: bias must have shape ({4 * hidden},), got {tuple(bias.shape)}")
+            raise ShapeError(f"{self.label}: bias must have shape ({4 * hidden},), got {tuple(bias.shape)}")
 
     def forward_composed(self, xproj, w_hh, h0, c0, bias=None, w_ih=None):
         H = w_hh.shape[1]  # noqa: N806
@@ -221,7 +221,7 @@ class GRURecurrence(_Recurrence):
     def check_inputs(self, xproj, w_hh, b_hh, h0):
         hidden = self.check(xproj, w_hh, h0)[2]
         if b_hh is not None and tuple(b_hh.shape) != (3 * hidden,):
-            raise ShapeError(f"{self.name}: bias_hh must have shape ({3 * hidden},), got {b_hh.shape}")
+            raise ShapeError(f"{self.label}: bias_hh must have shape ({3 * hidden},), got {b_hh.shape}")
 
     def forward_composed(self, xproj, w_hh, b_hh, h0):
         H = w_hh.shape[1]  # noqa: N806

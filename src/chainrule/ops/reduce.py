@@ -7,6 +7,7 @@ they share the gradient equally.
 
 import builtins
 
+from chainrule.autograd.names import named
 from chainrule.autograd.op import Op
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ShapeError
@@ -46,7 +47,7 @@ class _Reduction(Op):
             self.axes = _ALL_AXES[a.ndim] if a.ndim < len(_ALL_AXES) else tuple(range(a.ndim))
             self.reduce_axis = None
         else:
-            self.axes = normalize_axes(self.axis, a.ndim, self.name)
+            self.axes = normalize_axes(self.axis, a.ndim, self.label)
             # NumPy reduces fastest with axis=None; an explicit tuple only for a partial reduction
             self.reduce_axis = None if len(self.axes) == a.ndim else self.axes
         return self.reduce(a)
@@ -134,7 +135,7 @@ class _Extreme(_Reduction):
 
     def reduce(self, a):
         if a.size == 0:
-            raise ShapeError(f"{self.name} of an empty tensor of shape {a.shape}")
+            raise ShapeError(f"{self.label} of an empty tensor of shape {a.shape}")
         kept = self.pick(a, axis=self.axes, keepdims=True)
         hits = a == kept
         self.share = hits / hits.sum(axis=self.axes, keepdims=True).astype(a.dtype)
@@ -229,15 +230,18 @@ class LogSoftmax(Op):
 
 # ---------------------------------------------------------------- the functions users call
 def sum(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
-    return Sum(axis, keepdims)(a)
+    out = Sum(axis, keepdims)(a)
+    return out if axis is None else named(out, "SumBackward1")
 
 
 def max(a, axis=None, keepdims=False):  # noqa: A001
-    return Max(axis, keepdims)(a)
+    out = Max(axis, keepdims)(a)
+    return out if axis is None else named(out, "MaxBackward0")
 
 
 def min(a, axis=None, keepdims=False):  # noqa: A001
-    return Min(axis, keepdims)(a)
+    out = Min(axis, keepdims)(a)
+    return out if axis is None else named(out, "MinBackward0")
 
 
 def prod(a, axis=None, keepdims=False):
@@ -273,7 +277,8 @@ def _count(shape, axis):
 
 def mean(a, axis=None, keepdims=False):
     n = _count(a.shape, axis)
-    return sum(a, axis, keepdims) * (1.0 / n if n else float("nan"))
+    out = sum(a, axis, keepdims) * (1.0 / n if n else float("nan"))
+    return named(out, "MeanBackward0" if axis is None else "MeanBackward1")
 
 
 def var(a, axis=None, ddof=0, keepdims=False):
@@ -281,11 +286,11 @@ def var(a, axis=None, ddof=0, keepdims=False):
     n = _count(a.shape, axis)
     deviation = a - mean(a, axis, keepdims=True)
     scale = 1.0 / (n - ddof) if n > ddof else float("nan")
-    return sum(deviation * deviation, axis, keepdims) * scale
+    return named(sum(deviation * deviation, axis, keepdims) * scale, "VarBackward0")
 
 
 def std(a, axis=None, ddof=0, keepdims=False):
-    return sqrt(var(a, axis, ddof, keepdims))
+    return named(sqrt(var(a, axis, ddof, keepdims)), "StdBackward0")
 
 
 def argmax(a, axis=None, keepdims=False):

@@ -5,6 +5,7 @@ Their derivatives are the same movements run backwards, so each vjp is one line.
 
 import builtins
 
+from chainrule.autograd.names import named
 from chainrule.autograd.op import Op, needs_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ShapeError
@@ -162,18 +163,18 @@ def transpose(a, axes=None):
 def swapaxes(a, axis1, axis2):
     axes = list(range(a.ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-    return transpose(a, axes)
+    return named(transpose(a, axes), "TransposeBackward0")
 
 
 def squeeze(a, axis=None):
     if axis is None:
-        return reshape(a, [n for n in a.shape if n != 1])
+        return named(reshape(a, [n for n in a.shape if n != 1]), "SqueezeBackward0", a)
     axes = (axis,) if isinstance(axis, int) else axis
     axes = [ax % a.ndim for ax in axes]
     for ax in axes:
         if a.shape[ax] != 1:
             raise ShapeError(f"squeeze: axis {ax} of shape {a.shape} has size {a.shape[ax]}, not 1")
-    return reshape(a, [n for i, n in enumerate(a.shape) if i not in axes])
+    return named(reshape(a, [n for i, n in enumerate(a.shape) if i not in axes]), "SqueezeBackward1", a)
 
 
 def expand_dims(a, axis):
@@ -183,7 +184,7 @@ def expand_dims(a, axis):
     shape = list(a.shape)
     for ax in axes:
         shape.insert(ax, 1)
-    return reshape(a, shape)
+    return named(reshape(a, shape), "UnsqueezeBackward0", a)
 
 
 def flatten(a, start_axis=0, end_axis=-1):
@@ -223,7 +224,7 @@ def stack(tensors, axis=0):
     shapes = {tuple(t.shape) for t in tensors}
     if len(shapes) > 1:
         raise ShapeError(f"stack: all tensors need one shape, got {sorted(shapes)}")
-    return concatenate([expand_dims(t, axis) for t in tensors], axis)
+    return named(concatenate([expand_dims(t, axis) for t in tensors], axis), "StackBackward0")
 
 
 def split(a, indices_or_sections, axis=0):

@@ -8,6 +8,7 @@ Conventions at kinks: relu'(0) = 0. The Heaviside step is 1 where x >= 0 and 0 w
 step(0) = 1, the threshold unit of the perceptron); its derivative is taken to be 0 everywhere.
 """
 
+from chainrule.autograd.names import named
 from chainrule.autograd.op import Op
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ConfigError
@@ -71,7 +72,7 @@ def softplus(x, beta=1.0, threshold=20.0):
     else:
         soft = activation.softplus(x * float(beta)) * (1.0 / beta)
     data = x._data if hasattr(x, "data") else x
-    return elementwise.where(data * beta > threshold, x, soft)
+    return named(elementwise.where(data * beta > threshold, x, soft), "SoftplusBackward0")
 
 
 def step(x):

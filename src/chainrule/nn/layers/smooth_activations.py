@@ -8,6 +8,7 @@ import math
 
 import numpy
 
+from chainrule.autograd.names import named
 from chainrule.nn.layers.activation import _Activation
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
@@ -25,7 +26,7 @@ def elu(x, alpha=1.0, inplace=False):
     if inplace:
         return x._replace_by(lambda v: elu(v, alpha), "elu(inplace=True)")
     negative = ew.exp(ew.minimum(x, 0.0)) - 1.0  # exp of the clipped input: no overflow where x > 0
-    return ew.where(x._data > 0, x, negative * alpha)
+    return named(ew.where(x._data > 0, x, negative * alpha), "EluBackward0")
 
 
 def selu(x, inplace=False):
@@ -39,10 +40,10 @@ def gelu(x, approximate="none"):
     """x·Φ(x), Φ the standard normal CDF; ``approximate="tanh"`` is the tanh formula."""
     if approximate == "tanh":
         inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
-        return x * (ew.tanh(inner) + 1.0) * 0.5
+        return named(x * (ew.tanh(inner) + 1.0) * 0.5, "GeluBackward0")
     if approximate != "none":
         raise ValueError(f"gelu: approximate is 'none' or 'tanh', got {approximate!r}")
-    return x * (erf(x * (1.0 / math.sqrt(2.0))) + 1.0) * 0.5
+    return named(x * (erf(x * (1.0 / math.sqrt(2.0))) + 1.0) * 0.5, "GeluBackward0")
 
 
 def silu(x, inplace=False):
