@@ -39,6 +39,7 @@ from chainrule.autograd import (
 )
 from chainrule.autograd.functional import grad
 from chainrule.autograd.seam import use_reference_ops
+from chainrule.autograd.tensor_str import set_printoptions  # noqa: E402
 from chainrule.creation import (
     arange,
     as_tensor,
@@ -139,6 +140,56 @@ from chainrule.functions import (  # noqa: E402
 from chainrule.io import load_model
 from chainrule.io.saved_objects import load, save
 from chainrule.kernels.threads import get_num_threads, set_num_threads
+from chainrule.maths import (  # noqa: E402 - PyTorch's further maths
+    acos,
+    allclose,
+    any,
+    arccos,
+    arcsin,
+    arctan,
+    arctan2,
+    asin,
+    atan,
+    atan2,
+    ceil,
+    clamp_max,
+    clamp_min,
+    cosh,
+    count_nonzero,
+    erf,
+    erfc,
+    exp2,
+    expm1,
+    fix,
+    floor,
+    floor_divide,
+    fmod,
+    frac,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    isneginf,
+    isposinf,
+    lerp,
+    log2,
+    log10,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    nan_to_num,
+    reciprocal,
+    remainder,
+    round,
+    rsqrt,
+    sinh,
+    square,
+    tan,
+    true_divide,
+    trunc,
+)
+from chainrule.maths import all as all  # noqa: E402, A004, PLC0414 - torch.all
 from chainrule.ops import (
     astype,
     broadcast_to,
@@ -182,6 +233,43 @@ from chainrule.out_forms import (  # the ops with PyTorch's out= (and add's alph
     tanh,
 )
 from chainrule.random import Generator, manual_seed
+from chainrule.sampling import bernoulli, multinomial, normal  # noqa: E402
+from chainrule.shape_functions import (  # noqa: E402 - PyTorch's further shape and index functions
+    addmm,
+    amax,
+    amin,
+    argsort,
+    argwhere,
+    bincount,
+    broadcast_tensors,
+    diag,
+    diff,
+    flip,
+    fliplr,
+    flipud,
+    ger,
+    hstack,
+    index_select,
+    masked_fill,
+    masked_select,
+    median,
+    meshgrid,
+    mv,
+    narrow,
+    nonzero,
+    outer,
+    repeat_interleave,
+    roll,
+    row_stack,
+    t,
+    tile,
+    trace,
+    tril,
+    triu,
+    unbind,
+    unique,
+    vstack,
+)
 from chainrule.train import Model, Sequential
 
 __version__ = "0.1.0"

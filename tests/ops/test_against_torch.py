@@ -57,6 +57,43 @@ CASES = [
     ("getitem", lambda x: x[[0, 2, 0], 1:], lambda x: x[[0, 2, 0], 1:], [(3, 4)], "real"),
     ("take", lambda x: cr.take(x, np.array([1, 1, 0]), axis=1),
      lambda x: torch.index_select(x, 1, torch.tensor([1, 1, 0])), [(3, 4)], "real"),
+    # PyTorch's further maths and shape functions, under their own names on both sides
+    *[(name, getattr(cr, name), getattr(torch, name), [(2, 3)], domain) for name, domain in (
+        ("tan", "unit"), ("asin", "unit"), ("acos", "unit"), ("atan", "real"), ("sinh", "real"),
+        ("cosh", "real"), ("expm1", "real"), ("erf", "real"), ("erfc", "real"), ("log2", "pos"),
+        ("log10", "pos"), ("exp2", "real"), ("square", "real"), ("reciprocal", "away"), ("rsqrt", "pos"),
+        ("frac", "real"), ("nan_to_num", "real"), ("tril", "real"), ("triu", "real"), ("fliplr", "real"),
+        ("t", "real"), ("trace", "real"), ("median", "real"), ("amax", "real"))],
+    ("atan2", cr.atan2, torch.atan2, [(2, 3), (3,)], "away"),
+    ("lerp", lambda a, b: cr.lerp(a, b, 0.25), lambda a, b: torch.lerp(a, b, 0.25), [(2, 3), (2, 3)], "real"),
+    ("fmod", lambda x: cr.fmod(x, 0.7), lambda x: torch.fmod(x, 0.7), [(3, 4)], "real"),
+    ("remainder", lambda x: cr.remainder(x, 0.7), lambda x: torch.remainder(x, 0.7), [(3, 4)], "real"),
+    ("flip", lambda x: cr.flip(x, (0, 2)), lambda x: torch.flip(x, (0, 2)), [(2, 3, 2)], "real"),
+    ("roll", lambda x: cr.roll(x, (1, 2), (0, 1)), lambda x: torch.roll(x, (1, 2), (0, 1)), [(3, 4)], "real"),
+    ("roll_flat", lambda x: cr.roll(x, -3), lambda x: torch.roll(x, -3), [(3, 4)], "real"),
+    ("diag_embed", lambda v: cr.diag(v, 1), lambda v: torch.diag(v, 1), [(3,)], "real"),
+    ("diag_of", lambda x: cr.diag(x, -1), lambda x: torch.diag(x, -1), [(3, 4)], "real"),
+    ("tile", lambda x: cr.tile(x, (2, 2)), lambda x: torch.tile(x, (2, 2)), [(3,)], "real"),
+    ("repeat_interleave", lambda x: cr.repeat_interleave(x, 3, dim=0),
+     lambda x: torch.repeat_interleave(x, 3, dim=0), [(2, 3)], "real"),
+    ("narrow", lambda x: cr.narrow(x, 1, 1, 2), lambda x: torch.narrow(x, 1, 1, 2), [(2, 4)], "real"),
+    ("index_select", lambda x: cr.index_select(x, 0, cr.tensor([2, 0])),
+     lambda x: torch.index_select(x, 0, torch.tensor([2, 0])), [(3, 2)], "real"),
+    ("masked_fill", lambda x: x.masked_fill(cr.tensor([[True], [False]]), -1.0),
+     lambda x: x.masked_fill(torch.tensor([[True], [False]]), -1.0), [(2, 3)], "real"),
+    ("masked_select", lambda x: cr.masked_select(x, cr.tensor([True, False, True])),
+     lambda x: torch.masked_select(x, torch.tensor([True, False, True])), [(2, 3)], "real"),
+    ("outer", cr.outer, torch.outer, [(3,), (4,)], "real"),
+    ("mv", cr.mv, torch.mv, [(2, 3), (3,)], "real"),
+    ("addmm", lambda c, a, b: cr.addmm(c, a, b, beta=0.5, alpha=2),
+     lambda c, a, b: torch.addmm(c, a, b, beta=0.5, alpha=2), [(3,), (2, 4), (4, 3)], "real"),
+    ("diff", lambda x: cr.diff(x, dim=0), lambda x: torch.diff(x, dim=0), [(4, 3)], "real"),
+    ("median_dim", lambda x: cr.median(x, 1, keepdim=True).values,
+     lambda x: torch.median(x, 1, keepdim=True).values, [(3, 4)], "real"),
+    ("amin_dims", lambda x: cr.amin(x, (0, 1)), lambda x: torch.amin(x, (0, 1)), [(2, 3, 2)], "real"),
+    ("unbind", lambda x: cr.unbind(x, 1)[2], lambda x: torch.unbind(x, 1)[2], [(2, 3)], "real"),
+    ("meshgrid_xy", lambda a, b: (lambda g: g[0] * 2 + g[1])(cr.meshgrid(a, b, indexing="xy")),
+     lambda a, b: (lambda g: g[0] * 2 + g[1])(torch.meshgrid(a, b, indexing="xy")), [(2,), (3,)], "real"),
 ]
 
 
@@ -67,6 +104,8 @@ def _draw(rng, shape, domain):
         return rng.uniform(0.5, 2, shape) * rng.choice([-1.0, 1.0], shape)
     if domain == "wide":
         return rng.uniform(-30, 30, shape)
+    if domain == "unit":
+        return rng.uniform(-0.8, 0.8, shape)
     return rng.uniform(-2, 2, shape)
 
 

@@ -14,6 +14,7 @@ non-contiguous views (``layout="T"``: a transposed array; ``layout="S"``: every 
 Domains keep inputs away from kinks and poles (abs and relu away from 0, distinct values for max).
 """
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,6 +63,8 @@ def _draw(rng, shape, domain):
         return rng.uniform(-2, 2, shape)
     if domain == "pos":
         return rng.uniform(0.5, 2, shape)
+    if domain == "unit":  # inside (−1, 1), away from asin's and acos's poles and tan's
+        return rng.uniform(-0.8, 0.8, shape)
     if domain == "away":  # |x| in [0.5, 2], either sign
         return rng.uniform(0.5, 2, shape) * rng.choice([-1.0, 1.0], shape)
     if domain == "distinct":  # a shuffled grid: no two values within 0.2 of each other
@@ -163,6 +166,18 @@ ROWS = [
     *_unary("sin", cr.sin, np.sin),
     *_unary("cos", cr.cos, np.cos),
     *_unary("tanh", cr.tanh, np.tanh),
+    *_unary("tan", cr.tan, np.tan, domain="unit"),
+    *_unary("asin", cr.asin, np.arcsin, domain="unit"),
+    *_unary("acos", cr.acos, np.arccos, domain="unit"),
+    *_unary("atan", cr.atan, np.arctan),
+    *_unary("sinh", cr.sinh, np.sinh),
+    *_unary("cosh", cr.cosh, np.cosh),
+    *_unary("expm1", cr.expm1, np.expm1),
+    *_unary("erf", cr.erf, np.vectorize(math.erf)),
+    *_unary("log2", cr.log2, np.log2, domain="pos"),
+    *_unary("exp2", cr.exp2, np.exp2),
+    *_binary("atan2", cr.atan2, np.arctan2, domains=("real", "away")),
+    Case("lerp", lambda a, b: cr.lerp(a, b, 0.3), lambda a, b: a + 0.3 * (b - a), _args((2, 3), (3,))),
     *_unary("sigmoid", cr.sigmoid, _sigmoid),
     *_unary("relu", cr.relu, lambda x: np.maximum(x, 0), domain="away"),
     *_unary("leaky_relu", lambda x: cr.leaky_relu(x, 0.1), lambda x: np.where(x > 0, x, 0.1 * x),
@@ -251,6 +266,32 @@ ROWS = [
     Case("flatten", cr.flatten, lambda x: x.reshape(-1), _args((2, 3, 2))),
     Case("flatten", cr.flatten, lambda x: x.reshape(-1), (Arg((3, 2), layout="T"),)),
     Case("flatten", lambda x: cr.flatten(x, 1), lambda x: x.reshape(x.shape[0], -1), _args((2, 3, 2))),
+    Case("flip", lambda x: cr.flip(x, (0, 2)), lambda x: np.flip(x, (0, 2)), _args((2, 3, 2))),
+    Case("roll", lambda x: cr.roll(x, (1, -2), (0, 1)), lambda x: np.roll(x, (1, -2), (0, 1)),
+         (Arg((3, 4), layout="T"),)),
+    Case("roll", lambda x: cr.roll(x, 4), lambda x: np.roll(x, 4), _args((2, 3))),
+    Case("tril", cr.tril, np.tril, _args((3, 4))),
+    Case("triu", lambda x: cr.triu(x, 1), lambda x: np.triu(x, 1), _args((2, 3, 3))),
+    Case("diag", cr.diag, np.diag, _args((3,))),
+    Case("diag", lambda v: cr.diag(v, -1), lambda v: np.diag(v, -1), _args((3,))),
+    Case("diag", lambda x: cr.diag(x, 1), lambda x: np.diag(x, 1), _args((3, 4))),
+    Case("trace", cr.trace, np.trace, _args((3, 3))),
+    Case("masked_fill", lambda x, mask: cr.masked_fill(x, mask, 0.5), lambda x, mask: np.where(mask, 0.5, x),
+         _args((2, 3)), {"mask": np.array([True, False, True])}),
+    Case("index_select", lambda x, index: cr.index_select(x, 1, index), lambda x, index: x[:, index],
+         _args((2, 3)), {"index": np.array([2, 0, 2])}),
+    Case("repeat_interleave", lambda x: cr.repeat_interleave(x, 2, dim=1),
+         lambda x: np.repeat(x, 2, axis=1), _args((2, 3))),
+    Case("tile", lambda x: cr.tile(x, (2, 1, 2)), lambda x: np.tile(x, (2, 1, 2)), _args((2, 3))),
+    Case("outer", cr.outer, np.outer, _args((3,), (2,))),
+    Case("addmm", lambda c, a, b: cr.addmm(c, a, b, beta=0.5, alpha=2),
+         lambda c, a, b: 0.5 * c + 2 * a @ b, _args((3,), (2, 4), (4, 3))),
+    Case("diff", lambda x: cr.diff(x, n=2, dim=0), lambda x: np.diff(x, n=2, axis=0), _args((4, 3))),
+    Case("amax", lambda x: cr.amax(x, (0, 2)), lambda x: np.max(x, axis=(0, 2)),
+         (Arg((2, 3, 2), "distinct"),)),
+    Case("median", cr.median, lambda x: np.sort(x, axis=None)[(x.size - 1) // 2], (Arg((2, 3), "distinct"),)),
+    Case("median", lambda x: cr.median(x, 1).values, lambda x: np.sort(x, 1)[:, (x.shape[1] - 1) // 2],
+         (Arg((3, 4), "distinct"),)),
     Case("pad", cr.pad, np.pad, _args((2, 3)), {"pad_width": ((1, 0), (2, 1))}),
     Case("pad", cr.pad, np.pad, _args((3,)), {"pad_width": 1, "constant_values": 0.5}),
     Case("take", cr.take, np.take, _args((2, 3)), {"indices": np.array([0, 4, 4, 1])}),

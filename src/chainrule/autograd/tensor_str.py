@@ -17,6 +17,26 @@ PRECISION = 4
 LINE_WIDTH = 80
 THRESHOLD = 1000  # elements beyond which the middle is left out
 EDGE_ITEMS = 3
+SCI_MODE = None  # None: PyTorch's choice above; True or False: always or never scientific
+_PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80), "full": (4, math.inf, 3, 80)}
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None,
+                     sci_mode=None):
+    """PyTorch's ``torch.set_printoptions``: decimals, the element count past which the middle is left
+    out, the elements kept at each edge, the line width; ``profile`` "default", "short" or "full"
+    sets all four first; ``sci_mode`` True/False forces scientific notation on or off (None: automatic).
+    """
+    global PRECISION, THRESHOLD, EDGE_ITEMS, LINE_WIDTH, SCI_MODE
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ValueError(f"set_printoptions: profile is one of {sorted(_PROFILES)}, got {profile!r}")
+        PRECISION, THRESHOLD, EDGE_ITEMS, LINE_WIDTH = _PROFILES[profile]
+    PRECISION = PRECISION if precision is None else int(precision)
+    THRESHOLD = THRESHOLD if threshold is None else threshold
+    EDGE_ITEMS = EDGE_ITEMS if edgeitems is None else int(edgeitems)
+    LINE_WIDTH = LINE_WIDTH if linewidth is None else int(linewidth)
+    SCI_MODE = sci_mode  # PyTorch resets it to automatic when it is not given
 HIDDEN_DTYPES = ("int64", "bool")  # named in the repr only when not these (or the default float)
 PREFIX = "tensor("
 
@@ -48,7 +68,8 @@ def _formatter(values, kind):
         magnitude = numpy.abs(finite)
         smallest, largest = magnitude.min(), magnitude.max()
         whole = bool(numpy.all(finite == numpy.ceil(finite)))
-        if largest / smallest > 1000.0 or largest > 1.0e8 or (not whole and smallest < 1.0e-4):
+        automatic = largest / smallest > 1000.0 or largest > 1.0e8 or (not whole and smallest < 1.0e-4)
+        if SCI_MODE if SCI_MODE is not None else automatic:
             pattern = f"{{:.{PRECISION}e}}"
         elif whole:
             pattern = "{:.0f}."

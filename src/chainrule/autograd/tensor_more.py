@@ -1,0 +1,53 @@
+"""The Tensor methods of PyTorch's further maths, shape and sampling functions: ``x.erf()``,
+``x.flip(0)``, ``scores.masked_fill(mask, -inf)``, ``probs.multinomial(1)``.
+
+Each method is the top-level function of its name (in :mod:`chainrule.maths`,
+:mod:`chainrule.shape_functions` or :mod:`chainrule.sampling`) called with the tensor first, so the two
+spellings cannot drift apart; :func:`attach` makes them when those modules exist (they import Tensor).
+The in-place forms change the tensor as the other in-place methods do.
+"""
+
+MATHS = ("tan", "asin", "acos", "atan", "atan2", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh",
+         "expm1", "erf", "erfc", "log2", "log10", "exp2", "lerp", "frac", "fmod", "nan_to_num", "clamp_min",
+         "clamp_max", "true_divide", "isnan", "isinf", "isposinf", "isneginf", "isfinite", "isclose",
+         "allclose", "logical_xor", "count_nonzero")
+SHAPES = ("flip", "fliplr", "flipud", "roll", "tril", "triu", "diag", "tile", "repeat_interleave",
+          "narrow", "unbind", "index_select", "masked_fill", "masked_select", "nonzero", "argwhere",
+          "argsort", "unique", "bincount", "outer", "ger", "mv", "addmm", "trace", "diff", "amax", "amin",
+          "median")
+SAMPLING = ("multinomial", "bernoulli")
+
+
+def _method(function):
+    def method(self, *args, **kwargs):
+        return function(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = function.__name__
+    method.__doc__ = function.__doc__
+    return method
+
+
+def attach(cls, maths, shapes, sampling):
+    """Give ``cls`` (Tensor) one method per function named above, and the in-place forms."""
+    for module, names in ((maths, MATHS), (shapes, SHAPES), (sampling, SAMPLING)):
+        for name in names:
+            setattr(cls, name, _method(getattr(module, name)))
+
+    def masked_fill_(self, mask, value):
+        """``masked_fill`` in place."""
+        return self._replace_by(lambda x: shapes.masked_fill(x, mask, value), "masked_fill_()")
+
+    def tril_(self, diagonal=0):
+        return self._replace_by(lambda x: shapes.tril(x, diagonal), "tril_()")
+
+    def triu_(self, diagonal=0):
+        return self._replace_by(lambda x: shapes.triu(x, diagonal), "triu_()")
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        """Fill with 1 (probability ``p``, a number or a tensor of probabilities) or 0."""
+        chances = p if hasattr(p, "shape") else self.new_full(self.shape, p, dtype=self.dtype)
+        return self._overwrite(sampling.bernoulli(chances, generator=generator)._data.astype(self.dtype),
+                               "bernoulli_()")
+
+    for method in (masked_fill_, tril_, triu_, bernoulli_):
+        setattr(cls, method.__name__, method)
