@@ -16,6 +16,7 @@ from chainrule import (  # noqa: F401 - kernels registers the faster forms on th
     explain,
     io,
     kernels,
+    linalg,  # noqa: E402 - torch.linalg
     metrics,
     onnx,
     optim,
@@ -140,6 +141,8 @@ from chainrule.functions import (  # noqa: E402
 from chainrule.io import load_model
 from chainrule.io.saved_objects import load, save
 from chainrule.kernels.threads import get_num_threads, set_num_threads
+from chainrule.linalg import det, inverse, logdet, pinverse, slogdet  # noqa: E402
+from chainrule.linalg import svd_reduced as svd  # noqa: E402 - torch.svd's (U, S, V)
 from chainrule.maths import (  # noqa: E402 - PyTorch's further maths
     acos,
     allclose,

@@ -26,6 +26,7 @@ ODD = np.array([[1.5, -2.5, np.nan], [np.inf, 0.0, -0.5]], np.float32)
 LABELS = np.array([0, 3, 1])
 ONE_HOT = np.eye(4, dtype=np.float32)[LABELS]
 BITS = (P > 0.5).astype(np.float32)
+SPD = (X[:, :3] @ X[:, :3].T + 3 * np.eye(3)).astype(np.float32)
 
 CALLS = {
     "ceil": lambda o: o.ceil(X), "floor": lambda o: o.floor(X), "round": lambda o: o.round(X * 3),
@@ -65,6 +66,12 @@ CALLS = {
     "norm": lambda o: (o.norm(X), o.norm(V), o.norm(X, axis=1), o.norm(V, ord=1),
                        o.norm(X, axis=0, keepdims=True)),
     "normalize": lambda o: (o.normalize(X), o.normalize(X, axis=0, order=1)),
+    "inv": lambda o: o.inv(SPD), "det": lambda o: o.det(SPD), "solve": lambda o: o.solve(SPD, X[:, :2]),
+    "svd": lambda o: (lambda u, s, v: (s, u @ np.diag(s) @ v))(*[_numpy(t) for t in o.svd(X, False)]),
+    "svdvals": lambda o: o.svd(X, compute_uv=False),
+    "eigh": lambda o: (lambda w, q: (w, q @ np.diag(w) @ q.T))(*[_numpy(t) for t in o.eigh(SPD)]),
+    "qr": lambda o: (lambda q, r: q @ r)(*[_numpy(t) for t in o.qr(X.T)]),
+    "cholesky": lambda o: o.cholesky(SPD), "lstsq": lambda o: o.lstsq(X.T, V),
     "binary_crossentropy": lambda o: (o.binary_crossentropy(BITS, P), o.binary_crossentropy(BITS, X, True)),
     "categorical_crossentropy": lambda o: (o.categorical_crossentropy(ONE_HOT, P),
                                            o.categorical_crossentropy(ONE_HOT, X, from_logits=True)),

@@ -116,9 +116,6 @@ def normal_needs_a_size_for_numbers(m):
     return m.T.normal(0.0, 1.0)
 
 
-test_idiom_agrees_with_torch = idiom_test(IDIOMS)
-
-
 @pytest.fixture
 def restore_print_options():
     yield
@@ -178,3 +175,76 @@ def test_multinomial_names_the_bad_weight(weights, message):
 def test_integer_weights_are_refused_with_the_fix():
     with pytest.raises(cr.DTypeError, match="float"):
         cr.multinomial(cr.tensor([1, 2]), 1)
+
+
+# ---------------------------------------------------------------- linear algebra
+SPD = (B[:3, :3] @ B[:3, :3].T + 3 * np.eye(3)).astype(np.float32)
+
+
+@idiom
+def normal_equations_of_a_linear_regression(m):
+    """The closed-form fit a course derives: w = (XᵀX)⁻¹ Xᵀ y, and the same with solve and lstsq."""
+    x = m.T.tensor(np.c_[A, np.ones(3)][:, :3].astype(np.float32) + np.eye(3, dtype=np.float32))
+    y = m.T.tensor([1.0, 2.0, 0.5])
+    closed = m.T.inverse(x.T @ x) @ x.T @ y
+    solved = m.T.linalg.solve(x.T @ x, x.T @ y)
+    fitted = m.T.linalg.lstsq(x, y[:, None]).solution
+    return closed, solved, fitted, m.T.linalg.inv(x), x.inverse(), m.T.det(x), x.det(), m.T.linalg.det(x)
+
+
+@idiom
+def determinants_norms_and_ranks(m):
+    s = m.T.tensor(SPD)
+    x = m.T.tensor(A)
+    sign, logabs = m.T.linalg.slogdet(s)
+    return (sign, logabs, m.T.logdet(s), s.logdet(), m.T.slogdet(s), m.T.linalg.matrix_rank(x),
+            m.T.linalg.norm(x), m.T.linalg.norm(x, "fro"), m.T.linalg.norm(x, "nuc"), m.T.linalg.norm(x, 2),
+            m.T.linalg.norm(x[0]), m.T.linalg.norm(x[0], 1), m.T.linalg.norm(x, dim=1),
+            m.T.linalg.vector_norm(x, float("inf")), m.T.linalg.vector_norm(x, 0),
+            m.T.linalg.matrix_norm(x, -1), m.T.linalg.svdvals(x), m.T.linalg.eigvalsh(s),
+            m.T.linalg.eigvalsh(s, UPLO="U"), m.T.linalg.cholesky(s), m.T.linalg.cholesky(s, upper=True),
+            m.T.linalg.pinv(x), m.T.tensor(B).pinverse())  # A has rank 2: pinv's cut-off matters
+
+
+@idiom
+def decompositions_reconstruct(m):
+    """PCA's tools: their vectors are defined up to sign, so what must agree is what they rebuild."""
+    x, s = m.T.tensor(A), m.T.tensor(SPD)
+    u, sv, vh = m.T.linalg.svd(x, full_matrices=False)
+    full = m.T.linalg.svd(x)
+    old_u, old_s, old_v = m.T.svd(x)
+    values, vectors = m.T.linalg.eigh(s)
+    q, r = m.T.linalg.qr(x.T)
+    return (sv, u @ m.T.diag(sv) @ vh, full.U.shape, full.Vh.shape, old_s, old_u @ m.T.diag(old_s) @ old_v.T,
+            old_v.shape, values, vectors @ m.T.diag(values) @ vectors.T, (q @ r), q.T @ q, r.tril(-1),
+            sorted(v.real for v in m.T.linalg.eigvals(s).tolist()), m.T.linalg.eig(s).eigenvalues.dtype)
+
+
+@idiom
+def inverse_gradients_flow(m):
+    x = m.T.tensor(SPD, requires_grad=True)
+    loss = m.T.linalg.inv(x).sum() + m.T.det(x) + m.T.linalg.solve(x, m.T.ones(3)).sum()
+    loss = loss + m.T.linalg.svdvals(x).sum() + m.T.linalg.eigvalsh(x).max() + m.T.linalg.norm(x, "nuc")
+    loss.backward()
+    return loss, x.grad
+
+
+test_idiom_agrees_with_torch = idiom_test(IDIOMS)
+
+
+def test_decompositions_refuse_a_gradient_they_cannot_give():
+    x = cr.tensor(SPD, requires_grad=True)
+    for call in (cr.linalg.svd, cr.linalg.eigh, cr.linalg.qr, cr.linalg.cholesky, cr.linalg.pinv, cr.svd):
+        with pytest.raises(cr.GraphError, match="detach"):
+            call(x)
+    with cr.no_grad():
+        assert cr.linalg.svd(x).S.shape == (3,)
+    assert cr.linalg.eigh(x.detach()).eigenvalues.shape == (3,)
+
+
+def test_second_derivative_through_singular_values_refuses():
+    x = cr.tensor(A.astype(np.float64), requires_grad=True)
+    (g,) = cr.autograd.grad(cr.linalg.svdvals(x).sum(), [x], create_graph=False)
+    assert g.shape == x.shape
+    with pytest.raises(NotImplementedError, match="gradients of its gradient"):
+        cr.autograd.grad(cr.linalg.svdvals(x).sum(), [x], create_graph=True)

@@ -404,9 +404,10 @@ from chainrule import ops as _ops  # noqa: E402 - the ops need Tensor defined fi
 tensor_methods.ops, tensor_methods.F = _ops, _functions
 tensor_maths.ops, tensor_maths.F = _ops, _functions
 
+from chainrule import linalg as _linalg  # noqa: E402
 from chainrule import maths as _maths  # noqa: E402
 from chainrule import sampling as _sampling  # noqa: E402
 from chainrule import shape_functions as _shape_functions  # noqa: E402
 from chainrule.autograd import tensor_more  # noqa: E402
 
-tensor_more.attach(Tensor, _maths, _shape_functions, _sampling)
+tensor_more.attach(Tensor, _maths, _shape_functions, _sampling, _linalg)

@@ -2,8 +2,9 @@
 ``x.flip(0)``, ``scores.masked_fill(mask, -inf)``, ``probs.multinomial(1)``.
 
 Each method is the top-level function of its name (in :mod:`chainrule.maths`,
-:mod:`chainrule.shape_functions` or :mod:`chainrule.sampling`) called with the tensor first, so the two
-spellings cannot drift apart; :func:`attach` makes them when those modules exist (they import Tensor).
+:mod:`chainrule.shape_functions`, :mod:`chainrule.sampling` or :mod:`chainrule.linalg`) called with
+the tensor first, so the two spellings cannot drift apart; :func:`attach` makes them when those
+modules exist (they import Tensor).
 The in-place forms change the tensor as the other in-place methods do.
 """
 
@@ -16,6 +17,7 @@ SHAPES = ("flip", "fliplr", "flipud", "roll", "tril", "triu", "diag", "tile", "r
           "argsort", "unique", "bincount", "outer", "ger", "mv", "addmm", "trace", "diff", "amax", "amin",
           "median")
 SAMPLING = ("multinomial", "bernoulli")
+LINALG = ("inverse", "det", "logdet", "slogdet", "pinverse")
 
 
 def _method(function):
@@ -27,9 +29,10 @@ def _method(function):
     return method
 
 
-def attach(cls, maths, shapes, sampling):
+def attach(cls, maths, shapes, sampling, linalg):
     """Give ``cls`` (Tensor) one method per function named above, and the in-place forms."""
-    for module, names in ((maths, MATHS), (shapes, SHAPES), (sampling, SAMPLING)):
+    cls.svd = _method(linalg.svd_reduced)  # torch.svd's (U, S, V)
+    for module, names in ((maths, MATHS), (shapes, SHAPES), (sampling, SAMPLING), (linalg, LINALG)):
         for name in names:
             setattr(cls, name, _method(getattr(module, name)))
 

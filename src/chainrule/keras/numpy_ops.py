@@ -12,7 +12,7 @@ import collections
 
 import numpy
 
-from chainrule import functions, maths, shape_functions
+from chainrule import functions, linalg, maths, shape_functions
 from chainrule import ops as _ops
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import DEFAULT_FLOAT
@@ -273,6 +273,43 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     x = _t(x)
     size = norm(x, order, axis, keepdims=True)
     return x / _ops.maximum(size, 1e-12 if epsilon is None else epsilon)
+
+
+# ---------------------------------------------------------------- linear algebra (keras.ops.linalg's)
+def inv(x):
+    return linalg.inv(_t(x))
+
+
+def det(x):
+    return linalg.det(_t(x))
+
+
+def solve(a, b):
+    return linalg.solve(_t(a), _t(b))
+
+
+def svd(x, full_matrices=True, compute_uv=True):
+    """(u, s, v) with x = u diag(s) v (v is NumPy's vh); the singular values alone without ``compute_uv``."""
+    if not compute_uv:
+        return linalg.svdvals(_t(x))
+    return tuple(linalg.svd(_t(x), full_matrices))
+
+
+def eigh(x):
+    return tuple(linalg.eigh(_t(x)))
+
+
+def qr(x, mode="reduced"):
+    return tuple(linalg.qr(_t(x), mode))
+
+
+def cholesky(x):
+    return linalg.cholesky(_t(x))
+
+
+def lstsq(a, b, rcond=None):
+    """The least-squares solution of a x ≈ b."""
+    return linalg.lstsq(_t(a), _t(b), rcond).solution
 
 
 # ---------------------------------------------------------------- cross-entropies, per element
