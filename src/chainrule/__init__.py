@@ -145,6 +145,8 @@ from chainrule.linalg import det, inverse, logdet, pinverse, slogdet  # noqa: E4
 from chainrule.linalg import svd_reduced as svd  # noqa: E402 - torch.svd's (U, S, V)
 from chainrule.maths import (  # noqa: E402 - PyTorch's further maths
     acos,
+    addcdiv,
+    addcmul,
     allclose,
     any,
     arccos,
@@ -182,15 +184,19 @@ from chainrule.maths import (  # noqa: E402 - PyTorch's further maths
     logical_or,
     logical_xor,
     nan_to_num,
+    nanmean,
+    nansum,
     reciprocal,
     remainder,
     round,
     rsqrt,
     sinh,
     square,
+    std_mean,
     tan,
     true_divide,
     trunc,
+    var_mean,
 )
 from chainrule.maths import all as all  # noqa: E402, A004, PLC0414 - torch.all
 from chainrule.ops import (
@@ -252,7 +258,9 @@ from chainrule.shape_functions import (  # noqa: E402 - PyTorch's further shape 
     flipud,
     ger,
     hstack,
+    index_add,
     index_select,
+    kthvalue,
     masked_fill,
     masked_select,
     median,
@@ -264,6 +272,7 @@ from chainrule.shape_functions import (  # noqa: E402 - PyTorch's further shape 
     repeat_interleave,
     roll,
     row_stack,
+    scatter_add,
     t,
     tile,
     trace,

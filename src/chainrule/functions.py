@@ -109,10 +109,10 @@ def gather(input, dim, index):  # noqa: A002
     """``out[i][j] = input[index[i][j]][j]`` along ``dim`` (PyTorch's gather); differentiable."""
     x = _as_tensor(input)
     index = move_array(index._data if isinstance(index, Tensor) else index, x.xp)
-    return ops.getitem(x, _along(x.xp, index, dim % x.ndim))
+    return ops.getitem(x, along(x.xp, index, dim % x.ndim))
 
 
-def _along(xp, index, dim):
+def along(xp, index, dim):
     """The index tuple of gather and scatter: ``index`` along ``dim``, and along every other dim the
     position itself (an open grid)."""
     grids = [xp.arange(n).reshape((1,) * k + (n,) + (1,) * (index.ndim - k - 1))
@@ -158,7 +158,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):  # noqa: A
         if src.ndim != index.ndim or any(i > n for i, n in zip(index.shape, src.shape)):
             raise ShapeError(f"scatter: src of shape {src.shape} does not cover the index's {index.shape}")
         values = ops.getitem(src, tuple(slice(0, n) for n in index.shape))
-    return ops.Scatter(_along(xp, index, dim))(x, values)
+    return ops.Scatter(along(xp, index, dim))(x, values)
 
 
 def sort(input, dim=-1, descending=False):  # noqa: A002

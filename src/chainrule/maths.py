@@ -220,6 +220,41 @@ def all(input, dim=None, keepdim=False):  # noqa: A001, A002
     return _tensor(input).all(dim, keepdim)
 
 
+def addcmul(input, tensor1, tensor2, *, value=1):  # noqa: A002
+    """``input + value · tensor1 · tensor2``."""
+    return named(_tensor(input) + _tensor(tensor1) * tensor2 * value, "AddcmulBackward0")
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):  # noqa: A002
+    """``input + value · tensor1 / tensor2``."""
+    return named(_tensor(input) + _tensor(tensor1) / tensor2 * value, "AddcdivBackward0")
+
+
+def nansum(input, dim=None, keepdim=False):  # noqa: A002
+    """The sum with NaNs counted as zero (their gradient is zero)."""
+    x = _tensor(input)
+    return named(ops.sum(ops.where(x.xp.isnan(x._data), x.xp.zeros((), x.dtype), x), dim, keepdim),
+                 "NansumBackward0")
+
+
+def nanmean(input, dim=None, keepdim=False):  # noqa: A002
+    """The mean of the elements that are not NaN."""
+    x = _tensor(input)
+    kept = x.xp.sum(~x.xp.isnan(x._data), axis=dim, keepdims=keepdim).astype(x.dtype)
+    return named(nansum(x, dim, keepdim) / kept, "DivBackward0")
+
+
+def std_mean(input, dim=None, *, correction=1, keepdim=False):  # noqa: A002
+    """(standard deviation, mean), the deviation with ``correction`` (1: unbiased, PyTorch's default)."""
+    x = _tensor(input)
+    return ops.std(x, dim, correction, keepdim), ops.mean(x, dim, keepdim)
+
+
+def var_mean(input, dim=None, *, correction=1, keepdim=False):  # noqa: A002
+    x = _tensor(input)
+    return ops.var(x, dim, correction, keepdim), ops.mean(x, dim, keepdim)
+
+
 def count_nonzero(input, dim=None):  # noqa: A002
     """The number of non-zero elements (over ``dim``), an int64 tensor."""
     x = _tensor(input)

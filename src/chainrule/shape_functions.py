@@ -14,6 +14,7 @@ from chainrule import functions, ops
 from chainrule.autograd.names import named
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ShapeError
+from chainrule.ops.index import ScatterAdd
 
 _median_result = collections.namedtuple("median", ["values", "indices"])
 
@@ -330,3 +331,37 @@ def median(input, dim=None, keepdim=False):  # noqa: A002
     if keepdim:
         values, indices = ops.expand_dims(values, dim), ops.expand_dims(indices, dim)
     return _median_result(named(values, "MedianBackward1"), indices)
+
+
+# ---------------------------------------------------------------- adding at indices, and statistics
+def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
+    """``input`` with ``alpha · source``'s slices added at ``index`` along ``dim`` (repeats add up)."""
+    x = _tensor(input)
+    dim %= x.ndim
+    spread = ScatterAdd(_along(dim, x.xp.asarray(_data(index))), False, x.shape)(
+        source if alpha == 1 else _tensor(source) * alpha)
+    return named(x + spread, "IndexAddBackward0")
+
+
+def scatter_add(input, dim, index, src):  # noqa: A002
+    """``input`` with ``out[index[i][j]][j] += src[i][j]`` along ``dim`` (PyTorch's scatter_add)."""
+    x = _tensor(input)
+    index = x.xp.asarray(_data(index))
+    dim %= x.ndim
+    corner = tuple(slice(0, n) for n in index.shape)
+    spread = ScatterAdd(functions.along(x.xp, index, dim), False, x.shape)(ops.getitem(_tensor(src), corner))
+    return named(x + spread, "ScatterAddBackward0")
+
+
+def kthvalue(input, k, dim=-1, keepdim=False):  # noqa: A002
+    """``(values, indices)`` of the ``k``-th smallest along ``dim`` (k counts from 1)."""
+    x = _tensor(input)
+    dim %= x.ndim
+    if not 1 <= k <= x.shape[dim]:
+        raise ShapeError(f"kthvalue: k must be in 1 … {x.shape[dim]} for dim {dim}, got {k}")
+    ordered = functions.sort(x, dim)
+    pick = _along(dim, slice(k - 1, k) if keepdim else k - 1)
+    return _kth_result(named(ordered.values[pick], "KthvalueBackward0"), ordered.indices[pick])
+
+
+_kth_result = collections.namedtuple("kthvalue", ["values", "indices"])

@@ -229,6 +229,45 @@ def inverse_gradients_flow(m):
     return loss, x.grad
 
 
+@idiom
+def more_tensor_methods(m):
+    x = m.T.tensor(A, requires_grad=True)
+    # each on a fresh non-leaf (in-place changes are recorded; PyTorch refuses a change to a tensor
+    # that an op kept for its backward, so no chains of them)
+    changed = [(x * 1.0).exp_(), (x + 1.0).sqrt_(), (x * 1.0).neg_(), (x * 1.0).abs_(),
+               (x * 1.0).clamp_min_(0.1), (x * 1.0).pow_(2), (x * 1.0).sigmoid_(), (x * 1.0).tanh_(),
+               (x * 1.0).relu_(), (x * 1.0).square_(), (x + 1.0).log_(), (x * 1.0).floor_(),
+               (x * 1.0).reciprocal_(), (x * 1.0).sin_()]
+    y = m.T.stack(changed)
+    z = (x * 1.0).addcmul_(x, x, value=0.5)
+    t = m.T.tensor(B).t()  # a view: its strides are the transposed ones
+    loss = y.sum() + z.sum() + x.where(x > 0, m.T.zeros(1)).sum() + x.mT.sum()
+    loss.backward()
+    return (y, z, x.grad, x.type_as(m.T.tensor([1])), t.stride(), m.T.tensor(B).stride(), t.stride(0),
+            x.unflatten(1, (2, -1)).shape, x.mT, x.t().mT.is_contiguous())
+
+
+@idiom
+def adding_at_indices_and_statistics(m):
+    x = m.T.tensor(A, requires_grad=True)
+    index = m.T.tensor([0, 0, 2])
+    added = m.T.index_add(m.T.zeros(3, 4), 0, index, x, alpha=2)
+    grid = m.T.tensor([[0, 1, 2, 0], [2, 0, 0, 1]])
+    scattered = m.T.zeros(3, 4).scatter_add(0, grid, x[:2])  # src of the index's shape (torch's gradient)
+    with m.T.no_grad():
+        buffer = m.T.zeros(3, 4)
+        buffer.index_add_(0, index, x)
+        buffer.scatter_add_(0, grid, x[:2])
+    odd = m.T.tensor([[1.0, float("nan"), 3.0], [float("nan"), 2.0, 4.0]])
+    values, where = m.T.kthvalue(x, 2, dim=1)
+    kept = x.kthvalue(3, 0, keepdim=True)
+    loss = added.sum() + (scattered * scattered).sum() + values.sum() + kept.values.sum()
+    loss.backward()
+    return (added, scattered, buffer, m.T.nansum(odd), odd.nansum(dim=1), m.T.nanmean(odd),
+            m.T.nanmean(odd, dim=0), m.T.std_mean(x, dim=1), m.T.var_mean(x), m.T.std_mean(x, correction=0),
+            values, where, kept, x.grad, m.T.addcmul(x, x, x), m.T.addcdiv(x, x, x + 2, value=0.5))
+
+
 test_idiom_agrees_with_torch = idiom_test(IDIOMS)
 
 
