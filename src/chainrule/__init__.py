@@ -253,6 +253,7 @@ from chainrule.shape_functions import (  # noqa: E402 - PyTorch's further shape 
     broadcast_tensors,
     diag,
     diff,
+    einsum,
     flip,
     fliplr,
     flipud,

@@ -14,6 +14,7 @@ from chainrule import functions, ops
 from chainrule.autograd.names import named
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import ShapeError
+from chainrule.ops import einsum as _einsum
 from chainrule.ops.index import ScatterAdd
 
 _median_result = collections.namedtuple("median", ["values", "indices"])
@@ -300,6 +301,13 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):  # noqa: A002
     for _ in range(n):
         out = ops.getitem(out, _along(dim, slice(1, None))) - ops.getitem(out, _along(dim, slice(None, -1)))
     return out
+
+
+def einsum(equation, *operands):
+    """A sum of products over named axes: ``einsum("bij,bjk->bik", a, b)`` (operands may come as one list)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    return named(_einsum.einsum(equation, *[_tensor(x) for x in operands]), "EinsumBackward0")
 
 
 # ---------------------------------------------------------------- reductions

@@ -66,6 +66,7 @@ CALLS = {
     "norm": lambda o: (o.norm(X), o.norm(V), o.norm(X, axis=1), o.norm(V, ord=1),
                        o.norm(X, axis=0, keepdims=True)),
     "normalize": lambda o: (o.normalize(X), o.normalize(X, axis=0, order=1)),
+    "einsum": lambda o: (o.einsum("ij,kj->ik", X, Y), o.einsum("ij->j", X), o.einsum("i,i", V, V)),
     "inv": lambda o: o.inv(SPD), "det": lambda o: o.det(SPD), "solve": lambda o: o.solve(SPD, X[:, :2]),
     "svd": lambda o: (lambda u, s, v: (s, u @ np.diag(s) @ v))(*[_numpy(t) for t in o.svd(X, False)]),
     "svdvals": lambda o: o.svd(X, compute_uv=False),

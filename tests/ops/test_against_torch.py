@@ -113,6 +113,12 @@ CASES = [
     ("vector_norm", lambda a: cr.linalg.vector_norm(a, 3, dim=1),
      lambda a: torch.linalg.vector_norm(a, 3, dim=1), [(3, 4)], "real"),
     ("norm", lambda a: cr.linalg.norm(a), lambda a: torch.linalg.norm(a), [(2, 3, 4)], "real"),
+    ("einsum_attention", lambda q, k: cr.einsum("bqd,bkd->bqk", q, k),
+     lambda q, k: torch.einsum("bqd,bkd->bqk", q, k), [(2, 3, 4), (2, 5, 4)], "real"),
+    ("einsum_implicit", lambda a, b: cr.einsum("ij,jk", [a, b]), lambda a, b: torch.einsum("ij,jk", [a, b]),
+     [(2, 3), (3, 4)], "real"),
+    ("einsum_ellipsis_sum", lambda a: cr.einsum("...ij->...j", a), lambda a: torch.einsum("...ij->...j", a),
+     [(2, 3, 4)], "real"),
     ("meshgrid_xy", lambda a, b: (lambda g: g[0] * 2 + g[1])(cr.meshgrid(a, b, indexing="xy")),
      lambda a, b: (lambda g: g[0] * 2 + g[1])(torch.meshgrid(a, b, indexing="xy")), [(2,), (3,)], "real"),
 ]

@@ -182,6 +182,10 @@ def meshgrid(*x, indexing="xy"):
     return list(shape_functions.meshgrid(*[_t(v) for v in x], indexing=indexing))
 
 
+def einsum(subscripts, *operands):
+    return shape_functions.einsum(subscripts, *[_t(x) for x in operands])
+
+
 def outer(x1, x2):
     return shape_functions.outer(_ops.reshape(_t(x1), (-1,)), _ops.reshape(_t(x2), (-1,)))
 

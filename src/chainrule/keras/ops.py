@@ -359,6 +359,7 @@ from chainrule.keras.numpy_ops import (  # noqa: E402, F401 - the rest of Keras'
     diagonal,
     diff,
     eigh,
+    einsum,
     erf,
     exp2,
     expm1,
