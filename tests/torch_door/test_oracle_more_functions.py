@@ -268,6 +268,18 @@ def adding_at_indices_and_statistics(m):
             values, where, kept, x.grad, m.T.addcmul(x, x, x), m.T.addcdiv(x, x, x + 2, value=0.5))
 
 
+@idiom
+def formatting_a_loss(m):
+    """f"{loss:.4f}" formats the number of a 0-d tensor; a spec on a vector raises, as in PyTorch."""
+    loss = m.T.tensor(2.03041)
+    return f"{loss}", f"{loss:.4f}", "{:>10.2e}".format(loss), f"{m.T.tensor(3)}", f"{m.T.ones(2)}"
+
+
+@idiom
+def formatting_a_vector_with_a_spec_raises(m):
+    return f"{m.T.ones(2):.2f}"
+
+
 test_idiom_agrees_with_torch = idiom_test(IDIOMS)
 
 

@@ -133,6 +133,12 @@ class Tensor(tensor_methods.TorchMethods):
             raise TypeError("only integer tensors of one element can be used as an index")
         return int(self.item())
 
+    def __format__(self, spec):
+        """``f"{loss:.4f}"`` of a one-element (0-d) tensor formats its number, as PyTorch's."""
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)  # str(self) without a spec; a spec raises, as PyTorch
+
     def __repr__(self):
         from chainrule.gpu import move_array  # a GPU tensor shows its values too: copied for the text
 
