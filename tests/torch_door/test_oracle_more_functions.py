@@ -272,7 +272,7 @@ def adding_at_indices_and_statistics(m):
 def formatting_a_loss(m):
     """f"{loss:.4f}" formats the number of a 0-d tensor; a spec on a vector raises, as in PyTorch."""
     loss = m.T.tensor(2.03041)
-    return f"{loss}", f"{loss:.4f}", "{:>10.2e}".format(loss), f"{m.T.tensor(3)}", f"{m.T.ones(2)}"
+    return f"{loss}", f"{loss:.4f}", f"{loss:>10.2e}", f"{m.T.tensor(3)}", f"{m.T.ones(2)}"
 
 
 @idiom
