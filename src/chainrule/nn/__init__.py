@@ -19,6 +19,32 @@ from chainrule.nn.layers.dropout import Dropout, Dropout2d
 from chainrule.nn.layers.embedding import Embedding
 from chainrule.nn.layers.group_norm import GroupNorm
 from chainrule.nn.layers.linear import Dense, Linear
+from chainrule.nn.layers.more import (
+    CELU,
+    GLU,
+    CosineEmbeddingLoss,
+    CosineSimilarity,
+    GaussianNLLLoss,
+    Hardshrink,
+    Hardsigmoid,
+    Hardswish,
+    HingeEmbeddingLoss,
+    KLDivLoss,
+    LogSigmoid,
+    MarginRankingLoss,
+    Mish,
+    PairwiseDistance,
+    PixelShuffle,
+    PoissonNLLLoss,
+    ReLU6,
+    SoftMarginLoss,
+    Softmin,
+    Softshrink,
+    Softsign,
+    Tanhshrink,
+    Threshold,
+    TripletMarginLoss,
+)
 from chainrule.nn.layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, SyncBatchNorm
 from chainrule.nn.layers.pooling import (
     AvgPool1d,

@@ -3,6 +3,34 @@
 A hub of re-exports; the code of each function lives beside its layer or op.
 """
 
+from chainrule.nn.functional_more import (
+    celu,
+    cosine_embedding_loss,
+    cosine_similarity,
+    gaussian_nll_loss,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hinge_embedding_loss,
+    kl_div,
+    logsigmoid,
+    margin_ranking_loss,
+    mish,
+    normalize,
+    pairwise_distance,
+    pixel_shuffle,
+    poisson_nll_loss,
+    relu6,
+    scaled_dot_product_attention,
+    soft_margin_loss,
+    softmin,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+    triplet_margin_loss,
+)
 from chainrule.nn.layers.activation import (
     heaviside,
     leaky_relu,
