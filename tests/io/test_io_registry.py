@@ -60,6 +60,22 @@ EXAMPLES = {
     "AdaptiveAvgPool2d": (lambda: nn.AdaptiveAvgPool2d((2, 3)), (2, 2, 5, 5), "float32"),
     "Upsample": (lambda: nn.Upsample(scale_factor=2), (2, 2, 3, 3), "float32"),
     "GroupNorm": (lambda: nn.GroupNorm(2, 4), (3, 4, 2, 2), "float32"),
+    "ReLU6": (lambda: nn.ReLU6(), (2, 3), "float32"),
+    "Hardsigmoid": (lambda: nn.Hardsigmoid(), (2, 3), "float32"),
+    "Hardswish": (lambda: nn.Hardswish(), (2, 3), "float32"),
+    "LogSigmoid": (lambda: nn.LogSigmoid(), (2, 3), "float32"),
+    "Softsign": (lambda: nn.Softsign(), (2, 3), "float32"),
+    "Mish": (lambda: nn.Mish(), (2, 3), "float32"),
+    "Tanhshrink": (lambda: nn.Tanhshrink(), (2, 3), "float32"),
+    "CELU": (lambda: nn.CELU(0.5), (2, 3), "float32"),
+    "GLU": (lambda: nn.GLU(dim=1), (2, 4), "float32"),
+    "Softmin": (lambda: nn.Softmin(dim=1), (2, 3), "float32"),
+    "Softshrink": (lambda: nn.Softshrink(0.3), (2, 3), "float32"),
+    "Hardshrink": (lambda: nn.Hardshrink(0.3), (2, 3), "float32"),
+    "Threshold": (lambda: nn.Threshold(0.1, 20.0), (2, 3), "float32"),
+    "CosineSimilarity": None,  # two inputs: saved inside the models that call them
+    "PairwiseDistance": None,
+    "PixelShuffle": (lambda: nn.PixelShuffle(2), (2, 8, 2, 3), "float32"),
 }
 
 

@@ -15,7 +15,10 @@ NN_LAYERS = (
     "Linear", "Dense", "Identity", "Flatten", "Reshape", "Dropout", "Dropout2d",
     # activations as layers
     "ReLU", "Sigmoid", "Tanh", "Step", "Heaviside", "LeakyReLU", "Softplus", "Softmax", "LogSoftmax",
-    "ELU", "SELU", "GELU", "SiLU", "PReLU", "Hardtanh",
+    "ELU", "SELU", "GELU", "SiLU", "PReLU", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "LogSigmoid",
+    "Softsign", "Mish", "Tanhshrink", "CELU", "GLU", "Softmin", "Softshrink", "Hardshrink", "Threshold",
+    # similarity and rearranging
+    "CosineSimilarity", "PairwiseDistance", "PixelShuffle",
     # containers (saved with their children's configs nested)
     "Sequential", "ModuleList",
     # convolution and pooling

@@ -11,8 +11,8 @@ from chainrule.nn.module import Module
 def _activation(name, function, doc, **defaults):
     """A parameter-free layer applying ``function`` with its options fixed at construction."""
 
-    def __init__(self, *args, inplace=False, **options):
-        _Activation.__init__(self)
+    def __init__(self, *args, inplace=False, name=None, **options):
+        _Activation.__init__(self, name)
         settings = dict(defaults)
         settings.update(zip(list(defaults), args))
         settings.update(options)
@@ -26,8 +26,11 @@ def _activation(name, function, doc, **defaults):
     def extra_repr(self):
         return ", ".join(f"{k}={v!r}" for k, v in self.options.items())
 
+    def get_config(self):  # what a model file keeps (chainrule.io)
+        return {**self.options, "inplace": self.inplace, "name": self.name}
+
     return type(name, (_Activation,), {"__init__": __init__, "forward": forward, "extra_repr": extra_repr,
-                                       "__doc__": doc})
+                                       "get_config": get_config, "__doc__": doc})
 
 
 ReLU6 = _activation("ReLU6", F.relu6, "min(max(x, 0), 6).")
@@ -58,6 +61,9 @@ class CosineSimilarity(Module):
     def forward(self, x1, x2):
         return F.cosine_similarity(x1, x2, self.dim, self.eps)
 
+    def get_config(self):
+        return {"dim": self.dim, "eps": self.eps}
+
 
 class PairwiseDistance(Module):
     """‖x1 − x2 + eps‖_p along the last dim."""
@@ -68,6 +74,9 @@ class PairwiseDistance(Module):
 
     def forward(self, x1, x2):
         return F.pairwise_distance(x1, x2, self.p, self.eps, self.keepdim)
+
+    def get_config(self):
+        return {"p": self.p, "eps": self.eps, "keepdim": self.keepdim}
 
 
 class KLDivLoss(_Loss):
