@@ -11,6 +11,10 @@ from chainrule.io import registry
 pytest.importorskip("safetensors")
 nn = cr.nn
 
+def _encoder_layer():
+    return nn.TransformerEncoderLayer(8, 2, 16, norm_first=True)
+
+
 # one example per registered layer class: (constructor, input shape, input dtype)
 EXAMPLES = {
     "Linear": (lambda: nn.Linear(4, 3), (2, 4), "float32"),
@@ -76,6 +80,11 @@ EXAMPLES = {
     "CosineSimilarity": None,  # two inputs: saved inside the models that call them
     "PairwiseDistance": None,
     "PixelShuffle": (lambda: nn.PixelShuffle(2), (2, 8, 2, 3), "float32"),
+    "MultiheadAttention": None,  # three inputs and a pair out: saved inside the models that call it
+    "TransformerEncoderLayer": (lambda: nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), (2, 3, 8),
+                                "float32"),
+    "TransformerEncoder": (lambda: nn.TransformerEncoder(_encoder_layer(), 2, norm=nn.LayerNorm(8)),
+                           (3, 2, 8), "float32"),
 }
 
 

@@ -19,6 +19,8 @@ NN_LAYERS = (
     "Softsign", "Mish", "Tanhshrink", "CELU", "GLU", "Softmin", "Softshrink", "Hardshrink", "Threshold",
     # similarity and rearranging
     "CosineSimilarity", "PairwiseDistance", "PixelShuffle",
+    # attention
+    "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
     # containers (saved with their children's configs nested)
     "Sequential", "ModuleList",
     # convolution and pooling
