@@ -11,7 +11,9 @@ LAYERS = {f"keras.{name}": getattr(layers, name) for name in (
     "Conv2DTranspose", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalAveragePooling1D",
     "GlobalMaxPooling2D", "GlobalMaxPooling1D", "BatchNormalization", "Embedding", "SimpleRNN", "LSTM", "GRU",
     "Bidirectional", "MaxPooling1D", "AveragePooling1D", "LayerNormalization", "UpSampling2D",
-    "ZeroPadding2D", "ReLU", "LeakyReLU", "Softmax", "Rescaling",
+    "ZeroPadding2D", "ReLU", "LeakyReLU", "Softmax", "Rescaling", "MultiHeadAttention", "Normalization",
+    "RepeatVector", "Permute", "Identity", "Cropping2D", "UnitNormalization", "ELU", "PReLU", "GaussianNoise",
+    "SpatialDropout1D",
     "Lambda",  # known, so that saving one says why it cannot be (its function is code)
 )}
 LAYERS["keras.Sequential"] = models.Sequential

@@ -25,6 +25,20 @@ from chainrule.keras.layers.core import (
 from chainrule.keras.layers.core import concatenate_layers as concatenate
 from chainrule.keras.layers.functional import Input, InputLayer
 from chainrule.keras.layers.layer import Layer
+from chainrule.keras.layers.more import (
+    ELU,
+    Cropping2D,
+    GaussianNoise,
+    Identity,
+    MultiHeadAttention,
+    Normalization,
+    Permute,
+    PReLU,
+    RepeatVector,
+    SpatialDropout1D,
+    TimeDistributed,
+    UnitNormalization,
+)
 from chainrule.keras.layers.normalization import BatchNormalization, Embedding
 from chainrule.keras.layers.pooling import (
     AveragePooling1D,
@@ -58,4 +72,6 @@ __all__ = ["GRU", "LSTM", "Activation", "Add", "AveragePooling2D", "AvgPool2D", 
            "MaxPooling2D", "Reshape", "SimpleRNN", "Average", "Maximum", "Minimum", "Multiply", "Subtract",
            "add", "average", "concatenate", "maximum", "minimum", "multiply", "subtract", "AveragePooling1D",
            "AvgPool1D", "LayerNormalization", "LeakyReLU", "MaxPool1D", "MaxPooling1D", "ReLU", "Softmax",
-           "UpSampling2D", "ZeroPadding2D", "Lambda", "Rescaling"]
+           "UpSampling2D", "ZeroPadding2D", "Lambda", "Rescaling", "MultiHeadAttention", "Normalization",
+           "RepeatVector", "TimeDistributed", "Permute", "Identity", "Cropping2D", "UnitNormalization", "ELU",
+           "PReLU", "GaussianNoise", "SpatialDropout1D"]
