@@ -82,15 +82,17 @@ def test_batch_normalization_uses_kerass_momentum_epsilon_and_biased_variance():
     x = _images((8, 3), 4).astype("float32") * 3 + 1
     layer = layers.BatchNormalization()
     assert (layer.momentum, layer.epsilon) == (0.99, 0.001)
-    y = layer(x).numpy()  # a layer called directly is in training mode
+    # called on its own, a layer infers (Keras): the moving statistics, which do not move
+    numpy.testing.assert_allclose(layer(x).numpy(), x / numpy.sqrt(1 + 1e-3), rtol=1e-5)
+    y = layer(x, training=True).numpy()
     mean, var = x.mean(axis=0), x.var(axis=0)
     numpy.testing.assert_allclose(y, (x - mean) / numpy.sqrt(var + 1e-3), rtol=1e-4, atol=1e-5)
     gamma, beta, moving_mean, moving_variance = layer.get_weights()
     numpy.testing.assert_allclose(moving_mean, 0.01 * mean, rtol=1e-5)
     numpy.testing.assert_allclose(moving_variance, 0.99 + 0.01 * var, rtol=1e-5)
     layer.trainable = False  # Keras 3: a frozen BatchNormalization runs in inference mode
-    numpy.testing.assert_allclose(layer(x).numpy(), (x - moving_mean) / numpy.sqrt(moving_variance + 1e-3),
-                                  rtol=1e-5)
+    numpy.testing.assert_allclose(layer(x, training=True).numpy(),
+                                  (x - moving_mean) / numpy.sqrt(moving_variance + 1e-3), rtol=1e-5)
     numpy.testing.assert_array_equal(layer.get_weights()[2], moving_mean)
 
 

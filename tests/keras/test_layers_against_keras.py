@@ -112,3 +112,16 @@ def test_noise_and_spatial_dropout_act_only_in_training():
     dropped = ours.layers.SpatialDropout1D(0.5)(x, training=True).numpy()
     assert np.all(dropped.std(axis=1) == 0)  # a channel is dropped at every step or at none
     assert set(np.unique(dropped)) <= {0.0, 2.0}
+
+
+def test_a_layer_called_on_its_own_infers_as_in_keras():
+    """Keras runs a layer called outside fit (and without training=True) in inference mode."""
+    x = (RNG.standard_normal((4, 6)) * 3 + 2).astype(np.float32)
+    for make in (lambda k: k.layers.Dropout(0.5), lambda k: k.layers.BatchNormalization(),
+                 lambda k: k.layers.GaussianNoise(1.0)):
+        theirs, mine = make(keras), make(ours)
+        _agree(mine(x), theirs(x), type(mine).__name__)
+    mine = ours.layers.BatchNormalization()
+    theirs = keras.layers.BatchNormalization()
+    _agree(mine(x, training=True), theirs(x, training=True), "BatchNormalization, training=True")
+    _agree(mine(x), theirs(x), "BatchNormalization after one training call")

@@ -151,6 +151,8 @@ class KerasLayer(WeightsView):
         if functional.symbolic_in(args):
             return functional.call_symbolic(self, args, {**kwargs, **({} if training is None else
                                                                       {"training": training})})
+        if training is None and training_mode.enclosing() is None:
+            training = False  # Keras: a layer called on its own, outside fit or a training call, infers
         if training_mode.takes_training(self._keras_call_function()):  # a call(inputs, training=None)
             resolved = training if training is not None else training_mode.enclosing()
             kwargs["training"] = self.training if resolved is None else bool(resolved)
