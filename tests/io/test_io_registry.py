@@ -85,6 +85,9 @@ EXAMPLES = {
                                 "float32"),
     "TransformerEncoder": (lambda: nn.TransformerEncoder(_encoder_layer(), 2, norm=nn.LayerNorm(8)),
                            (3, 2, 8), "float32"),
+    "TransformerDecoderLayer": None,  # two inputs (the target and the encoder's memory)
+    "TransformerDecoder": None,
+    "Transformer": None,
 }
 
 

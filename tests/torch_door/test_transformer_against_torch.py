@@ -21,8 +21,8 @@ def _both(array, grad=True):
     return cr.tensor(array, requires_grad=grad), torch.tensor(array, requires_grad=grad)
 
 
-def _close(a, b, what):
-    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=2e-5, atol=2e-6, err_msg=what)
+def _close(a, b, what, rtol=2e-5, atol=2e-6):
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=rtol, atol=atol, err_msg=what)
 
 
 MASKS = {
@@ -117,3 +117,33 @@ def test_bad_sizes_are_named():
         cr.nn.MultiheadAttention(10, 3)
     with pytest.raises(ValueError, match="activation"):
         cr.nn.TransformerEncoderLayer(8, 2, activation="tanh")
+
+
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")  # torch's note on its own speed
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_encoder_decoder_transformer_matches_torch(batch_first, norm_first):
+    torch.manual_seed(3)
+    theirs = torch.nn.Transformer(E, H, 2, 2, 16, dropout=0.0, batch_first=batch_first, norm_first=norm_first)
+    ours = cr.nn.Transformer(E, H, 2, 2, 16, dropout=0.0, batch_first=batch_first, norm_first=norm_first)
+    assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
+    _load(ours, theirs)
+    shape = (lambda t: (N, t, E)) if batch_first else (lambda t: (t, N, E))
+    (src, tsrc), (tgt, ttgt) = (_both(RNG.standard_normal(shape(t)).astype(np.float32)) for t in (S, L))
+    causal = cr.nn.Transformer.generate_square_subsequent_mask(L)
+    tcausal = torch.nn.Transformer.generate_square_subsequent_mask(L)
+    _close(causal, tcausal, "square subsequent mask")
+    padding = np.array([[False] * S, [False, False, False, False, True]])
+    out = ours(src, tgt, tgt_mask=causal, src_key_padding_mask=cr.tensor(padding),
+               memory_key_padding_mask=cr.tensor(padding))
+    tout = theirs(tsrc, ttgt, tgt_mask=tcausal, src_key_padding_mask=torch.tensor(padding),
+                  memory_key_padding_mask=torch.tensor(padding))
+    _close(out, tout, "transformer output")
+    weights = RNG.standard_normal(out.shape).astype(np.float32)
+    (out * cr.tensor(weights)).sum().backward()
+    (tout * torch.tensor(weights)).sum().backward()
+    _close(src.grad, tsrc.grad, "source gradient")
+    _close(tgt.grad, ttgt.grad, "target gradient")
+    mine = dict(ours.named_parameters())
+    for name, parameter in theirs.named_parameters():  # float32 sums over two stacks of layers
+        _close(mine[name].grad, parameter.grad, f"d{name}", rtol=2e-4, atol=2e-5)

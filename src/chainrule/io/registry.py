@@ -20,7 +20,8 @@ NN_LAYERS = (
     # similarity and rearranging
     "CosineSimilarity", "PairwiseDistance", "PixelShuffle",
     # attention
-    "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
+    "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
+    "TransformerDecoder", "Transformer",
     # containers (saved with their children's configs nested)
     "Sequential", "ModuleList",
     # convolution and pooling

@@ -57,7 +57,14 @@ from chainrule.nn.layers.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNN
 from chainrule.nn.layers.resampling import AdaptiveAvgPool2d, Upsample
 from chainrule.nn.layers.reshape import Flatten, Identity, Reshape
 from chainrule.nn.layers.smooth_activations import ELU, GELU, SELU, Hardtanh, PReLU, SiLU
-from chainrule.nn.layers.transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
+from chainrule.nn.layers.transformer import (
+    MultiheadAttention,
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from chainrule.nn.losses import (
     BCELoss,
     BCEWithLogitsLoss,

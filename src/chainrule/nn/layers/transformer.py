@@ -1,5 +1,5 @@
-"""Multi-head attention and the transformer encoder, as ``torch.nn`` has them (weight names included,
-so a PyTorch ``state_dict`` loads).
+"""Multi-head attention and the transformer (encoder, decoder and both), as ``torch.nn`` has them
+(weight names included, so a PyTorch ``state_dict`` loads).
 
 Attention of queries Q over keys K and values V, per head h of size d = embed_dim / num_heads:
 
@@ -11,7 +11,8 @@ follow PyTorch's ``MultiheadAttention``: a boolean mask is True where attention 
 float mask is added to the scores; ``key_padding_mask`` (N, S) is True at padding.
 
 An encoder layer is self-attention then a feed-forward block, each with dropout, a residual
-connection and layer normalisation (after each, or before with ``norm_first=True``).
+connection and layer normalisation (after each, or before with ``norm_first=True``); a decoder layer
+puts attention to the encoder's output (``memory``) between the two.
 """
 
 import copy
@@ -22,7 +23,7 @@ import numpy
 from chainrule import ops
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import DEFAULT_FLOAT
-from chainrule.errors import ShapeError
+from chainrule.errors import ConfigError, ShapeError
 from chainrule.nn import init
 from chainrule.nn.layers.containers import ModuleList
 from chainrule.nn.layers.dropout import Dropout
@@ -194,3 +195,122 @@ class TransformerEncoder(Module):
     def get_config(self):
         norm = None if self.norm is None else self.norm.get_config()
         return {"encoder_layer": self.layers[0].get_config(), "num_layers": self.num_layers, "norm": norm}
+
+
+class TransformerDecoderLayer(Module):
+    """Self-attention over the target, attention to the encoder's ``memory``, and a feed-forward block,
+    each with dropout, a residual connection and LayerNorm (after each, or before with ``norm_first``)."""
+
+    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
+                 layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True):
+        super().__init__()
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias=bias, batch_first=batch_first)
+        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout, bias=bias, batch_first=batch_first)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
+        self.norm1, self.norm2, self.norm3 = (LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+                                              for _ in range(3))
+        self.dropout1, self.dropout2, self.dropout3 = Dropout(dropout), Dropout(dropout), Dropout(dropout)
+        self.activation = _activation(activation)
+        self.norm_first = norm_first
+        self._config = {"d_model": d_model, "nhead": nhead, "dim_feedforward": dim_feedforward,
+                        "dropout": dropout, "layer_norm_eps": layer_norm_eps, "batch_first": batch_first,
+                        "norm_first": norm_first, "bias": bias,
+                        "activation": activation if isinstance(activation, str) else "relu"}
+
+    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
+        x = tgt
+        blocks = (
+            (self.norm1, lambda h: self._attend(self.self_attn, self.dropout1, h, h, tgt_mask,
+                                                tgt_key_padding_mask, tgt_is_causal)),
+            (self.norm2, lambda h: self._attend(self.multihead_attn, self.dropout2, h, memory, memory_mask,
+                                                memory_key_padding_mask, memory_is_causal)),
+            (self.norm3, self._feed_forward),
+        )
+        for norm, block in blocks:
+            x = x + block(norm(x)) if self.norm_first else norm(x + block(x))
+        return x
+
+    @staticmethod
+    def _attend(attention, dropout, x, source, mask, padding, is_causal):
+        out, _ = attention(x, source, source, key_padding_mask=padding, need_weights=False, attn_mask=mask,
+                           is_causal=is_causal)
+        return dropout(out)
+
+    def _feed_forward(self, x):
+        return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+    def get_config(self):
+        return dict(self._config)
+
+
+class TransformerDecoder(Module):
+    """``num_layers`` copies of ``decoder_layer``, then ``norm`` if given."""
+
+    def __init__(self, decoder_layer, num_layers, norm=None):
+        super().__init__()
+        if isinstance(decoder_layer, dict):
+            decoder_layer = TransformerDecoderLayer(**decoder_layer)
+        if isinstance(norm, dict):
+            norm = LayerNorm(**norm)
+        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(num_layers)])
+        self.num_layers, self.norm = num_layers, norm
+
+    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
+        x = tgt
+        for layer in self.layers:
+            x = layer(x, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask,
+                      bool(tgt_is_causal), memory_is_causal)
+        return x if self.norm is None else self.norm(x)
+
+    def get_config(self):
+        norm = None if self.norm is None else self.norm.get_config()
+        return {"decoder_layer": self.layers[0].get_config(), "num_layers": self.num_layers, "norm": norm}
+
+
+class Transformer(Module):
+    """The encoder-decoder transformer of "Attention is all you need", as ``torch.nn.Transformer``:
+    ``model(src, tgt)``, with a final LayerNorm after the encoder and after the decoder."""
+
+    def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6,
+                 dim_feedforward=2048, dropout=0.1, activation="relu", custom_encoder=None,
+                 custom_decoder=None, layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True):
+        super().__init__()
+        options = {"dim_feedforward": dim_feedforward, "dropout": dropout, "activation": activation,
+                   "layer_norm_eps": layer_norm_eps, "batch_first": batch_first, "norm_first": norm_first,
+                   "bias": bias}
+        self.encoder = custom_encoder or TransformerEncoder(
+            TransformerEncoderLayer(d_model, nhead, **options), num_encoder_layers,
+            LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+        self.decoder = custom_decoder or TransformerDecoder(
+            TransformerDecoderLayer(d_model, nhead, **options), num_decoder_layers,
+            LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+        custom = custom_encoder is not None or custom_decoder is not None
+        self._config = None if custom else {
+            "d_model": d_model, "nhead": nhead, "num_encoder_layers": num_encoder_layers,
+            "num_decoder_layers": num_decoder_layers, **options,
+            "activation": activation if isinstance(activation, str) else "relu"}
+
+    def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None, src_key_padding_mask=None,
+                tgt_key_padding_mask=None, memory_key_padding_mask=None, src_is_causal=None,
+                tgt_is_causal=None, memory_is_causal=False):
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
+                              is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask,
+                            tgt_is_causal, memory_is_causal)
+
+    def get_config(self):
+        if self._config is None:
+            raise ConfigError("Transformer: a custom encoder or decoder is code a model file does not hold; "
+                              "save its state_dict instead")
+        return dict(self._config)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz, device=None, dtype=None):
+        """The causal mask of a length-``sz`` sequence: 0 on and below the diagonal, −inf above it."""
+        mask = numpy.triu(numpy.full((sz, sz), -numpy.inf, dtype=dtype or DEFAULT_FLOAT), 1)
+        return Tensor(mask)
