@@ -85,6 +85,18 @@ EXAMPLES = {
                                 "float32"),
     "TransformerEncoder": (lambda: nn.TransformerEncoder(_encoder_layer(), 2, norm=nn.LayerNorm(8)),
                            (3, 2, 8), "float32"),
+    "Unflatten": (lambda: nn.Unflatten(1, (2, 3)), (2, 6), "float32"),
+    "ZeroPad2d": (lambda: nn.ZeroPad2d((1, 0, 2, 1)), (2, 1, 3, 3), "float32"),
+    "ConstantPad1d": (lambda: nn.ConstantPad1d(2, 0.5), (2, 3), "float32"),
+    "ConstantPad2d": (lambda: nn.ConstantPad2d(1, -1.0), (2, 1, 3, 3), "float32"),
+    "AdaptiveMaxPool2d": (lambda: nn.AdaptiveMaxPool2d((2, 3)), (2, 2, 5, 5), "float32"),
+    "AdaptiveAvgPool1d": (lambda: nn.AdaptiveAvgPool1d(3), (2, 2, 7), "float32"),
+    "InstanceNorm1d": (lambda: nn.InstanceNorm1d(2), (3, 2, 5), "float32"),
+    "InstanceNorm2d": (lambda: nn.InstanceNorm2d(2, affine=True), (3, 2, 4, 4), "float32"),
+    "Dropout1d": (lambda: nn.Dropout1d(0.3), (2, 3, 4), "float32"),
+    "Softmax2d": (lambda: nn.Softmax2d(), (2, 3, 2, 2), "float32"),
+    "ParameterList": None,  # no forward: saved inside the modules that hold them
+    "ParameterDict": None,
     "TransformerDecoderLayer": None,  # two inputs (the target and the encoder's memory)
     "TransformerDecoder": None,
     "Transformer": None,

@@ -19,6 +19,9 @@ NN_LAYERS = (
     "Softsign", "Mish", "Tanhshrink", "CELU", "GLU", "Softmin", "Softshrink", "Hardshrink", "Threshold",
     # similarity and rearranging
     "CosineSimilarity", "PairwiseDistance", "PixelShuffle",
+    # more reshaping, padding, pooling and normalisation
+    "Unflatten", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "AdaptiveMaxPool2d", "AdaptiveAvgPool1d",
+    "InstanceNorm1d", "InstanceNorm2d", "Dropout1d", "Softmax2d", "ParameterList", "ParameterDict",
     # attention
     "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
     "TransformerDecoder", "Transformer",

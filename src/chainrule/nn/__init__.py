@@ -17,6 +17,20 @@ from chainrule.nn.layers.conv import Conv1d, Conv2d
 from chainrule.nn.layers.conv_transpose import ConvTranspose2d
 from chainrule.nn.layers.dropout import Dropout, Dropout2d
 from chainrule.nn.layers.embedding import Embedding
+from chainrule.nn.layers.extra import (
+    AdaptiveAvgPool1d,
+    AdaptiveMaxPool2d,
+    ConstantPad1d,
+    ConstantPad2d,
+    Dropout1d,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    ParameterDict,
+    ParameterList,
+    Softmax2d,
+    Unflatten,
+    ZeroPad2d,
+)
 from chainrule.nn.layers.group_norm import GroupNorm
 from chainrule.nn.layers.linear import Dense, Linear
 from chainrule.nn.layers.more import (

@@ -1,4 +1,4 @@
-"""``torch.nn.utils``: gradient clipping and parameters as one flat vector."""
+"""``torch.nn.utils``: gradient clipping and parameters as one flat vector; ``rnn.pad_sequence``."""
 
 import math
 
@@ -53,3 +53,6 @@ def vector_to_parameters(vector, parameters):
         p._data[...] = move_array(piece, backend.array_module(p._data)).astype(p.dtype, copy=False)
         mark_changed(p)
         offset += p.numel()
+
+
+from chainrule.nn.utils import rnn  # noqa: E402, F401 - torch.nn.utils.rnn
