@@ -270,6 +270,12 @@ class _RNNBase(Module):
         h_n, c_n: (num_layers·D, N, H), the final state of each layer and direction (D = 2 if
         bidirectional), so h_n[-1] of a bidirectional layer is the backward direction's state at t = 0.
         """
+        from chainrule.nn.utils.rnn import PackedSequence
+
+        if isinstance(input, PackedSequence):  # each sequence stops at its own end
+            from chainrule.nn.layers.recurrent_packed import forward_packed
+
+            return forward_packed(self, input, hx)
         x = _tensor(input)
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             raise ShapeError(f"{type(self).__name__} '{self.name}': expects input "
