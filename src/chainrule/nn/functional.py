@@ -3,32 +3,14 @@
 A hub of re-exports; the code of each function lives beside its layer or op.
 """
 
-from chainrule.nn.functional_more import (
-    celu,
+from chainrule.nn.embedding_losses import (
     cosine_embedding_loss,
-    cosine_similarity,
     gaussian_nll_loss,
-    glu,
-    hardshrink,
-    hardsigmoid,
-    hardswish,
     hinge_embedding_loss,
     kl_div,
-    logsigmoid,
     margin_ranking_loss,
-    mish,
-    normalize,
-    pairwise_distance,
-    pixel_shuffle,
     poisson_nll_loss,
-    relu6,
-    scaled_dot_product_attention,
     soft_margin_loss,
-    softmin,
-    softshrink,
-    softsign,
-    tanhshrink,
-    threshold,
     triplet_margin_loss,
 )
 from chainrule.nn.layers.activation import (
@@ -55,8 +37,25 @@ from chainrule.nn.layers.pooling import (
     max_pool2d,
 )
 from chainrule.nn.layers.recurrent import gru_cell, lstm_cell, rnn_cell
-from chainrule.nn.layers.resampling import adaptive_avg_pool2d, interpolate
+from chainrule.nn.layers.resampling import adaptive_avg_pool2d, interpolate, pixel_shuffle
+from chainrule.nn.layers.similarity import cosine_similarity, normalize, pairwise_distance
+from chainrule.nn.layers.small_activations import (
+    celu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    logsigmoid,
+    mish,
+    relu6,
+    softmin,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+)
 from chainrule.nn.layers.smooth_activations import elu, gelu, hardtanh, prelu, selu, silu
+from chainrule.nn.layers.transformer import scaled_dot_product_attention
 from chainrule.nn.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,

@@ -1,5 +1,6 @@
 """``keras.layers``: Keras 3's layers (channels-last), each a thin class over a chainrule.nn engine."""
 
+from chainrule.keras.layers.attention import MultiHeadAttention
 from chainrule.keras.layers.conv import Conv1D, Conv2D
 from chainrule.keras.layers.conv_transpose import Conv2DTranspose
 from chainrule.keras.layers.core import (
@@ -25,21 +26,12 @@ from chainrule.keras.layers.core import (
 from chainrule.keras.layers.core import concatenate_layers as concatenate
 from chainrule.keras.layers.functional import Input, InputLayer
 from chainrule.keras.layers.layer import Layer
-from chainrule.keras.layers.more import (
-    ELU,
-    Cropping2D,
-    GaussianNoise,
-    Identity,
-    MultiHeadAttention,
+from chainrule.keras.layers.normalization import (
+    BatchNormalization,
+    Embedding,
     Normalization,
-    Permute,
-    PReLU,
-    RepeatVector,
-    SpatialDropout1D,
-    TimeDistributed,
     UnitNormalization,
 )
-from chainrule.keras.layers.normalization import BatchNormalization, Embedding
 from chainrule.keras.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -51,13 +43,21 @@ from chainrule.keras.layers.pooling import (
     MaxPooling2D,
 )
 from chainrule.keras.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN
+from chainrule.keras.layers.regularization import GaussianNoise, SpatialDropout1D
 from chainrule.keras.layers.shaping import (
+    ELU,
+    Cropping2D,
+    Identity,
     Lambda,
     LayerNormalization,
     LeakyReLU,
+    Permute,
+    PReLU,
     ReLU,
+    RepeatVector,
     Rescaling,
     Softmax,
+    TimeDistributed,
     UpSampling2D,
     ZeroPadding2D,
 )

@@ -11,9 +11,12 @@ import re
 import numpy
 
 from chainrule.autograd.tensor import Tensor, mark_changed
+from chainrule.backend import DEFAULT_FLOAT
 from chainrule.errors import ChainruleError, ConfigError, ShapeError
 from chainrule.keras import regularizers
 from chainrule.nn.layers import linear
+from chainrule.nn.module import Module
+from chainrule.nn.parameter import Parameter
 
 # Keras keywords accepted and without effect here, and those accepted only at their default
 _NO_EFFECT = {"batch_size", "batch_input_shape", "autocast", "input_dim", "input_shape", "seed",
@@ -230,3 +233,25 @@ def set_weights(module, weights):
     for (tensor, _, _), array in zip(entries, converted, strict=True):
         tensor._data[...] = array
         mark_changed(tensor)
+
+
+def new_weight(shape, initializer, trainable=True):
+    """A weight of ``shape`` in the default float, filled by a Keras initializer."""
+    from chainrule.keras import initializers
+
+    weight = Parameter(numpy.empty(tuple(shape), dtype=DEFAULT_FLOAT), requires_grad=trainable)
+    initializers.get(initializer)(weight)
+    return weight
+
+
+class SimpleLayer(KerasLayer, Module):
+    """A Keras layer of the engine's Module with only settings (``settings()``) to save: its name and
+    keywords checked as Keras checks them."""
+
+    def __init__(self, name=None, **kwargs):
+        check_keywords(type(self).__name__, kwargs)
+        Module.__init__(self)
+        self.name = keras_name(self, name)
+
+    def get_config(self):
+        return {"name": self.name, **self.settings()}

@@ -1,13 +1,15 @@
-"""Keras's BatchNormalization (over the last axis, momentum 0.99, ε 1e-3) and Embedding."""
+"""Keras's BatchNormalization (over the last axis, momentum 0.99, ε 1e-3), Embedding, Normalization
+(the data's statistics, from ``adapt``) and UnitNormalization."""
 
 import numpy
 
+from chainrule import ops
 from chainrule.autograd.mode import no_grad
 from chainrule.autograd.tensor import Tensor, mark_changed
 from chainrule.backend import DEFAULT_FLOAT
-from chainrule.errors import ConfigError
+from chainrule.errors import ConfigError, ShapeError
 from chainrule.keras import initializers
-from chainrule.keras.layers.base import KerasLayer, check_keywords, keras_name, same
+from chainrule.keras.layers.base import KerasLayer, SimpleLayer, check_keywords, keras_name, same
 from chainrule.nn.layers.embedding import Embedding as _Embedding
 from chainrule.nn.layers.linear import float_input
 from chainrule.nn.module import Module
@@ -129,3 +131,63 @@ class Embedding(KerasLayer, _Embedding):
         if regularizer is not None:
             config["embeddings_regularizer"] = regularizer
         return config
+
+
+class Normalization(SimpleLayer):
+    """``Normalization(axis=-1, mean=None, variance=None, invert=False)``: (x − mean) / √variance per
+    feature of the last axis, the statistics given or learnt from data by ``adapt(data)``."""
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert=False, name=None, **kwargs):
+        super().__init__(name, **kwargs)
+        if axis not in (-1, [-1], (-1,)):
+            raise ConfigError(f"Normalization: chainrule.keras normalises along the last axis, got "
+                              f"axis={axis}")
+        if (mean is None) != (variance is None):
+            raise ConfigError("Normalization: give both mean and variance, or neither (then adapt to data)")
+        self.invert = bool(invert)
+        self.mean = self.variance = None
+        if mean is not None:
+            self._set(numpy.asarray(mean, dtype=DEFAULT_FLOAT), numpy.asarray(variance, dtype=DEFAULT_FLOAT))
+
+    def _set(self, mean, variance):
+        self.mean = Parameter(numpy.atleast_1d(mean).astype(DEFAULT_FLOAT), requires_grad=False)
+        self.variance = Parameter(numpy.atleast_1d(variance).astype(DEFAULT_FLOAT), requires_grad=False)
+        self.count = Parameter(numpy.zeros((), dtype=numpy.int32), requires_grad=False)
+
+    def adapt(self, data, batch_size=None, steps=None):
+        """Learn each feature's mean and variance (over the population) from ``data``."""
+        values = numpy.asarray(data.numpy() if isinstance(data, Tensor) else data, dtype=numpy.float64)
+        if values.ndim < 1:
+            raise ShapeError("Normalization.adapt: expects samples of features, got a number")
+        flat = values.reshape(-1, values.shape[-1]) if values.ndim > 1 else values.reshape(-1, 1)
+        self._set(flat.mean(axis=0), flat.var(axis=0))
+
+    def forward(self, x):
+        if self.mean is None:
+            raise ConfigError(f"Normalization '{self.name}': call adapt(data) first, or give mean and "
+                              "variance")
+        x = float_input(self, x)
+        scale = ops.maximum(ops.sqrt(self.variance), 1e-7)  # Keras's epsilon
+        return x * scale + self.mean if self.invert else (x - self.mean) / scale
+
+    def weight_layout(self):
+        return [] if self.mean is None else [(t, same, same) for t in (self.mean, self.variance, self.count)]
+
+    def settings(self):
+        stats = {} if self.mean is None else {"mean": self.mean.numpy().tolist(),
+                                              "variance": self.variance.numpy().tolist()}
+        return {"axis": -1, "invert": self.invert, **stats}
+
+class UnitNormalization(SimpleLayer):
+    """``UnitNormalization(axis=-1)``: each vector along ``axis`` scaled to length 1."""
+
+    def __init__(self, axis=-1, name=None, **kwargs):
+        super().__init__(name, **kwargs)
+        self.axis = axis
+
+    def forward(self, x):
+        x = float_input(self, x)
+        return x / ops.sqrt(ops.maximum(ops.sum(x * x, self.axis, keepdims=True), 1e-12))
+
+    def settings(self):
+        return {"axis": self.axis}

@@ -1,5 +1,5 @@
 """Containers of layers: Sequential (PyTorch's ``Sequential(*layers)`` and Keras's ``Sequential([...])``),
-ModuleList and ModuleDict.
+ModuleList and ModuleDict; and of parameters: ParameterList and ParameterDict.
 
 Children are registered under their position, "0", "1", ..., so a Sequential's state_dict keys are
 "0.weight", "0.bias", "2.weight", ... exactly as in PyTorch.
@@ -9,6 +9,7 @@ from collections import OrderedDict
 
 from chainrule.nn.layers.linear import layer_name
 from chainrule.nn.module import Module
+from chainrule.nn.parameter import Parameter
 
 
 def _check_module(owner, value):
@@ -177,3 +178,65 @@ class ModuleDict(Module):
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict has no forward(): look its layers up in your own forward()")
+
+
+class ParameterList(Module):
+    """A list of Parameters registered with the owning module (names "0", "1", …)."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        for value in values or ():
+            self.append(value)
+
+    def append(self, value):
+        self.register_parameter(str(len(self._parameters)), _as_parameter(value))
+        return self
+
+    def extend(self, values):
+        for value in values:
+            self.append(value)
+        return self
+
+    def __getitem__(self, index):
+        return list(self._parameters.values())[index]
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+class ParameterDict(Module):
+    """A dict of Parameters by name, registered with the owning module."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        for key, value in (parameters.items() if hasattr(parameters, "items") else parameters or ()):
+            self[key] = value
+
+    def __setitem__(self, key, value):
+        self.register_parameter(str(key), _as_parameter(value))
+
+    def __getitem__(self, key):
+        return self._parameters[key]
+
+    def __contains__(self, key):
+        return key in self._parameters
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+def _as_parameter(value):
+    return value if isinstance(value, Parameter) else Parameter(value)

@@ -14,8 +14,10 @@ import numpy
 from chainrule import arguments, random
 from chainrule.autograd.op import Op
 from chainrule.backend import array_module
+from chainrule.errors import ShapeError
 from chainrule.nn.layers.linear import layer_name
 from chainrule.nn.module import Module
+from chainrule.ops.shape import expand_dims, squeeze
 
 BIT_LEVELS = 1 << 16  # the draws are 16-bit integers
 
@@ -105,3 +107,12 @@ class Dropout2d(Dropout):
 
     def forward(self, x):
         return dropout2d(x, self.p, self.training, self.inplace)
+
+
+class Dropout1d(Dropout2d):
+    """Whole channels of (N, C, L) dropped while training, as ``Dropout2d`` does for images."""
+
+    def forward(self, x):
+        if x.ndim != 3:
+            raise ShapeError(f"Dropout1d: expects (N, C, L), got shape {tuple(x.shape)}")
+        return squeeze(super().forward(expand_dims(x, -1)), -1)

@@ -1,4 +1,5 @@
-"""Normalisation layers: ``BatchNorm1d``, ``BatchNorm2d`` and ``LayerNorm``, PyTorch's semantics and names.
+"""Normalisation layers: ``BatchNorm1d``, ``BatchNorm2d``, ``LayerNorm`` and ``InstanceNorm1d/2d``,
+PyTorch's semantics and names.
 
 Both standardise, then scale and shift:
 
@@ -22,7 +23,7 @@ operations); the rest is composed of primitives; gradients of any order come fro
 
 import numpy
 
-from chainrule import arguments
+from chainrule import arguments, ops
 from chainrule.autograd.mode import no_grad
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import DEFAULT_FLOAT, array_module
@@ -288,3 +289,41 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class InstanceNorm2d(Module):
+    """Each sample's each channel normalised over its own positions (no running statistics, no affine
+    weights unless ``affine=True``), as ``torch.nn.InstanceNorm2d``'s defaults."""
+
+    spatial = 2
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False):
+        super().__init__()
+        if track_running_stats:
+            raise NotImplementedError(f"{type(self).__name__}: track_running_stats=True is not supported "
+                                      "here")
+        self.num_features, self.eps, self.affine = num_features, eps, affine
+        if affine:
+            self.weight = Parameter(numpy.ones(num_features, dtype=DEFAULT_FLOAT))
+            self.bias = Parameter(numpy.zeros(num_features, dtype=DEFAULT_FLOAT))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        n, c = x.shape[:2]
+        if c != self.num_features:
+            raise ShapeError(f"{type(self).__name__}: expects {self.num_features} channels, got shape "
+                             f"{tuple(x.shape)}")
+        flat = ops.reshape(x, (n, c, -1))
+        y = ops.reshape(layer_norm(flat, (flat.shape[-1],), None, None, self.eps), x.shape)
+        if self.affine:
+            shape = (1, c) + (1,) * self.spatial
+            y = y * ops.reshape(self.weight, shape) + ops.reshape(self.bias, shape)
+        return y
+
+    def get_config(self):
+        return {"num_features": self.num_features, "eps": self.eps, "affine": self.affine}
+
+class InstanceNorm1d(InstanceNorm2d):
+    spatial = 1

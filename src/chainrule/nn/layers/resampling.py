@@ -1,11 +1,13 @@
-"""Changing an image's size: ``AdaptiveAvgPool2d`` (to a given output size) and ``Upsample`` (nearest).
+"""Changing an image's size: ``AdaptiveAvgPool2d``/``AdaptiveMaxPool2d`` and ``AdaptiveAvgPool1d`` (to
+a given output size), ``Upsample`` (nearest) and ``PixelShuffle`` (channels into space).
 
-Both are compositions of differentiable ops (slices, means, one gather), with PyTorch's rules for
-which input pixels each output pixel reads.
+All are compositions of differentiable ops (slices, means, maxima, one gather, reshapes), with
+PyTorch's rules for which input pixels each output pixel reads.
 """
 
 import numpy
 
+from chainrule import ops
 from chainrule.backend import array_module
 from chainrule.errors import ShapeError
 from chainrule.gpu import move_array
@@ -101,3 +103,63 @@ class Upsample(Module):
             f"size={self.size}, mode={self.mode!r}"
 
 
+def pixel_shuffle(input, upscale_factor):  # noqa: A002
+    """(N, C·r², H, W) → (N, C, H·r, W·r): each group of r² channels becomes an r x r block."""
+    x = input
+    r = upscale_factor
+    if x.ndim != 4 or x.shape[1] % (r * r):
+        raise ShapeError(f"pixel_shuffle: expects (N, C·{r * r}, H, W), got shape {tuple(x.shape)}")
+    n, c, h, w = x.shape
+    out = ops.reshape(x, (n, c // (r * r), r, r, h, w))
+    out = ops.transpose(out, (0, 1, 4, 2, 5, 3))
+    return ops.reshape(out, (n, c // (r * r), h * r, w * r))
+
+
+class PixelShuffle(Module):
+    """(N, C·r², H, W) → (N, C, H·r, W·r), r = ``upscale_factor``."""
+
+    def __init__(self, upscale_factor):
+        super().__init__()
+        self.upscale_factor = int(upscale_factor)
+
+    def forward(self, x):
+        return pixel_shuffle(x, self.upscale_factor)
+
+    def get_config(self):
+        return {"upscale_factor": self.upscale_factor}
+
+
+class AdaptiveMaxPool2d(Module):
+    """The maximum over PyTorch's adaptive windows (output i reads rows ⌊i·H/h⌋ to ⌈(i+1)·H/h⌉)."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        height, width = x.shape[-2:]
+        out_h, out_w = (size if o is None else o
+                        for o, size in zip(_pair(self.output_size, "AdaptiveMaxPool2d"), (height, width)))
+        rows = []
+        for i in range(out_h):
+            top, bottom = (i * height) // out_h, -(-((i + 1) * height) // out_h)
+            row = [ops.max(x[..., top:bottom, (j * width) // out_w:-(-((j + 1) * width) // out_w)], (-2, -1))
+                   for j in range(out_w)]
+            rows.append(ops.stack(row, -1))
+        return ops.stack(rows, -2)
+
+    def get_config(self):
+        return {"output_size": self.output_size}
+
+class AdaptiveAvgPool1d(Module):
+    """``AdaptiveAvgPool2d`` over the last dim of (N, C, L)."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = int(output_size)
+
+    def forward(self, x):
+        return ops.squeeze(adaptive_avg_pool2d(ops.expand_dims(x, -2), (1, self.output_size)), -2)
+
+    def get_config(self):
+        return {"output_size": self.output_size}

@@ -1,4 +1,5 @@
-"""Layers that only change the shape: Flatten, Reshape (per sample, Keras-style) and Identity."""
+"""Layers that only change the shape: Flatten, Unflatten, Reshape (per sample, Keras-style) and
+Identity."""
 
 from chainrule.errors import ShapeError
 from chainrule.nn.layers.linear import layer_name
@@ -75,3 +76,18 @@ class Identity(_ShapeLayer):
 
     def get_config(self):
         return {"name": self.name}
+
+
+class Unflatten(Module):
+    """Dim ``dim`` split into ``unflattened_size``: (N, 784) → (N, 1, 28, 28) with
+    ``Unflatten(1, (1, 28, 28))``."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x):
+        return x.unflatten(self.dim, self.unflattened_size)
+
+    def get_config(self):
+        return {"dim": self.dim, "unflattened_size": list(self.unflattened_size)}

@@ -171,6 +171,14 @@ class TransformerEncoderLayer(Module):
         return dict(self._config)
 
 
+def _stacked(layer, layer_class, num_layers, norm):
+    """``num_layers`` copies of ``layer`` and the final ``norm``, each built from its config when a
+    model file gives a dict."""
+    layer = layer_class(**layer) if isinstance(layer, dict) else layer
+    norm = LayerNorm(**norm) if isinstance(norm, dict) else norm
+    return ModuleList([copy.deepcopy(layer) for _ in range(num_layers)]), norm
+
+
 class TransformerEncoder(Module):
     """``num_layers`` copies of ``encoder_layer`` (each with weights of its own), then ``norm`` if given.
 
@@ -179,12 +187,8 @@ class TransformerEncoder(Module):
 
     def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True, mask_check=True):
         super().__init__()
-        if isinstance(encoder_layer, dict):
-            encoder_layer = TransformerEncoderLayer(**encoder_layer)
-        if isinstance(norm, dict):
-            norm = LayerNorm(**norm)
-        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
-        self.num_layers, self.norm = num_layers, norm
+        self.layers, self.norm = _stacked(encoder_layer, TransformerEncoderLayer, num_layers, norm)
+        self.num_layers = num_layers
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         x = src
@@ -251,12 +255,8 @@ class TransformerDecoder(Module):
 
     def __init__(self, decoder_layer, num_layers, norm=None):
         super().__init__()
-        if isinstance(decoder_layer, dict):
-            decoder_layer = TransformerDecoderLayer(**decoder_layer)
-        if isinstance(norm, dict):
-            norm = LayerNorm(**norm)
-        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(num_layers)])
-        self.num_layers, self.norm = num_layers, norm
+        self.layers, self.norm = _stacked(decoder_layer, TransformerDecoderLayer, num_layers, norm)
+        self.num_layers = num_layers
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
@@ -314,3 +314,28 @@ class Transformer(Module):
         """The causal mask of a length-``sz`` sequence: 0 on and below the diagonal, −inf above it."""
         mask = numpy.triu(numpy.full((sz, sz), -numpy.inf, dtype=dtype or DEFAULT_FLOAT), 1)
         return Tensor(mask)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
+                                 scale=None):
+    """softmax(Q Kᵀ · scale + mask) V, scale 1/√d by default; a boolean mask keeps where True,
+    a float mask is added; ``is_causal`` keeps each position's past and itself."""
+    q, k = (t if isinstance(t, Tensor) else Tensor(t) for t in (query, key))
+    scores = q @ ops.swapaxes(k, -1, -2) * (1.0 / math.sqrt(q.shape[-1]) if scale is None else scale)
+    xp = q.xp
+    if is_causal:
+        if attn_mask is not None:
+            raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
+        attn_mask = Tensor(xp.tril(xp.ones(scores.shape[-2:], dtype=bool)))
+    if attn_mask is not None:
+        mask = attn_mask._data if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask)
+        if mask.dtype == bool:
+            scores = ops.where(mask, scores, xp.asarray(-xp.inf, dtype=scores.dtype))
+        else:
+            scores = scores + attn_mask
+    weights = ops.softmax(scores, -1)
+    if dropout_p > 0:
+        from chainrule.nn.layers.dropout import dropout
+
+        weights = dropout(weights, dropout_p, training=True)
+    return weights @ value
