@@ -34,22 +34,26 @@ def axis_of(dim, axis):
     return axis
 
 
-def _as_tensor(x):
+def tensor_of(x):
+    """An argument as a Tensor: a Tensor as it is, anything else (an array, a list, a number) wrapped.
+
+    The door functions here and in :mod:`chainrule.maths`, :mod:`chainrule.shape_functions`,
+    :mod:`chainrule.linalg` and the ``nn`` layers take PyTorch's arguments through it."""
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):  # noqa: A001, A002
-    x = _as_tensor(input) if dtype is None else _as_tensor(input).astype(dtype)
+    x = tensor_of(input) if dtype is None else tensor_of(input).astype(dtype)
     return ops.sum(x, axis=axis_of(dim, axis), keepdims=keepdim or keepdims)
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):  # noqa: A002
-    x = _as_tensor(input) if dtype is None else _as_tensor(input).astype(dtype)
+    x = tensor_of(input) if dtype is None else tensor_of(input).astype(dtype)
     return ops.mean(x, axis=axis_of(dim, axis), keepdims=keepdim or keepdims)
 
 
 def prod(input, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A002
-    return ops.prod(_as_tensor(input), axis=axis_of(dim, axis), keepdims=keepdim or keepdims)
+    return ops.prod(tensor_of(input), axis=axis_of(dim, axis), keepdims=keepdim or keepdims)
 
 
 def _correction(unbiased, correction, ddof, numpy_call):
@@ -66,18 +70,18 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=
         keepdims=False):
     """The variance; unbiased (correction 1) by default as in PyTorch, biased when called NumPy's way."""
     ddof = _correction(unbiased, correction, ddof, axis is not None)
-    return ops.var(_as_tensor(input), axis=axis_of(dim, axis), ddof=ddof, keepdims=keepdim or keepdims)
+    return ops.var(tensor_of(input), axis=axis_of(dim, axis), ddof=ddof, keepdims=keepdim or keepdims)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, ddof=None,  # noqa: A002
         keepdims=False):
     """The standard deviation; see :func:`var` for the correction."""
     ddof = _correction(unbiased, correction, ddof, axis is not None)
-    return ops.std(_as_tensor(input), axis=axis_of(dim, axis), ddof=ddof, keepdims=keepdim or keepdims)
+    return ops.std(tensor_of(input), axis=axis_of(dim, axis), ddof=ddof, keepdims=keepdim or keepdims)
 
 
 def _extreme(input, dim, keepdim, axis, keepdims, reduce, elementwise, arg, result):  # noqa: A002
-    x = _as_tensor(input)
+    x = tensor_of(input)
     if isinstance(dim, Tensor):  # torch.max(a, b): the elementwise maximum
         return elementwise(x, dim)
     if dim is None:  # the whole tensor, or NumPy's axis= (values only)
@@ -98,16 +102,16 @@ def min(input, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: 
 
 
 def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A002
-    return ops.argmax(_as_tensor(input), axis=axis_of(dim, axis), keepdims=keepdim or keepdims)
+    return ops.argmax(tensor_of(input), axis=axis_of(dim, axis), keepdims=keepdim or keepdims)
 
 
 def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A002
-    return ops.argmin(_as_tensor(input), axis=axis_of(dim, axis), keepdims=keepdim or keepdims)
+    return ops.argmin(tensor_of(input), axis=axis_of(dim, axis), keepdims=keepdim or keepdims)
 
 
 def gather(input, dim, index):  # noqa: A002
     """``out[i][j] = input[index[i][j]][j]`` along ``dim`` (PyTorch's gather); differentiable."""
-    x = _as_tensor(input)
+    x = tensor_of(input)
     index = move_array(index._data if isinstance(index, Tensor) else index, x.xp)
     return ops.getitem(x, along(x.xp, index, dim % x.ndim))
 
@@ -130,7 +134,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):  # noqa: A
     if reduce is not None:
         raise ValueError(f"scatter: reduce={reduce!r} is not supported; write the values (no reduce=), or "
                          "add them with x.index_put_/cr.Tensor arithmetic")
-    x = _as_tensor(input)
+    x = tensor_of(input)
     xp = x.xp
     index = move_array(index._data if isinstance(index, Tensor) else backend.asarray(index), xp)
     if index.dtype.kind not in "iu":
@@ -154,7 +158,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):  # noqa: A
             raise TypeError("scatter: give the values, as src (a tensor) or value (a number)")
         values = Tensor._from_op(xp.full(index.shape, value, dtype=x.dtype))
     else:
-        src = _as_tensor(src)
+        src = tensor_of(src)
         if src.ndim != index.ndim or any(i > n for i, n in zip(index.shape, src.shape)):
             raise ShapeError(f"scatter: src of shape {src.shape} does not cover the index's {index.shape}")
         values = ops.getitem(src, tuple(slice(0, n) for n in index.shape))
@@ -163,7 +167,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):  # noqa: A
 
 def sort(input, dim=-1, descending=False):  # noqa: A002
     """``(values, indices)`` sorted along ``dim``; the values carry the gradient."""
-    x = _as_tensor(input)
+    x = tensor_of(input)
     key = x._data
     if descending:  # a stable sort of the negated values keeps ties in their order, as PyTorch's
         key = -(key.astype(numpy.int64) if key.dtype.kind in "bu" else key)
@@ -173,7 +177,7 @@ def sort(input, dim=-1, descending=False):  # noqa: A002
 
 def transpose(input, dim0=None, dim1=None, *, axes=None):  # noqa: A002
     """PyTorch's ``transpose(x, dim0, dim1)`` swaps two dims; one sequence is NumPy's permutation."""
-    x = _as_tensor(input)
+    x = tensor_of(input)
     if dim1 is not None:
         return ops.swapaxes(x, dim0, dim1)
     if axes is None and isinstance(dim0, int):
@@ -183,18 +187,18 @@ def transpose(input, dim0=None, dim1=None, *, axes=None):  # noqa: A002
 
 def permute(input, *dims):  # noqa: A002
     dims = dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims
-    return ops.transpose(_as_tensor(input), tuple(dims))
+    return ops.transpose(tensor_of(input), tuple(dims))
 
 
 def cat(tensors, dim=None, *, axis=None, out=None):
-    return into_out(ops.concatenate([_as_tensor(t) for t in tensors], axis_of(dim, axis) or 0), out, "cat")
+    return into_out(ops.concatenate([tensor_of(t) for t in tensors], axis_of(dim, axis) or 0), out, "cat")
 
 
 concat = cat
 
 
 def stack(tensors, dim=None, *, axis=None, out=None):
-    return into_out(ops.stack([_as_tensor(t) for t in tensors], axis_of(dim, axis) or 0), out, "stack")
+    return into_out(ops.stack([tensor_of(t) for t in tensors], axis_of(dim, axis) or 0), out, "stack")
 
 
 def split(tensor, split_size_or_sections=None, dim=0, *, indices_or_sections=None, axis=None):
@@ -203,7 +207,7 @@ def split(tensor, split_size_or_sections=None, dim=0, *, indices_or_sections=Non
     ``indices_or_sections=`` (NumPy's keyword) keeps NumPy's meaning: a number of equal sections, or
     the indices to cut at.
     """
-    x = _as_tensor(tensor)
+    x = tensor_of(tensor)
     if indices_or_sections is not None:
         return ops.split(x, indices_or_sections, axis=axis_of(None, axis) if axis is not None else dim)
     dim = axis_of(dim if axis is None else None, axis) % x.ndim
@@ -225,7 +229,7 @@ def split(tensor, split_size_or_sections=None, dim=0, *, indices_or_sections=Non
 
 def chunk(input, chunks, dim=0):  # noqa: A002
     """Cut into ``chunks`` pieces of ``ceil(size / chunks)`` (fewer when it does not divide, as PyTorch)."""
-    x = _as_tensor(input)
+    x = tensor_of(input)
     size = x.shape[dim]
     return split(x, builtins.max(1, -(-size // chunks)), dim)
 
@@ -240,7 +244,7 @@ def where(condition, input=None, other=None):  # noqa: A002
 
 def mm(input, mat2, *, out=None):  # noqa: A002
     """The product of two matrices (2-D only, as PyTorch; ``matmul`` broadcasts)."""
-    a, b = _as_tensor(input), _as_tensor(mat2)
+    a, b = tensor_of(input), tensor_of(mat2)
     if a.ndim != 2 or b.ndim != 2:
         raise ShapeError(f"mm: expected two matrices, got shapes {a.shape} and {b.shape}; use matmul "
                          "for vectors and batches")
@@ -249,7 +253,7 @@ def mm(input, mat2, *, out=None):  # noqa: A002
 
 def bmm(input, mat2, *, out=None):  # noqa: A002
     """The products of two batches of matrices, (b, n, m) @ (b, m, p)."""
-    a, b = _as_tensor(input), _as_tensor(mat2)
+    a, b = tensor_of(input), tensor_of(mat2)
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
         raise ShapeError(f"bmm: expected two batches of matrices of one batch size, got shapes "
                          f"{a.shape} and {b.shape}")
@@ -257,11 +261,11 @@ def bmm(input, mat2, *, out=None):  # noqa: A002
 
 
 def softmax(input, dim=None, *, axis=None):  # noqa: A002
-    return ops.softmax(_as_tensor(input), _dim_or_last(dim, axis))
+    return ops.softmax(tensor_of(input), _dim_or_last(dim, axis))
 
 
 def log_softmax(input, dim=None, *, axis=None):  # noqa: A002
-    return ops.log_softmax(_as_tensor(input), _dim_or_last(dim, axis))
+    return ops.log_softmax(tensor_of(input), _dim_or_last(dim, axis))
 
 
 def _dim_or_last(dim, axis):
@@ -272,12 +276,12 @@ def _dim_or_last(dim, axis):
 
 
 def cumsum(input, dim=None, *, axis=None):  # noqa: A002
-    return ops.cumsum(_as_tensor(input), axis=axis_of(dim, axis))
+    return ops.cumsum(tensor_of(input), axis=axis_of(dim, axis))
 
 
 def norm(input, p="fro", dim=None, keepdim=False):  # noqa: A002
     """The vector p-norm over ``dim`` (all elements by default; 'fro' is the 2-norm)."""
-    return named(_norm(_as_tensor(input), p, dim, keepdim), "LinalgVectorNormBackward0")
+    return named(_norm(tensor_of(input), p, dim, keepdim), "LinalgVectorNormBackward0")
 
 
 def _norm(x, p, dim, keepdim):
@@ -292,26 +296,26 @@ def _norm(x, p, dim, keepdim):
 
 
 def clamp(input, min=None, max=None, *, out=None):  # noqa: A001, A002
-    return into_out(_as_tensor(input).clamp(min, max), out, "clamp")
+    return into_out(tensor_of(input).clamp(min, max), out, "clamp")
 
 
 def sign(input):  # noqa: A002
     """-1, 0 or 1; flat, so no gradient flows (as PyTorch's zero gradient)."""
-    x = _as_tensor(input)
+    x = tensor_of(input)
     return Tensor._from_op(x.xp.sign(x._data).astype(x.dtype))
 
 
 def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
-    return ops.flatten(_as_tensor(input), start_dim, end_dim)
+    return ops.flatten(tensor_of(input), start_dim, end_dim)
 
 
 def unsqueeze(input, dim):  # noqa: A002
-    return ops.expand_dims(_as_tensor(input), dim)
+    return ops.expand_dims(tensor_of(input), dim)
 
 
 def squeeze(input, dim=None, *, axis=None):  # noqa: A002
     """Drop size-1 dims; a given dim that is not of size 1 is left as it is (PyTorch's rule)."""
-    x = _as_tensor(input)
+    x = tensor_of(input)
     dim = axis_of(dim, axis)
     if axis is not None:  # NumPy's call raises on a dim that is not of size 1
         return ops.squeeze(x, axis)
@@ -323,12 +327,12 @@ def squeeze(input, dim=None, *, axis=None):  # noqa: A002
 
 
 def numel(input):  # noqa: A002
-    return int(numpy.prod(_as_tensor(input).shape))
+    return int(numpy.prod(tensor_of(input).shape))
 
 
 def _comparison(name):
     def compare(input, other):  # noqa: A002
-        return getattr(_as_tensor(input), name)(other)
+        return getattr(tensor_of(input), name)(other)
     compare.__name__ = compare.__qualname__ = name
     compare.__doc__ = f"``input.{name}(other)``: elementwise, a bool tensor."
     return compare
@@ -339,12 +343,12 @@ eq, ne, lt, le, gt, ge = (_comparison(name) for name in ("eq", "ne", "lt", "le",
 
 def equal(input, other):  # noqa: A002
     """True when both have one shape and equal elements (a Python bool)."""
-    return _as_tensor(input).equal(_as_tensor(other))
+    return tensor_of(input).equal(tensor_of(other))
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
     """``(values, indices)`` of the ``k`` largest (or smallest) along ``dim``."""
-    return _as_tensor(input).topk(k, dim, largest, sorted)
+    return tensor_of(input).topk(k, dim, largest, sorted)
 
 
 def is_tensor(obj):

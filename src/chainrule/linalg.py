@@ -17,6 +17,7 @@ from chainrule.autograd.mode import state
 from chainrule.autograd.names import named
 from chainrule.autograd.tensor import Tensor
 from chainrule.errors import GraphError, ShapeError
+from chainrule.functions import tensor_of
 from chainrule.ops import decompositions
 
 _svd_result = collections.namedtuple("svd", ["U", "S", "Vh"])
@@ -27,13 +28,10 @@ _slogdet_result = collections.namedtuple("slogdet", ["sign", "logabsdet"])
 _lstsq_result = collections.namedtuple("lstsq", ["solution", "residuals", "rank", "singular_values"])
 
 
-def _tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
-
 
 def _values_only(name, alternative, *tensors):
     """The arrays of ``tensors``; refuses where a gradient would be needed through ``name``."""
-    tensors = [_tensor(t) for t in tensors]
+    tensors = [tensor_of(t) for t in tensors]
     if state.grad_enabled and any(t.requires_grad for t in tensors):
         raise GraphError(f"linalg.{name} has no gradient here, and its input requires grad: call it on "
                          f"x.detach() (or inside `with cr.no_grad():`), or use {alternative}, which is "
@@ -48,11 +46,11 @@ def _flat(array):
 # ---------------------------------------------------------------- differentiable
 def inv(A):  # noqa: N803 - PyTorch's names
     """The inverse of a square matrix (or of each in a batch)."""
-    return named(decompositions.inv(_tensor(A)), "LinalgInvExBackward0")
+    return named(decompositions.inv(tensor_of(A)), "LinalgInvExBackward0")
 
 
 def det(A):  # noqa: N803
-    return named(decompositions.det(_tensor(A)), "LinalgDetBackward0")
+    return named(decompositions.det(tensor_of(A)), "LinalgDetBackward0")
 
 
 def slogdet(A):  # noqa: N803
@@ -63,7 +61,7 @@ def slogdet(A):  # noqa: N803
 
 def solve(A, B, *, left=True):  # noqa: N803
     """X with A X = B (``left=False``: X A = B); B a matrix (..., n, k) or a vector (..., n)."""
-    A, B = _tensor(A), _tensor(B)  # noqa: N806
+    A, B = tensor_of(A), tensor_of(B)  # noqa: N806
     if not left:  # X A = B  ⇔  Aᵀ Xᵀ = Bᵀ
         return ops.swapaxes(solve(ops.swapaxes(A, -1, -2), ops.swapaxes(B, -1, -2)), -1, -2)
     return named(decompositions.solve(A, B), "LinalgSolveExBackward0")
@@ -71,12 +69,12 @@ def solve(A, B, *, left=True):  # noqa: N803
 
 def svdvals(A):  # noqa: N803
     """The singular values, largest first."""
-    return named(decompositions.svdvals(_tensor(A)), "LinalgSvdBackward0")
+    return named(decompositions.svdvals(tensor_of(A)), "LinalgSvdBackward0")
 
 
 def eigvalsh(A, UPLO="L"):  # noqa: N803
     """The eigenvalues of a symmetric matrix, ascending."""
-    A = _tensor(A)  # noqa: N806
+    A = tensor_of(A)  # noqa: N806
     if UPLO == "U":  # NumPy reads the lower triangle: hand it the upper one mirrored
         A = ops.swapaxes(A, -1, -2)  # noqa: N806
     return named(decompositions.eigvalsh(A), "LinalgEighBackward0")
@@ -84,7 +82,7 @@ def eigvalsh(A, UPLO="L"):  # noqa: N803
 
 def vector_norm(x, ord=2, dim=None, keepdim=False):  # noqa: A002 - PyTorch's keyword
     """The ``ord``-norm of the elements (over ``dim``): 2, 1, any p, inf (largest |x|), -inf, 0 (count)."""
-    x = _tensor(x)
+    x = tensor_of(x)
     if ord == numpy.inf:
         out = ops.max(ops.abs(x), dim, keepdim)
     elif ord == -numpy.inf:
@@ -103,7 +101,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False):  # noqa: A002 - PyTorch's ke
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False):  # noqa: N803, A002
     """'fro' (Frobenius), 'nuc' (Σ singular values), 2 / -2 (largest / smallest singular value),
     1 / -1 (largest / smallest column sum of |a|), inf / -inf (of row sums)."""
-    A = _tensor(A)  # noqa: N806
+    A = tensor_of(A)  # noqa: N806
     rows, cols = (d % A.ndim for d in dim)
     if ord == "fro":
         out = named(ops.sqrt(ops.sum(A * A, (rows, cols), keepdim)), "LinalgVectorNormBackward0")
@@ -128,7 +126,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False):  # noqa: N803, A002
 def norm(A, ord=None, dim=None, keepdim=False):  # noqa: N803, A002
     """PyTorch's rule: without ``ord`` the 2-norm of all elements (of each ``dim``); with an ``ord``,
     a vector norm over one dim (or a 1-D input) and a matrix norm over two (or a 2-D input)."""
-    A = _tensor(A)  # noqa: N806
+    A = tensor_of(A)  # noqa: N806
     if ord is None:
         return vector_norm(A, 2, dim, keepdim)
     dims = (dim,) if isinstance(dim, int) else dim
@@ -144,15 +142,14 @@ def norm(A, ord=None, dim=None, keepdim=False):  # noqa: N803, A002
 def svd(A, full_matrices=True):  # noqa: N803
     """(U, S, Vh) with A = U diag(S) Vh, S largest first."""
     (a,) = _values_only("svd", "linalg.svdvals", A)
-    u, s, vh = numpy.linalg.svd(a, full_matrices=full_matrices) if isinstance(a, numpy.ndarray) else \
-        _tensor(A).xp.linalg.svd(a, full_matrices=full_matrices)
+    u, s, vh = tensor_of(A).xp.linalg.svd(a, full_matrices=full_matrices)
     return _svd_result(_flat(u), _flat(s), _flat(vh))
 
 
 def eigh(A, UPLO="L"):  # noqa: N803
     """(eigenvalues ascending, eigenvectors as columns) of a symmetric matrix."""
     (a,) = _values_only("eigh", "linalg.eigvalsh", A)
-    values, vectors = _tensor(A).xp.linalg.eigh(a, UPLO=UPLO)
+    values, vectors = tensor_of(A).xp.linalg.eigh(a, UPLO=UPLO)
     return _eigh_result(_flat(values), _flat(vectors))
 
 
@@ -170,14 +167,14 @@ def eigvals(A):  # noqa: N803
 
 def qr(A, mode="reduced"):  # noqa: N803
     (a,) = _values_only("qr", "linalg.solve", A)
-    q, r = _tensor(A).xp.linalg.qr(a, mode=mode)
+    q, r = tensor_of(A).xp.linalg.qr(a, mode=mode)
     return _qr_result(_flat(q), _flat(r))
 
 
 def cholesky(A, *, upper=False):  # noqa: N803
     """L with A = L Lᵀ (``upper``: U = Lᵀ) for a symmetric positive definite A."""
     (a,) = _values_only("cholesky", "linalg.solve", A)
-    lower = _tensor(A).xp.linalg.cholesky(a)
+    lower = tensor_of(A).xp.linalg.cholesky(a)
     return _flat(lower.swapaxes(-1, -2) if upper else lower)
 
 
@@ -187,7 +184,7 @@ def pinv(A, *, rtol=None, hermitian=False):  # noqa: N803
     (a,) = _values_only("pinv", "linalg.solve(A.T @ A, A.T @ b) for a least-squares fit", A)
     if rtol is None:
         rtol = max(a.shape[-2:]) * numpy.finfo(a.dtype).eps
-    return _flat(_tensor(A).xp.linalg.pinv(a, rcond=rtol, hermitian=hermitian))
+    return _flat(tensor_of(A).xp.linalg.pinv(a, rcond=rtol, hermitian=hermitian))
 
 
 def lstsq(A, B, rcond=None):  # noqa: N803
@@ -199,12 +196,12 @@ def lstsq(A, B, rcond=None):  # noqa: N803
 
 
 def matrix_rank(A, tol=None, hermitian=False):  # noqa: N803
-    a = _tensor(A)._data
+    a = tensor_of(A)._data
     return _flat(numpy.asarray(numpy.linalg.matrix_rank(a, tol=tol, hermitian=hermitian), dtype=numpy.int64))
 
 
 def matmul(input, other):  # noqa: A002
-    return ops.matmul(_tensor(input), other)
+    return ops.matmul(tensor_of(input), other)
 
 
 # ---------------------------------------------------------------- the older top-level names

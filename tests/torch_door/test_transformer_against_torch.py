@@ -147,3 +147,14 @@ def test_encoder_decoder_transformer_matches_torch(batch_first, norm_first):
     mine = dict(ours.named_parameters())
     for name, parameter in theirs.named_parameters():  # float32 sums over two stacks of layers
         _close(mine[name].grad, parameter.grad, f"d{name}", rtol=2e-4, atol=2e-5)
+
+
+def test_a_custom_activation_is_not_saved_as_another():
+    """A model file holds no code: a layer with an activation function of its own refuses to be
+    described by its config, rather than coming back with relu."""
+    for layer in (cr.nn.TransformerEncoderLayer(E, H, activation=cr.tanh),
+                  cr.nn.TransformerDecoderLayer(E, H, activation=cr.tanh),
+                  cr.nn.Transformer(E, H, 1, 1, 16, activation=cr.tanh)):
+        with pytest.raises(cr.ChainruleError, match="custom activation"):
+            layer.get_config()
+    assert cr.nn.Transformer(E, H, 1, 1, 16, activation="gelu").get_config()["activation"] == "gelu"

@@ -17,7 +17,6 @@ class Categorical(Distribution):
             raise ValueError("Categorical: give either probs or logits, not both")
         if probs is not None:
             weights = as_parameter(probs)
-            self._checked = weights
             self.probs = weights / ops.sum(weights, -1, keepdims=True)
             self.logits = ops.log(ops.clip(self.probs, 1e-38, None))
         else:

@@ -15,18 +15,9 @@ import numpy
 from chainrule import functions, linalg, maths, shape_functions
 from chainrule import ops as _ops
 from chainrule.autograd.tensor import Tensor
-from chainrule.backend import DEFAULT_FLOAT
 from chainrule.errors import ShapeError
+from chainrule.keras.tensors import convert_to_tensor as _t  # arrays, lists and numbers, as Keras takes them
 from chainrule.nn import keras_losses
-
-
-def _t(x):
-    if isinstance(x, Tensor):
-        return x
-    array = numpy.asarray(x)
-    if array.dtype == numpy.float64 and not isinstance(x, numpy.ndarray):
-        array = array.astype(DEFAULT_FLOAT)  # Python floats are Keras's floatx, float32
-    return Tensor(array)
 
 
 def _axes(axis, ndim):

@@ -14,21 +14,8 @@ from chainrule import functions as _functions
 from chainrule import ops as _ops
 from chainrule.autograd.tensor import Tensor
 from chainrule.backend import DEFAULT_FLOAT
+from chainrule.keras.tensors import convert_to_numpy, convert_to_tensor
 from chainrule.nn import functional as _F
-
-
-def convert_to_tensor(x, dtype=None, sparse=None):
-    """A Tensor of ``x`` (a Tensor stays itself unless ``dtype`` asks for another)."""
-    if isinstance(x, Tensor):
-        return x if dtype is None or x.dtype == numpy.dtype(dtype) else _ops.astype(x, numpy.dtype(dtype))
-    array = numpy.asarray(x, dtype=dtype)
-    if dtype is None and array.dtype == numpy.float64 and not isinstance(x, numpy.ndarray):
-        array = array.astype(DEFAULT_FLOAT)  # Python floats become float32, Keras's floatx
-    return Tensor(array)
-
-
-def convert_to_numpy(x):
-    return x.numpy() if isinstance(x, Tensor) else numpy.asarray(x)
 
 
 def _t(x):

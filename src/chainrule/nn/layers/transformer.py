@@ -117,6 +117,22 @@ class MultiheadAttention(Module):
                 "bias": self.in_proj_bias is not None, "batch_first": self.batch_first}
 
 
+def _layer_config(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first,
+                  norm_first, bias):
+    """The settings of an encoder or decoder layer, as its get_config gives them."""
+    return {"d_model": d_model, "nhead": nhead, "dim_feedforward": dim_feedforward, "dropout": dropout,
+            "layer_norm_eps": layer_norm_eps, "batch_first": batch_first, "norm_first": norm_first,
+            "bias": bias, "activation": activation}
+
+
+def _saved(layer):
+    """``layer``'s settings for a model file, which holds no code: a custom activation function refuses."""
+    if not isinstance(layer._config["activation"], str):
+        raise ConfigError(f"{type(layer).__name__}: a custom activation function is code, which a model file "
+                          "does not hold; save the state_dict instead, or use activation='relu' or 'gelu'")
+    return dict(layer._config)
+
+
 def _activation(name):
     from chainrule.nn.layers.activation import relu
     from chainrule.nn.layers.smooth_activations import gelu
@@ -146,10 +162,8 @@ class TransformerEncoderLayer(Module):
         self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
         self.activation = _activation(activation)
         self.norm_first = norm_first
-        self._config = {"d_model": d_model, "nhead": nhead, "dim_feedforward": dim_feedforward,
-                        "dropout": dropout, "layer_norm_eps": layer_norm_eps, "batch_first": batch_first,
-                        "norm_first": norm_first, "bias": bias,
-                        "activation": activation if isinstance(activation, str) else "relu"}
+        self._config = _layer_config(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+                                     batch_first, norm_first, bias)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         x = src
@@ -168,7 +182,7 @@ class TransformerEncoderLayer(Module):
         return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
     def get_config(self):
-        return dict(self._config)
+        return _saved(self)
 
 
 def _stacked(layer, layer_class, num_layers, norm):
@@ -218,10 +232,8 @@ class TransformerDecoderLayer(Module):
         self.dropout1, self.dropout2, self.dropout3 = Dropout(dropout), Dropout(dropout), Dropout(dropout)
         self.activation = _activation(activation)
         self.norm_first = norm_first
-        self._config = {"d_model": d_model, "nhead": nhead, "dim_feedforward": dim_feedforward,
-                        "dropout": dropout, "layer_norm_eps": layer_norm_eps, "batch_first": batch_first,
-                        "norm_first": norm_first, "bias": bias,
-                        "activation": activation if isinstance(activation, str) else "relu"}
+        self._config = _layer_config(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+                                     batch_first, norm_first, bias)
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
@@ -247,7 +259,7 @@ class TransformerDecoderLayer(Module):
         return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
     def get_config(self):
-        return dict(self._config)
+        return _saved(self)
 
 
 class TransformerDecoder(Module):
@@ -292,8 +304,7 @@ class Transformer(Module):
         custom = custom_encoder is not None or custom_decoder is not None
         self._config = None if custom else {
             "d_model": d_model, "nhead": nhead, "num_encoder_layers": num_encoder_layers,
-            "num_decoder_layers": num_decoder_layers, **options,
-            "activation": activation if isinstance(activation, str) else "relu"}
+            "num_decoder_layers": num_decoder_layers, **options}
 
     def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None, src_key_padding_mask=None,
                 tgt_key_padding_mask=None, memory_key_padding_mask=None, src_is_causal=None,
@@ -307,7 +318,7 @@ class Transformer(Module):
         if self._config is None:
             raise ConfigError("Transformer: a custom encoder or decoder is code a model file does not hold; "
                               "save its state_dict instead")
-        return dict(self._config)
+        return _saved(self)
 
     @staticmethod
     def generate_square_subsequent_mask(sz, device=None, dtype=None):
